@@ -1,0 +1,5 @@
+import sys
+
+from memcore.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""CLI verbs, one module per family; see memcore.cli."""
