@@ -1,0 +1,208 @@
+"""Chart builders without Streamlit: tidy frames in, Vega-Lite specs with the right fields out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import charts
+from memcore.records import frame
+
+
+def _epoch_records(epochs=3, members=2, noisy=True):
+    recs = [{"type": "meta", "members": members}]
+    for e in range(epochs + 1):
+        for k in range(members):
+            recs.append(
+                {
+                    "type": "epoch",
+                    "epoch": float(e),
+                    "step": 10 * e,
+                    "member": k,
+                    "lr": 0.1,
+                    "train_loss": 1.0 / (e + 1),
+                    "train_acc": 0.2 * e + 0.01 * k,
+                    "clean_loss": 1.0,
+                    "clean_acc": 0.25 * e / epochs + 0.05 * k,
+                    "noisy_loss": 2.0 if noisy else None,
+                    "noisy_acc": 0.1 * e / epochs if noisy else None,
+                    "val_loss": 1.0,
+                    "val_acc": 0.2 + 0.02 * k,
+                    "wall": 0.5 * e,
+                }
+            )
+    return recs
+
+
+def _spec(chart) -> dict:
+    return json.loads(chart.to_json())
+
+
+def _encodings(spec: dict) -> list[dict]:
+    """All encoding blocks of a (possibly layered/concatenated) spec."""
+    out = []
+    stack = [spec]
+    while stack:
+        s = stack.pop()
+        if "encoding" in s:
+            out.append(s["encoding"])
+        for k in ("layer", "hconcat", "vconcat", "concat"):
+            stack.extend(s.get(k, []))
+    return out
+
+
+def test_accuracy_frame_aggregates_members_into_bands():
+    df = charts.accuracy_frame(frame(_epoch_records(epochs=3, members=2), "epoch"))
+    assert set(df["series"]) == {"train (clean)", "train (noisy)", "validation"}
+    assert len(df) == 3 * 4  # three series, epochs 0..3
+    val = df[df["series"] == "validation"]
+    assert np.allclose(val["lo"], 0.2) and np.allclose(val["hi"], 0.22)
+    assert np.allclose(val["mean"], 0.21)
+    assert (df["lo"] <= df["mean"]).all() and (df["mean"] <= df["hi"]).all()
+    assert (df["members"] == 2).all()
+
+
+def test_accuracy_frame_drops_empty_noisy_series():
+    df = charts.accuracy_frame(frame(_epoch_records(noisy=False), "epoch"))
+    assert "train (noisy)" not in set(df["series"])
+
+
+def test_accuracy_chart_encodings_and_poster_colours():
+    df = charts.accuracy_frame(frame(_epoch_records(), "epoch"))
+    spec = _spec(charts.accuracy_chart(df, noise_kind="randX"))
+    encs = _encodings(spec)
+    assert all(e["x"]["field"] == "epoch" for e in encs)
+    line = next(e for e in encs if e["y"]["field"] == "mean")
+    assert line["color"]["scale"]["range"] == [charts.REAL, charts.RANDX, charts.VAL]
+    assert all("tooltip" in e for e in encs)
+    spec_y = _spec(charts.accuracy_chart(df, noise_kind="randY"))
+    line_y = next(e for e in _encodings(spec_y) if e["y"]["field"] == "mean")
+    assert line_y["color"]["scale"]["range"][1] == charts.RANDY
+
+
+def test_noise_colours_follow_the_poster():
+    assert charts.noise_color("none") == charts.REAL == "#1f77b4"
+    assert charts.noise_color("randX") == charts.RANDX
+    assert charts.noise_color("randY") == charts.RANDY
+
+
+def test_csr_chart_mean_band():
+    csr = pd.DataFrame(
+        {
+            "epoch": [1, 1, 2, 2],
+            "member": [0, 1, 0, 1],
+            "csr": [0.1, 0.3, 0.2, 0.2],
+            "iters": [5, 7, 3, 4],
+        }
+    )
+    chart = charts.csr_chart(csr)
+    data = chart.data
+    assert np.allclose(data["mean"], [0.2, 0.2]) and np.allclose(data["lo"], [0.1, 0.2])
+    assert list(data["iters"]) == [7, 4]
+    encs = _encodings(_spec(chart))
+    assert any(e.get("y", {}).get("field") == "mean" for e in encs)
+    assert all("tooltip" in e for e in encs)
+
+
+def test_easiness_chart_histogram_and_reference():
+    rng = np.random.default_rng(0)
+    k = 10
+    easy = pd.DataFrame(
+        {
+            "example": np.arange(50),
+            "p_correct": rng.integers(0, k + 1, 50) / k,
+            "group": ["clean"] * 40 + ["noisy"] * 10,
+        }
+    )
+    from math import comb
+
+    ref = pd.DataFrame(
+        {
+            "p_correct": np.arange(k + 1) / k,
+            "probability": [comb(k, i) * 0.5**k for i in range(k + 1)],
+        }
+    )
+    spec = _spec(charts.easiness_chart(easy, ref, noise_kind="randY"))
+    assert len(spec["hconcat"]) == 2
+    encs = _encodings(spec)
+    assert any(e["x"].get("bin") for e in encs)  # histogram
+    assert any(e["x"]["field"] == "rank" for e in encs)  # sorted curve
+    assert any(e.get("y", {}).get("field") == "expected" for e in encs)  # binomial counts
+    assert all("tooltip" in e for e in encs)
+
+
+def test_binomial_sorted_curve_is_descending_quantiles():
+    ref = pd.DataFrame({"p_correct": [0.0, 0.5, 1.0], "probability": [0.25, 0.5, 0.25]})
+    q = charts._binomial_sorted(ref, 8)
+    assert list(q) == sorted(q, reverse=True)
+    assert list(q[:2]) == [1.0, 1.0] and list(q[-2:]) == [0.0, 0.0]
+
+
+def test_heatmap_uses_log_colour_scale_and_floors_zeros():
+    m = np.array([[10.0, 0.0], [0.1, 5.0]])
+    cells = charts.class_matrix_frame(m, ["a", "b"])
+    assert len(cells) == 4
+    assert cells.set_index(["loss_class", "input_class"]).loc[("a", "b"), "sensitivity"] == 0.0
+    chart = charts.sensitivity_heatmap(cells)
+    spec = _spec(chart)
+    color = spec["encoding"]["color"]
+    assert color["scale"]["type"] == "log"
+    assert chart.data["shown"].min() == pytest.approx(0.1)  # log scale needs > 0
+    assert {spec["encoding"]["x"]["field"], spec["encoding"]["y"]["field"]} == {
+        "input_class",
+        "loss_class",
+    }
+
+
+def test_gini_chart_two_variants():
+    sens = pd.DataFrame({"step": [10, 20], "gini": [0.3, 0.4], "gini_time": [0.2, 0.35]})
+    chart = charts.gini_chart(sens)
+    assert set(chart.data["variant"]) == {"running mean", "equal weight per time"}
+    assert _spec(chart)["encoding"]["y"]["scale"]["domain"] == [0, 1]
+
+
+def test_data_map_and_forgetting():
+    pts = pd.DataFrame(
+        {
+            "example": range(6),
+            "confidence": [0.9, 0.8, 0.2, 0.1, 0.5, 0.6],
+            "variability": [0.1, 0.05, 0.2, 0.1, 0.3, 0.2],
+            "group": ["clean"] * 4 + ["noisy"] * 2,
+            "forgetting": [0, 0, 1, 2, 1, 1],
+        }
+    )
+    spec = _spec(charts.data_map_chart(pts, "randX"))
+    assert spec["encoding"]["x"]["field"] == "variability"
+    assert spec["encoding"]["y"]["field"] == "confidence"
+    assert spec["encoding"]["color"]["scale"]["range"] == [charts.REAL, charts.RANDX]
+    f = charts.forgetting_chart(pts, "randX")
+    shares = f.data.groupby("group")["share"].sum()
+    assert np.allclose(shares, 1.0)
+
+
+def test_overlay_chart_colours_by_run():
+    curves = pd.DataFrame(
+        {
+            "run": ["a", "a", "b", "b"],
+            "epoch": [1, 2, 1, 2],
+            "metric": ["validation"] * 4,
+            "value": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    spec = _spec(charts.overlay_chart(curves))
+    assert spec["encoding"]["color"]["field"] == "run"
+    assert spec["encoding"]["strokeDash"]["field"] == "metric"
+
+
+def test_export_png_and_svg():
+    df = charts.accuracy_frame(frame(_epoch_records(), "epoch"))
+    chart = charts.accuracy_chart(df)
+    png = charts.export_image(chart, "png", scale=1)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = charts.export_image(chart, "svg")
+    assert b"<svg" in svg[:200]
+    with pytest.raises(ValueError, match="png or svg"):
+        charts.export_image(chart, "gif")
