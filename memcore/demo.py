@@ -1,0 +1,246 @@
+"""Demo mode: what one visitor of a shared, public explorer may ask for.
+
+A hosted demo (the Docker image, docker/entrypoint.sh) serves strangers from a few CPU cores, so
+every submitted run is checked against caps before it is enqueued. Everything is read from the
+environment at call time, so an operator sets it with `docker run -e ...`:
+
+    MEMLAB_DEMO=1                    turn the caps on (off by default: a local user is trusted)
+    MEMLAB_READONLY=1                serve stored runs only; nothing new is queued (works alone)
+    MEMLAB_MAX_WIDTH=1024            model.width (MLP hidden units per layer)
+    MEMLAB_MAX_WIDTH_MULT=2          model.width_mult (CNN channel multiplier)
+    MEMLAB_MAX_DEPTH=4               model.depth (MLP hidden layers)
+    MEMLAB_MAX_EPOCHS=50             train.epochs
+    MEMLAB_MAX_MEMBERS=16            train.members (K models trained together)
+    MEMLAB_MAX_TRAIN_SIZE=5000       training examples (data.train_size; 0 = the whole split)
+    MEMLAB_MAX_STEPS=20000           SGD steps = epochs x ceil(examples / batch_size)
+    MEMLAB_MAX_SENS_STEPS=1000       SGD steps of the unrolled sensitivity task (memory ~ steps)
+    MEMLAB_MAX_QUEUED_PER_SESSION=10 queued + running jobs one browser session may have
+    MEMLAB_MAX_QUEUED=50             queued + running jobs in the whole store
+
+A cap set to 0 means "no cap". Caps only guard new work: a run already stored is served as is.
+`check` raises a ValueError naming the field, the value, the cap and the variable that sets it,
+e.g. "model.width=4096 exceeds this demo's cap of 1024 (set by MEMLAB_MAX_WIDTH)".
+
+Per-session counting: the app calls `set_session(id)` at the top of each script run (a
+ContextVar, so concurrent sessions served by different threads never mix); `admit` records the
+keys it lets through under that id, in this process, and counts those still active next time.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+
+from memcore.spec import RunSpec
+
+# Full training-split sizes (upper bounds before any validation hold-out), used when
+# data.train_size is 0 ("all"); kept here so a check never has to load a dataset.
+FULL_TRAIN_SIZE = {
+    "digits": 1797,
+    "mnist1d": 4000,
+    "mnist": 60000,
+    "fashion_mnist": 60000,
+    "cifar10": 50000,
+}
+
+READONLY_MESSAGE = "this demo is read-only: it serves stored runs only"
+
+# field name -> (environment variable, default in demo mode, type)
+_CAPS: dict[str, tuple[str, float, type]] = {
+    "max_width": ("MEMLAB_MAX_WIDTH", 1024, int),
+    "max_width_mult": ("MEMLAB_MAX_WIDTH_MULT", 2.0, float),
+    "max_depth": ("MEMLAB_MAX_DEPTH", 4, int),
+    "max_epochs": ("MEMLAB_MAX_EPOCHS", 50, int),
+    "max_members": ("MEMLAB_MAX_MEMBERS", 16, int),
+    "max_train_size": ("MEMLAB_MAX_TRAIN_SIZE", 5000, int),
+    "max_steps": ("MEMLAB_MAX_STEPS", 20000, int),
+    "max_sens_steps": ("MEMLAB_MAX_SENS_STEPS", 1000, int),
+    "max_queued_per_session": ("MEMLAB_MAX_QUEUED_PER_SESSION", 10, int),
+    "max_queued": ("MEMLAB_MAX_QUEUED", 50, int),
+}
+
+
+@dataclass(frozen=True)
+class DemoLimits:
+    """Caps of a demo; None = no cap. `demo` says whether MEMLAB_DEMO turned the caps on."""
+
+    demo: bool = False
+    readonly: bool = False
+    max_width: int | None = None
+    max_width_mult: float | None = None
+    max_depth: int | None = None
+    max_epochs: int | None = None
+    max_members: int | None = None
+    max_train_size: int | None = None
+    max_steps: int | None = None
+    max_sens_steps: int | None = None
+    max_queued_per_session: int | None = None
+    max_queued: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when anything is restricted (demo caps or read-only)."""
+        return self.demo or self.readonly
+
+    def describe(self) -> str:
+        """One line for logs and the UI, e.g. "demo mode: model.width <= 1024, ..."."""
+        if not self.active:
+            return "demo mode off: no caps"
+        if self.readonly:
+            return "read-only demo: serves stored runs only"
+        caps = [
+            f"{_CAPS[f.name][0]}={getattr(self, f.name):g}"
+            for f in fields(self)
+            if f.name in _CAPS and getattr(self, f.name) is not None
+        ]
+        return "demo mode, caps: " + (", ".join(caps) or "none")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name}={value!r} is invalid: use 1/true/yes/on or 0/false/no/off")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, typ: type) -> float | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = typ(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is invalid: must be a {typ.__name__} >= 0") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={text!r} is invalid: must be a {typ.__name__} >= 0")
+    return value or None  # 0 = no cap
+
+
+def limits(env: Mapping[str, str] | None = None) -> DemoLimits:
+    """The demo's caps from the environment (os.environ unless `env` is given).
+    Without MEMLAB_DEMO every cap is None; MEMLAB_READONLY applies with or without it."""
+    env = os.environ if env is None else env
+    demo, readonly = _flag(env, "MEMLAB_DEMO"), _flag(env, "MEMLAB_READONLY")
+    if not demo:
+        return DemoLimits(readonly=readonly)
+    caps = {name: _number(env, var, default, typ) for name, (var, default, typ) in _CAPS.items()}
+    return DemoLimits(demo=True, readonly=readonly, **caps)
+
+
+def _exceeds(name: str, value: object, cap: float, var: str, hint: str = "") -> ValueError:
+    return ValueError(f"{name}={value} exceeds this demo's cap of {cap:g} (set by {var}){hint}")
+
+
+def train_examples(spec: RunSpec) -> float:
+    """Upper bound on the training examples a spec uses (data.train_size, or the full split)."""
+    return spec.data.train_size or FULL_TRAIN_SIZE.get(spec.data.dataset, math.inf)
+
+
+def sgd_steps(spec: RunSpec) -> float:
+    """Upper bound on SGD steps per member: epochs x ceil(examples / batch_size)."""
+    return spec.train.epochs * math.ceil(train_examples(spec) / spec.train.batch_size)
+
+
+def check(spec: RunSpec, limits: DemoLimits) -> None:
+    """Raise ValueError if `spec` may not be queued under `limits` (read-only or over a cap)."""
+    if limits.readonly:
+        raise ValueError(READONLY_MESSAGE)
+    if not limits.demo:
+        return
+    simple = [
+        ("model.width", spec.model.width, "max_width", spec.model.arch == "mlp"),
+        ("model.depth", spec.model.depth, "max_depth", spec.model.arch == "mlp"),
+        ("model.width_mult", spec.model.width_mult, "max_width_mult", spec.model.arch == "cnn"),
+        ("train.epochs", spec.train.epochs, "max_epochs", True),
+        ("train.members", spec.train.members, "max_members", True),
+    ]
+    for name, value, cap_name, applies in simple:
+        cap = getattr(limits, cap_name)
+        if applies and cap is not None and value > cap:
+            raise _exceeds(name, value, cap, _CAPS[cap_name][0])
+    n = train_examples(spec)
+    if limits.max_train_size is not None and n > limits.max_train_size:
+        shown = n if spec.data.train_size else f"0 (all {n:,} {spec.data.dataset} examples)"
+        hint = f"; choose data.train_size <= {limits.max_train_size}"
+        cap = limits.max_train_size
+        raise _exceeds("data.train_size", shown, cap, "MEMLAB_MAX_TRAIN_SIZE", hint)
+    sens = spec.task == "sensitivity"
+    cap_name = "max_sens_steps" if sens else "max_steps"
+    cap, steps = getattr(limits, cap_name), sgd_steps(spec)
+    if cap is not None and steps > cap:
+        t = spec.train
+        shown = f"{steps} (train.epochs={t.epochs} x ceil({n} examples / batch_size={t.batch_size}))"
+        hint = "; use fewer epochs or examples, or a larger batch"
+        raise _exceeds("SGD steps", shown, cap, _CAPS[cap_name][0], hint)
+
+
+def check_queue(
+    limits: DemoLimits, *, active_total: int, active_session: int = 0, adding: int = 1
+) -> None:
+    """Raise ValueError if `adding` new jobs would pass the queue caps, given the queued +
+    running jobs already in the store (`active_total`) and of this session (`active_session`)."""
+    if limits.readonly and adding:
+        raise ValueError(READONLY_MESSAGE)
+    for have, cap, var, who in (
+        (active_session, limits.max_queued_per_session, "MEMLAB_MAX_QUEUED_PER_SESSION", "you"),
+        (active_total, limits.max_queued, "MEMLAB_MAX_QUEUED", "all visitors"),
+    ):
+        if cap is not None and adding and have + adding > cap:
+            raise ValueError(
+                f"queued jobs={have} + {adding} new exceeds this demo's cap of {cap:g} (set by "
+                f"{var}): {who} already have {have} queued or running; wait for some to finish"
+                " or cancel them"
+            )
+
+
+# -- per-session ledger -----------------------------------------------------------------------
+_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("memlab", default=None)
+_ledger: dict[str, list[str]] = {}
+_lock = threading.Lock()
+
+
+def set_session(session_id: str | None) -> None:
+    """Name the visitor session of the current thread/context (the app calls this per run)."""
+    _session.set(session_id)
+
+
+def session_keys(session_id: str | None = None) -> tuple[str, ...]:
+    """Run keys admitted for a session (default: the current one) in this process."""
+    sid = session_id if session_id is not None else _session.get()
+    with _lock:
+        return tuple(_ledger.get(sid, ())) if sid is not None else ()
+
+
+def admit(
+    specs: Iterable[RunSpec],
+    *,
+    active_total: Callable[[], int],
+    is_active: Callable[[str], bool],
+    limits: DemoLimits | None = None,
+) -> None:
+    """Check new specs (not yet stored) against every cap, then note them for this session.
+
+    `active_total()` counts queued + running jobs in the store; `is_active(key)` says whether one
+    run is queued or running. Both are only called when a queue cap is set. A no-op when the demo
+    is off. The jobs API calls this just before enqueueing, with only the specs it would add."""
+    lim = limits if limits is not None else globals()["limits"]()
+    specs = list(specs)
+    if not lim.active or not specs:
+        return
+    for spec in specs:
+        check(spec, lim)
+    sid = _session.get()
+    mine = list(session_keys(sid))
+    if lim.max_queued_per_session and sid is not None:
+        mine = [k for k in mine if is_active(k)]  # finished runs no longer count (nor are kept)
+    total = active_total() if lim.max_queued else 0
+    check_queue(lim, active_total=total, active_session=len(mine), adding=len(specs))
+    if sid is not None:
+        with _lock:
+            _ledger[sid] = mine + [s.key for s in specs]

@@ -1,0 +1,184 @@
+"""Demo-mode caps (memcore/demo.py): read from the environment, enforced with clear messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memcore import demo
+from memcore.spec import RunSpec, preset
+
+SMALL = preset("digits-mlp", **{"model.width": 16, "train.epochs": 2})
+
+# cap field -> (spec field it guards, a spec with that field set to `value`)
+SPEC_CAPS = {
+    "max_width": ("model.width", lambda v: SMALL.replace(**{"model.width": v})),
+    "max_depth": ("model.depth", lambda v: SMALL.replace(**{"model.depth": v})),
+    "max_epochs": ("train.epochs", lambda v: SMALL.replace(**{"train.epochs": v})),
+    "max_members": ("train.members", lambda v: SMALL.replace(**{"train.members": v})),
+    "max_train_size": ("data.train_size", lambda v: SMALL.replace(**{"data.train_size": v})),
+    "max_width_mult": (
+        "model.width_mult",
+        lambda v: SMALL.replace(**{"model.arch": "cnn", "model.width_mult": v}),
+    ),
+}
+
+
+def env(**caps: object) -> dict[str, str]:
+    """A demo environment with every cap off except the ones given (by DemoLimits field)."""
+    out = {"MEMLAB_DEMO": "1"} | {var: "0" for var, _, _ in demo._CAPS.values()}
+    out |= {demo._CAPS[name][0]: str(v) for name, v in caps.items()}
+    return out
+
+
+def test_off_by_default_nothing_is_capped() -> None:
+    lim = demo.limits({})
+    assert not lim.active and lim == demo.DemoLimits()
+    huge = preset("mnist-mlp", **{"model.width": 65536, "train.members": 4096})
+    demo.check(huge, lim)  # no raise
+    demo.check_queue(lim, active_total=10**6, active_session=10**6, adding=10**6)
+    assert dataclasses.is_dataclass(lim)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lim.max_width = 1  # type: ignore[misc]
+
+
+def test_demo_defaults_reject_the_paper_scale_and_accept_the_offline_default() -> None:
+    lim = demo.limits({"MEMLAB_DEMO": "1"})
+    assert all(getattr(lim, name) is not None for name in demo._CAPS)
+    with pytest.raises(ValueError, match=r"model\.width=4096 .*cap of 1024 .*MEMLAB_MAX_WIDTH"):
+        demo.check(preset("mnist-mlp"), lim)
+    for name in ("digits-mlp", "mnist1d-mlp", "sensitivity-2x16"):
+        demo.check(preset(name), lim)
+
+
+@pytest.mark.parametrize("cap", sorted(SPEC_CAPS))
+@given(limit=st.integers(2, 8))
+def test_each_spec_cap_admits_its_value_and_rejects_one_above(cap: str, limit: int) -> None:
+    field, make = SPEC_CAPS[cap]
+    lim = demo.limits(env(**{cap: limit}))
+    demo.check(make(limit), lim)
+    over = make(limit + 1)
+    with pytest.raises(ValueError) as err:
+        demo.check(over, lim)
+    msg = str(err.value)
+    assert msg.startswith(f"{field}={limit + 1} exceeds this demo's cap of {limit} ")
+    assert f"(set by {demo._CAPS[cap][0]})" in msg
+
+
+def test_zero_means_no_cap() -> None:
+    lim = demo.limits(env(max_width=0))
+    assert lim.max_width is None
+    demo.check(SMALL.replace(**{"model.width": 65536}), lim)
+
+
+def test_whole_split_counts_against_the_train_size_cap() -> None:
+    lim = demo.limits(env(max_train_size=5000))
+    demo.check(SMALL, lim)  # digits has 1,797 examples in all
+    mnist = SMALL.replace(**{"data.dataset": "mnist"})
+    with pytest.raises(ValueError, match=r"train_size=0 \(all 60,000 mnist examples\).*<= 5000"):
+        demo.check(mnist, lim)
+    demo.check(mnist.replace(**{"data.train_size": 5000}), lim)
+
+
+def test_step_cap_catches_tiny_batches_and_sensitivity_has_its_own() -> None:
+    lim = demo.limits(env(max_steps=1000, max_sens_steps=50))
+    spec = SMALL.replace(**{"data.train_size": 100, "train.batch_size": 10, "train.epochs": 100})
+    assert demo.sgd_steps(spec) == 1000
+    demo.check(spec, lim)
+    with pytest.raises(ValueError, match=r"steps=1200 \(.*\) exceeds this demo's cap of 1000 .*MAX_STEPS"):
+        demo.check(spec.replace(**{"train.batch_size": 9}), lim)  # ceil(100/9) = 12 -> 1200
+    sens = preset("sensitivity-2x16")  # 1,000 examples, batch 10: 100 steps
+    with pytest.raises(ValueError, match="MEMLAB_MAX_SENS_STEPS"):
+        demo.check(sens, lim)
+    demo.check(sens.replace(**{"data.train_size": 500}), lim)
+
+
+def test_sgd_steps_matches_a_loop() -> None:
+    for n, b, e in [(100, 10, 3), (101, 10, 3), (7, 64, 5), (1797, 1, 1)]:
+        spec = SMALL.replace(**{"data.train_size": n, "train.batch_size": b, "train.epochs": e})
+        steps = sum(1 for _ in range(e) for _ in range(0, n, b))
+        assert demo.sgd_steps(spec) == steps
+
+
+def test_readonly_rejects_every_new_run_with_or_without_demo_mode() -> None:
+    for environ in ({"MEMLAB_READONLY": "1"}, {"MEMLAB_READONLY": "yes", "MEMLAB_DEMO": "1"}):
+        lim = demo.limits(environ)
+        assert lim.readonly and lim.active
+        with pytest.raises(ValueError, match=f"^{demo.READONLY_MESSAGE}$"):
+            demo.check(SMALL, lim)
+        with pytest.raises(ValueError, match="read-only"):
+            demo.check_queue(lim, active_total=0, adding=1)
+        demo.check_queue(lim, active_total=0, adding=0)  # nothing new: fine
+
+
+@pytest.mark.parametrize(
+    "var,value", [("MEMLAB_DEMO", "maybe"), ("MEMLAB_MAX_WIDTH", "-1"), ("MEMLAB_MAX_EPOCHS", "x")]
+)
+def test_invalid_environment_names_the_variable(var: str, value: str) -> None:
+    with pytest.raises(ValueError, match=var):
+        demo.limits({"MEMLAB_DEMO": "1", var: value})
+
+
+def test_queue_caps_count_session_and_total() -> None:
+    lim = demo.limits(env(max_queued_per_session=2, max_queued=5))
+    demo.check_queue(lim, active_total=4, active_session=1, adding=1)
+    with pytest.raises(ValueError, match=r"queued jobs=2 \+ 1 new .*cap of 2 .*PER_SESSION"):
+        demo.check_queue(lim, active_total=2, active_session=2, adding=1)
+    with pytest.raises(ValueError, match=r"jobs=4 \+ 2 new .*cap of 5 .*MEMLAB_MAX_QUEUED\)"):
+        demo.check_queue(lim, active_total=4, active_session=0, adding=2)
+
+
+def test_admit_counts_only_this_sessions_active_runs() -> None:
+    lim = demo.limits(env(max_queued_per_session=2))
+    active: set[str] = set()
+    specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
+
+    def submit(sid: str, spec: RunSpec) -> None:
+        demo.set_session(sid)
+        count = lambda: len(active)  # noqa: E731
+        demo.admit([spec], active_total=count, is_active=active.__contains__, limits=lim)
+        active.add(spec.key)
+
+    errors: list[Exception] = []
+
+    def visitor(sid: str, mine: list[RunSpec]) -> None:
+        try:
+            submit(sid, mine[0])
+            submit(sid, mine[1])
+            with pytest.raises(ValueError, match="MEMLAB_MAX_QUEUED_PER_SESSION"):
+                submit(sid, mine[2])
+            active.discard(mine[0].key)  # one finished: room for one more
+            submit(sid, mine[2])
+        except Exception as e:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(e)
+
+    # Two visitors in two threads (as Streamlit serves sessions) never share a ledger.
+    a = threading.Thread(target=visitor, args=("a", specs[:3]))
+    a.start()
+    a.join()
+    b = threading.Thread(target=visitor, args=("b", [specs[3], *specs[:2]]))
+    b.start()
+    b.join()
+    assert not errors
+    assert set(demo.session_keys("a")) == {specs[1].key, specs[2].key}
+
+
+def test_admit_is_a_noop_when_off_and_checks_every_spec_of_a_sweep() -> None:
+    boom = lambda *_: pytest.fail("store consulted while the demo is off")  # noqa: E731
+    demo.admit([preset("mnist-mlp")], active_total=boom, is_active=boom, limits=demo.DemoLimits())
+    lim = demo.limits(env(max_width=64, max_queued=3))
+    sweep = [SMALL, SMALL.replace(**{"model.width": 128})]
+    with pytest.raises(ValueError, match=r"model\.width=128"):
+        demo.admit(sweep, active_total=lambda: 0, is_active=lambda k: False, limits=lim)
+    with pytest.raises(ValueError, match=r"queued jobs=2 \+ 2 new"):
+        demo.admit(sweep[:1] * 2, active_total=lambda: 2, is_active=lambda k: False, limits=lim)
+
+
+def test_describe_names_the_variables() -> None:
+    assert "off" in demo.limits({}).describe()
+    assert "MEMLAB_MAX_WIDTH=1024" in demo.limits({"MEMLAB_DEMO": "1"}).describe()
+    assert "read-only" in demo.limits({"MEMLAB_READONLY": "1"}).describe()
