@@ -175,7 +175,7 @@ def check(spec: RunSpec, limits: DemoLimits) -> None:
     cap, steps = getattr(limits, cap_name), sgd_steps(spec)
     if cap is not None and steps > cap:
         t = spec.train
-        shown = f"{steps} (train.epochs={t.epochs} x ceil({n} examples / batch_size={t.batch_size}))"
+        shown = f"{steps} (epochs={t.epochs} x ceil({n} examples / batch_size={t.batch_size}))"
         hint = "; use fewer epochs or examples, or a larger batch"
         raise _exceeds("SGD steps", shown, cap, _CAPS[cap_name][0], hint)
 
