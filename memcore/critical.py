@@ -1,0 +1,210 @@
+"""Critical samples and the critical sample ratio (PAPER.md item 6; ICML Figs 7-9, poster Fig 4).
+
+A probe x is *critical* for a model f at radius r if some x^ with ||x^ - x||_inf <= r has
+argmax f(x^) != argmax f(x). CSR = fraction of probes that are critical. Critical points are found
+with LASS (Langevin adversarial sample search), following the authors' code:
+
+    y0 = argmax f(x);  x~ = x
+    repeat up to `iters` times:
+        x~ <- x~ + alpha * sign(grad_x~ CE(f(x~), y0)) + beta * eta,   eta ~ N(0, I) per element
+        x~ <- x + clamp(x~ - x, -r, r)                                 (L-inf box; no pixel clip)
+        critical |= argmax f(x~) != y0                                 (at ANY iteration)
+        stop early if this iteration added fewer than `min_new` new critical samples (all K x P)
+
+Everything is batched: all P probes and all K ensemble members move in one tensor K x P x ...
+per iteration (one forward + backward), so a search costs `iters` batched passes.
+
+Units: `lass` takes radius/alpha/beta in DATA units. `csr` takes a MetricsSpec whose values are
+in 0-255 pixel units (the paper's r = 0.3, alpha = 0.25, beta = 0.2) and divides them by 255,
+times the data range (1 for [0, 1] data; pass `data_range` for anything else).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class LassResult:
+    """critical bool[K, P]; x_adv K x P x *input_shape (first adversarial point found, else the
+    final iterate); iters = LASS iterations run (<= the requested maximum)."""
+
+    critical: torch.Tensor
+    x_adv: torch.Tensor
+    iters: int
+
+    @property
+    def ratio(self) -> torch.Tensor:
+        """Critical sample ratio per member, float[K]."""
+        return self.critical.float().mean(dim=1)
+
+
+def _per_member(x: torch.Tensor, logits: torch.Tensor, shared: bool | None) -> torch.Tensor:
+    """x as K x P x *input_shape. `x` is shared (P x ...) or per member (K x P x ...)."""
+    k, p = logits.shape[:2]
+    if shared is None:
+        shared = not (x.dim() >= 3 and tuple(x.shape[:2]) == (k, p))
+    if shared:
+        if x.shape[0] != p:
+            raise ValueError(f"forward returned {p} probes for x of shape {tuple(x.shape)}")
+        return x.unsqueeze(0).expand(k, *x.shape)
+    return x
+
+
+def lass(
+    forward: Forward,
+    x: torch.Tensor,
+    *,
+    radius: float,
+    alpha: float,
+    beta: float,
+    iters: int = 100,
+    min_new: int = 20,
+    generator: torch.Generator | None = None,
+    shared: bool | None = None,
+) -> LassResult:
+    """Langevin adversarial sample search (author semantics; module docstring).
+
+    forward: called once with `x` as given (shared P x ... or per member K x P x ..., as an
+    Ensemble accepts) and then with K x P x *input_shape; returns logits K x P x C. An nn.Module
+    is put in eval mode for the search and restored afterwards. `shared` forces how x is read
+    (default: per member iff x.shape[:2] == (K, P)). radius, alpha, beta in data units.
+    The Gaussian noise is drawn from `generator` (on x's device) as one K x P x ... tensor per
+    iteration, so the result is reproducible for a given generator state.
+    """
+    if iters < 1:
+        raise ValueError(f"iters={iters} must be >= 1")
+    if radius < 0 or alpha < 0 or beta < 0:
+        raise ValueError("radius, alpha and beta must be >= 0")
+    module = forward if isinstance(forward, torch.nn.Module) else None
+    was_training = module.training if module is not None else False
+    if module is not None:
+        module.eval()
+    try:
+        with torch.no_grad():
+            logits0 = forward(x)
+        x0 = _per_member(x.detach(), logits0, shared)
+        y0 = logits0.argmax(dim=-1)  # K x P: the originally predicted label
+        n_classes = logits0.shape[-1]
+        critical = torch.zeros_like(y0, dtype=torch.bool)
+        x_adv = x0.clone()
+        xt = x0.clone()
+        done = 0
+        while True:
+            step = done < iters
+            with torch.set_grad_enabled(step):
+                xt.requires_grad_(step)
+                logits = forward(xt)
+            if done > 0:  # check the iterate produced by the previous step
+                new = (logits.detach().argmax(dim=-1) != y0) & ~critical
+                x_adv[new] = xt.detach()[new]
+                critical |= new
+                if not step or int(new.sum()) < min_new:
+                    break
+            # Sum (not mean) so the gradient per element does not depend on K or P; only its
+            # sign is used anyway.
+            loss = F.cross_entropy(logits.reshape(-1, n_classes), y0.reshape(-1), reduction="sum")
+            (grad,) = torch.autograd.grad(loss, xt)
+            with torch.no_grad():
+                noise = torch.randn(xt.shape, generator=generator, device=xt.device, dtype=xt.dtype)
+                xt = xt.detach() + alpha * grad.sign() + beta * noise
+                xt = x0 + (xt - x0).clamp(-radius, radius)
+            done += 1
+        # Probes never found critical report the final iterate.
+        x_adv[~critical] = xt.detach()[~critical]
+        return LassResult(critical=critical, x_adv=x_adv, iters=done)
+    finally:
+        if module is not None:
+            module.train(was_training)
+
+
+def csr(
+    forward: Forward,
+    x: torch.Tensor,
+    metrics: Any,
+    generator: torch.Generator | None = None,
+    *,
+    data_range: float = 1.0,
+) -> tuple[torch.Tensor, int]:
+    """Critical sample ratio per member, float[K], and the LASS iterations run.
+
+    `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
+    are scaled by data_range / 255 (data_range = max - min of the data, 1 for [0, 1] images).
+    """
+    scale = data_range / 255.0
+    res = lass(
+        forward,
+        x,
+        radius=metrics.csr_radius * scale,
+        alpha=metrics.csr_alpha * scale,
+        beta=metrics.csr_beta * scale,
+        iters=metrics.csr_iters,
+        min_new=metrics.csr_min_new,
+        generator=generator,
+    )
+    return res.ratio, res.iters
+
+
+# -- benchmark ----------------------------------------------------------------------------------
+def _mlp_forward(
+    members: int, d_in: int, width: int, n_classes: int, device: torch.device, seed: int = 0
+) -> Forward:
+    """A K-member 2-hidden-layer ReLU MLP as stacked weights (bench only; no memcore.models)."""
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    dims = [d_in, width, width, n_classes]
+    ws, bs = [], []
+    for a, b in zip(dims[:-1], dims[1:], strict=True):
+        bound = a**-0.5
+        ws.append(((torch.rand(members, a, b, generator=g) * 2 - 1) * bound).to(device))
+        bs.append(((torch.rand(members, 1, b, generator=g) * 2 - 1) * bound).to(device))
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        # x is shared (P x D) or per member (K x P x D)
+        h = x.unsqueeze(0).expand(members, *x.shape) if x.dim() == 2 else x
+        for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
+            h = torch.baddbmm(b, h, w)
+            if i < len(ws) - 1:
+                h = h.relu()
+        return h
+
+    return forward
+
+
+def bench_csr(quick: bool = False, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Time one full CSR search: 1,000 probes (200 when quick), 100 LASS iterations (no early
+    stop), 784-W-W-10 MLP with W = 512 on CPU and 4096 on a GPU, one member."""
+    device = torch.device(device)
+    gpu = device.type == "cuda"
+    width = 4096 if gpu else 512
+    probes = 200 if quick else 1000
+    iters = 20 if quick else 100
+    forward = _mlp_forward(1, 784, width, 10, device)
+    x = torch.rand(probes, 784, generator=torch.Generator().manual_seed(1)).to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    kw = dict(radius=8 / 255, alpha=0.25 / 255, beta=0.2 / 255, iters=iters, min_new=0)
+    lass(forward, x[:10], **kw, generator=gen)  # warm-up (allocator, kernels)
+    if gpu:
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    res = lass(forward, x, **kw, generator=gen)
+    if gpu:
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    return {
+        "bench": "csr",
+        "device": str(device),
+        "width": width,
+        "probes": probes,
+        "iters": res.iters,
+        "seconds": round(seconds, 4),
+        "ms_per_iter": round(1000 * seconds / res.iters, 3),
+        "csr": float(res.ratio[0]),
+    }

@@ -1,0 +1,149 @@
+"""LASS / CSR against analytic boundaries and a slow per-member, per-probe reference."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from memcore.critical import csr, lass
+from memcore.spec import MetricsSpec
+
+
+def _linear(w_KxDxC: torch.Tensor, b_KxC: torch.Tensor):
+    """Forward of K linear classifiers; accepts shared P x D or per-member K x P x D."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            return torch.einsum("pd,kdc->kpc", x, w_KxDxC) + b_KxC[:, None]
+        return torch.einsum("kpd,kdc->kpc", x, w_KxDxC) + b_KxC[:, None]
+
+    return forward
+
+
+def _mlp(k: int, d: int, h: int, c: int, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(k, d, h, generator=g, dtype=torch.float64) * 1.5 / d**0.5
+    b1 = torch.randn(k, h, generator=g, dtype=torch.float64) * 0.1
+    w2 = torch.randn(k, h, c, generator=g, dtype=torch.float64) / h**0.5
+
+    def forward(x):
+        if x.dim() == 2:
+            x = x.expand(k, *x.shape)
+        hidden = (torch.einsum("kpd,kdh->kph", x, w1) + b1[:, None]).relu()
+        return torch.einsum("kph,khc->kpc", hidden, w2)
+
+    def member(j):
+        return lambda x1: (x1 @ w1[j] + b1[j]).relu() @ w2[j]
+
+    return forward, member
+
+
+def test_lass_linear_finds_critical_exactly_within_boundary_distance():
+    # Binary linear classifier: logit margin m = w.x + b, prediction flips iff the sign of m
+    # flips; the L-inf distance to the boundary is |m| / ||w||_1.
+    g = torch.Generator().manual_seed(0)
+    k, d, p = 3, 6, 400
+    w = torch.randn(k, d, generator=g, dtype=torch.float64)
+    b = torch.randn(k, generator=g, dtype=torch.float64) * 0.1
+    w_kdc = torch.stack([torch.zeros_like(w), w], dim=-1)
+    b_kc = torch.stack([torch.zeros_like(b), b], dim=-1)
+    x = torch.rand(p, d, generator=g, dtype=torch.float64)
+    radius = 0.15
+    res = lass(
+        _linear(w_kdc, b_kc),
+        x,
+        radius=radius,
+        alpha=radius / 8,
+        beta=radius / 50,
+        iters=40,
+        min_new=0,
+        generator=torch.Generator().manual_seed(1),
+    )
+    dist = (x @ w.T + b).abs().T / w.abs().sum(dim=1, keepdim=True)  # K x P
+    assert res.critical.shape == (k, p)
+    assert not res.critical[dist > radius].any(), "critical beyond the reachable box"
+    assert res.critical[dist < 0.9 * radius].all(), "search missed a reachable boundary"
+    assert 0.05 < res.critical.float().mean() < 0.95  # the test covers both sides
+    # x_adv of critical probes is adversarial and inside the box (no clipping to [0, 1]).
+    margin = torch.einsum("kpd,kd->kp", res.x_adv, w) + b[:, None]
+    m0 = (x @ w.T + b).T
+    assert (torch.sign(margin[res.critical]) != torch.sign(m0[res.critical])).all()
+    assert (res.x_adv - x).abs().max() <= radius + 1e-12
+
+
+def test_csr_zero_at_radius_zero_and_nondecreasing_with_radius():
+    forward, _ = _mlp(2, 5, 16, 4)
+    x = torch.rand(300, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    ratios = []
+    for r in [0.0, 5.0, 10.0, 20.0, 40.0, 80.0]:  # 0-255 units
+        m = MetricsSpec(csr_radius=r, csr_alpha=r / 8, csr_beta=0.0, csr_iters=30, csr_min_new=0)
+        ratio, iters = csr(forward, x, m, generator=torch.Generator().manual_seed(0))
+        assert ratio.shape == (2,) and iters == 30
+        ratios.append(ratio)
+    ratios = torch.stack(ratios)  # R x K
+    assert (ratios[0] == 0).all()
+    assert (ratios.diff(dim=0) >= 0).all(), ratios
+    assert (ratios[-1] > 0.2).all()
+
+
+def _lass_reference(members, x, y0, noise, radius, alpha, beta, iters, min_new):
+    """Slow LASS: one member, one probe at a time, noise sliced from the batched draws."""
+    k, p = len(members), x.shape[0]
+    xt = [[x[j].clone() for j in range(p)] for _ in range(k)]
+    crit = torch.zeros(k, p, dtype=torch.bool)
+    done = 0
+    for it in range(iters):
+        for m in range(k):
+            for j in range(p):
+                z = xt[m][j].clone().requires_grad_(True)
+                loss = F.cross_entropy(members[m](z)[None], y0[m, j][None])
+                (gz,) = torch.autograd.grad(loss, z)
+                z = z.detach() + alpha * gz.sign() + beta * noise[it][m, j]
+                xt[m][j] = x[j] + (z - x[j]).clamp(-radius, radius)
+        done = it + 1
+        new = 0
+        for m in range(k):
+            for j in range(p):
+                if not crit[m, j] and members[m](xt[m][j]).argmax() != y0[m, j]:
+                    crit[m, j] = True
+                    new += 1
+        if new < min_new:
+            break
+    return crit, done
+
+
+def test_batched_lass_equals_per_member_reference_with_same_noise():
+    k, d, p, iters = 3, 5, 12, 8
+    forward, member = _mlp(k, d, 8, 3, seed=5)
+    x = torch.rand(p, d, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    kw = dict(radius=0.3, alpha=0.04, beta=0.05, iters=iters)
+    y0 = forward(x).argmax(-1)
+    gen = torch.Generator().manual_seed(7)
+    noise = [torch.randn(k, p, d, generator=gen, dtype=torch.float64) for _ in range(iters)]
+    for min_new in (0, 3):
+        res = lass(forward, x, **kw, min_new=min_new, generator=torch.Generator().manual_seed(7))
+        members = [member(m) for m in range(k)]
+        ref, ref_iters = _lass_reference(members, x, y0, noise, **kw, min_new=min_new)
+        assert res.iters == ref_iters
+        assert torch.equal(res.critical, ref)
+    assert 0 < res.critical.sum() < k * p
+
+
+def test_per_member_x_and_module_eval_mode():
+    # Per-member input K x P x D gives the same as the shared input broadcast; nn.Module forward
+    # is searched in eval mode and restored.
+    forward, _ = _mlp(2, 4, 8, 3, seed=2)
+    x = torch.rand(10, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    kw = dict(radius=0.5, alpha=0.1, beta=0.0, iters=5, min_new=0)
+    a = lass(forward, x, **kw)
+    b = lass(forward, x.expand(2, *x.shape).clone(), **kw)
+    assert torch.equal(a.critical, b.critical) and torch.allclose(a.x_adv, b.x_adv)
+
+    class M(torch.nn.Module):
+        def forward(self, z):
+            assert not self.training
+            return forward(z)
+
+    m = M().train()
+    lass(m, x, **kw)
+    assert m.training
