@@ -38,7 +38,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\ndata folder: {data_root(args.root)}")
     for r in rows:
         if r.status == "missing":
-            print(
-                f"{r.name}: downloaded on first use when online; offline, put {', '.join(r.files)} in {r.folder}"
-            )
+            files = ", ".join(r.files)
+            print(f"{r.name}: fetched on first use online; offline, put {files} in {r.folder}")
     return 0
