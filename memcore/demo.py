@@ -37,14 +37,14 @@ from dataclasses import dataclass, fields
 
 from memcore.spec import RunSpec
 
-# Full training-split sizes (upper bounds before any validation hold-out), used when
-# data.train_size is 0 ("all"); kept here so a check never has to load a dataset.
-FULL_TRAIN_SIZE = {
-    "digits": 1797,
-    "mnist1d": 4000,
-    "mnist": 60000,
-    "fashion_mnist": 60000,
-    "cifar10": 50000,
+# (default training split, all train-split images) per dataset, used when data.train_size is 0
+# ("all"); kept here so a check never loads a dataset (tests compare with datasets.REGISTRY).
+SPLIT_SIZES = {
+    "digits": (1438, 1797),
+    "mnist1d": (4000, 4000),
+    "mnist": (50000, 60000),
+    "fashion_mnist": (50000, 60000),
+    "cifar10": (50000, 50000),
 }
 
 READONLY_MESSAGE = "this demo is read-only: it serves stored runs only"
@@ -138,8 +138,13 @@ def _exceeds(name: str, value: object, cap: float, var: str, hint: str = "") -> 
 
 
 def train_examples(spec: RunSpec) -> float:
-    """Upper bound on the training examples a spec uses (data.train_size, or the full split)."""
-    return spec.data.train_size or FULL_TRAIN_SIZE.get(spec.data.dataset, math.inf)
+    """Training examples a spec uses: data.train_size, or the whole training split (the default
+    split, or what data.val_fraction leaves of the train images)."""
+    if spec.data.train_size:
+        return spec.data.train_size
+    default, total = SPLIT_SIZES.get(spec.data.dataset, (math.inf, math.inf))
+    vf = spec.data.val_fraction
+    return default if vf == 0 else total - math.floor(vf * total)
 
 
 def sgd_steps(spec: RunSpec) -> float:

@@ -79,7 +79,7 @@ def test_whole_split_counts_against_the_train_size_cap() -> None:
     lim = demo.limits(env(max_train_size=5000))
     demo.check(SMALL, lim)  # digits has 1,797 examples in all
     mnist = SMALL.replace(**{"data.dataset": "mnist"})
-    with pytest.raises(ValueError, match=r"train_size=0 \(all 60,000 mnist examples\).*<= 5000"):
+    with pytest.raises(ValueError, match=r"train_size=0 \(all 50,000 mnist examples\).*<= 5000"):
         demo.check(mnist, lim)
     demo.check(mnist.replace(**{"data.train_size": 5000}), lim)
 
@@ -95,6 +95,19 @@ def test_step_cap_catches_tiny_batches_and_sensitivity_has_its_own() -> None:
     with pytest.raises(ValueError, match="MEMLAB_MAX_SENS_STEPS"):
         demo.check(sens, lim)
     demo.check(sens.replace(**{"data.train_size": 500}), lim)
+
+
+def test_split_sizes_match_the_dataset_registry() -> None:
+    from memcore.datasets import REGISTRY
+
+    for name, info in REGISTRY.items():
+        assert demo.SPLIT_SIZES[name][0] == info.n_train
+    # With data.val_fraction the bound stays within one example per class of the real split.
+    from memcore.datasets import load
+
+    for vf in (0.0, 0.1, 0.5):
+        spec = SMALL.replace(**{"data.train_size": 0, "data.val_fraction": vf})
+        assert abs(demo.train_examples(spec) - load(spec.data).n_train) <= 10
 
 
 def test_sgd_steps_matches_a_loop() -> None:
