@@ -1,0 +1,73 @@
+"""Shared fixtures. Every test session runs offline and away from the repo's cache/:
+
+- MEMCORE_OFFLINE=1: no test may touch the network (torchvision downloads are refused).
+- MEMCORE_DATA and MEMCORE_STORE point at a fresh per-session temporary folder, so the
+  developer's cached datasets and job store are neither used nor modified. Subprocesses inherit
+  these. Tests that need an empty store of their own use the `memcore_env` fixture.
+
+Fixtures: `memcore_env` (fresh data + store folders for one test), `tiny_spec` (a seconds-scale
+digits RunSpec), `digits_data` (its clean Dataset).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from memcore.spec import RunSpec, preset
+
+ENV_VARS = ("MEMCORE_OFFLINE", "MEMCORE_DATA", "MEMCORE_STORE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_session_env(tmp_path_factory: pytest.TempPathFactory):
+    """Session-wide isolation from the network and the repo's cache folder."""
+    base = tmp_path_factory.mktemp("memcore-session")
+    saved = {k: os.environ.get(k) for k in ENV_VARS}
+    os.environ["MEMCORE_OFFLINE"] = "1"
+    os.environ["MEMCORE_DATA"] = str(base / "datasets")
+    os.environ["MEMCORE_STORE"] = str(base / "store")
+    yield base
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def memcore_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Fresh, empty MEMCORE_DATA and MEMCORE_STORE folders for this test (offline)."""
+    paths = {"data": tmp_path / "datasets", "store": tmp_path / "store"}
+    monkeypatch.setenv("MEMCORE_OFFLINE", "1")
+    monkeypatch.setenv("MEMCORE_DATA", str(paths["data"]))
+    monkeypatch.setenv("MEMCORE_STORE", str(paths["store"]))
+    return paths
+
+
+@pytest.fixture
+def tiny_spec() -> RunSpec:
+    """200 balanced digits, 2 x 32 MLP, 2 epochs on CPU, small probe sets: a run in seconds."""
+    return preset(
+        "digits-mlp",
+        **{
+            "data.train_size": 200,
+            "model.width": 32,
+            "train.epochs": 2,
+            "train.batch_size": 32,
+            "train.device": "cpu",
+            "metrics.track_size": 50,
+            "metrics.csr_every": 0,
+            "metrics.csr_probes": 50,
+        },
+    )
+
+
+@pytest.fixture
+def digits_data(tiny_spec: RunSpec):
+    """The clean digits Dataset of `tiny_spec` (cached in-process; do not modify in place)."""
+    from memcore.datasets import load
+
+    return load(tiny_spec.data)
