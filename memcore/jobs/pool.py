@@ -1,0 +1,115 @@
+"""Find live workers by heartbeat and start missing ones as detached processes.
+
+A worker is alive when its heartbeat (store key `workers`) is younger than three beat periods and,
+on this host, its process still exists. `ensure_workers(n)` starts
+`python -m memcore worker --store PATH` processes in their own session (they outlive a Streamlit
+rerun or the app), logging to <store>/logs/. Started but not yet beating workers are remembered
+for a minute (store key `spawning`), so concurrent callers do not start twice as many.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import diskcache
+
+from memcore.jobs.store import Store, open_store, repo_root
+
+SPAWN_GRACE_S = 60.0  # a started worker has this long to send its first heartbeat
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped by its parent) is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def workers(store: Store | str | None = None) -> list[dict[str, Any]]:
+    """Every heartbeat record (alive or not): id, pid, host, device, key, beat, jobs_done."""
+    return list(open_store(store).cache.get("workers", {}, retry=True).values())
+
+
+def workers_alive(store: Store | str | None = None) -> list[dict[str, Any]]:
+    """Heartbeat records of the workers alive now (for the UI's indicator)."""
+    now, host = time.time(), socket.gethostname()
+    out = []
+    for w in workers(store):
+        if now - w["beat"] > 3 * w.get("every", 10.0) + 1.0:
+            continue
+        if w["host"] == host and not _pid_alive(w["pid"]):
+            continue
+        out.append(w)
+    return out
+
+
+def start_worker(
+    store: Store, device: str | None = None, idle_exit: float | None = None
+) -> subprocess.Popen:
+    """Start one detached worker process logging to <store>/logs/worker-<time>-<n>.log."""
+    cmd = [sys.executable, "-m", "memcore", "worker", "--store", str(store.path)]
+    if device:
+        cmd += ["--device", device]
+    if idle_exit is not None:
+        cmd += ["--idle-exit", str(idle_exit)]
+    log = store.path / "logs" / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}.log"
+    env = dict(os.environ)
+    root = str(repo_root())
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the caller's process group (Streamlit reruns)
+        )
+
+
+def ensure_workers(
+    n: int,
+    store: Store | str | None = None,
+    device: str | None = None,
+    idle_exit: float | None = None,
+) -> list[dict[str, Any]]:
+    """Make sure `n` workers are alive or starting; returns their records (starting ones as
+    {"pid", "starting": True})."""
+    s = open_store(store)
+    with diskcache.Lock(s.cache, "pool-lock", expire=30):
+        alive = workers_alive(s)
+        beating = {w["pid"] for w in alive if w["host"] == socket.gethostname()}
+        now = time.time()
+        spawning = {
+            pid: t
+            for pid, t in s.cache.get("spawning", {}, retry=True).items()
+            if now - t < SPAWN_GRACE_S and pid not in beating and _pid_alive(pid)
+        }
+        for _ in range(n - len(alive) - len(spawning)):
+            spawning[start_worker(s, device, idle_exit).pid] = now
+        s.cache.set("spawning", spawning, retry=True)
+    return alive + [{"pid": pid, "starting": True} for pid in spawning]
+
+
+def stop_workers(store: Store | str | None = None, sig: int = signal.SIGTERM) -> list[int]:
+    """Signal this host's live workers (SIGTERM: they requeue their job and exit)."""
+    pids = [w["pid"] for w in workers_alive(store) if w["host"] == socket.gethostname()]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    return pids

@@ -1,0 +1,276 @@
+"""A worker process: claim queued runs, compute them, stream their records into the store.
+
+`python -m memcore worker [--store PATH] [--device cuda:0] [--max-jobs N] [--idle-exit S]`.
+
+Per job: resume from the last checkpoint (records after it are dropped, the runner continues
+from that state), then for each record the runner yields: "arrays" go to checksummed artifact
+files, the others are buffered; a "checkpoint" record commits the buffer and the checkpoint file
+in one transaction (a crash loses at most the current epoch); buffered records are also shown
+live as `pending` about twice a second. A "done" record commits the rest and marks the run done.
+
+A heartbeat thread renews the job's lease and the worker's own record (`workers` in the store)
+every lease/4 seconds. `should_stop` (given to the runner) turns true on SIGTERM/SIGINT, on cancel
+or delete, or when the lease was lost; after SIGTERM the job goes back to the queue's front.
+Errors mark the run failed with the message and traceback (CUDA out of memory says what to shrink).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from memcore.jobs import api, jobqueue
+from memcore.jobs.store import CorruptArtifact, Store, StoreError, open_store
+from memcore.spec import RunSpec
+
+Runner = Callable[..., Iterator[dict[str, Any]]]
+PENDING_EVERY_S = 0.5  # live-record refresh period
+
+
+def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
+    """Dispatch on spec.task: "train" -> memcore.engine.train, "sensitivity" ->
+    memcore.sensitivity.run. Env MEMCORE_JOBS_RUNNER="module:function" replaces it (tests)."""
+    override = os.environ.get("MEMCORE_JOBS_RUNNER")
+    if override:
+        mod, _, fn = override.partition(":")
+        return getattr(importlib.import_module(mod), fn)(
+            spec, resume=resume, should_stop=should_stop
+        )
+    if spec.task == "sensitivity":
+        from memcore import sensitivity
+
+        return sensitivity.run(spec, should_stop=should_stop)
+    from memcore import engine
+
+    return engine.train(spec, resume=resume, should_stop=should_stop)
+
+
+def _error_message(e: BaseException, spec: RunSpec) -> str:
+    text = f"{type(e).__name__}: {e}"
+    if "out of memory" in str(e).lower() or type(e).__name__ == "OutOfMemoryError":
+        return (
+            f"out of memory on {spec.train.device}: reduce model.width ({spec.model.width}), "
+            f"train.members ({spec.train.members}) or train.batch_size "
+            f"({spec.train.batch_size}) and retry. ({text.splitlines()[0][:300]})"
+        )
+    return text
+
+
+def _summary(recs: list[dict[str, Any]], done: dict[str, Any]) -> dict[str, Any]:
+    """done["summary"] plus member means of the final evaluation (accuracies) and last CSR."""
+    out = dict(done.get("summary") or {})
+    epochs = [r for r in recs if r["type"] == "epoch"]
+    if epochs:
+        last = max(r["epoch"] for r in epochs)
+        final = [r for r in epochs if r["epoch"] == last]
+        for name in ("train_acc", "val_acc", "clean_acc", "noisy_acc", "train_loss", "val_loss"):
+            vals = [r[name] for r in final if r.get(name) is not None]
+            out.setdefault(f"final_{name}", sum(vals) / len(vals) if vals else None)
+    csr = [r for r in recs if r["type"] == "csr"]
+    if csr:
+        last = max(r["epoch"] for r in csr)
+        vals = [r["csr"] for r in csr if r["epoch"] == last]
+        out.setdefault("final_csr", sum(vals) / len(vals))
+    out.setdefault("wall", done.get("wall"))
+    return out
+
+
+class Worker:
+    """One worker loop on one store; `serve()` runs until stopped, idle or out of jobs."""
+
+    def __init__(
+        self, store: Store | str | None = None, device: str | None = None, runner: Runner = None
+    ) -> None:
+        self.store = open_store(store)
+        self.device = device
+        self.runner = runner or default_runner
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
+        self.term = threading.Event()  # SIGTERM/SIGINT: finish up, requeue the job
+        self.key: str | None = None
+        self.lost = False  # the current job's lease was lost (cancelled, deleted, taken over)
+        self.jobs_done = 0
+        self.started = time.time()
+        self._last_check = 0.0
+
+    # -- heartbeat ------------------------------------------------------------------------
+    @property
+    def beat_every(self) -> float:
+        return self.store.lease_s / 4
+
+    def beat(self, *, gone: bool = False) -> None:
+        key = self.key
+        if key is not None and not jobqueue.renew(self.store, key, self.id):
+            self.lost = True
+        with self.store.transact() as c:
+            workers = dict(c.get("workers", {}))
+            if gone:
+                workers.pop(self.id, None)
+            else:
+                workers[self.id] = {
+                    "id": self.id,
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "device": self.device or "auto",
+                    "key": key,
+                    "beat": time.time(),
+                    "every": self.beat_every,
+                    "started": self.started,
+                    "jobs_done": self.jobs_done,
+                }
+            c.set("workers", workers)
+
+    def _beat_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.beat_every):
+            try:
+                self.beat()
+            except Exception as e:  # a transient store error must not kill the heartbeat
+                print(f"[worker {self.id}] heartbeat failed: {e}", flush=True)
+
+    # -- one job ----------------------------------------------------------------------------
+    def should_stop(self) -> bool:
+        if self.term.is_set() or self.lost:
+            return True
+        now = time.time()
+        if self.key and now - self._last_check > 0.2:  # cheap: one indexed read, throttled
+            self._last_check = now
+            job = self.store.cache.get(f"job:{self.key}", retry=True)
+            st = self.store.cache.get(f"status:{self.key}", retry=True)
+            if st != "running" or job is None or job["worker"] != self.id:
+                self.lost = True
+        return self.lost
+
+    def _resume(self, claim: jobqueue.Claim) -> tuple[Any, int]:
+        ck = claim.checkpoint
+        state, keep = None, 0
+        if ck is not None:
+            try:
+                state, keep = self.store.read_checkpoint(ck["file"], ck["sha256"]), ck["records"]
+            except CorruptArtifact as e:
+                print(f"[worker {self.id}] {e}; restarting {claim.key[:12]}", flush=True)
+        if claim.spec.task == "sensitivity":
+            state, keep = None, 0  # sensitivity.run has no resume
+        jobqueue.truncate(self.store, claim.key, self.id, keep)
+        self.store.remove_checkpoints(claim.key, keep=ck["file"] if state is not None else None)
+        return state, keep
+
+    def run_job(self, claim: jobqueue.Claim) -> str:
+        """Compute one claimed job; returns its outcome (done/failed/requeued/stopped)."""
+        key, spec, s = claim.key, claim.spec, self.store
+        self.key, self.lost = key, False
+        try:
+            state, n = self._resume(claim)
+            prior = api.records(key, 0, s) if n else []
+            meta = next((r for r in prior if r["type"] == "meta"), None)
+            run_spec = spec
+            if self.device and spec.train.device == "auto":
+                run_spec = spec.replace(**{"train.device": self.device})
+            if isinstance(state, dict) and "key" in state:
+                state = {**state, "key": run_spec.key}  # resumed on another worker's device
+            buf: list[dict[str, Any]] = []
+            progress: dict[str, Any] = {"epochs": spec.train.epochs}
+            last_flush = time.time()
+            for rec in self.runner(run_spec, resume=state, should_stop=self.should_stop):
+                kind = rec["type"]
+                if kind == "meta":
+                    if meta is not None and n:
+                        continue  # a resumed runner repeats its meta record
+                    meta = rec
+                elif kind == "epoch":
+                    progress.update(epoch=float(rec["epoch"]))
+                    progress["fraction"] = min(1.0, rec["epoch"] / spec.train.epochs)
+                elif kind == "sens" and meta:
+                    total = max(1, meta.get("steps_per_epoch", 1) * spec.train.epochs)
+                    progress.update(fraction=min(1.0, rec["step"] / total))
+                    progress.update(epoch=rec["step"] / max(1, meta.get("steps_per_epoch", 1)))
+                if kind == "arrays":
+                    rel, sha = s.write_arrays(key, n + len(buf), rec["arrays"])
+                    names = sorted(rec["arrays"])
+                    rec = {k: v for k, v in rec.items() if k != "arrays"}
+                    rec.update(names=names, file=rel, sha256=sha)
+                if kind == "checkpoint":
+                    ck = s.write_checkpoint(key, n + len(buf), rec["state"])
+                    jobqueue.commit(s, key, self.id, buf, checkpoint=ck, progress=progress)
+                    n += len(buf)
+                    buf = []
+                    s.remove_checkpoints(key, keep=ck[0])
+                    last_flush = time.time()
+                    continue
+                buf.append(rec)
+                if kind == "done":
+                    summary = _summary(prior + api.records(key, len(prior), s) + buf, rec)
+                    jobqueue.commit(s, key, self.id, buf, progress=progress, summary=summary)
+                    s.remove_checkpoints(key)
+                    return "done"
+                if time.time() - last_flush > PENDING_EVERY_S:
+                    jobqueue.set_pending(s, key, self.id, buf, progress)
+                    last_flush = time.time()
+            if self.term.is_set() and not self.lost:
+                jobqueue.requeue(s, key, self.id)
+                return "requeued"
+            if self.lost:
+                return "stopped"
+            raise RuntimeError("the run ended without a 'done' record")
+        except jobqueue.LeaseLost:
+            return "stopped"
+        except Exception as e:
+            msg = e.args[0] if isinstance(e, StoreError) else _error_message(e, spec)
+            print(f"[worker {self.id}] run {key[:12]} failed: {msg}", flush=True)
+            try:
+                jobqueue.fail(s, key, self.id, msg, traceback.format_exc())
+            except Exception as e2:  # e.g. the disk is still full: the lease will expire
+                print(f"[worker {self.id}] could not record the failure: {e2}", flush=True)
+            return "failed"
+        finally:
+            self.key = None
+
+    # -- loop -----------------------------------------------------------------------------
+    def serve(
+        self, max_jobs: int | None = None, idle_exit: float | None = None, poll: float = 0.25
+    ) -> int:
+        """Claim and run jobs until SIGTERM, `max_jobs` jobs, or `idle_exit` idle seconds."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.term.set())
+        self.beat()
+        stop_beats = threading.Event()
+        beats = threading.Thread(target=self._beat_loop, args=(stop_beats,), daemon=True)
+        beats.start()
+        print(f"[worker {self.id}] serving {self.store.path} (pid {os.getpid()})", flush=True)
+        idle_since, handled = time.time(), 0
+        try:
+            while not self.term.is_set():
+                claim = jobqueue.claim(self.store, self.id)
+                if claim is None:
+                    if idle_exit is not None and time.time() - idle_since >= idle_exit:
+                        break
+                    self.term.wait(poll)
+                    continue
+                t0 = time.time()
+                outcome = self.run_job(claim)
+                self.jobs_done += outcome == "done"
+                print(
+                    f"[worker {self.id}] {claim.key[:12]} {outcome} in {time.time() - t0:.1f}s",
+                    flush=True,
+                )
+                try:
+                    for k in api.enforce_limit(self.store):
+                        print(f"[worker {self.id}] evicted {k[:12]} (size limit)", flush=True)
+                except StoreError as e:
+                    print(f"[worker {self.id}] eviction failed: {e}", flush=True)
+                idle_since = time.time()
+                handled += 1
+                if max_jobs and handled >= max_jobs:
+                    break
+        finally:
+            stop_beats.set()
+            beats.join(timeout=5)
+            self.beat(gone=True)
+        print(f"[worker {self.id}] exiting after {self.jobs_done} job(s)", flush=True)
+        return 0
