@@ -220,7 +220,7 @@ def downloads_allowed() -> bool:
 _probe_cache: dict[str, tuple[float, bool]] = {}
 
 
-def _online(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+def _online(url: str, timeout: float | None = None) -> bool:
     """Whether `url`'s host accepts a TCP connection within `timeout` seconds.
 
     The probe runs in a daemon thread so a hanging DNS lookup cannot block us; the answer is
@@ -228,6 +228,7 @@ def _online(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
     """
     if not downloads_allowed():
         return False
+    timeout = PROBE_TIMEOUT_S if timeout is None else timeout
     host = url.split("://", 1)[-1].split("/", 1)[0]
     port = 80 if url.startswith("http://") else 443
     hit = _probe_cache.get(host)
