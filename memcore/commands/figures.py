@@ -1,0 +1,118 @@
+"""`figure` and `report` verbs: run the paper's experiments and say whether their claims hold.
+
+    python -m memcore figure --list
+    python -m memcore figure NAME --dataset digits --scale quick [--json] [--store PATH]
+    python -m memcore report --scale quick --out report.html [--datasets digits,mnist1d]
+
+`figure` submits the recipe's sweep to the store (finished runs are reused), computes what is
+missing (in this process by default; `--workers N` uses N background workers instead), then
+prints the claim and its verdict. With --json the last line is one JSON object with at least
+"figure", "verdict" (holds | fails | inconclusive) and "numbers".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from memcore.figures import RECIPES, SCALES, get
+from memcore.figures.base import PRESET_FOR
+
+
+def register(sub) -> None:
+    p = sub.add_parser("figure", help="run a paper experiment and check its claim")
+    p.add_argument("name", nargs="?", help="one of: " + ", ".join(RECIPES))
+    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print a JSON result as the last line")
+    p.add_argument(
+        "--stored-only", action="store_true", help="evaluate what is stored; run nothing"
+    )
+    p.set_defaults(func=figure)
+
+    r = sub.add_parser("report", help="run every experiment and write the reproduction report")
+    _common(r)
+    r.add_argument("--datasets", default=None, help="comma-separated (default: --dataset)")
+    r.add_argument("--out", default="report.html", help="output file (.html or .md)")
+    r.add_argument("--only", default=None, help="comma-separated experiment names (default all)")
+    r.add_argument("--stored-only", action="store_true", help="report what is stored; run nothing")
+    r.set_defaults(func=report)
+
+
+def _common(p) -> None:
+    p.add_argument("--dataset", default="digits", choices=sorted(PRESET_FOR))
+    p.add_argument("--scale", default="quick", choices=SCALES)
+    p.add_argument("--store", default=None, help="store folder (default env MEMCORE_STORE)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="background workers to use; 0 = compute in this process (default)",
+    )
+    p.add_argument("--timeout", type=float, default=None, help="stop waiting after S seconds")
+
+
+def _progress(p) -> None:
+    print(f"  {p.text()}", file=sys.stderr, flush=True)
+
+
+def _run(name: str, args, dataset: str):
+    from memcore.figures import run as fr
+
+    if args.stored_only:
+        return fr.evaluate(name, dataset, args.scale, args.store)
+    return fr.run(
+        name,
+        dataset,
+        args.scale,
+        args.store,
+        workers=args.workers,
+        timeout=args.timeout,
+        on_progress=_progress,
+    )
+
+
+def figure(args) -> int:
+    if args.list or not args.name:
+        for name, r in RECIPES.items():
+            print(f"{name:18s} {r.title} ({r.figure})")
+        return 0
+    recipe = get(args.name)
+    print(
+        f"{recipe.title} ({recipe.figure}) on {args.dataset}, scale {args.scale}", file=sys.stderr
+    )
+    print(f"settings: {recipe.settings(args.dataset, args.scale)}", file=sys.stderr)
+    res = _run(args.name, args, args.dataset)
+    print(f"claim:   {recipe.claim}")
+    print(f"verdict: {res.verdict.verdict.upper()}: {res.verdict.summary}")
+    print(f"runs: {res.progress.text()}; {res.wall:.1f} s")
+    for e in res.errors:
+        print(f"failed run {e}", file=sys.stderr)
+    if args.json:
+        out = {**res.to_dict(), "settings": recipe.settings(args.dataset, args.scale)}
+        print(json.dumps(out, default=str))
+    return 0
+
+
+def report(args) -> int:
+    from memcore.figures import report as rep
+
+    datasets = (args.datasets or args.dataset).split(",")
+    names = args.only.split(",") if args.only else list(RECIPES)
+    for n in names:
+        get(n)  # fail fast on a bad name
+    results = []
+    for ds in datasets:
+        for n in names:
+            if ds not in RECIPES[n].datasets:
+                continue
+            print(f"{n} on {ds} ...", file=sys.stderr, flush=True)
+            results.append(_run(n, args, ds))
+    out = Path(args.out)
+    text = rep.render(results, fmt="md" if out.suffix == ".md" else "html")
+    out.write_text(text, encoding="utf-8")
+    for r in results:
+        print(f"{r.recipe.name:18s} {r.dataset:8s} {r.verdict.verdict:12s} {r.wall:6.1f} s")
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,201 @@
+"""What a paper experiment is: a recipe of run specs, a tidy frame of their results, a claim check.
+
+A `Recipe` names one experiment of PAPER.md ("The experiments" 1-8). `specs(dataset, scale)`
+gives its grid of `RunSpec`s; `frame(runs)` turns the stored results of those specs (`RunData`:
+spec + records + stacked arrays) into one tidy DataFrame; `check(df)` returns a `Verdict`:
+"holds", "fails" or "inconclusive" (runs missing, too few or too noisy), with a one-line summary
+and the numbers behind it. Checks read only the DataFrame, so they are tested on hand-made frames.
+
+Scales: "test" (seconds, for the test suite), "quick" (offline data on a 2-core CPU, minutes),
+"paper" (PAPER.md's sizes: MNIST / CIFAR-10 on a GPU).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from memcore import records as rec
+from memcore.spec import RunSpec, preset
+
+SCALES = ("test", "quick", "paper")
+VERDICTS = ("holds", "fails", "inconclusive")
+PRESET_FOR = {
+    "digits": "digits-mlp",
+    "mnist1d": "mnist1d-mlp",
+    "mnist": "mnist-mlp",
+    "fashion_mnist": "mnist-mlp",
+    "cifar10": "mnist-mlp",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of a claim check: verdict in VERDICTS, a one-line summary, the numbers behind it."""
+
+    verdict: str
+    summary: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict={self.verdict!r} is invalid: must be one of {VERDICTS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "numbers": _jsonable(self.numbers),
+        }
+
+
+def inconclusive(reason: str, **numbers: Any) -> Verdict:
+    return Verdict("inconclusive", reason, numbers)
+
+
+@dataclass
+class RunData:
+    """One stored run as the recipes see it: its spec, its records, its stacked arrays
+    (name -> array with a leading row axis, plus "epoch"/"step" row indices), and its status."""
+
+    spec: RunSpec
+    records: list[dict[str, Any]] = field(default_factory=list)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    status: str = "done"
+
+    def frame(self, type_: str) -> pd.DataFrame:
+        return rec.frame(self.records, type_)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One paper experiment (see the module docstring)."""
+
+    name: str
+    title: str
+    figure: str  # the paper's figure, e.g. "poster Fig 1, ICML Fig 5"
+    claim: str
+    how_to_read: str
+    specs: Callable[[str, str], list[RunSpec]]
+    frame: Callable[[list[RunData]], pd.DataFrame]
+    check: Callable[[pd.DataFrame], Verdict]
+    columns: tuple[str, ...]  # columns `frame` always returns
+    settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
+    datasets: tuple[str, ...] = ("digits", "mnist1d", "mnist", "fashion_mnist", "cifar10")
+    # Adds what the store does not keep to a finished run (e.g. replayed final weights).
+    augment: Callable[[RunData], RunData] | None = None
+
+    def grid(self, dataset: str, scale: str) -> list[RunSpec]:
+        """The specs, deduplicated by key (recipes may name the same spec twice)."""
+        if scale not in SCALES:
+            raise ValueError(f"scale={scale!r} is invalid: must be one of {', '.join(SCALES)}")
+        if dataset not in self.datasets:
+            raise ValueError(
+                f"dataset={dataset!r} is invalid for {self.name}: use {', '.join(self.datasets)}"
+            )
+        seen: dict[str, RunSpec] = {}
+        for s in self.specs(dataset, scale):
+            seen.setdefault(s.key, s)
+        return list(seen.values())
+
+    def evaluate(self, runs: list[RunData]) -> tuple[pd.DataFrame, Verdict]:
+        """Frame of the finished runs and the verdict; an empty frame is inconclusive."""
+        done = [r for r in runs if r.status == "done"]
+        if self.augment is not None:
+            done = [self.augment(r) for r in done]
+        df = self.frame(done) if done else pd.DataFrame(columns=list(self.columns))
+        if df.empty:
+            return df, inconclusive("no finished runs yet")
+        return df, self.check(df)
+
+
+# -- spec helpers -------------------------------------------------------------------------------
+def base_spec(dataset: str, **changes: Any) -> RunSpec:
+    """The dataset's preset (lr 0.1 on offline data) with CSR, sharpness and tracking off."""
+    off = {"metrics.csr_every": 0, "metrics.track_size": 0, "data.dataset": dataset}
+    return preset(PRESET_FOR[dataset], **{**off, **changes})
+
+
+def noise_changes(kind: str, level: float) -> dict[str, Any]:
+    """Spec changes for a noise setting; level 0 (or kind 'real') is clean data."""
+    if kind in ("real", "none") or level == 0:
+        return {"noise.kind": "none", "noise.level": 0.0}
+    return {"noise.kind": kind, "noise.level": float(level)}
+
+
+def setting(spec: RunSpec) -> str:
+    """'real', 'randX' or 'randY' (the poster's colour key)."""
+    return "real" if spec.noise.kind == "none" or spec.noise.level == 0 else spec.noise.kind
+
+
+def describe(spec: RunSpec) -> str:
+    """Short human text of the training settings shown next to a figure."""
+    m, t = spec.model, spec.train
+    model = f"MLP {m.depth}x{m.width}" if m.arch == "mlp" else f"CNN x{m.width_mult:g}"
+    n = spec.data.train_size or "all"
+    extra = f", momentum {t.momentum:g}" if t.momentum else ""
+    return (
+        f"{spec.data.dataset} (train {n}), {model}, SGD lr {t.lr:g}{extra}, batch {t.batch_size}, "
+        f"{t.epochs} epochs, {t.members} member(s)"
+    )
+
+
+def spec_columns(spec: RunSpec) -> dict[str, Any]:
+    """Columns every recipe frame can carry: setting, noise kind and level, width, run key."""
+    return {
+        "setting": setting(spec),
+        "kind": spec.noise.kind,
+        "level": float(spec.noise.level),
+        "width": spec.model.width,
+        "train_size": spec.data.train_size,
+        "labels": spec.noise.labels,
+        "key": spec.key[:12],
+    }
+
+
+def epoch_frame(runs: Iterable[RunData], **extra: Callable[[RunSpec], Any]) -> pd.DataFrame:
+    """All "epoch" records of the runs with spec columns (and `extra` name -> f(spec))."""
+    parts = []
+    for r in runs:
+        df = r.frame("epoch")
+        if df.empty:
+            continue
+        for k, v in {**spec_columns(r.spec), **{n: f(r.spec) for n, f in extra.items()}}.items():
+            df[k] = v
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+# -- statistics helpers -------------------------------------------------------------------------
+def spearman(x: Iterable[float], y: Iterable[float]) -> float:
+    """Spearman rank correlation (average ranks for ties); nan when either side is constant."""
+    a = pd.Series(list(x), dtype=float).rank()
+    b = pd.Series(list(y), dtype=float).rank()
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def rnd(x: Any, digits: int = 3) -> Any:
+    """Round floats for summaries and JSON; leave others alone."""
+    if isinstance(x, float | np.floating):
+        return None if not np.isfinite(x) else round(float(x), digits)
+    return x
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, float | np.floating):
+        return rnd(x, 4)
+    return x

@@ -1,0 +1,194 @@
+"""Run a recipe through the job store: submit its sweep, wait, collect the runs, check the claim.
+
+Runs are cached by spec key in the store, so a second call (or a page showing the same recipe)
+reuses every finished run and only computes what is missing. Work is done by worker processes
+(`workers=N` makes sure N are alive) or, with `workers=0`, by a worker loop in this process
+(handy on a CLI or in tests: nothing is left running afterwards).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from memcore.figures import get
+from memcore.figures.base import Recipe, RunData, Verdict
+from memcore.jobs import api
+from memcore.jobs.store import open_store
+
+
+@dataclass
+class Progress:
+    """Where a recipe's sweep stands: runs per status and the completed fraction."""
+
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+    fraction: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.counts.get("done", 0)
+
+    @property
+    def finished(self) -> bool:
+        busy = sum(self.counts.get(s, 0) for s in ("queued", "running", "missing"))
+        return busy == 0
+
+    def text(self) -> str:
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items()))
+        return f"{self.done}/{self.total} runs done ({parts})"
+
+
+@dataclass
+class FigureResult:
+    recipe: Recipe
+    dataset: str
+    scale: str
+    frame: pd.DataFrame
+    verdict: Verdict
+    progress: Progress
+    wall: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "figure": self.recipe.name,
+            "title": self.recipe.title,
+            "dataset": self.dataset,
+            "scale": self.scale,
+            **self.verdict.to_dict(),
+            "runs": self.progress.total,
+            "runs_done": self.progress.done,
+            "wall_s": round(self.wall, 1),
+            "errors": self.errors,
+        }
+
+
+def _recipe(recipe: Recipe | str) -> Recipe:
+    return get(recipe) if isinstance(recipe, str) else recipe
+
+
+def submit(recipe: Recipe | str, dataset: str, scale: str, store=None, retry=False) -> str:
+    """Queue every spec of the recipe not yet in the store; returns the sweep id."""
+    return api.submit_sweep(_recipe(recipe).grid(dataset, scale), store, retry=retry)
+
+
+def progress(recipe: Recipe | str, dataset: str, scale: str, store=None) -> Progress:
+    """Runs per status (never submitted = "missing") and the completed fraction."""
+    specs = _recipe(recipe).grid(dataset, scale)
+    counts: dict[str, int] = {}
+    total = 0.0
+    for s in specs:
+        try:
+            st = api.status(s.key, store)
+            name, frac = st.status, (1.0 if st.finished_ else st.fraction)
+        except KeyError:
+            name, frac = "missing", 0.0
+        counts[name] = counts.get(name, 0) + 1
+        total += frac
+    return Progress(len(specs), counts, total / max(len(specs), 1))
+
+
+def collect(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[RunData]:
+    """Every spec of the recipe with its stored status; records and arrays for finished runs."""
+    out = []
+    for s in _recipe(recipe).grid(dataset, scale):
+        try:
+            st = api.status(s.key, store).status
+        except KeyError:
+            out.append(RunData(s, status="missing"))
+            continue
+        if st != "done":
+            out.append(RunData(s, status=st))
+            continue
+        out.append(RunData(s, api.records(s.key, 0, store), api.arrays(s.key, store), "done"))
+    return out
+
+
+def errors(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[str]:
+    """One line per failed run of the recipe: its key and error."""
+    out = []
+    for s in _recipe(recipe).grid(dataset, scale):
+        try:
+            st = api.status(s.key, store)
+        except KeyError:
+            continue
+        if st.status == "failed":
+            out.append(f"{s.key[:12]}: {st.error}")
+    return out
+
+
+def evaluate(recipe: Recipe | str, dataset: str, scale: str, store=None) -> FigureResult:
+    """Frame and verdict from whatever is stored now (no submitting, no waiting)."""
+    r = _recipe(recipe)
+    df, verdict = r.evaluate(collect(r, dataset, scale, store))
+    prog = progress(r, dataset, scale, store)
+    errs = errors(r, dataset, scale, store)
+    if prog.done < prog.total and verdict.verdict != "inconclusive":
+        verdict = Verdict(
+            "inconclusive",
+            f"only {prog.done} of {prog.total} runs finished; on those: {verdict.summary}",
+            verdict.numbers,
+        )
+    return FigureResult(r, dataset, scale, df, verdict, prog, errors=errs)
+
+
+def _serve_once(worker, idle: float) -> None:
+    """Run queued jobs in this process until the queue is idle; keep our signal handlers."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.serve(idle_exit=idle)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+    if worker.term.is_set():
+        raise KeyboardInterrupt
+
+
+def run(
+    recipe: Recipe | str,
+    dataset: str,
+    scale: str,
+    store=None,
+    *,
+    workers: int = 0,
+    timeout: float | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    poll: float = 1.0,
+) -> FigureResult:
+    """Submit, compute (in this process when workers=0), wait and evaluate."""
+    r = _recipe(recipe)
+    t0 = time.time()
+    s = open_store(store)
+    submit(r, dataset, scale, s)
+    inline = None
+    if workers > 0:
+        from memcore.jobs import pool
+
+        pool.ensure_workers(workers, s)
+    else:
+        from memcore.jobs.worker import Worker
+
+        inline = Worker(s)
+    while True:
+        prog = progress(r, dataset, scale, s)
+        if on_progress:
+            on_progress(prog)
+        if prog.finished:
+            break
+        if timeout is not None and time.time() - t0 > timeout:
+            break
+        if inline is not None:
+            _serve_once(inline, poll)
+        if not progress(r, dataset, scale, s).finished:
+            time.sleep(poll)
+    res = evaluate(r, dataset, scale, s)
+    res.wall = time.time() - t0
+    return res
