@@ -75,24 +75,31 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def disk_full(e: BaseException) -> bool:
+    if isinstance(e, OSError):
+        return e.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(e, sqlite3.DatabaseError) and "full" in str(e).lower()
+
+
+def disk_full_message(where: Path) -> str:
+    return (
+        f"disk full while writing the store at {where}: free some space (or delete old runs) "
+        "and retry; nothing already stored was lost"
+    )
+
+
 @contextlib.contextmanager
 def disk_errors(where: Path) -> Iterator[None]:
     """Turn low-level failures into a StoreError that says what to do."""
     try:
         yield
     except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreError(
-                f"disk full while writing the store at {where}: free some space (or delete old "
-                "runs) and retry; nothing already stored was lost"
-            ) from e
+        if disk_full(e):
+            raise StoreError(disk_full_message(where)) from e
         raise
     except sqlite3.DatabaseError as e:
-        if "full" in str(e).lower():
-            raise StoreError(
-                f"disk full while writing the store at {where}: free some space and retry; "
-                "nothing already stored was lost"
-            ) from e
+        if disk_full(e):
+            raise StoreError(disk_full_message(where)) from e
         if "locked" in str(e).lower():
             raise
         raise StoreError(f"the store at {where} is unreadable ({e}); move it aside") from e
@@ -215,9 +222,9 @@ class Store:
         return total
 
     def size(self) -> int:
-        """Total bytes: the cache's values and database plus artifact/checkpoint files."""
-        db = sum(p.stat().st_size for p in (self.path / "index").glob("cache.db*"))
-        return int(self.cache.volume()) + db + self.files_size()
+        """Total bytes: the cache's volume (database pages and value files) plus artifact and
+        checkpoint files."""
+        return int(self.cache.volume()) + self.files_size()
 
 
 _OPEN: dict[tuple[int, Path], Store] = {}

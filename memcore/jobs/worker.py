@@ -27,7 +27,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from memcore.jobs import api, jobqueue
-from memcore.jobs.store import CorruptArtifact, Store, StoreError, open_store
+from memcore.jobs.store import (
+    CorruptArtifact,
+    Store,
+    StoreError,
+    disk_full,
+    disk_full_message,
+    open_store,
+)
 from memcore.spec import RunSpec
 
 Runner = Callable[..., Iterator[dict[str, Any]]]
@@ -220,7 +227,12 @@ class Worker:
         except jobqueue.LeaseLost:
             return "stopped"
         except Exception as e:
-            msg = e.args[0] if isinstance(e, StoreError) else _error_message(e, spec)
+            if isinstance(e, StoreError):
+                msg = e.args[0]
+            elif disk_full(e):
+                msg = disk_full_message(s.path)
+            else:
+                msg = _error_message(e, spec)
             print(f"[worker {self.id}] run {key[:12]} failed: {msg}", flush=True)
             try:
                 jobqueue.fail(s, key, self.id, msg, traceback.format_exc())
