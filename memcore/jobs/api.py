@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from memcore import demo
 from memcore.jobs import jobqueue
 from memcore.jobs.store import ACTIVE, FINISHED, CorruptArtifact, Store, open_store
 from memcore.spec import RunSpec
@@ -92,9 +93,31 @@ def _spec(spec: RunSpec | dict | str) -> RunSpec:
     raise ValueError(f"spec={spec!r} is invalid: must be a RunSpec, dict or JSON")
 
 
+def _demo_admit(s: Store, specs: list[RunSpec], retry: bool) -> None:
+    """[G] Demo mode (memcore/demo.py): a public demo's caps and read-only mode, applied to the
+    runs this call would ADD (stored done/queued/running runs are served as is). A no-op unless
+    env MEMLAB_DEMO or MEMLAB_READONLY is set. Raises ValueError naming the cap."""
+    lim = demo.limits()
+    if not lim.active:
+        return
+    again = ("failed", "cancelled") if retry else ()
+    unique = {x.key: x for x in specs}.values()
+    new = [x for x in unique if s.cache.get(f"status:{x.key}", retry=True) in (None, *again)]
+    demo.admit(
+        new,
+        active_total=lambda: (
+            len(s.cache.get("queue", [], retry=True)) + len(s.cache.get("running", {}, retry=True))
+        ),
+        is_active=lambda k: s.cache.get(f"status:{k}", retry=True) in ACTIVE,
+        limits=lim,
+    )
+
+
 def submit(spec: RunSpec | dict | str, store: StoreArg = None, *, retry: bool = False) -> str:
     """Queue a run unless the store has it; returns its key."""
-    return jobqueue.enqueue(open_store(store), [_spec(spec)], retry=retry)[0]
+    s, spec = open_store(store), _spec(spec)
+    _demo_admit(s, [spec], retry)  # [G] demo caps; no-op unless MEMLAB_DEMO/MEMLAB_READONLY
+    return jobqueue.enqueue(s, [spec], retry=retry)[0]
 
 
 def sweep_id(keys: list[str]) -> str:
@@ -105,6 +128,7 @@ def submit_sweep(specs: list, store: StoreArg = None, *, retry: bool = False) ->
     """Queue a grid of runs all at once (none if one is invalid or the queue would overflow)."""
     s = open_store(store)
     specs = [_spec(x) for x in specs]
+    _demo_admit(s, specs, retry)  # [G] demo caps; no-op unless MEMLAB_DEMO/MEMLAB_READONLY
     keys = jobqueue.enqueue(s, specs, retry=retry)
     sid = sweep_id(keys)
     s.cache.set(f"sweep:{sid}", keys, retry=True)
@@ -247,6 +271,7 @@ def retry(key: str, store: StoreArg = None) -> str:
         raise ValueError(f"run {key[:12]} is done; nothing to retry (delete it to recompute)")
     if st in ACTIVE:
         return st
+    _demo_admit(s, [spec(key, s)], True)  # [G] demo caps; no-op unless MEMLAB_DEMO/MEMLAB_READONLY
     jobqueue.enqueue(s, [spec(key, s)], retry=True)
     return "queued"
 
