@@ -28,11 +28,12 @@ keys it lets through under that id, in this process, and counts those still acti
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
 from memcore.spec import RunSpec
@@ -213,6 +214,16 @@ _lock = threading.Lock()
 def set_session(session_id: str | None) -> None:
     """Name the visitor session of the current thread/context (the app calls this per run)."""
     _session.set(session_id)
+
+
+@contextlib.contextmanager
+def session(session_id: str | None) -> Iterator[None]:
+    """`with session(id):` names the visitor session for the block only (scripts, tests)."""
+    token = _session.set(session_id)
+    try:
+        yield
+    finally:
+        _session.reset(token)
 
 
 def session_keys(session_id: str | None = None) -> tuple[str, ...]:

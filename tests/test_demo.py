@@ -195,3 +195,62 @@ def test_describe_names_the_variables() -> None:
     assert "off" in demo.limits({}).describe()
     assert "MEMLAB_MAX_WIDTH=1024" in demo.limits({"MEMLAB_DEMO": "1"}).describe()
     assert "read-only" in demo.limits({"MEMLAB_READONLY": "1"}).describe()
+
+
+# -- through the jobs API (memcore.jobs.api calls demo.admit before enqueueing) -------------------
+@pytest.fixture
+def demo_env(memcore_env, monkeypatch: pytest.MonkeyPatch):
+    """A fresh store; returns a setter of MEMLAB_* variables for this test."""
+    for var in ("MEMLAB_DEMO", "MEMLAB_READONLY", *(v for v, _, _ in demo._CAPS.values())):
+        monkeypatch.delenv(var, raising=False)
+    return lambda **kv: [monkeypatch.setenv(k, str(v)) for k, v in kv.items()]
+
+
+def test_api_rejects_an_oversized_spec_and_queues_nothing(demo_env) -> None:
+    from memcore.jobs import api
+
+    demo_env(MEMLAB_DEMO=1)
+    with pytest.raises(ValueError, match=r"^model\.width=4096 exceeds this demo's cap of 1024 "):
+        api.submit(preset("mnist-mlp"))
+    with pytest.raises(ValueError, match=r"train\.members=17 .*MEMLAB_MAX_MEMBERS"):
+        api.submit_sweep([SMALL, SMALL.replace(**{"train.members": 17})])
+    assert api.list_runs() == []
+    assert api.submit(SMALL) == SMALL.key  # within the caps: queued
+    assert api.status(SMALL.key).status == "queued"
+
+
+def test_api_serves_stored_runs_over_the_caps_and_in_read_only_mode(demo_env) -> None:
+    from memcore.jobs import api
+
+    big = SMALL.replace(**{"model.width": 2048})
+    key = api.submit(big)  # demo off: anything goes
+    demo_env(MEMLAB_DEMO=1)
+    assert api.submit(big) == key  # already stored: no new work, no cap
+    demo_env(MEMLAB_READONLY=1)
+    assert api.submit(big) == key
+    with pytest.raises(ValueError, match=f"^{demo.READONLY_MESSAGE}$"):
+        api.submit(SMALL)
+    api.cancel(key)
+    with pytest.raises(ValueError, match="read-only"):
+        api.retry(key)
+    assert [r["key"] for r in api.list_runs()] == [key]
+
+
+def test_api_queue_caps_per_session_and_in_total(demo_env) -> None:
+    from memcore.jobs import api
+
+    demo_env(MEMLAB_DEMO=1, MEMLAB_MAX_QUEUED_PER_SESSION=1, MEMLAB_MAX_QUEUED=2)
+    specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
+    with demo.session("alice"):
+        api.submit(specs[0])
+        with pytest.raises(ValueError, match="MEMLAB_MAX_QUEUED_PER_SESSION"):
+            api.submit(specs[1])
+        assert api.submit(specs[0]) == specs[0].key  # resubmitting her own run is free
+    with demo.session("bob"):
+        api.submit(specs[1])
+    with demo.session("carol"), pytest.raises(ValueError, match=r"MEMLAB_MAX_QUEUED\)"):
+        api.submit(specs[2])  # two queued in all
+    api.cancel(specs[0].key)  # alice's run ends: room for her and for carol
+    with demo.session("alice"):
+        api.submit(specs[2])
+    assert {r["status"] for r in api.list_runs()} == {"queued", "cancelled"}
