@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -254,3 +255,27 @@ def test_api_queue_caps_per_session_and_in_total(demo_env) -> None:
     with demo.session("alice"):
         api.submit(specs[2])
     assert {r["status"] for r in api.list_runs()} == {"queued", "cancelled"}
+
+
+# -- through the UI -------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["caps", "readonly"])
+def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_WORKERS=0, **{"MEMLAB_DEMO" if mode == "caps" else "MEMLAB_READONLY": 1})
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.number_input(key="explore:model.width").set_value(4096)
+    at.button(key="explore:run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(e.value for e in at.error)
+    if mode == "caps":
+        message = "model.width=4096 exceeds this demo's cap of 1024 (set by MEMLAB_MAX_WIDTH)"
+        assert message in errors
+        assert any("MEMLAB_MAX_WIDTH=1024" in c.value for c in at.sidebar.caption)
+    else:
+        assert demo.READONLY_MESSAGE in errors
+    assert api.list_runs() == []
