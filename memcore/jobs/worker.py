@@ -163,6 +163,8 @@ class Worker:
                 print(f"[worker {self.id}] {e}; restarting {claim.key[:12]}", flush=True)
         if claim.spec.task == "sensitivity":
             state, keep = None, 0  # sensitivity.run has no resume
+        if state is not None:
+            print(f"[worker {self.id}] resuming {claim.key[:12]} after record {keep}", flush=True)
         jobqueue.truncate(self.store, claim.key, self.id, keep)
         self.store.remove_checkpoints(claim.key, keep=ck["file"] if state is not None else None)
         return state, keep
