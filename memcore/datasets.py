@@ -30,12 +30,14 @@ them in place (clone first).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,6 +282,23 @@ def _tv_class(info: DatasetInfo):
     ]
 
 
+@contextlib.contextmanager
+def _download_lock(root: Path) -> Iterator[None]:
+    """One download per data folder at a time (several workers may ask for the same dataset)."""
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; concurrent downloads are merely wasteful
+        yield
+        return
+    with open(root / ".download.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _torchvision(info: DatasetInfo, root: Path, train: bool):
     """The torchvision dataset object; downloads only when allowed and reachable."""
     cls = _tv_class(info)
@@ -287,16 +306,19 @@ def _torchvision(info: DatasetInfo, root: Path, train: bool):
         return cls(str(root), train=train, download=False)
     except RuntimeError:
         pass
-    if _archives_ok(info, root):
-        return cls(str(root), train=train, download=True)  # extracts local archives only
-    if not downloads_allowed():
-        raise _unavailable(info, root, "files missing; MEMCORE_OFFLINE is set")
-    if not _online(info.url):
-        raise _unavailable(info, root, "files missing and no network")
-    try:
-        return cls(str(root), train=train, download=True)
-    except Exception as e:  # network errors come in many types; report, never crash
-        raise _unavailable(info, root, f"download failed: {str(e).splitlines()[0]}") from e
+    if not _archives_ok(info, root):  # else download=True only extracts the local archives
+        why = "files missing"
+        if _have(info, root, info.files):
+            why = "the archives in the folder fail their checksums"
+        if not downloads_allowed():
+            raise _unavailable(info, root, why + "; MEMCORE_OFFLINE is set")
+        if not _online(info.url):
+            raise _unavailable(info, root, why + " and no network")
+    with _download_lock(root):
+        try:
+            return cls(str(root), train=train, download=True)
+        except Exception as e:  # network errors come in many types; report, never crash
+            raise _unavailable(info, root, f"download failed: {str(e).splitlines()[0]}") from e
 
 
 @dataclass(frozen=True, eq=False)

@@ -179,6 +179,32 @@ def test_unreachable_network_probe_gives_up_fast(tmp_path, monkeypatch):
     assert time.monotonic() - t0 < 5
 
 
+def test_bad_archives_are_reported_not_trusted(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in D.REGISTRY["mnist"].files:
+        (raw / f).write_bytes(b"not a gzip")
+    assert {a.name: a.status for a in availability(tmp_path)}["mnist"] == "cached"
+    with pytest.raises(DatasetUnavailable, match="checksums"):
+        load(DataSpec(dataset="mnist"), root=tmp_path)
+
+
+def test_failed_download_becomes_dataset_unavailable(tmp_path, monkeypatch):
+    """Online and allowed, but the download breaks: a clear error, not a traceback (the
+    download itself is replaced, so no network is touched)."""
+    from torchvision.datasets import MNIST
+
+    def broken(self):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz\nmore detail")
+
+    monkeypatch.delenv("MEMCORE_OFFLINE")
+    monkeypatch.setattr(D, "_online", lambda url, timeout=None: True)
+    monkeypatch.setattr(MNIST, "download", broken)
+    with pytest.raises(DatasetUnavailable, match="download failed: Error downloading") as err:
+        load(DataSpec(dataset="mnist"), root=tmp_path)
+    assert "more detail" not in str(err.value) and str(tmp_path.resolve()) in str(err.value)
+
+
 def _write_idx(path, arr: np.ndarray):
     """MNIST's idx format: magic (0, 0, 0x08 = uint8, ndim), big-endian dims, raw bytes."""
     with open(path, "wb") as f:
