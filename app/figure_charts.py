@@ -57,7 +57,7 @@ def capacity_chart(df: pd.DataFrame) -> alt.Chart:
             "members",
         ],
     )
-    band = base.mark_errorbar().encode(y="lo:Q", y2="hi:Q")
+    band = base.mark_errorbar().encode(y=alt.Y("lo:Q", title="best validation accuracy"), y2="hi:Q")
     return (
         (band + line)
         .properties(width=W, height=H)

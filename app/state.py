@@ -1,0 +1,170 @@
+"""The app's handle on the jobs store: cached store, workers, and cached reads of runs.
+
+Everything that talks to memcore.jobs goes through here, so pages stay short and tests can seed
+a tmp store (env MEMCORE_STORE) and start no worker (env MEMCORE_WORKERS=0).
+
+Caching: `st.cache_resource` holds the store handle and the "workers started" fact once per
+server process (shared by all sessions; the store is thread- and process-safe). Records and
+arrays are cached with `st.cache_data` keyed by (run key, a token that changes whenever the run
+gains records), so a finished run reopens from memory and a running one is re-read once per new
+epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from memcore import demo
+from memcore.jobs import api, pool
+from memcore.jobs.store import open_store
+from memcore.spec import RunSpec
+
+
+def store_path() -> str:
+    """MEMCORE_STORE as set now ("" = the default store); part of every cache key below."""
+    return os.environ.get("MEMCORE_STORE", "")
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str):
+    return open_store(path or None)
+
+
+def store():
+    """The store at MEMCORE_STORE (default <repo>/cache/store), opened once per process."""
+    return _store(store_path())
+
+
+def worker_target() -> int:
+    """Workers the app keeps alive: env MEMCORE_WORKERS (default 1; 0 = none)."""
+    try:
+        return max(0, int(os.environ.get("MEMCORE_WORKERS", "1")))
+    except ValueError:
+        return 1
+
+
+@st.cache_resource(show_spinner=False)
+def _workers_started(n: int, path: str) -> float:
+    if n > 0:
+        pool.ensure_workers(n, store())
+    return time.time()
+
+
+def ensure_workers(force: bool = False) -> None:
+    """Make sure the configured number of workers is alive (once per process, or now)."""
+    n = worker_target()
+    if force and n > 0:
+        pool.ensure_workers(n, store())
+    else:
+        _workers_started(n, store_path())
+
+
+def start_session() -> None:
+    """Name this browser session for the demo's per-visitor queue caps."""
+    ctx = st.runtime.scriptrunner.get_script_run_ctx()
+    demo.set_session(ctx.session_id if ctx else None)
+
+
+@st.cache_resource(show_spinner=False)
+def device() -> str:
+    """Device the workers train on by default ('cuda' when torch sees a GPU, else 'cpu')."""
+    from memcore.engine import resolve_device
+
+    return resolve_device("auto").type
+
+
+def workers_alive() -> int:
+    return len(pool.workers_alive(store()))
+
+
+def sidebar_status() -> None:
+    """One sidebar line: workers alive / wanted and the device; demo caps when on."""
+    try:
+        alive = workers_alive()
+    except Exception:  # a broken store must not break every page
+        alive = 0
+    want = worker_target()
+    dot = "🟢" if alive else ("⚪" if want == 0 else "🔴")
+    st.sidebar.caption(f"{dot} workers alive: {alive} (wanted {want}) · device: {device()}")
+    lim = demo.limits()
+    if lim.active:
+        st.sidebar.caption(lim.describe())
+
+
+# -- runs -------------------------------------------------------------------------------------
+def spec_of(key: str) -> RunSpec | None:
+    """A stored run's spec (immutable per key, so cached for good)."""
+    return _spec_of(key, store_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _spec_of(key: str, path: str) -> RunSpec | None:
+    try:
+        return api.spec(key, store())
+    except KeyError:
+        return None
+
+
+def status(key: str) -> api.JobStatus | None:
+    """The run's current JobStatus, or None when the store has no such run."""
+    try:
+        return api.status(key, store())
+    except KeyError:
+        return None
+
+
+def token(js: api.JobStatus) -> str:
+    """Changes whenever the run's visible records may have changed (new epoch, commit, end)."""
+    return f"{js.status}:{js.n_records}:{js.epoch}:{js.attempts}:{js.fraction}"
+
+
+def records(key: str, token: str) -> list[dict]:
+    """All records of a run ("arrays" ones without their arrays), cached per token."""
+    return _records(key, token, store_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _records(key: str, token: str, path: str) -> list[dict]:
+    try:
+        return api.records(key, 0, store())
+    except KeyError:
+        return []
+
+
+def arrays(key: str, token: str) -> dict[str, np.ndarray]:
+    """The run's stacked per-example arrays (cached per token); {} when none yet."""
+    return _arrays(key, token, store_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _arrays(key: str, token: str, path: str) -> dict[str, np.ndarray]:
+    try:
+        out = dict(api.arrays(key, store()))
+    except KeyError:
+        return {}
+    return out if len(out.get("epoch", ())) else {}
+
+
+def submit(spec: RunSpec) -> str:
+    """Queue the spec (idempotent; a done run is returned as is). Raises ValueError."""
+    key = api.submit(spec, store(), retry=True)
+    ensure_workers(force=True)
+    return key
+
+
+def cancel(key: str) -> str:
+    return api.cancel(key, store())
+
+
+def delete(key: str) -> bool:
+    return api.delete(key, store())
+
+
+def list_runs() -> list[dict[str, Any]]:
+    """Rows of every stored run (newest first): key, status, timings, flat spec, summary.*."""
+    return api.list_runs(store())

@@ -1,0 +1,157 @@
+"""Runs: every stored run in a table; filter, compare curves, cancel/delete, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import charts, forms, live, runframes, state
+
+EXPLORE = Path(state.__file__).resolve().parents[1] / "pages" / "explore.py"
+st.title("Runs")
+
+try:
+    rows = state.list_runs()
+except Exception as e:  # an unreadable store must not crash the page
+    st.error(f"Could not read the run store: {e}")
+    st.stop()
+
+if not rows:
+    st.info("No runs stored yet. Start one on the **Explore** page.")
+    st.stop()
+
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    """One row per run with the columns a person compares runs by."""
+    df = pd.DataFrame(rows)
+
+    def col(name: str) -> pd.Series:
+        return df[name] if name in df else pd.Series([None] * len(df))
+
+    reg = col("train.regularizer").where(
+        col("train.regularizer") == "none",
+        col("train.regularizer") + " " + col("train.strength").astype(str),
+    )
+    return pd.DataFrame(
+        {
+            "status": df["status"],
+            "dataset": col("data.dataset"),
+            "task": col("task"),
+            "noise": col("noise.kind"),
+            "level": col("noise.level"),
+            "width": col("model.width"),
+            "depth": col("model.depth"),
+            "regularizer": reg,
+            "members": col("train.members"),
+            "epochs": col("train.epochs"),
+            "train acc": col("summary.final_train_acc"),
+            "val acc": col("summary.final_val_acc"),
+            "CSR": col("summary.final_csr"),
+            "duration (s)": col("duration"),
+            "submitted": pd.to_datetime(col("submitted"), unit="s").dt.strftime("%m-%d %H:%M"),
+            "key": df["key"],
+        }
+    )
+
+
+def export_csv(keys: list[str]) -> str:
+    """Scalar records (epoch, csr, sharpness, sens, done) of the runs, one CSV with key+type."""
+    parts = []
+    for k in keys:
+        js = state.status(k)
+        recs = state.records(k, state.token(js)) if js else []
+        recs = [r for r in recs if r["type"] not in ("meta", "arrays")]
+        parts.append(pd.DataFrame(recs).assign(key=k))
+    return pd.concat(parts, ignore_index=True).to_csv(index=False) if parts else ""
+
+
+df = table(rows)
+c1, c2, c3 = st.columns(3)
+statuses = c1.multiselect("Status", sorted(df["status"].unique()), key="runs:status")
+dsets = c2.multiselect("Dataset", sorted(df["dataset"].dropna().unique()), key="runs:dataset")
+kinds = c3.multiselect("Noise", sorted(df["noise"].dropna().unique()), key="runs:noise")
+keep = pd.Series(True, index=df.index)
+for column, chosen in (("status", statuses), ("dataset", dsets), ("noise", kinds)):
+    if chosen:
+        keep &= df[column].isin(chosen)
+view = df[keep]
+st.dataframe(
+    view,
+    hide_index=True,
+    column_config={
+        "level": st.column_config.NumberColumn(format="%.2f"),
+        "train acc": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f"),
+        "val acc": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f"),
+        "CSR": st.column_config.NumberColumn(format="%.4f"),
+        "duration (s)": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
+st.caption(f"{len(view)} of {len(df)} runs. Accuracies and CSR: mean over members at the end.")
+
+labels = {
+    r.key: f"{r.key[:8]} · {r.status} · {r.dataset} · {r.noise} {r.level:g} · w{r.width}"
+    for r in view.itertuples()
+}
+
+st.subheader("Compare")
+done = [k for k in labels if df.loc[df["key"] == k, "status"].iloc[0] == "done"]
+picked = st.multiselect(
+    "Runs to overlay", list(labels), default=done[:2], format_func=labels.get, key="runs:pick"
+)
+if picked:
+    curves = runframes.overlay_frame(
+        {
+            labels[k]: runframes.scalar(state.records(k, state.token(js)), "epoch")
+            for k in picked
+            if (js := state.status(k)) is not None
+        }
+    )
+    overlay = charts.overlay_chart(curves)
+    st.altair_chart(overlay, width="stretch")
+    st.caption("Colour = run; solid = validation accuracy, dashed = training accuracy (means).")
+    b1, b2, b3 = st.columns(3)
+    b1.download_button(
+        "Records (CSV)",
+        lambda: export_csv(picked),
+        file_name="records.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+    b2.download_button(
+        "Chart (PNG)",
+        lambda: charts.export_image(overlay, "png"),
+        file_name="compare.png",
+        mime="image/png",
+        on_click="ignore",
+    )
+    b3.download_button(
+        "Chart (SVG)",
+        lambda: charts.export_image(overlay, "svg"),
+        file_name="compare.svg",
+        mime="image/svg+xml",
+        on_click="ignore",
+    )
+
+
+st.subheader("One run")
+one = st.selectbox("Run", list(labels), format_func=labels.get, key="runs:one")
+if one:
+    spec = state.spec_of(one)
+    if spec is not None:
+        st.page_link(
+            EXPLORE,
+            label=f"Open in Explore: {live.describe(spec)}",
+            icon=":material/open_in_new:",
+            query_params=forms.short_params(spec),
+        )
+    a, b, _ = st.columns([1, 1, 4])
+    if a.button("Cancel", key="runs:cancel", help="Stop a queued or running run"):
+        st.toast(f"{one[:8]}: {state.cancel(one)}")
+        st.rerun()
+    if b.button("Delete", key="runs:delete", help="Remove the run and its files"):
+        state.delete(one)
+        st.toast(f"Deleted {one[:8]}")
+        st.rerun()
+    live.show_run(one)

@@ -1,0 +1,284 @@
+"""AppTest for every page: loads cleanly, the form makes the expected spec, stored runs render
+their charts, errors show as st.error, links restore the form.
+
+No worker is started (MEMCORE_WORKERS=0): finished runs are written into a tmp store by running
+the jobs module's own Worker in-process on a hand-made record stream (the record contract of
+memcore/records.py), so these tests need neither training nor subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from memcore.jobs import api, jobqueue
+from memcore.jobs.store import open_store
+from memcore.jobs.worker import Worker
+from memcore.spec import RunSpec, preset
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = str(ROOT / "app" / "main.py")
+TIMEOUT = 120
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A fresh store folder; the app starts no worker."""
+    path = tmp_path / "store"
+    monkeypatch.setenv("MEMCORE_STORE", str(path))
+    monkeypatch.setenv("MEMCORE_WORKERS", "0")
+    monkeypatch.setenv("MEMCORE_OFFLINE", "1")
+    return open_store(path)
+
+
+def fake_records(spec: RunSpec, fail_at: int | None = None):
+    """A train run's records: meta, per epoch K epoch records, K csr records, one arrays
+    record (correct/prob/loss for T tracked examples), a checkpoint; then done."""
+    k, e_max, t = spec.train.members, spec.train.epochs, 30
+    noisy = [i % 3 == 0 for i in range(t)] if spec.noise.level > 0 else [False] * t
+    yield {
+        "type": "meta", "n_train": 100, "n_val": 50, "n_noisy": sum(noisy), "n_classes": 10,
+        "classes": [str(c) for c in range(10)], "input_shape": [1, 8, 8], "device": "cpu",
+        "members": k, "steps_per_epoch": 2, "tracked": list(range(t)), "tracked_noisy": noisy,
+        "tracked_labels": [i % 10 for i in range(t)],
+    }  # fmt: skip
+    rng = np.random.default_rng(0)
+    for e in range(e_max + 1):
+        if e == fail_at:
+            raise RuntimeError("boom: a deliberate test failure")
+        for m in range(k):
+            acc = min(1.0, 0.1 + 0.25 * e + 0.01 * m)
+            yield {
+                "type": "epoch", "epoch": float(e), "step": 2 * e, "member": m, "lr": 0.1,
+                "train_loss": 2.0 - 0.3 * e, "train_acc": acc, "clean_loss": 1.0,
+                "clean_acc": acc, "noisy_loss": 2.0 if any(noisy) else None,
+                "noisy_acc": acc / 3 if any(noisy) else None, "val_loss": 1.5,
+                "val_acc": acc * 0.9, "wall": 0.1 * e,
+            }  # fmt: skip
+            yield {
+                "type": "csr", "epoch": float(e), "step": 2 * e, "member": m,
+                "csr": 0.01 * (e + 1), "iters": 3, "radius": 8 / 255, "set": "val",
+                "wall": 0.1 * e,
+            }  # fmt: skip
+        p = rng.random((k, t)).astype(np.float32) * min(1.0, 0.3 + 0.3 * e)
+        yield {
+            "type": "arrays", "epoch": float(e), "step": 2 * e,
+            "arrays": {"correct": p > 0.3, "prob": p, "loss": -np.log(p + 1e-3)},
+        }  # fmt: skip
+        yield {"type": "checkpoint", "epoch": e, "state": {"epoch": e}}
+    yield {"type": "done", "wall": 1.0, "epochs_run": e_max, "summary": {}}
+
+
+def sens_records(spec: RunSpec):
+    yield {"type": "meta", "members": 1, "steps_per_epoch": 10, "n_classes": 3,
+           "classes": ["a", "b", "c"]}  # fmt: skip
+    for s in range(1, 4):
+        yield {"type": "sens", "step": 10 * s, "gini": 0.2 * s, "gini_time": 0.15 * s,
+               "mean": 1.0, "wall": 0.1 * s}  # fmt: skip
+    yield {
+        "type": "arrays", "epoch": 1.0, "step": 30,
+        "arrays": {"class_matrix": np.array([[5.0, 0.1, 0.0], [0.2, 4.0, 0.1], [0.01, 0.3, 3.0]]),
+                   "sensitivity": np.arange(12.0), "labels": np.arange(12) % 3,
+                   "noisy": np.zeros(12, dtype=bool)},
+    }  # fmt: skip
+    yield {"type": "done", "wall": 0.3, "epochs_run": 1, "summary": {}}
+
+
+def seed(store, spec: RunSpec, runner=None, **kw) -> str:
+    """Compute `spec` in this process with the jobs Worker on a hand-made record stream."""
+    key = api.submit(spec, store)
+    runner = runner or (lambda s, resume=None, should_stop=None: fake_records(s, **kw))
+    w = Worker(store, runner=runner)
+    claim = jobqueue.claim(store, w.id)
+    assert claim is not None and claim.key == key
+    w.run_job(claim)
+    return key
+
+
+def app(params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def fields(spec: dict) -> set[str]:
+    """Every encoded field name anywhere in a (layered/concatenated) Vega-Lite spec."""
+    out, stack = set(), [spec]
+    while stack:
+        s = stack.pop()
+        for enc in s.get("encoding", {}).values():
+            if isinstance(enc, dict) and "field" in enc:
+                out.add(enc["field"])
+        for k in ("layer", "hconcat", "vconcat", "concat"):
+            stack.extend(s.get(k, []))
+    return out
+
+
+def widget(at: AppTest, name: str):
+    return (
+        at.sidebar.get_by_key(f"explore:{name}")
+        if hasattr(at.sidebar, "get_by_key")
+        else (at.get_by_key(f"explore:{name}"))
+    )
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# -- pages load -------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", [None, "../pages/runs.py", "../pages/about.py"])
+def test_every_page_loads_on_an_empty_store(store, page):
+    at = app()
+    if page:
+        at.switch_page(page).run()
+    no_exception(at)
+    assert not at.error
+    assert at.title
+
+
+def test_sidebar_shows_workers_and_device(store):
+    at = app()
+    text = " ".join(c.value for c in at.sidebar.caption)
+    assert "workers alive: 0" in text and "device: " in text
+
+
+# -- the form ---------------------------------------------------------------------------------
+def test_form_produces_the_expected_spec_and_link(store):
+    at = app()
+    at.selectbox(key="explore:noise.kind").set_value("randY")
+    at.slider(key="explore:noise.level").set_value(0.5)
+    at.number_input(key="explore:model.width").set_value(48)
+    at.number_input(key="explore:train.epochs").set_value(3)
+    at.number_input(key="explore:train.members").set_value(4)
+    at.button(key="explore:run").click().run()
+    no_exception(at)
+    expected = preset(
+        "digits-mlp",
+        **{"noise.kind": "randY", "noise.level": 0.5, "model.width": 48, "train.epochs": 3,
+           "train.members": 4},
+    )  # fmt: skip
+    assert [r["key"] for r in api.list_runs(store)] == [expected.key]
+    assert api.spec(expected.key, store) == expected
+    params = {k: at.query_params[k] for k in at.query_params}
+    assert params["model.width"] == "48" and params["noise.kind"] == "randY"
+    assert "train.device" not in params  # only fields that differ from RunSpec()
+    assert any("Queued" in i.value for i in at.info)
+    assert any("No worker is alive" in i.value for i in at.info)
+
+
+def test_preset_and_dataset_change_fill_their_defaults(store):
+    at = app()
+    at.selectbox(key="explore:preset").set_value("mnist-mlp").run()
+    assert at.number_input(key="explore:model.width").value == 4096
+    assert at.number_input(key="explore:train.lr").value == pytest.approx(0.01)
+    at.selectbox(key="explore:data.dataset").set_value("mnist1d").run()
+    assert at.number_input(key="explore:train.lr").value == pytest.approx(0.1)
+    assert at.number_input(key="explore:metrics.csr_radius").value == pytest.approx(8.0)
+    no_exception(at)
+
+
+def test_invalid_setting_shows_st_error_and_submits_nothing(store):
+    at = app()
+    at.slider(key="explore:noise.level").set_value(0.5).run()  # noise.kind is still "none"
+    errors = [e.value for e in at.error]
+    assert any("noise.level" in e and "none" in e for e in errors), errors
+    at.button(key="explore:run").click().run()
+    assert api.list_runs(store) == []
+    no_exception(at)
+
+
+def test_unavailable_dataset_names_the_folder(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMCORE_DATA", str(tmp_path / "data"))
+    at = app()
+    at.selectbox(key="explore:data.dataset").set_value("mnist").run()
+    at.button(key="explore:run").click().run()
+    errors = " ".join(e.value for e in at.error)
+    assert "not available offline" in errors and str(tmp_path / "data") in errors
+    assert api.list_runs(store) == []
+
+
+# -- stored runs --------------------------------------------------------------------------------
+def test_link_restores_the_form_and_shows_the_stored_run(store):
+    changes = {"noise.kind": "randX", "noise.level": 0.4, "model.width": 24}
+    spec = preset("digits-mlp", **changes, **{"train.epochs": 3, "train.members": 3})
+    seed(store, spec)
+    from app.forms import short_params
+
+    at = app(short_params(spec))
+    no_exception(at)
+    assert at.number_input(key="explore:model.width").value == 24
+    assert at.selectbox(key="explore:noise.kind").value == "randX"
+    assert at.slider(key="explore:noise.level").value == pytest.approx(0.4)
+    assert at.metric[0].value == "3 / 3"  # the last epoch, readable at a glance
+    specs = charts(at)
+    all_fields = [fields(s) for s in specs]
+    assert any({"epoch", "mean", "series"} <= f for f in all_fields)  # accuracy
+    acc = next(s for s in specs if "series" in fields(s))
+    assert "train (noisy)" in json.dumps(acc)
+    assert any("critical sample ratio" in json.dumps(s) for s in specs)
+    assert any({"p_correct", "rank"} <= f for f in all_fields)  # easiness: histogram + sorted
+    assert any({"variability", "confidence"} <= f for f in all_fields)  # data map
+    assert any("forgetting" in f for f in all_fields)
+    assert len(at.caption) >= len(specs)  # a how-to-read caption per chart
+    assert not at.error
+
+
+def test_invalid_link_shows_error_not_exception(store):
+    at = app({"model.width": "lots"})
+    no_exception(at)
+    assert any("model.width" in e.value for e in at.error)
+
+
+def test_failed_run_shows_message_and_traceback_in_expander(store):
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
+    seed(store, spec, fail_at=2)
+    from app.forms import short_params
+
+    at = app(short_params(spec))
+    no_exception(at)
+    assert any("boom: a deliberate test failure" in e.value for e in at.error)
+    assert at.expander and "Traceback" in at.expander[0].code[0].value
+    assert "Traceback" not in " ".join(e.value for e in at.error)
+
+
+def test_sensitivity_run_shows_gini_and_log_heatmap(store):
+    spec = preset("sensitivity-2x16")
+    seed(store, spec, runner=lambda s, resume=None, should_stop=None: sens_records(s))
+    from app.forms import short_params
+
+    at = app(short_params(spec))
+    no_exception(at)
+    specs = charts(at)
+    heat = next(s for s in specs if "loss_class" in fields(s))
+    assert heat["encoding"]["color"]["scale"]["type"] == "log"
+    gini = next(s for s in specs if {"step", "variant"} <= fields(s))
+    assert "running mean" in json.dumps(gini)
+
+
+def test_runs_page_lists_compares_and_deletes(store):
+    a = seed(store, preset("digits-mlp", **{"model.width": 20, "train.epochs": 2}))
+    noisy = {"noise.kind": "randY", "noise.level": 0.2}
+    b = seed(store, preset("digits-mlp", **{"model.width": 40, "train.epochs": 2}, **noisy))
+    at = app()
+    at.switch_page("../pages/runs.py").run()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert set(table["key"]) == {a, b} and set(table["status"]) == {"done"}
+    assert {"train acc", "val acc", "CSR", "duration (s)"} <= set(table.columns)
+    assert set(at.multiselect(key="runs:pick").value) == {a, b}  # done runs overlaid by default
+    assert any({"run", "metric", "value"} <= fields(s) for s in charts(at))
+    assert len(at.get("download_button")) == 3
+    at.selectbox(key="runs:one").set_value(a)
+    at.button(key="runs:delete").click().run()
+    no_exception(at)
+    assert [r["key"] for r in api.list_runs(store)] == [b]
