@@ -13,6 +13,16 @@ from torch import nn
 from memcore.models import CNNEnsemble, MLPEnsemble, build
 from memcore.spec import ModelSpec
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread (tiny tensors; 2 threads on a loaded 2-core box are much slower)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 MLP = ModelSpec(arch="mlp", width=16, depth=2)
 CNN = ModelSpec(arch="cnn", width_mult=0.03)
 

@@ -1,0 +1,289 @@
+"""memcore.engine: records, determinism, member equality, memorisation, clean/noisy split,
+resume, cancel, CSR/sharpness/adversarial wiring, validation; the `train` CLI verb."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from memcore import engine, noise
+from memcore.cli import main
+from memcore.spec import RunSpec
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on the shared 2-core CI box, 2 threads under load are 10x slower
+    for these tiny tensors (OpenMP waits). Results are compared within one setting."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _spec(tiny_spec: RunSpec, **changes) -> RunSpec:
+    return tiny_spec.replace(**changes)
+
+
+def _scalars(records, type_="epoch"):
+    """Records of one type without wall time (which differs between runs)."""
+    return [{k: v for k, v in r.items() if k != "wall"} for r in records if r["type"] == type_]
+
+
+def test_record_stream_shape(tiny_spec):
+    recs = list(engine.train(_spec(tiny_spec, **{"train.members": 2})))
+    assert recs[0]["type"] == "meta" and recs[-1]["type"] == "done"
+    meta = recs[0]
+    assert meta["members"] == 2 and meta["n_train"] == 200 and len(meta["tracked"]) == 50
+    epochs = _scalars(recs)
+    assert [(r["epoch"], r["member"]) for r in epochs] == [
+        (e, k) for e in (0, 1, 2) for k in (0, 1)
+    ]
+    assert [r["step"] for r in epochs[::2]] == [0, 7, 14]  # ceil(200 / 32) steps per epoch
+    arrays = [r for r in recs if r["type"] == "arrays"]
+    assert len(arrays) == 3
+    a = arrays[-1]["arrays"]
+    assert a["correct"].shape == (2, 50) and a["correct"].dtype == bool
+    assert a["prob"].dtype == np.float32 and a["loss"].shape == (2, 50)
+    assert [r["epoch"] for r in recs if r["type"] == "checkpoint"] == [1]  # none after the last
+    json.dumps([r for r in recs if r["type"] not in ("arrays", "checkpoint")])  # JSON-safe
+
+
+def test_member_k_equals_single_run_with_seed_plus_k(tiny_spec):
+    base = _spec(tiny_spec, **{"train.momentum": 0.9, "train.seed": 5})
+    many = _scalars(engine.train(base.replace(**{"train.members": 3})))
+    for k in (0, 2):
+        one = _scalars(engine.train(base.replace(**{"train.seed": 5 + k})))
+        mine = [r for r in many if r["member"] == k]
+        assert len(mine) == len(one)
+        for a, b in zip(mine, one, strict=True):
+            for col in ("train_loss", "train_acc", "val_loss", "val_acc"):
+                assert a[col] == pytest.approx(b[col], abs=1e-5)
+
+
+def test_cnn_member_equals_single_run(tiny_spec):
+    base = _spec(
+        tiny_spec,
+        **{"model.arch": "cnn", "model.width_mult": 0.03, "train.epochs": 1, "data.train_size": 64},
+    )
+    many = _scalars(engine.train(base.replace(**{"train.members": 2})))
+    one = _scalars(engine.train(base.replace(**{"train.seed": 1})))
+    for a, b in zip([r for r in many if r["member"] == 1], one, strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-5)
+
+
+def test_same_spec_gives_identical_records(tiny_spec):
+    spec = _spec(
+        tiny_spec, **{"train.members": 2, "train.regularizer": "dropout", "train.strength": 0.3}
+    )
+    a, b = list(engine.train(spec)), list(engine.train(spec))
+    assert _scalars(a) == _scalars(b)
+    arr_a = [r["arrays"]["loss"] for r in a if r["type"] == "arrays"]
+    arr_b = [r["arrays"]["loss"] for r in b if r["type"] == "arrays"]
+    assert all(np.array_equal(x, y) for x, y in zip(arr_a, arr_b, strict=True))
+
+
+def test_mlp_memorises_128_random_labels(tiny_spec):
+    spec = _spec(
+        tiny_spec,
+        **{
+            "data.train_size": 128,
+            "noise.kind": "randY",
+            "noise.level": 1.0,
+            "model.width": 256,
+            "train.lr": 0.05,
+            "train.momentum": 0.9,
+            "train.epochs": 100,
+        },
+    )
+    done = list(engine.train(spec))[-1]
+    assert done["summary"]["train_acc"] == 1.0
+    assert done["summary"]["clean_acc"] is None  # every example is noisy
+
+
+def _check_groups(recs, data):
+    """Records' clean/noisy means equal the per-example arrays (all examples tracked)."""
+    meta = recs[0]
+    noisy = np.array(meta["tracked_noisy"])
+    for ep, arr in zip(_scalars(recs), [r for r in recs if r["type"] == "arrays"], strict=False):
+        correct = arr["arrays"]["correct"][ep["member"]]
+        assert ep["train_acc"] == pytest.approx(correct.mean(), abs=1e-6)
+        for name, mask in (("clean", ~noisy), ("noisy", noisy)):
+            if mask.any():
+                assert ep[f"{name}_acc"] == pytest.approx(correct[mask].mean(), abs=1e-6)
+            else:
+                assert ep[f"{name}_acc"] is None and ep[f"{name}_loss"] is None
+
+
+@pytest.mark.parametrize(
+    "kind,level", [("randY", 0.5), ("randY", 1.0), ("none", 0.0), ("randX", 0.25)]
+)
+def test_clean_noisy_split(tiny_spec, kind, level):
+    spec = _spec(
+        tiny_spec,
+        **{"noise.kind": kind, "noise.level": level, "metrics.track_size": 200, "train.epochs": 1},
+    )
+    data = noise.prepare(spec)
+    recs = list(engine.train(spec, data=data))
+    meta = recs[0]
+    assert meta["n_noisy"] == round(level * 200) == int(data.noisy.sum())
+    assert meta["tracked"] == list(range(200))
+    assert meta["tracked_noisy"] == data.noisy.tolist()
+    assert meta["tracked_labels"] == data.y_train.tolist()
+    _check_groups(recs, data)
+
+
+def test_resume_from_checkpoint_equals_uninterrupted(tiny_spec):
+    spec = _spec(
+        tiny_spec,
+        **{
+            "train.members": 2,
+            "train.epochs": 3,
+            "train.momentum": 0.9,
+            "train.regularizer": "dropout",
+            "train.strength": 0.2,
+        },
+    )
+    full = list(engine.train(spec))
+    ckpt = next(r for r in full if r["type"] == "checkpoint" and r["epoch"] == 1)
+    resumed = list(engine.train(spec, resume=ckpt["state"]))
+    assert resumed[0]["type"] == "epoch" and resumed[0]["epoch"] == 2
+    after = [r for r in full if r["type"] == "epoch" and r["epoch"] > 1]
+    assert _scalars(resumed) == [{k: v for k, v in r.items() if k != "wall"} for r in after]
+    assert resumed[-1]["summary"]["best_val_acc"] == full[-1]["summary"]["best_val_acc"]
+
+
+def test_should_stop_ends_the_run_without_done(tiny_spec):
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 3
+
+    recs = list(engine.train(tiny_spec, should_stop=stop))
+    assert recs[-1]["type"] == "arrays" and all(r["type"] != "done" for r in recs)
+
+
+def test_early_steps_give_fractional_epochs(tiny_spec):
+    recs = list(engine.train(_spec(tiny_spec, **{"metrics.early_steps": 3, "train.epochs": 1})))
+    eps = [r["epoch"] for r in recs if r["type"] == "epoch"]
+    assert eps == [0, 1 / 7, 2 / 7, 3 / 7, 1]
+    assert [r["step"] for r in recs if r["type"] == "epoch"] == [0, 1, 2, 3, 7]
+
+
+def test_step_schedule_halves_lr(tiny_spec):
+    spec = _spec(
+        tiny_spec,
+        **{"train.schedule": "step", "train.step_epochs": 1, "train.epochs": 3, "train.gamma": 0.5},
+    )
+    lrs = [r["lr"] for r in engine.train(spec) if r["type"] == "epoch"]
+    assert lrs == pytest.approx([0.1, 0.1, 0.05, 0.025])
+
+
+def test_csr_and_sharpness_records(tiny_spec):
+    spec = _spec(
+        tiny_spec,
+        **{
+            "train.members": 2,
+            "metrics.csr_every": 1,
+            "metrics.csr_probes": 20,
+            "metrics.csr_iters": 5,
+            "metrics.sharpness": True,
+        },
+    )
+    recs = list(engine.train(spec))
+    csr = [r for r in recs if r["type"] == "csr"]
+    assert [(r["epoch"], r["member"]) for r in csr] == [(e, k) for e in (0, 1, 2) for k in (0, 1)]
+    assert all(0.0 <= r["csr"] <= 1.0 and 1 <= r["iters"] <= 5 and r["set"] == "val" for r in csr)
+    assert csr[0]["radius"] == pytest.approx(8.0 / 255)
+    sharp = [r for r in recs if r["type"] == "sharpness"]
+    assert [r["member"] for r in sharp] == [0, 1] and all(r["sharpness"] > 0 for r in sharp)
+    assert recs[-1]["type"] == "done"
+
+
+def test_adversarial_training_runs_and_differs_from_dropout_alone(tiny_spec):
+    base = {
+        "train.epochs": 1,
+        "train.strength": 0.1,
+        "metrics.csr_iters": 3,
+        "metrics.csr_radius": 20.0,
+    }
+    adv = _scalars(engine.train(_spec(tiny_spec, **base, **{"train.regularizer": "adversarial"})))
+    drop = _scalars(engine.train(_spec(tiny_spec, **base, **{"train.regularizer": "dropout"})))
+    assert adv[0] == drop[0]  # same initialisation
+    assert adv[-1]["train_loss"] != drop[-1]["train_loss"]
+
+
+@pytest.mark.parametrize(
+    "changes,match",
+    [
+        ({"train.batch_size": 500}, "train.batch_size"),
+        ({"model.width": 0}, "model.width"),
+        ({"train.regularizer": "dropout", "train.strength": 1.0}, "train.strength"),
+        ({"train.device": "tpu"}, "train.device"),
+        ({"task": "sensitivity"}, "task"),
+    ],
+)
+def test_invalid_settings_raise_value_error(tiny_spec, changes, match):
+    with pytest.raises(ValueError, match=match):
+        engine.train(tiny_spec.replace(**changes))
+
+
+def test_cnn_on_non_image_data_raises(tiny_spec):
+    data = noise.prepare(tiny_spec)
+    flat = type(data)(
+        **{
+            **data.__dict__,
+            "x_train": data.x_train.reshape(200, -1),
+            "x_val": data.x_val.reshape(data.n_val, -1),
+            "input_shape": (64,),
+        }
+    )
+    with pytest.raises(ValueError, match="cnn"):
+        engine.train(tiny_spec.replace(**{"model.arch": "cnn"}), data=flat)
+
+
+def test_resolve_device():
+    assert engine.resolve_device("cpu") == torch.device("cpu")
+    assert engine.resolve_device("auto").type in ("cpu", "cuda")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="train.device"):
+            engine.resolve_device("cuda:3")
+
+
+def test_cli_train_json_and_table(tiny_spec, capsys):
+    args = [
+        "train",
+        "--dataset",
+        "digits",
+        "--n",
+        "100",
+        "--width",
+        "16",
+        "--epochs",
+        "2",
+        "--members",
+        "2",
+        "--batch-size",
+        "32",
+        "--noise",
+        "randY",
+        "--level",
+        "0.5",
+        "--csr-every",
+        "0",
+        "--train-device",
+        "cpu",
+    ]
+    assert main([*args, "--json"]) == 0
+    lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    types = [r["type"] for r in lines]
+    assert types[0] == "meta" and types[-1] == "done" and "arrays" not in types
+    assert "checkpoint" not in types and types.count("epoch") == 6
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "summary after epoch 2" in out and "noisy_acc" in out
+    assert main(["train", "--width", "0"]) == 2
