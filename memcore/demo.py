@@ -64,6 +64,20 @@ _CAPS: dict[str, tuple[str, float, type]] = {
     "max_queued": ("MEMLAB_MAX_QUEUED", 50, int),
 }
 
+# How each cap reads in the UI (visitors see these, not the variable names).
+_WORDS = {
+    "max_width": "width ≤ {:g}",
+    "max_width_mult": "CNN width multiplier ≤ {:g}",
+    "max_depth": "depth ≤ {:g}",
+    "max_epochs": "epochs ≤ {:g}",
+    "max_members": "members ≤ {:g}",
+    "max_train_size": "≤ {:g} training examples",
+    "max_steps": "≤ {:g} SGD steps",
+    "max_sens_steps": "≤ {:g} sensitivity steps",
+    "max_queued_per_session": "≤ {:g} queued runs per visitor",
+    "max_queued": "≤ {:g} queued runs in all",
+}
+
 
 @dataclass(frozen=True)
 class DemoLimits:
@@ -88,17 +102,17 @@ class DemoLimits:
         return self.demo or self.readonly
 
     def describe(self) -> str:
-        """One line for logs and the UI, e.g. "demo mode: model.width <= 1024, ..."."""
+        """One line for the UI and logs, e.g. "Demo limits: width <= 1024, depth <= 4, ..."."""
         if not self.active:
             return "demo mode off: no caps"
         if self.readonly:
-            return "read-only demo: serves stored runs only"
+            return "Read-only demo: it serves stored runs only."
         caps = [
-            f"{_CAPS[f.name][0]}={getattr(self, f.name):g}"
+            _WORDS[f.name].format(getattr(self, f.name))
             for f in fields(self)
             if f.name in _CAPS and getattr(self, f.name) is not None
         ]
-        return "demo mode, caps: " + (", ".join(caps) or "none")
+        return "Demo limits: " + (", ".join(caps) or "none") + "."
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -192,9 +192,12 @@ def test_admit_is_a_noop_when_off_and_checks_every_spec_of_a_sweep() -> None:
         demo.admit(sweep[:1] * 2, active_total=lambda: 2, is_active=lambda k: False, limits=lim)
 
 
-def test_describe_names_the_variables() -> None:
+def test_describe_lists_the_caps_in_words() -> None:
     assert "off" in demo.limits({}).describe()
-    assert "MEMLAB_MAX_WIDTH=1024" in demo.limits({"MEMLAB_DEMO": "1"}).describe()
+    text = demo.limits({"MEMLAB_DEMO": "1"}).describe()
+    assert "width ≤ 1024" in text and "≤ 10 queued runs per visitor" in text
+    assert "width ≤ 64," in demo.limits(env(max_width=64)).describe()
+    assert demo.limits(env()).describe() == "Demo limits: none."
     assert "read-only" in demo.limits({"MEMLAB_READONLY": "1"}).describe()
 
 
@@ -275,7 +278,7 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
     if mode == "caps":
         message = "model.width=4096 exceeds this demo's cap of 1024 (set by MEMLAB_MAX_WIDTH)"
         assert message in errors
-        assert any("MEMLAB_MAX_WIDTH=1024" in c.value for c in at.sidebar.caption)
+        assert any("width ≤ 1024" in c.value for c in at.sidebar.caption)
     else:
         assert demo.READONLY_MESSAGE in errors
     assert api.list_runs() == []
