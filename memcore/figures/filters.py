@@ -7,8 +7,8 @@ live), so `first_layer(spec)` replays the run in-process (training is determinis
 caches the filters as .npz under cache/figures/filters (env MEMCORE_FIGURES for another folder).
 
 Structure = mean correlation between neighbouring weights of a filter (horizontal and vertical
-neighbours for 2D filters, adjacent entries for 1D), after removing each filter's mean: near 0
-for i.i.d. noise (and at initialisation), large for smooth, structured filters.
+neighbours for 2D filters, adjacent entries for 1D), after removing each filter's mean: about
+-1/(n-1) (near 0) for i.i.d. noise and at initialisation, large for smooth, structured filters.
 Claim: real-data filters look structured, randY filters noisy.
 Check: d = structure(real) - structure(randY) over all members' filters, with standard error se:
 holds when d > 2 se; fails when d + 2 se < MIN_EFFECT (real filters are confidently not more

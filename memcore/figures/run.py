@@ -95,10 +95,16 @@ def progress(recipe: Recipe | str, dataset: str, scale: str, store=None) -> Prog
     return Progress(len(specs), counts, total / max(len(specs), 1))
 
 
-def collect(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[RunData]:
-    """Every spec of the recipe with its stored status; records and arrays for finished runs."""
+def collect(
+    recipe: Recipe | str, dataset: str, scale: str, store=None, memo: dict | None = None
+) -> list[RunData]:
+    """Every spec of the recipe with its stored status; records and arrays for finished runs.
+    `memo` (key -> RunData) keeps finished runs between calls, so polling reads each once."""
     out = []
     for s in _recipe(recipe).grid(dataset, scale):
+        if memo is not None and s.key in memo:
+            out.append(memo[s.key])
+            continue
         try:
             st = api.status(s.key, store).status
         except KeyError:
@@ -107,7 +113,10 @@ def collect(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[
         if st != "done":
             out.append(RunData(s, status=st))
             continue
-        out.append(RunData(s, api.records(s.key, 0, store), api.arrays(s.key, store), "done"))
+        run = RunData(s, api.records(s.key, 0, store), api.arrays(s.key, store), "done")
+        if memo is not None:
+            memo[s.key] = run
+        out.append(run)
     return out
 
 
@@ -124,10 +133,12 @@ def errors(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[s
     return out
 
 
-def evaluate(recipe: Recipe | str, dataset: str, scale: str, store=None) -> FigureResult:
+def evaluate(
+    recipe: Recipe | str, dataset: str, scale: str, store=None, memo: dict | None = None
+) -> FigureResult:
     """Frame and verdict from whatever is stored now (no submitting, no waiting)."""
     r = _recipe(recipe)
-    df, verdict = r.evaluate(collect(r, dataset, scale, store))
+    df, verdict = r.evaluate(collect(r, dataset, scale, store, memo))
     prog = progress(r, dataset, scale, store)
     errs = errors(r, dataset, scale, store)
     if prog.done < prog.total and verdict.verdict != "inconclusive":

@@ -59,7 +59,10 @@ def _spec(dataset: str, scale: str, kind: str, level: float, labels: str) -> Run
     if dataset in ("mnist", "fashion_mnist"):
         ch["data.downscale"] = 14  # the paper's 14x14 MNIST
     if labels == "unique":
+        # More steps, evaluated as often in all as the class panel: the unrolled cost grows as
+        # steps^2 / sens_every.
         ch["train.epochs"] = g["unique_epochs"]
+        ch["metrics.sens_every"] = g["unique_epochs"] * ch.get("metrics.sens_every", 10)
     return preset("sensitivity-2x16", **ch)
 
 
@@ -88,7 +91,11 @@ def _describe(s: RunSpec) -> str:
 
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)
-    return f"{_describe(s[0])}; unique labels: {s[-1].train.epochs} epoch(s)"
+    u = s[-1]
+    return (
+        f"{_describe(s[0])}; unique labels: {u.train.epochs} epoch(s), evaluated every "
+        f"{u.metrics.sens_every} steps"
+    )
 
 
 def class_settings(dataset: str, scale: str) -> str:

@@ -1,0 +1,108 @@
+"""One paper-experiment page (pages/fig_*.py call `show(name)`): controls for dataset and scale,
+the settings, Run sweep (submits the recipe's specs through the jobs API), an overall progress
+bar, the figure drawn from the runs finished so far (a fragment re-reads the store every couple of
+seconds while runs are queued or running), the claim with its verdict, and how to read it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import errors, figure_charts, state
+from memcore.figures import get
+from memcore.figures import run as fr
+from memcore.spec import DATASETS, OFFLINE_DATASETS
+
+POLL_S = 2.0
+SCALE_HELP = (
+    "quick: offline data on a laptop CPU (minutes); paper: the paper's sizes (MNIST / CIFAR-10, "
+    "wants a GPU); test: tiny smoke-test sizes (seconds, results not meaningful)"
+)
+VERDICT_BOX = {"holds": st.success, "fails": st.error, "inconclusive": st.warning}
+VERDICT_TEXT = {"holds": "The claim holds", "fails": "The claim does not hold",
+                "inconclusive": "Not enough evidence"}  # fmt: skip
+
+
+@st.cache_resource(show_spinner=False)
+def _memo(store_path: str) -> dict:
+    """Finished runs already read (key -> RunData); shared by sessions: finished runs are fixed."""
+    return {}
+
+
+def controls(name: str) -> tuple[str, str]:
+    """Dataset and scale pickers (kept in the URL as ?dataset=..&scale=..)."""
+    recipe = get(name)
+    qp = st.query_params
+    options = [d for d in (*OFFLINE_DATASETS, *DATASETS) if d in recipe.datasets]
+    options = list(dict.fromkeys(options))
+    ds0 = qp.get("dataset", options[0])
+    sc0 = qp.get("scale", "quick")
+    c1, c2 = st.columns(2)
+    dataset = c1.selectbox(
+        "dataset", options, index=options.index(ds0) if ds0 in options else 0, key=f"{name}-ds"
+    )
+    scales = ["quick", "paper", "test"]
+    scale = c2.radio(
+        "scale",
+        scales,
+        index=scales.index(sc0) if sc0 in scales else 0,
+        horizontal=True,
+        help=SCALE_HELP,
+        key=f"{name}-scale",
+    )
+    st.query_params.update({"dataset": dataset, "scale": scale})
+    return dataset, scale
+
+
+def verdict_box(result) -> None:
+    v = result.verdict
+    VERDICT_BOX[v.verdict](f"**{VERDICT_TEXT[v.verdict]}** ({v.verdict}). {v.summary}")
+    with st.expander("Numbers behind the verdict"):
+        st.json(v.to_dict()["numbers"])
+
+
+def show(name: str) -> None:
+    recipe = get(name)
+    st.title(recipe.title)
+    st.caption(f"{recipe.figure} · Arpit et al., ICML 2017")
+    st.info(f"**Claim.** {recipe.claim}")
+    dataset, scale = controls(name)
+    with errors.guarded("Could not build this experiment's runs"):
+        st.caption(f"Settings: {recipe.settings(dataset, scale)}")
+        n = len(recipe.grid(dataset, scale))
+        if st.button(f"Run sweep ({n} runs)", type="primary", key=f"{name}-run"):
+            with errors.guarded("Could not submit the sweep"):
+                fr.submit(recipe, dataset, scale, state.store(), retry=True)
+                state.ensure_workers(force=True)
+                st.toast(f"Submitted {n} runs; finished ones are reused.")
+        live(name, dataset, scale)
+    st.markdown(f"**How to read it.** {recipe.how_to_read}")
+
+
+def live(name: str, dataset: str, scale: str) -> None:
+    """Progress, figure and verdict; polls while any run of the sweep is queued or running."""
+    prog = fr.progress(name, dataset, scale, state.store())
+    active = bool(prog.counts.get("queued", 0) + prog.counts.get("running", 0))
+
+    @st.fragment(run_every=POLL_S if active else None)
+    def panel() -> None:
+        store = state.store()
+        now = fr.progress(name, dataset, scale, store)
+        still = bool(now.counts.get("queued", 0) + now.counts.get("running", 0))
+        if now.counts.get("missing") == now.total:
+            st.info("None of this sweep's runs is stored yet: press **Run sweep**.")
+        else:
+            st.progress(min(1.0, now.fraction), text=now.text())
+        if still and not state.workers_alive():
+            st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
+        result = fr.evaluate(name, dataset, scale, store, memo=_memo(state.store_path()))
+        for e in result.errors:
+            st.error(f"A run failed: {e}")
+        if not result.frame.empty:
+            with errors.guarded("Could not draw the figure"):
+                st.altair_chart(figure_charts.chart(name, result.frame), width="content")
+        verdict_box(result)
+        if active and not still:
+            st.rerun()  # the sweep ended: redraw once with polling off
+
+    panel()

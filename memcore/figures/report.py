@@ -1,0 +1,168 @@
+"""The reproduction report: a table of the paper's claims with their verdicts, then one section per
+experiment (claim, verdict and numbers, settings, how to read, the figure), as a standalone HTML
+page (figures inline as SVG) or Markdown (figures inline as base64 PNG).
+
+Figures come from `chart_fn(name, frame) -> Altair chart` (default: app.figure_charts.chart,
+imported lazily so memcore stays usable without the app) rendered by vl-convert-python. A figure
+that fails to render is replaced by a one-line note; the report is still written.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+ICON = {"holds": "✅", "fails": "❌", "inconclusive": "❔"}
+
+
+def _default_chart_fn() -> Callable[[str, Any], Any] | None:
+    try:
+        from app.figure_charts import chart
+    except ImportError:  # the app is not installed: text-only report
+        return None
+    return chart
+
+
+def _spec(chart_fn, result) -> dict | None:
+    if chart_fn is None or result.frame.empty:
+        return None
+    return chart_fn(result.recipe.name, result.frame).to_dict()
+
+
+def svg(vl_spec: dict) -> str:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(vl_spec)
+
+
+def png(vl_spec: dict, scale: float = 1.5) -> bytes:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(vl_spec, scale=scale)
+
+
+def _figure(result, chart_fn, fmt: str) -> str:
+    try:
+        spec = _spec(chart_fn, result)
+        if spec is None:
+            return "" if chart_fn is None else "<p><em>no finished runs to draw</em></p>"
+        if fmt == "html":
+            return f'<div class="fig">{svg(spec)}</div>'
+        data = base64.b64encode(png(spec)).decode()
+        return f"![{result.recipe.title}](data:image/png;base64,{data})"
+    except Exception as e:  # a broken figure must not lose the rest of the report
+        return f"(figure could not be rendered: {type(e).__name__}: {e})"
+
+
+def _anchor(result) -> str:
+    return f"{result.recipe.name}-{result.dataset}"
+
+
+def render(
+    results: Iterable, fmt: str = "html", chart_fn: Callable | None | str = "default"
+) -> str:
+    """The report for FigureResults (memcore.figures.run) as HTML or Markdown text."""
+    results = list(results)
+    if chart_fn == "default":
+        chart_fn = _default_chart_fn()
+    if fmt == "md":
+        return _markdown(results, chart_fn)
+    if fmt != "html":
+        raise ValueError(f"fmt={fmt!r} is invalid: must be html or md")
+    return _html(results, chart_fn)
+
+
+def _markdown(results: list, chart_fn) -> str:
+    lines = [
+        "# Reproduction report: A Closer Look at Memorization in Deep Networks",
+        "",
+        f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
+        "`python -m memcore report`. Verdicts say what these runs show, not what the paper says.",
+        "",
+        "| experiment | figure | dataset | scale | verdict | summary | runs | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        v = r.verdict
+        lines.append(
+            f"| [{r.recipe.title}](#{_anchor(r)}) | {r.recipe.figure} | {r.dataset} | {r.scale} | "
+            f"{ICON[v.verdict]} {v.verdict} | {v.summary.replace('|', '/')} | "
+            f"{r.progress.done}/{r.progress.total} | {r.wall:.0f} |"
+        )
+    for r in results:
+        v = r.verdict
+        lines += [
+            "",
+            f'<a id="{_anchor(r)}"></a>',
+            f"## {r.recipe.title} ({r.dataset}, {r.scale})",
+            "",
+            f"*{r.recipe.figure}.* **Claim:** {r.recipe.claim}",
+            "",
+            f"**Verdict: {ICON[v.verdict]} {v.verdict}.** {v.summary}",
+            "",
+            f"**Settings:** {r.recipe.settings(r.dataset, r.scale)}",
+            "",
+            f"**How to read:** {r.recipe.how_to_read}",
+            "",
+            _figure(r, chart_fn, "md"),
+            "",
+            "<details><summary>numbers</summary>",
+            "",
+            "```json",
+            json.dumps(v.to_dict()["numbers"], indent=1),
+            "```",
+            "</details>",
+        ]
+        lines += [f"- failed run {e}" for e in r.errors]
+    return "\n".join(lines) + "\n"
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;width:100%;font-size:.9em}
+td,th{border:1px solid #ccc;padding:.35em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}.holds{color:#1a7f37}.fails{color:#cf222e}.inconclusive{color:#9a6700}
+.fig{overflow-x:auto;margin:1em 0}section{border-top:1px solid #ddd;margin-top:2em}
+pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.8em}
+"""
+
+
+def _html(results: list, chart_fn) -> str:
+    e = html.escape
+    rows = "".join(
+        f'<tr><td><a href="#{_anchor(r)}">{e(r.recipe.title)}</a></td><td>{e(r.recipe.figure)}'
+        f"</td><td>{e(r.dataset)}</td><td>{e(r.scale)}</td>"
+        f'<td class="{r.verdict.verdict}">{ICON[r.verdict.verdict]} {r.verdict.verdict}</td>'
+        f"<td>{e(r.verdict.summary)}</td><td>{r.progress.done}/{r.progress.total}</td>"
+        f"<td>{r.wall:.0f}</td></tr>"
+        for r in results
+    )
+    sections = "".join(
+        f'<section id="{_anchor(r)}"><h2>{e(r.recipe.title)} ({e(r.dataset)}, {e(r.scale)})</h2>'
+        f"<p><em>{e(r.recipe.figure)}.</em> <b>Claim:</b> {e(r.recipe.claim)}</p>"
+        f'<p class="{r.verdict.verdict}"><b>Verdict: {ICON[r.verdict.verdict]} '
+        f"{r.verdict.verdict}.</b> {e(r.verdict.summary)}</p>"
+        f"<p><b>Settings:</b> {e(r.recipe.settings(r.dataset, r.scale))}</p>"
+        f"<p><b>How to read:</b> {e(r.recipe.how_to_read)}</p>"
+        f"{_figure(r, chart_fn, 'html')}"
+        f"<details><summary>numbers</summary><pre>"
+        f"{e(json.dumps(r.verdict.to_dict()['numbers'], indent=1))}</pre></details>"
+        + "".join(f"<p>failed run {e(x)}</p>" for x in r.errors)
+        + "</section>"
+        for r in results
+    )
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Reproduction report</title>'
+        f"<style>{CSS}</style></head><body>"
+        "<h1>Reproduction report: A Closer Look at Memorization in Deep Networks</h1>"
+        f"<p>Generated {stamp} by the memorization explorer. Verdicts say what these runs show, "
+        "not what the paper says.</p>"
+        "<table><tr><th>experiment</th><th>figure</th><th>dataset</th><th>scale</th>"
+        f"<th>verdict</th><th>summary</th><th>runs</th><th>wall s</th></tr>{rows}</table>"
+        f"{sections}</body></html>"
+    )

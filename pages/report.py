@@ -1,0 +1,74 @@
+"""Reproduction report: every paper claim with its verdict on the stored runs, links to each
+experiment's page, a button that queues every sweep, and the report as a standalone file."""
+
+import pandas as pd
+import streamlit as st
+
+from app import errors, figure_page, state
+from memcore.figures import RECIPES
+from memcore.figures import report as rep
+from memcore.figures import run as fr
+
+PAGE_OF = {name: f"pages/fig_{name.replace('-', '_')}.py" for name in RECIPES}
+
+st.title("Reproduction report")
+st.caption(
+    "Each row is one claim of Arpit et al. (ICML 2017) checked on the runs stored so far. "
+    "Verdicts say what these runs show, not what the paper says."
+)
+c1, c2 = st.columns(2)
+dataset = c1.selectbox("dataset", ["digits", "mnist1d", "mnist", "fashion_mnist", "cifar10"])
+scale = c2.radio("scale", ["quick", "paper", "test"], horizontal=True, help=figure_page.SCALE_HELP)
+
+total = sum(len(r.grid(dataset, scale)) for r in RECIPES.values() if dataset in r.datasets)
+if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="primary"):
+    with errors.guarded("Could not submit the sweeps"):
+        for r in RECIPES.values():
+            if dataset in r.datasets:
+                fr.submit(r, dataset, scale, state.store(), retry=True)
+        state.ensure_workers(force=True)
+        st.toast("Submitted; each experiment's page shows its progress.")
+
+memo = figure_page._memo(state.store_path())
+results = []
+with errors.guarded("Could not read the stored runs"):
+    for name, r in RECIPES.items():
+        if dataset in r.datasets:
+            results.append(fr.evaluate(name, dataset, scale, state.store(), memo=memo))
+
+rows = [
+    {
+        "experiment": res.recipe.title,
+        "figure": res.recipe.figure,
+        "verdict": f"{rep.ICON[res.verdict.verdict]} {res.verdict.verdict}",
+        "summary": res.verdict.summary,
+        "runs done": f"{res.progress.done}/{res.progress.total}",
+    }
+    for res in results
+]
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+st.subheader("Experiments")
+cols = st.columns(2)
+for i, res in enumerate(results):
+    with cols[i % 2]:
+        st.page_link(
+            PAGE_OF[res.recipe.name],
+            label=f"{res.recipe.title}: {res.verdict.verdict}",
+            icon=":material/insert_chart:",
+        )
+
+st.subheader("Export")
+st.caption("A standalone file with every figure embedded (HTML: SVG; Markdown: PNG).")
+fmt = st.radio("format", ["html", "md"], horizontal=True)
+if st.button("Build report file"):
+    with errors.guarded("Could not build the report"), st.spinner("Rendering figures ..."):
+        st.session_state["report_file"] = (fmt, rep.render(results, fmt=fmt))
+if "report_file" in st.session_state:
+    f, text = st.session_state["report_file"]
+    st.download_button(
+        f"Download report.{f}",
+        text,
+        file_name=f"report-{dataset}-{scale}.{f}",
+        mime="text/html" if f == "html" else "text/markdown",
+    )
