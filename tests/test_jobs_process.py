@@ -91,10 +91,10 @@ def test_sigkill_mid_run_another_worker_resumes_with_identical_records(tmp_path)
         **{
             "model.width": 16,
             "data.train_size": 200,
-            "train.epochs": 30,
+            "train.epochs": 8,
             "train.device": "cpu",
             "metrics.csr_every": 1,
-            "metrics.csr_probes": 100,
+            "metrics.csr_probes": 50,
             "metrics.track_size": 40,
         },
     )

@@ -1,0 +1,85 @@
+"""Job verbs through memcore.cli.main on a tmp store (fake runner, worker in a thread)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pandas as pd
+import pytest
+
+from memcore.cli import main
+from memcore.jobs import api, fake
+from memcore.jobs.store import Store
+from memcore.jobs.worker import Worker
+
+TINY = ["--width", "16", "--epochs", "3"]
+
+
+@pytest.fixture
+def store(tmp_path) -> str:
+    return str(tmp_path / "store")
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize(
+    "flags, field",
+    [
+        (["--width", "0"], "model.width"),
+        (["--noise", "randZ"], "noise.kind"),
+        (["--level", "0.5"], "noise.level"),
+        (["--lr", "abc"], "train.lr"),
+    ],
+)
+def test_invalid_spec_is_rejected_naming_the_field_and_nothing_queued(capsys, store, flags, field):
+    rc, out, err = cli(capsys, "submit", *TINY, *flags, "--store", store)
+    assert rc == 2 and field in err and "Traceback" not in err and out == ""
+    assert api.list_runs(store) == [] and Store(store).cache.get("queue", []) == []
+
+
+def test_submit_status_runs_cancel_retry_export_delete(capsys, store, tmp_path):
+    rc, out, _ = cli(capsys, "submit", *TINY, "--store", store)
+    key = out.split()[-1]
+    assert rc == 0 and out.split()[0] == "queued" and len(key) == 64
+    assert cli(capsys, "submit", *TINY, "--store", store)[1].split()[-1] == key
+    rc, out, _ = cli(capsys, "status", key[:8], "--store", store, "--json")
+    assert json.loads(out)["status"] == "queued" and json.loads(out)["queue_position"] == 0
+    assert cli(capsys, "cancel", key, "--store", store)[1].split() == ["cancelled", key]
+    assert cli(capsys, "retry", key, "--store", store)[1].split() == ["queued", key]
+
+    w = Worker(store, runner=fake.run)
+    t = threading.Thread(target=w.serve, kwargs={"idle_exit": 2.0, "poll": 0.05})
+    t.start()
+    rc, out, err = cli(capsys, "submit", *TINY, "--seed", "7", "--store", store, "--wait")
+    t.join()
+    capsys.readouterr()  # the worker thread's log lines
+    assert rc == 0 and out.splitlines()[-1].split()[0] == "done"
+    assert api.status(key, store).status == "done"
+
+    rc, out, _ = cli(capsys, "runs", "--store", store)
+    assert rc == 0 and key[:12] in out and len(out.strip().splitlines()) == 3
+    rows = json.loads(cli(capsys, "runs", "--store", store, "--json", "--status", "done")[1])
+    assert {r["key"] for r in rows} == {key, api.list_runs(store, status="done")[0]["key"]}
+    rc, out, _ = cli(capsys, "status", key, "--store", store)
+    assert "status    done" in out and "final_train_acc" in out
+
+    csv, pq, js = (tmp_path / f"x.{e}" for e in ("csv", "parquet", "json"))
+    for fmt, f in (("csv", csv), ("parquet", pq), ("json", js)):
+        assert (
+            cli(capsys, "export", key, "--format", fmt, "--out", str(f), "--store", store)[0] == 0
+        )
+    recs = api.records(key, 0, store)
+    n_epoch = sum(r["type"] == "epoch" for r in recs)
+    df = pd.read_csv(csv)
+    assert len(df) == n_epoch and set(df["type"]) == {"epoch"} and (df["key"] == key).all()
+    assert pd.read_parquet(pq).shape == df.shape
+    assert json.loads(js.read_text())["records"] == json.loads(json.dumps(recs))
+
+    assert cli(capsys, "delete", key, "--store", store)[1].split() == ["deleted", key]
+    rc, _, err = cli(capsys, "status", key, "--store", store)
+    assert rc == 1 and "matches no run" in err
