@@ -30,14 +30,9 @@ them in place (clone first).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import random
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +40,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from memcore.fetch import DatasetUnavailable, have_files, open_torchvision
 from memcore.spec import DataSpec
+from memcore.splits import stratified_split, subset
+
+__all__ = [
+    "REGISTRY",
+    "Availability",
+    "Dataset",
+    "DatasetInfo",
+    "DatasetUnavailable",
+    "availability",
+    "clear_cache",
+    "data_root",
+    "load",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 DIGIT_NAMES = tuple(str(i) for i in range(10))
@@ -67,11 +76,6 @@ _CIFAR_BATCHES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batc
 MNIST_DEFAULT_VAL = 10_000  # MNIST-like default validation size, held out of the 60k train images
 SPLIT_SEED = 0  # fixed seed of that hold-out, so data.seed only moves the subset
 DIGITS_VAL_FRACTION = 0.2
-PROBE_TIMEOUT_S = 2.0
-
-
-class DatasetUnavailable(ValueError):
-    """A dataset's files are missing and cannot be downloaded; the message says what to do."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,10 +178,6 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser().resolve() if env else REPO / "cache" / "datasets"
 
 
-def _have(info: DatasetInfo, root: Path, names: tuple[str, ...]) -> bool:
-    return bool(names) and all((root / info.folder / n).is_file() for n in names)
-
-
 @dataclass(frozen=True)
 class Availability:
     """One row of `availability()`: status is offline (ships with a package), cached (files in
@@ -203,7 +203,7 @@ def availability(root: str | os.PathLike | None = None) -> list[Availability]:
         if info.offline:
             status, folder = "offline", ""
         else:
-            cached = _have(info, base, info.extracted) or _have(info, base, info.files)
+            cached = have_files(info, base, info.extracted) or have_files(info, base, info.files)
             status, folder = ("cached" if cached else "missing"), str(base / info.folder)
         rows.append(
             Availability(
@@ -212,113 +212,6 @@ def availability(root: str | os.PathLike | None = None) -> list[Availability]:
             )
         )  # fmt: skip
     return rows
-
-
-def downloads_allowed() -> bool:
-    """False when env MEMCORE_OFFLINE is set to a true value (tests and air-gapped machines)."""
-    return os.environ.get("MEMCORE_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on")
-
-
-_probe_cache: dict[str, tuple[float, bool]] = {}
-
-
-def _online(url: str, timeout: float | None = None) -> bool:
-    """Whether `url`'s host accepts a TCP connection within `timeout` seconds.
-
-    The probe runs in a daemon thread so a hanging DNS lookup cannot block us; the answer is
-    remembered for a minute so a long-running worker re-checks now and then.
-    """
-    if not downloads_allowed():
-        return False
-    timeout = PROBE_TIMEOUT_S if timeout is None else timeout
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-    port = 80 if url.startswith("http://") else 443
-    hit = _probe_cache.get(host)
-    if hit and time.monotonic() - hit[0] < 60:
-        return hit[1]
-    ok: list[bool] = []
-
-    def probe() -> None:
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            ok.append(True)
-        except OSError:
-            pass
-
-    t = threading.Thread(target=probe, daemon=True)
-    t.start()
-    t.join(timeout)
-    _probe_cache[host] = (time.monotonic(), bool(ok))
-    return bool(ok)
-
-
-def _unavailable(info: DatasetInfo, root: Path, why: str) -> DatasetUnavailable:
-    folder = (root / info.folder).resolve()
-    files = ", ".join(str(folder / f) for f in info.files)
-    return DatasetUnavailable(
-        f"dataset {info.name!r} is not available ({why}). Put these files in {folder}: {files} "
-        f"(from {info.url}), or point MEMCORE_DATA at a folder that has them, or go online "
-        "(and unset MEMCORE_OFFLINE) to download them automatically. Offline datasets: "
-        + ", ".join(n for n, i in REGISTRY.items() if i.offline)
-    )
-
-
-def _archives_ok(info: DatasetInfo, root: Path) -> bool:
-    """Hand-placed archives whose checksums match: torchvision extracts them without network."""
-    if not _have(info, root, info.files):
-        return False
-    from torchvision.datasets.utils import check_integrity
-
-    cls = _tv_class(info)
-    pairs = [(cls.filename, cls.tgz_md5)] if info.name == "cifar10" else cls.resources
-    return all(check_integrity(str(root / info.folder / f), m) for f, m in pairs)
-
-
-def _tv_class(info: DatasetInfo):
-    import torchvision.datasets as tvd
-
-    return {"mnist": tvd.MNIST, "fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[
-        info.name
-    ]
-
-
-@contextlib.contextmanager
-def _download_lock(root: Path) -> Iterator[None]:
-    """One download per data folder at a time (several workers may ask for the same dataset)."""
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; concurrent downloads are merely wasteful
-        yield
-        return
-    with open(root / ".download.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _torchvision(info: DatasetInfo, root: Path, train: bool):
-    """The torchvision dataset object; downloads only when allowed and reachable."""
-    cls = _tv_class(info)
-    try:
-        return cls(str(root), train=train, download=False)
-    except RuntimeError:
-        pass
-    if not _archives_ok(info, root):  # else download=True only extracts the local archives
-        why = "files missing"
-        if _have(info, root, info.files):
-            why = "the archives in the folder fail their checksums"
-        if not downloads_allowed():
-            raise _unavailable(info, root, why + "; MEMCORE_OFFLINE is set")
-        if not _online(info.url):
-            raise _unavailable(info, root, why + " and no network")
-    with _download_lock(root):
-        try:
-            return cls(str(root), train=train, download=True)
-        except Exception as e:  # network errors come in many types; report, never crash
-            raise _unavailable(info, root, f"download failed: {str(e).splitlines()[0]}") from e
 
 
 @dataclass(frozen=True, eq=False)
@@ -343,9 +236,9 @@ def _raw(name: str, root: str) -> _Raw:
         return _Raw(x, torch.from_numpy(d.target.astype(np.int64)), None, None, 16.0)
     if name == "mnist1d":
         return _mnist1d()
-    tr = _torchvision(info, Path(root), train=True)
+    tr = open_torchvision(info, Path(root), train=True)
     if name == "cifar10":
-        te = _torchvision(info, Path(root), train=False)
+        te = open_torchvision(info, Path(root), train=False)
 
         def chw(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
@@ -381,57 +274,6 @@ def _mnist1d() -> _Raw:
         return torch.from_numpy(a.astype(np.int64))
 
     return _Raw(scaled(d["x"]), lab(d["y"]), scaled(d["x_test"]), lab(d["y_test"]), 1.0)
-
-
-def _grouped(y: torch.Tensor, n_classes: int, gen: torch.Generator):
-    """Indices in random order grouped by class, their labels, and each one's rank in its class."""
-    perm = torch.randperm(len(y), generator=gen)
-    order = torch.argsort(y[perm], stable=True)
-    idx = perm[order]
-    ys = y[idx]
-    counts = torch.bincount(ys, minlength=n_classes)
-    rank = torch.arange(len(y)) - (torch.cumsum(counts, 0) - counts)[ys]
-    return idx, ys, rank, counts
-
-
-def stratified_split(
-    y: torch.Tensor, fraction: float, n_classes: int, gen: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train indices, val indices), ascending: round(fraction * count) of each class to val."""
-    idx, ys, rank, counts = _grouped(y, n_classes, gen)
-    is_val = rank < torch.round(counts * fraction).long()[ys]
-    return idx[~is_val].sort().values, idx[is_val].sort().values
-
-
-def balanced_counts(counts: list[int], n: int, gen: torch.Generator) -> list[int]:
-    """Per-class sizes summing to n, as equal as the class counts allow (water filling); the
-    classes that get one extra example are chosen by `gen`. Loops over classes, not examples."""
-    k = [0] * len(counts)
-    left = n
-    open_ = [c for c in torch.randperm(len(counts), generator=gen).tolist() if counts[c] > 0]
-    while left > 0 and open_:
-        share = left // len(open_)
-        if share == 0:
-            for c in open_[:left]:
-                k[c] += 1
-            break
-        for c in open_:
-            take = min(share, counts[c] - k[c])
-            k[c] += take
-            left -= take
-        open_ = [c for c in open_ if k[c] < counts[c]]
-    return k
-
-
-def subset(
-    y: torch.Tensor, n: int, balanced: bool, n_classes: int, gen: torch.Generator
-) -> torch.Tensor:
-    """Ascending indices of an n-example subset (class-balanced or uniform at random)."""
-    if not balanced:
-        return torch.randperm(len(y), generator=gen)[:n].sort().values
-    idx, ys, rank, counts = _grouped(y, n_classes, gen)
-    k = torch.tensor(balanced_counts(counts.tolist(), n, gen))
-    return idx[rank < k[ys]].sort().values
 
 
 def _check(data: DataSpec, info: DatasetInfo) -> None:
