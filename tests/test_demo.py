@@ -198,7 +198,7 @@ def test_describe_lists_the_caps_in_words() -> None:
     assert "width ≤ 1024" in text and "≤ 10 queued runs per visitor" in text
     assert demo.limits(env(max_width=64)).describe() == "Demo limits: width ≤ 64."
     assert demo.limits(env()).describe() == "Demo limits: none."
-    assert "read-only" in demo.limits({"MEMLAB_READONLY": "1"}).describe()
+    assert "read-only" in demo.limits({"MEMLAB_READONLY": "1"}).describe().lower()
 
 
 # -- through the jobs API (memcore.jobs.api calls demo.admit before enqueueing) -------------------
