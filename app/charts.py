@@ -33,8 +33,17 @@ def noise_color(kind: str) -> str:
     return KIND_COLORS.get(kind, RANDY)
 
 
-def _group_scale(noise_kind: str) -> alt.Scale:
-    return alt.Scale(domain=["clean", "noisy"], range=[REAL, noise_color(noise_kind)])
+def _group_scale(noise_kind: str, present=("clean", "noisy")) -> alt.Scale:
+    """clean -> blue, noisy -> the noise kind's colour; only groups present get a legend entry."""
+    colors = {"clean": REAL, "noisy": noise_color(noise_kind)}
+    domain = [g for g in ("clean", "noisy") if g in set(present)] or ["clean"]
+    return alt.Scale(domain=domain, range=[colors[g] for g in domain])
+
+
+def _x_epoch(epochs: int | None) -> alt.X:
+    """Epoch axis; fixed to [0, epochs] when known so a live chart does not rescale."""
+    scale = alt.Scale(domain=[0, epochs]) if epochs else alt.Undefined
+    return alt.X("epoch:Q", title="epoch", scale=scale)
 
 
 def _band(df: pd.DataFrame, x: str, value: str, by: list[str]) -> pd.DataFrame:
@@ -70,24 +79,23 @@ def accuracy_frame(epochs: pd.DataFrame) -> pd.DataFrame:
     return _band(long, "epoch", "value", ["series"])
 
 
-def accuracy_chart(frame: pd.DataFrame, noise_kind: str = "none", title: str = "") -> alt.Chart:
+def accuracy_chart(
+    frame: pd.DataFrame, noise_kind: str = "none", title: str = "", epochs: int | None = None
+) -> alt.Chart:
     """Training accuracy on clean and noisy examples and validation accuracy over epochs.
 
     `frame` is `accuracy_frame(...)`. Lines are the mean over members, the band spans min to max.
+    `epochs` fixes the x axis to [0, epochs].
     """
-    domain = list(ACC_SERIES.values())
-    color = alt.Color(
-        "series:N",
-        title=None,
-        scale=alt.Scale(domain=domain, range=[REAL, noise_color(noise_kind), VAL]),
-        legend=alt.Legend(orient="bottom"),
-    )
+    colors = {"train (clean)": REAL, "train (noisy)": noise_color(noise_kind), "validation": VAL}
+    dashes = {"train (clean)": [1, 0], "train (noisy)": [1, 0], "validation": [6, 3]}
+    domain = [s for s in colors if s in set(frame["series"])] or list(colors)
+    scale = alt.Scale(domain=domain, range=[colors[s] for s in domain])
+    color = alt.Color("series:N", title=None, scale=scale, legend=alt.Legend(orient="bottom"))
     dash = alt.StrokeDash(
-        "series:N",
-        scale=alt.Scale(domain=domain, range=[[1, 0], [1, 0], [6, 3]]),
-        legend=None,
+        "series:N", scale=alt.Scale(domain=domain, range=[dashes[s] for s in domain]), legend=None
     )
-    x = alt.X("epoch:Q", title="epoch")
+    x = _x_epoch(epochs)
     tip = [
         alt.Tooltip("series:N"),
         alt.Tooltip("epoch:Q", format=".2f"),
@@ -98,7 +106,11 @@ def accuracy_chart(frame: pd.DataFrame, noise_kind: str = "none", title: str = "
     ]
     base = alt.Chart(frame)
     band = base.mark_area(opacity=0.18).encode(
-        x=x, y=alt.Y("lo:Q"), y2="hi:Q", color=color, tooltip=tip
+        x=x,
+        y=alt.Y("lo:Q"),
+        y2="hi:Q",
+        color=alt.Color("series:N", scale=scale, legend=None),
+        tooltip=tip,
     )
     line = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(
         x=x,
@@ -111,7 +123,9 @@ def accuracy_chart(frame: pd.DataFrame, noise_kind: str = "none", title: str = "
 
 
 # -- critical sample ratio --------------------------------------------------------------------
-def csr_chart(csr: pd.DataFrame, noise_kind: str = "none", title: str = "") -> alt.Chart:
+def csr_chart(
+    csr: pd.DataFrame, noise_kind: str = "none", title: str = "", epochs: int | None = None
+) -> alt.Chart:
     """Critical sample ratio over epochs: mean over members, band min-max.
 
     `csr` holds "csr" records: epoch, member, csr, iters (LASS iterations), radius, set.
@@ -130,12 +144,11 @@ def csr_chart(csr: pd.DataFrame, noise_kind: str = "none", title: str = "") -> a
         alt.Tooltip("iters:Q", title="LASS iterations (max)"),
     ]
     base = alt.Chart(band)
-    area = base.mark_area(opacity=0.18, color=color).encode(
-        x="epoch:Q", y="lo:Q", y2="hi:Q", tooltip=tip
-    )
+    x = _x_epoch(epochs)
+    area = base.mark_area(opacity=0.18, color=color).encode(x=x, y="lo:Q", y2="hi:Q", tooltip=tip)
     line = base.mark_line(point=True, color=color).encode(
-        x=alt.X("epoch:Q", title="epoch"),
-        y=alt.Y("mean:Q", title="critical sample ratio"),
+        x=x,
+        y=alt.Y("mean:Q", title="critical sample ratio", axis=alt.Axis(format=".3f")),
         tooltip=tip,
     )
     return (area + line).properties(title=title or "Critical sample ratio", height=HEIGHT)
@@ -153,7 +166,7 @@ def easiness_chart(
     sorted curve's reference is the binomial quantile at each rank.
     """
     n = len(easy)
-    group = alt.Color("group:N", title=None, scale=_group_scale(noise_kind))
+    group = alt.Color("group:N", title=None, scale=_group_scale(noise_kind, easy["group"]))
     hist = (
         alt.Chart(easy)
         .mark_bar(opacity=0.85)
@@ -319,7 +332,7 @@ def data_map_chart(points: pd.DataFrame, noise_kind: str = "none", title: str = 
             y=alt.Y(
                 "confidence:Q", title="confidence (mean P(label))", scale=alt.Scale(domain=[0, 1])
             ),
-            color=alt.Color("group:N", title=None, scale=_group_scale(noise_kind)),
+            color=alt.Color("group:N", title=None, scale=_group_scale(noise_kind, points["group"])),
             tooltip=tip,
         )
         .properties(title=title or "Data map", height=HEIGHT)
@@ -340,7 +353,7 @@ def forgetting_chart(points: pd.DataFrame, noise_kind: str = "none", title: str 
             x=alt.X("forgetting:O", title="forgetting events (correct -> wrong)"),
             xOffset="group:N",
             y=alt.Y("share:Q", title="share of the group", axis=alt.Axis(format="%")),
-            color=alt.Color("group:N", title=None, scale=_group_scale(noise_kind)),
+            color=alt.Color("group:N", title=None, scale=_group_scale(noise_kind, counts["group"])),
             tooltip=[
                 "group:N",
                 "forgetting:O",

@@ -15,7 +15,13 @@ from app import charts, errors, runframes, state
 from memcore.spec import RunSpec
 
 POLL_S = 1.0
-ICONS = {"queued": "⏳", "running": "🏃", "done": "✅", "failed": "❌", "cancelled": "⏹️"}
+ICONS = {
+    "queued": ":material/hourglass_top:",
+    "running": ":material/directions_run:",
+    "done": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/cancel:",
+}
 
 
 def describe(spec: RunSpec) -> str:
@@ -130,14 +136,14 @@ def draw_training(recs: list[dict], arrays: dict, spec: RunSpec, js) -> None:
     left, right = st.columns(2)
     with left:
         chart(
-            charts.accuracy_chart(charts.accuracy_frame(epochs), kind),
+            charts.accuracy_chart(charts.accuracy_frame(epochs), kind, epochs=spec.train.epochs),
             "Lines: mean over members; band: min to max. Clean examples learned long before "
             "noisy ones = patterns first, then memorization. Dashed: validation (clean data).",
         )
     with right:
         if len(csr):
             chart(
-                charts.csr_chart(csr, kind),
+                charts.csr_chart(csr, kind, epochs=spec.train.epochs),
                 "Share of probe points with an adversarial example within the radius (LASS). "
                 "Higher = a more complex decision surface; noise tends to raise it.",
             )

@@ -52,9 +52,12 @@ def page_groups() -> dict[str, list[st.Page]]:
 
 st.set_page_config(page_title="Memorization explorer", page_icon=":material/memory:", layout="wide")
 state.start_session()
-nav = st.navigation(page_groups())
+nav = st.navigation(page_groups(), expanded=True)
 with errors.guarded("Could not start the background workers"):
     state.ensure_workers()
-state.sidebar_status()
-with errors.guarded("This page hit an error"):
-    nav.run()
+status = st.sidebar.empty()  # filled after the page: the device check imports torch (seconds)
+try:
+    with errors.guarded("This page hit an error"):
+        nav.run()
+finally:
+    state.sidebar_status(status)

@@ -82,18 +82,19 @@ def workers_alive() -> int:
     return len(pool.workers_alive(store()))
 
 
-def sidebar_status() -> None:
-    """One sidebar line: workers alive / wanted and the device; demo caps when on."""
+def sidebar_status(where) -> None:
+    """Workers alive / wanted and the device (and the demo's caps when on), into `where`."""
     try:
         alive = workers_alive()
     except Exception:  # a broken store must not break every page
         alive = 0
     want = worker_target()
-    dot = "🟢" if alive else ("⚪" if want == 0 else "🔴")
-    st.sidebar.caption(f"{dot} workers alive: {alive} (wanted {want}) · device: {device()}")
+    dot = ":green[●]" if alive else (":gray[●]" if want == 0 else ":red[●]")
+    text = f"{dot} workers alive: {alive} (wanted {want}) · device: {device()}"
     lim = demo.limits()
     if lim.active:
-        st.sidebar.caption(lim.describe())
+        text += "  \n" + lim.describe()
+    where.caption(text)
 
 
 # -- runs -------------------------------------------------------------------------------------

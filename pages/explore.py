@@ -7,7 +7,7 @@ the same form and the same run. A configuration stored before shows at once, wit
 import streamlit as st
 
 from app import forms, live, state
-from memcore import datasets
+from memcore import datasets, fetch
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen
@@ -46,7 +46,7 @@ except ValueError as e:
 def _unavailable(name: str) -> str | None:
     """Why `name` cannot be used offline (naming the folder), or None."""
     row = next((a for a in datasets.availability() if a.name == name), None)
-    if row is None or row.status != "missing" or datasets.downloads_allowed():
+    if row is None or row.status != "missing" or fetch.downloads_allowed():
         return None
     return (
         f"Dataset {name!r} is not available offline. Put {', '.join(row.files)} in "
