@@ -6,7 +6,6 @@ stops everything on SIGTERM."""
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
 import re
 import shutil
@@ -86,7 +85,6 @@ def test_dockerignore_keeps_cache_and_tests_out_and_the_app_in() -> None:
     for path in ("requirements.txt", "memcore/demo.py", "memcore/jobs/api.py", "app/main.py",
                  "pages/about.py", "docker/entrypoint.sh", "docker/healthcheck.py"):  # fmt: skip
         assert not _docker_ignored(path, patterns), path
-    assert fnmatch.fnmatch("x", "*")  # sanity of the helper's premise
 
 
 # -- the entrypoint as a process ------------------------------------------------------------------
@@ -267,3 +265,17 @@ def test_entrypoint_refuses_to_start_with_bad_settings(entrypoint, setting, mess
 
 def test_healthcheck_fails_when_nothing_listens() -> None:
     assert not _health(_free_port())
+
+
+def test_prefetch_skips_what_it_cannot_download_and_rejects_typos(tmp_path: Path) -> None:
+    script = str(ROOT / "docker" / "prefetch.py")
+    env = {**os.environ, "MEMCORE_OFFLINE": "1"}
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, script, str(tmp_path), *a], env=env, capture_output=True, text=True
+    )
+    out = run("mnist digits")  # offline: the build goes on with a warning naming the folder
+    assert out.returncode == 0, out.stderr
+    assert "WARNING: mnist skipped" in out.stderr and str(tmp_path / "MNIST") in out.stderr
+    assert "digits ships with its package" in out.stdout
+    bad = run("mnist", "fashion-mnist")
+    assert bad.returncode == 2 and "fashion-mnist" in bad.stderr
