@@ -29,11 +29,11 @@ def _memo(store_path: str) -> dict:
     return {}
 
 
-def controls(name: str) -> tuple[str, str]:
+def controls(name: str, datasets: tuple[str, ...] | None = None) -> tuple[str, str]:
     """Dataset and scale pickers (kept in the URL as ?dataset=..&scale=..)."""
-    recipe = get(name)
+    datasets = datasets or get(name).datasets
     qp = st.query_params
-    options = [d for d in (*OFFLINE_DATASETS, *DATASETS) if d in recipe.datasets]
+    options = [d for d in (*OFFLINE_DATASETS, *DATASETS) if d in datasets]
     options = list(dict.fromkeys(options))
     ds0 = qp.get("dataset", options[0])
     sc0 = qp.get("scale", "quick")

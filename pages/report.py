@@ -8,6 +8,7 @@ from app import errors, figure_page, state
 from memcore.figures import RECIPES
 from memcore.figures import report as rep
 from memcore.figures import run as fr
+from memcore.spec import DATASETS
 
 PAGE_OF = {name: f"pages/fig_{name.replace('-', '_')}.py" for name in RECIPES}
 
@@ -16,9 +17,7 @@ st.caption(
     "Each row is one claim of Arpit et al. (ICML 2017) checked on the runs stored so far. "
     "Verdicts say what these runs show, not what the paper says."
 )
-c1, c2 = st.columns(2)
-dataset = c1.selectbox("dataset", ["digits", "mnist1d", "mnist", "fashion_mnist", "cifar10"])
-scale = c2.radio("scale", ["quick", "paper", "test"], horizontal=True, help=figure_page.SCALE_HELP)
+dataset, scale = figure_page.controls("report", DATASETS)
 
 total = sum(len(r.grid(dataset, scale)) for r in RECIPES.values() if dataset in r.datasets)
 if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="primary"):

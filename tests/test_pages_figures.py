@@ -1,0 +1,157 @@
+"""AppTest for every paper-experiment page and the reproduction report page: they load on an
+empty store, Run sweep queues the recipe's runs, and stored results draw the figure and the
+verdict. Runs are stored by the jobs Worker in-process on hand-made record streams that follow
+memcore/records.py (no training, no worker processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from memcore.figures import RECIPES, filters, get
+from memcore.jobs import api
+from memcore.jobs.store import open_store
+from memcore.jobs.worker import Worker
+from memcore.spec import RunSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = str(ROOT / "app" / "main.py")
+TIMEOUT = 120
+PAGES = {name: f"../pages/fig_{name.replace('-', '_')}.py" for name in RECIPES}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMCORE_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("MEMCORE_WORKERS", "0")
+    monkeypatch.setenv("MEMCORE_OFFLINE", "1")
+    monkeypatch.setenv("MEMCORE_FIGURES", str(tmp_path / "figures"))
+    return open_store(tmp_path / "store")
+
+
+def fake_runner(spec: RunSpec, resume=None, should_stop=None):
+    """A plausible record stream for any spec: accuracy reaching 1 at epoch 2, CSR rising with
+    the noise level, per-example correctness, sharpness, or loss-sensitivity records."""
+    rng = np.random.default_rng(spec.train.seed + int(10 * spec.noise.level))
+    k, lv = spec.train.members, spec.noise.level
+    if spec.task == "sensitivity":
+        yield {"type": "meta", "members": 1, "steps_per_epoch": 10, "n_classes": 10,
+               "classes": [str(c) for c in range(10)]}  # fmt: skip
+        for step in range(0, 41, 10):
+            g = 0.5 - 0.3 * lv + 0.01 * step
+            yield {"type": "sens", "step": step, "gini": g, "gini_time": g, "mean": 1.0,
+                   "wall": 0.1}  # fmt: skip
+        m = np.full((10, 10), 1.0 - 0.5 * lv) + np.eye(10) * 10
+        yield {"type": "arrays", "epoch": 1.0, "step": 40, "arrays": {"class_matrix": m}}
+        yield {"type": "done", "wall": 0.5, "epochs_run": 1, "summary": {}}
+        return
+    t = min(spec.metrics.track_size, 40)
+    yield {"type": "meta", "n_train": 100, "n_val": 50, "n_noisy": int(100 * lv), "n_classes": 10,
+           "classes": [str(c) for c in range(10)], "input_shape": [1, 8, 8], "device": "cpu",
+           "members": k, "steps_per_epoch": 2, "tracked": list(range(t)),
+           "tracked_noisy": [lv > 0] * t, "tracked_labels": [i % 10 for i in range(t)]}  # fmt: skip
+    for e in range(spec.train.epochs + 1):
+        for member in range(k):
+            acc = min(1.0, 0.3 + 0.35 * e)
+            yield {"type": "epoch", "epoch": float(e), "step": 2 * e, "member": member, "lr": 0.1,
+                   "train_loss": 1.0, "train_acc": acc, "clean_loss": 1.0, "clean_acc": acc,
+                   "noisy_loss": None, "noisy_acc": None, "val_loss": 1.0,
+                   "val_acc": 0.9 - 0.5 * lv - 0.01 * member, "wall": 0.1}  # fmt: skip
+            m = spec.metrics
+            if m.csr_every and e % m.csr_every == 0:
+                yield {"type": "csr", "epoch": float(e), "step": 2 * e, "member": member,
+                       "csr": (0.02 + 0.2 * lv) * min(1, e), "iters": 5, "radius": 8 / 255,
+                       "set": "val", "wall": 0.1}  # fmt: skip
+        if e == 1 and t:
+            yield {"type": "arrays", "epoch": 1.0, "step": 2,
+                   "arrays": {"correct": rng.random((k, t)) < 0.5}}  # fmt: skip
+    if spec.metrics.sharpness:
+        for member in range(k):
+            yield {"type": "sharpness", "epoch": spec.train.epochs, "member": member,
+                   "sharpness": 5.0 + 10 * lv, "wall": 0.1}  # fmt: skip
+    yield {"type": "done", "wall": 1.0, "epochs_run": spec.train.epochs, "summary": {}}
+
+
+def seed(store, name: str, scale: str = "test") -> list[RunSpec]:
+    """Store every run of the recipe's grid (fake records; filters get fake replayed weights)."""
+    grid = get(name).grid("digits", scale)
+    api.submit_sweep(grid, store)
+    Worker(store, runner=fake_runner).serve(idle_exit=0.2)
+    if name == "filters":
+        rng = np.random.default_rng(0)
+        for s in grid:
+            path = filters.figures_root() / "filters" / f"{s.key}.npz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, final=rng.normal(size=(1, 4, 5, 5)), init=rng.normal(size=(1, 4, 5, 5)))
+    return grid
+
+
+def page(name: str, scale: str = "test") -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params["scale"] = scale
+    at.run()
+    return at.switch_page(PAGES.get(name, name)).run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def verdict_text(at: AppTest) -> str:
+    boxes = [*at.success, *at.error, *at.warning]
+    return " ".join(b.value for b in boxes)
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_page_with_stored_results_draws_its_figure_and_verdict(store, name):
+    seed(store, name)
+    at = page(name)
+    no_exception(at)
+    assert at.title[0].value == get(name).title
+    assert get(name).claim in " ".join(i.value for i in at.info)
+    assert len(at.get("vega_lite_chart")) >= 1
+    text = verdict_text(at)
+    assert any(v in text for v in ("(holds)", "(fails)", "(inconclusive)")), text
+    assert "runs done" in at.get("progress")[0].proto.text
+
+
+def test_page_on_an_empty_store_asks_to_run_and_run_sweep_queues_the_grid(store):
+    at = page("capacity")
+    no_exception(at)
+    assert "press **Run sweep**" in " ".join(i.value for i in at.info)
+    assert "(inconclusive)" in verdict_text(at)
+    button = next(b for b in at.button if b.label.startswith("Run sweep"))
+    button.click().run()
+    no_exception(at)
+    keys = {s.key for s in get("capacity").grid("digits", "test")}
+    assert {r["key"] for r in api.list_runs(store)} == keys
+    assert {r["status"] for r in api.list_runs(store)} == {"queued"}
+
+
+def test_page_shows_a_failed_run(store):
+    grid = get("critical").grid("digits", "test")
+    api.submit_sweep(grid, store)
+
+    def boom(spec, resume=None, should_stop=None):
+        raise RuntimeError("deliberate failure")
+        yield
+
+    Worker(store, runner=boom).serve(idle_exit=0.2)
+    at = page("critical")
+    no_exception(at)
+    assert any("deliberate failure" in e.value for e in at.error)
+
+
+def test_report_page_lists_every_claim_with_links(store):
+    seed(store, "sharpness")
+    at = page("../pages/report.py")
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert len(table) == len(RECIPES)
+    row = table[table["experiment"] == get("sharpness").title].iloc[0]
+    n = len(get("sharpness").grid("digits", "test"))
+    assert row["runs done"] == f"{n}/{n}"
+    assert "inconclusive" in table[table["experiment"] == get("capacity").title].iloc[0]["verdict"]
