@@ -1,0 +1,345 @@
+"""Unrolled loss-sensitivity, its Gini coefficient and the per-class matrix (PAPER.md items 4-5;
+ICML Figs 3-4, poster Figs 3.2-3.3).
+
+Setting: N training inputs X (a differentiable leaf, float64), an MLP with parameters theta_0
+(PyTorch's default init, seeded by train.seed; independent of X), plain SGD
+    theta_{s+1} = theta_s - lr * grad_theta CE(X_{B_s}, y_{B_s}; theta_s),
+so theta_t depends on X through every update whose minibatch B_s held an example.
+Every k = metrics.sens_every updates (t = k, 2k, ...):
+    L_t   = mean CE over all N examples at theta_t (training labels),
+    g^t_x = || dL_t / dx ||_1 per example (total derivative; "indirect": X held fixed inside L_t,
+            so only the path through theta_t counts),
+    loss-sensitivity = running mean of g^t over the evaluations so far ("sensitivity"), and the
+    equal-weight-per-time variant: running mean of g^t / mean_x(g^t) ("sensitivity_time"), so a
+    late, exploding g^t does not swamp the earlier ones (PAPER.md calibration notes).
+Per-class matrix (Fig 4): cell (i, j) = running mean over t of mean over x of class j of
+|| dL^(i)_t / dx ||_1, with L^(i)_t = (1/N) sum over class-i examples of their CE, so that
+sum_i L^(i)_t = L_t. Classes are the ORIGINAL classes y_clean, also with unique labels.
+gini(): G = 2 sum_i i g_(i) / (n sum g) - (n + 1) / n over ascending g; 0 = all equal,
+(n - 1)/n = one non-zero value.
+
+Exact computation (no finite differences, no truncation). At each evaluation a reverse sweep
+carries the adjoints a_s = dL^(i)_t / dtheta_s for all C classes at once (one batched
+vector-Jacobian product per step):
+    dL/dX_{B_s} += -lr (d g_s / d X_{B_s})^T a_{s+1},   a_s = a_{s+1} - lr H_s a_{s+1},
+where g_s is the step's parameter gradient and H_s its Hessian; each step's gradient is recomputed
+from the stored theta_s, so memory is O(T * |theta|) (no retained graph), and an evaluation at step
+t costs t recomputed steps: O(T^2 / k) in total (T = all updates). Everything is float64; a
+non-finite or astronomically large gradient raises ValueError instead of producing NaN charts.
+
+`direct_sensitivity` is the cheap alternative for big models: the input-gradient norm of each
+example's own loss at the current parameters. It is NOT the paper's definition (no unrolling).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPE = torch.float64
+OVERFLOW = 1e150  # beyond this the next few products overflow float64 anyway
+
+
+def gini(values: Any) -> float:
+    """Gini coefficient of non-negative values (PAPER.md item 4); 0 for all-zero input."""
+    g = np.sort(np.abs(np.asarray(values, dtype=np.float64).ravel()))
+    n, total = g.size, g.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(2 * np.sum(i * g) / (n * total) - (n + 1) / n)
+
+
+# -- a plain float64 MLP as explicit tensors ------------------------------------------------------
+def init_mlp(
+    d_in: int, width: int, depth: int, n_out: int, seed: int, dtype: torch.dtype = DTYPE
+) -> list[torch.Tensor]:
+    """[W_1, b_1, ..., W_out, b_out], W: in x out, PyTorch's nn.Linear default init
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, from a generator seeded `seed`."""
+    g = torch.Generator().manual_seed(seed)
+    dims = [d_in, *[width] * depth, n_out]
+    params = []
+    for a, b in zip(dims[:-1], dims[1:], strict=True):
+        bound = 1 / math.sqrt(a)
+        params.append((torch.rand(a, b, generator=g, dtype=dtype) * 2 - 1) * bound)
+        params.append((torch.rand(b, generator=g, dtype=dtype) * 2 - 1) * bound)
+    return params
+
+
+def mlp(params: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Logits B x n_out of the ReLU MLP `params` (init_mlp layout) on x: B x D."""
+    h = x
+    for i in range(0, len(params), 2):
+        h = torch.addmm(params[i + 1], h, params[i])
+        if i + 2 < len(params):
+            h = h.relu()
+    return h
+
+
+# -- the unrolled run -----------------------------------------------------------------------------
+@dataclass
+class Unroll:
+    """SGD on (x, y) with history, and exact unrolled input gradients. x: N x D float64."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    classes: torch.Tensor  # N, original class per example (rows/columns of the class matrix)
+    params: list[torch.Tensor]
+    lr: float
+
+    def __post_init__(self) -> None:
+        self.history: list[tuple[list[torch.Tensor], torch.Tensor]] = []  # (theta_s, B_s)
+        self.n_classes = int(self.classes.max()) + 1
+
+    @property
+    def step(self) -> int:
+        return len(self.history)
+
+    def sgd_step(self, batch: torch.Tensor) -> None:
+        theta = [p.detach().requires_grad_(True) for p in self.params]
+        loss = F.cross_entropy(mlp(theta, self.x[batch]), self.y[batch])
+        grads = torch.autograd.grad(loss, theta)
+        self.history.append(([p.detach() for p in self.params], batch))
+        self.params = [p.detach() - self.lr * g for p, g in zip(self.params, grads, strict=True)]
+        if not all(torch.isfinite(p).all() for p in self.params):
+            raise ValueError(
+                f"SGD diverged at step {self.step} (non-finite parameters); lower train.lr"
+            )
+
+    def loss_acc(self) -> tuple[float, float]:
+        with torch.no_grad():
+            logits = mlp(self.params, self.x)
+            loss = F.cross_entropy(logits, self.y).item()
+            return loss, (logits.argmax(1) == self.y).double().mean().item()
+
+    def class_gradients(self, mode: str = "total") -> torch.Tensor:
+        """dL^(i)_t / dX at the current step t for every original class i: C x N x D.
+        Summing over i gives dL_t / dX. mode: total | indirect (see module docstring)."""
+        if mode not in ("total", "indirect"):
+            raise ValueError(f"mode={mode!r} must be total or indirect")
+        n, c = self.x.shape[0], self.n_classes
+        onehot = F.one_hot(self.classes, c).to(self.x.dtype)  # N x C
+        theta = [p.detach().requires_grad_(True) for p in self.params]
+        x = self.x.detach().requires_grad_(mode == "total")
+        ce = F.cross_entropy(mlp(theta, x), self.y, reduction="none")  # N
+        losses = (onehot * ce[:, None]).sum(0) / n  # C: L^(i)
+        eye = torch.eye(c, dtype=self.x.dtype)
+        inputs = [*theta, x] if mode == "total" else theta
+        out = torch.autograd.grad(losses, inputs, grad_outputs=eye, is_grads_batched=True)
+        adj = list(out[: len(theta)])  # C x param shape: dL^(i)/dtheta_t
+        dx = torch.zeros(c, *self.x.shape, dtype=self.x.dtype)
+        if mode == "total":
+            dx += out[-1]
+        for theta_s, batch in reversed(self.history):
+            th = [p.requires_grad_(True) for p in (q.detach() for q in theta_s)]
+            xb = self.x[batch].detach().requires_grad_(True)
+            loss = F.cross_entropy(mlp(th, xb), self.y[batch])
+            g = torch.autograd.grad(loss, th, create_graph=True)
+            # One batched VJP over the C adjoints: (H_s a, (dg_s/dX_B)^T a).
+            vjp = torch.autograd.grad(g, [*th, xb], grad_outputs=adj, is_grads_batched=True)
+            dx.index_add_(1, batch, -self.lr * vjp[-1])
+            adj = [a - self.lr * h for a, h in zip(adj, vjp[:-1], strict=True)]
+            big = max(a.abs().max().item() for a in adj)
+            if not math.isfinite(big) or big > OVERFLOW:
+                raise ValueError(
+                    f"unrolled loss-sensitivity overflows float64 (|dL/dtheta| = {big:.3g} "
+                    f"going back from step {self.step} to {len(self.history)}); lower train.lr "
+                    f"or the number of steps"
+                )
+        if not torch.isfinite(dx).all():
+            raise ValueError(f"unrolled loss-sensitivity is not finite at step {self.step}")
+        return dx
+
+
+@dataclass
+class Accumulator:
+    """Running means over evaluations: plain, equal-weight-per-time, and the class matrix."""
+
+    classes: torch.Tensor
+    n_classes: int
+    evals: int = 0
+    sens: torch.Tensor | None = None
+    sens_time: torch.Tensor | None = None
+    matrix: torch.Tensor | None = None
+
+    def add(self, dx_CxNxD: torch.Tensor) -> None:
+        per_class = dx_CxNxD.abs().flatten(2).sum(2)  # C x N: |dL^(i)/dx|_1
+        g = dx_CxNxD.sum(0).abs().flatten(1).sum(1)  # N: |dL/dx|_1
+        onehot = F.one_hot(self.classes, self.n_classes).to(g.dtype)  # N x C
+        m = per_class @ onehot / onehot.sum(0).clamp_min(1)  # (i, j): mean over class j
+        mean_g = g.mean()
+        g_time = g / mean_g if mean_g > 0 else g
+        self.evals += 1
+        w = 1.0 / self.evals
+        if self.sens is None:
+            self.sens, self.sens_time, self.matrix = g, g_time, m
+        else:
+            self.sens = self.sens + w * (g - self.sens)
+            self.sens_time = self.sens_time + w * (g_time - self.sens_time)
+            self.matrix = self.matrix + w * (m - self.matrix)
+
+
+def eval_steps(total: int, every: int) -> list[int]:
+    """Steps t at which L_t is evaluated: every `every` updates; the last step if none."""
+    return [t for t in range(every, total + 1, every)] or [total]
+
+
+def run(
+    spec: Any, *, data: Any = None, should_stop: Callable[[], bool] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The sensitivity task (spec.task == "sensitivity"): yields records.py records
+    "meta", then per evaluation "sens" and "arrays", then "done". Stops quietly (no "done")
+    when should_stop() is true. `data`: a memcore.datasets.Dataset (default: noise.prepare)."""
+    t0 = time.perf_counter()
+    if spec.model.arch != "mlp":
+        raise ValueError("model.arch must be mlp for the sensitivity task")
+    if spec.train.momentum != 0 or spec.train.regularizer != "none":
+        raise ValueError(
+            "the sensitivity task unrolls plain SGD: set train.momentum=0 and "
+            "train.regularizer=none"
+        )
+    if data is None:
+        from memcore.noise import prepare
+
+        data = prepare(spec)
+    x = data.x_train.reshape(len(data.x_train), -1).to(DTYPE)
+    y, y_clean = data.y_train.long(), data.y_clean.long()
+    noisy = data.noisy.bool()
+    n = x.shape[0]
+    params = init_mlp(
+        x.shape[1], spec.model.width, spec.model.depth, data.n_classes, spec.train.seed
+    )
+    un = Unroll(x, y, y_clean, params, spec.train.lr)
+    acc = Accumulator(y_clean, un.n_classes)
+    bs = spec.train.batch_size
+    steps_per_epoch = math.ceil(n / bs)
+    total = steps_per_epoch * spec.train.epochs
+    when = set(eval_steps(total, spec.metrics.sens_every))
+    order = torch.Generator().manual_seed(spec.train.seed + 1)
+    yield {
+        "type": "meta",
+        "n_train": n,
+        "n_val": len(data.x_val),
+        "n_noisy": int(noisy.sum()),
+        "n_classes": int(data.n_classes),
+        "classes": [str(c) for c in data.classes],
+        "input_shape": list(data.x_train.shape[1:]),
+        "device": "cpu",
+        "members": 1,
+        "steps_per_epoch": steps_per_epoch,
+        "tracked": [],
+        "tracked_noisy": [],
+        "tracked_labels": [],
+    }
+    gini_ = gini_time = None
+    for _ in range(spec.train.epochs):
+        perm = torch.randperm(n, generator=order)
+        for start in range(0, n, bs):
+            if should_stop is not None and should_stop():
+                return
+            un.sgd_step(perm[start : start + bs])
+            if un.step not in when:
+                continue
+            acc.add(un.class_gradients(spec.metrics.sens_mode))
+            gini_, gini_time = gini(acc.sens.numpy()), gini(acc.sens_time.numpy())
+            wall = time.perf_counter() - t0
+            yield {
+                "type": "sens",
+                "step": un.step,
+                "gini": gini_,
+                "gini_time": gini_time,
+                "mean": float(acc.sens.mean()),
+                "wall": wall,
+            }
+            yield {
+                "type": "arrays",
+                "epoch": un.step / steps_per_epoch,
+                "step": un.step,
+                "arrays": {
+                    "sensitivity": acc.sens.numpy().copy(),
+                    "sensitivity_time": acc.sens_time.numpy().copy(),
+                    "class_matrix": acc.matrix.numpy().copy(),
+                    "labels": y_clean.numpy().astype(np.int64),
+                    "noisy": noisy.numpy().astype(bool),
+                },
+            }
+    loss, accuracy = un.loss_acc()
+    yield {
+        "type": "done",
+        "wall": time.perf_counter() - t0,
+        "epochs_run": spec.train.epochs,
+        "summary": {
+            "gini": gini_,
+            "gini_time": gini_time,
+            "evaluations": acc.evals,
+            "steps": un.step,
+            "train_loss": loss,
+            "train_acc": accuracy,
+            "sens_mode": spec.metrics.sens_mode,
+        },
+    }
+
+
+# -- the cheap, non-paper variant ---------------------------------------------------------------
+def direct_sensitivity(
+    forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """NOT the paper's loss-sensitivity: || d CE(f(x_n), y_n) / d x_n ||_1 at the current
+    parameters, per member and example, float[K, N]. forward: N x ... -> K x N x C logits
+    (examples must not interact, e.g. no batch norm in training mode). y: N or K x N labels."""
+    xg = x.detach().requires_grad_(True)
+    logits = forward(xg)
+    k, _, c = logits.shape
+    yy = y.expand(k, -1) if y.dim() == 1 else y
+    per_member = []
+    for m in range(k):  # K is small here; one grad per member keeps the per-member split exact
+        ce = F.cross_entropy(logits[m], yy[m], reduction="sum")
+        (gx,) = torch.autograd.grad(ce, xg, retain_graph=m + 1 < k)
+        per_member.append(gx.abs().flatten(1).sum(1))
+    return torch.stack(per_member)
+
+
+# -- benchmark ----------------------------------------------------------------------------------
+def _synthetic(n: int, side: int, n_classes: int, unique: bool, seed: int = 0) -> SimpleNamespace:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % n_classes
+    x = torch.rand(n, 1, side, side, generator=g)
+    return SimpleNamespace(
+        x_train=x,
+        y_train=torch.arange(n) if unique else y,
+        y_clean=y,
+        noisy=torch.zeros(n, dtype=torch.bool),
+        x_val=x[:0],
+        classes=tuple(range(n_classes)),
+        n_classes=n if unique else n_classes,
+    )
+
+
+def bench_sensitivity(quick: bool = False, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Wall time of the paper's sensitivity experiment: 1,000 examples (200 when quick) of
+    14 x 14 inputs, 2x16 MLP, 1 epoch at batch 10, evaluation every 10 steps, 10 classes and
+    unique labels. Runs on CPU whatever `device` (float64, launch-bound on a GPU)."""
+    from memcore.spec import preset
+
+    n = 200 if quick else 1000
+    spec = preset("sensitivity-2x16", **{"data.train_size": n})
+    out: dict[str, Any] = {
+        "bench": "sensitivity",
+        "device": "cpu",
+        "examples": n,
+        "threads": torch.get_num_threads(),
+    }
+    for name, unique in (("class", False), ("unique", True)):
+        t0 = time.perf_counter()
+        recs = list(run(spec, data=_synthetic(n, 14, 10, unique)))
+        out[f"seconds_{name}"] = round(time.perf_counter() - t0, 3)
+        out[f"evaluations_{name}"] = recs[-1]["summary"]["evaluations"]
+    return out

@@ -1,0 +1,202 @@
+"""Unrolled loss-sensitivity against finite differences and a naive create_graph unroll; Gini
+properties; per-class matrix against a loop; the record stream of `run`."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from memcore import sensitivity as sens
+from memcore.spec import preset
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny float64 ops: intra-op threads only add contention on a shared 2-core box.
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _problem(n=6, d=3, c=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, d, generator=g, dtype=torch.float64)
+    y = torch.arange(n) % c
+    params = sens.init_mlp(d, 4, 2, c, seed=1)
+    batches = [torch.tensor(b) for b in ([0, 3], [1, 4], [2, 5], [5, 1], [0, 2], [4, 3])]
+    return x, y, params, batches
+
+
+def _unrolled_loss(x_updates, x_loss, y, classes, params, batches, lr, cls=None):
+    """L^(cls)_T (or L_T) after plain SGD; x_updates feeds the steps, x_loss the final loss."""
+    theta = [p.clone().requires_grad_(True) for p in params]
+    for b in batches:
+        loss = F.cross_entropy(sens.mlp(theta, x_updates[b]), y[b])
+        grads = torch.autograd.grad(loss, theta, create_graph=True)
+        theta = [p - lr * g for p, g in zip(theta, grads, strict=True)]
+    ce = F.cross_entropy(sens.mlp(theta, x_loss), y, reduction="none")
+    if cls is not None:
+        ce = ce * (classes == cls)
+    return ce.sum() / len(y)
+
+
+def _unroll(x, y, params, batches, lr):
+    un = sens.Unroll(x, y, y.clone(), [p.clone() for p in params], lr)
+    for b in batches:
+        un.sgd_step(b)
+    return un
+
+
+@pytest.mark.parametrize("mode", ["total", "indirect"])
+def test_unrolled_gradient_matches_finite_differences(mode):
+    x, y, params, batches = _problem()
+    lr = 0.7
+    dx = _unroll(x, y, params, batches, lr).class_gradients(mode)  # C x N x D
+    eps = 1e-6
+    for cls in range(3):
+        fd = torch.zeros_like(x)
+        for idx in np.ndindex(*x.shape):
+            xp, xm = x.clone(), x.clone()
+            xp[idx] += eps
+            xm[idx] -= eps
+            loss_p = _unrolled_loss(
+                xp, xp if mode == "total" else x, y, y, params, batches, lr, cls
+            )
+            loss_m = _unrolled_loss(
+                xm, xm if mode == "total" else x, y, y, params, batches, lr, cls
+            )
+            fd[idx] = (loss_p - loss_m).detach() / (2 * eps)
+        assert torch.allclose(dx[cls], fd, rtol=1e-5, atol=1e-9), (cls, dx[cls], fd)
+
+
+def test_unrolled_gradient_matches_naive_graph_at_every_step():
+    x, y, params, batches = _problem(seed=3)
+    lr = 0.5
+    for t in (1, 3, 6):
+        dx = _unroll(x, y, params, batches[:t], lr).class_gradients("total")
+        xl = x.clone().requires_grad_(True)
+        (ref,) = torch.autograd.grad(_unrolled_loss(xl, xl, y, y, params, batches[:t], lr), xl)
+        assert torch.allclose(dx.sum(0), ref, rtol=1e-10, atol=1e-14)
+
+
+def test_class_matrix_and_running_means_match_loops():
+    x, y, params, batches = _problem(n=9, c=3, seed=4)
+    classes = torch.tensor([0, 0, 1, 1, 1, 2, 2, 2, 2])
+    un = sens.Unroll(x, y % 3, classes, [p.clone() for p in params], 0.5)
+    acc = sens.Accumulator(classes, 3)
+    grads = []
+    for b in [torch.tensor([0, 4, 8]), torch.tensor([1, 5, 6]), torch.tensor([2, 3, 7])]:
+        un.sgd_step(b)
+        grads.append(un.class_gradients())
+        acc.add(grads[-1])
+    e = len(grads)
+    g = [gr.sum(0).abs().sum(1) for gr in grads]  # |dL_t/dx|_1 per example
+    assert torch.allclose(acc.sens, sum(g) / e)
+    assert torch.allclose(acc.sens_time, sum(gi / gi.mean() for gi in g) / e)
+    for i in range(3):
+        for j in range(3):
+            cell = sum(gr[i, classes == j].abs().sum(1).mean() for gr in grads) / e
+            assert torch.isclose(acc.matrix[i, j], cell)
+    # Rows sum (triangle inequality) to at least the per-example values, class by class.
+    per_class_sum = sum(gr.abs().sum(2) for gr in grads).sum(0) / e  # N
+    assert (per_class_sum >= acc.sens - 1e-15).all()
+
+
+def test_gini_properties():
+    rng = np.random.default_rng(0)
+    v = rng.exponential(size=50)
+    assert sens.gini(np.ones(7)) == pytest.approx(0.0, abs=1e-12)
+    onehot = np.zeros(10)
+    onehot[3] = 2.5
+    assert sens.gini(onehot) == pytest.approx(9 / 10)
+    assert sens.gini(rng.permutation(v)) == pytest.approx(sens.gini(v))
+    assert sens.gini(7.3 * v) == pytest.approx(sens.gini(v))
+    # Independent definition: mean absolute difference / (2 * mean).
+    ref = np.abs(v[:, None] - v[None, :]).sum() / (2 * len(v) ** 2 * v.mean())
+    assert sens.gini(v) == pytest.approx(ref)
+    assert sens.gini(np.zeros(4)) == 0.0
+
+
+def test_overflow_raises_clear_error():
+    x, y, params, batches = _problem()
+    un = _unroll(x, y, params, batches, 0.5)
+    un.lr = 1e200  # absurd: the reverse sweep blows up float64
+    with pytest.raises(ValueError, match="overflow"):
+        un.class_gradients()
+
+
+def _data(n=30, c=3, unique=False):
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % c
+    noisy = torch.arange(n) < n // 3
+    return SimpleNamespace(
+        x_train=torch.rand(n, 1, 2, 2, generator=g),
+        y_train=torch.arange(n) if unique else y,
+        y_clean=y,
+        noisy=noisy,
+        x_val=torch.zeros(0, 1, 2, 2),
+        classes=("a", "b", "c"),
+        n_classes=n if unique else c,
+    )
+
+
+def test_run_record_stream_and_determinism():
+    spec = preset(
+        "sensitivity-2x16",
+        **{"model.width": 4, "train.batch_size": 5, "train.epochs": 2, "metrics.sens_every": 4},
+    )
+    recs = list(sens.run(spec, data=_data()))
+    assert [r["type"] for r in recs[:1]] == ["meta"] and recs[-1]["type"] == "done"
+    steps = [r["step"] for r in recs if r["type"] == "sens"]
+    assert steps == [4, 8, 12]  # 6 steps per epoch, 2 epochs
+    arrays = [r for r in recs if r["type"] == "arrays"]
+    assert len(arrays) == 3
+    a = arrays[-1]["arrays"]
+    assert a["sensitivity"].shape == (30,) and a["sensitivity"].dtype == np.float64
+    assert a["class_matrix"].shape == (3, 3) and a["noisy"].sum() == 10
+    assert recs[-2]["type"] == "arrays" and recs[-3]["gini"] == pytest.approx(
+        sens.gini(a["sensitivity"])
+    )
+    again = list(sens.run(spec, data=_data()))
+    assert np.array_equal(again[-2]["arrays"]["sensitivity"], a["sensitivity"])
+    # Unique labels: 30 output units, the class matrix stays over the 3 original classes.
+    uniq = list(sens.run(spec, data=_data(unique=True)))
+    assert uniq[-2]["arrays"]["class_matrix"].shape == (3, 3)
+    # should_stop ends the stream without "done".
+    calls = iter(range(100))
+    stopped = list(sens.run(spec, data=_data(), should_stop=lambda: next(calls) >= 5))
+    assert stopped[-1]["type"] != "done" and [r["step"] for r in stopped if "gini" in r] == [4]
+
+
+def test_direct_sensitivity_matches_per_example_loop():
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(2, 4, 3, generator=g, dtype=torch.float64)
+    x = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 0, 1])
+
+    def forward(z):
+        return torch.einsum("nd,kdc->knc", z, w).tanh()
+
+    out = sens.direct_sensitivity(forward, x, y)
+    for k in range(2):
+        for n in range(5):
+            xn = x[n : n + 1].clone().requires_grad_(True)
+            (gx,) = torch.autograd.grad(F.cross_entropy(forward(xn)[k], y[n : n + 1]), xn)
+            assert torch.isclose(out[k, n], gx.abs().sum())
+
+
+def test_cli_prints_json_lines(capsys):
+    from memcore.cli import main
+
+    argv = ["sensitivity", "--dataset", "digits", "--noise", "randX", "--level", "1.0"]
+    assert main([*argv, "--n", "50", "--labels", "unique", "--json"]) == 0
+    lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert [r["type"] for r in lines] == ["meta", "sens", "done", "class_matrix"]
+    assert lines[0]["n_noisy"] == 50 and lines[0]["n_classes"] == 50
+    assert np.asarray(lines[-1]["class_matrix"]).shape == (10, 10)
