@@ -1,0 +1,70 @@
+"""memcore.bench and `python -m memcore bench`: runs on tiny cases and reports every field
+(timings are printed, never asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from memcore import bench
+from memcore.cli import main
+
+FIELDS = {
+    "name",
+    "width",
+    "members",
+    "n",
+    "device",
+    "textbook_s_per_model_epoch",
+    "engine_s_per_model_epoch",
+    "speedup",
+    "engine_gflops",
+    "peak_gflops",
+    "fraction_of_peak",
+}
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setattr(
+        bench, "cases", lambda quick, device: [bench.Case("tiny", 8, 3, 256, d_in=20)]
+    )
+    monkeypatch.setattr(bench, "EXTRAS", ())
+
+
+def test_run_reports_every_field(tiny):
+    result = bench.run(quick=True, device="cpu")
+    assert result["device"] == "cpu" and len(result["cases"]) == 1
+    case = result["cases"][0]
+    assert set(case) >= FIELDS
+    assert case["textbook_s_per_model_epoch"] > 0 and case["engine_s_per_model_epoch"] > 0
+    assert "tiny" in bench.format_table(result)
+
+
+def test_cli_bench_json_is_one_line(tiny, capsys):
+    assert main(["bench", "--quick", "--json", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["cases"][0]["name"] == "tiny"
+
+
+def test_flop_count_matches_layer_sizes():
+    case = bench.Case("c", width=10, members=1, n=2, d_in=5, classes=3)
+    macs = 5 * 10 + 10 * 10 + 10 * 3
+    assert bench.model_epoch_flops(case) == 2 * (4 * macs + 2 * (10 * 10 + 10 * 3))
+
+
+def test_default_cases_cover_the_issue_targets():
+    cpu = {(c.width, c.members) for c in bench.cases(True, torch.device("cpu"))}
+    gpu = {(c.width, c.members, c.n) for c in bench.cases(False, torch.device("cuda"))}
+    assert cpu == {(64, 32), (512, 8)}
+    assert gpu == {(4096, 100, 60_000), (512, 100, 60_000)}
+
+
+def test_extra_benchmarks_are_called_when_present(tiny, monkeypatch):
+    import memcore.critical as critical
+
+    monkeypatch.setattr(bench, "EXTRAS", (("critical", "bench_csr"),))
+    monkeypatch.setattr(critical, "bench_csr", lambda quick, dev: {"bench": "csr", "q": quick})
+    assert bench.run(quick=True, device="cpu")["critical"] == {"bench": "csr", "q": True}
