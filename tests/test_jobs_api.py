@@ -247,3 +247,10 @@ def test_list_runs_filters_and_summary(store):
     )
     res = api.result(a, store)
     assert res.spec == tiny() and res.status.status == "done" and "loss" in res.arrays
+
+
+def test_unreadable_store_is_a_clear_error(tmp_path):
+    (tmp_path / "bad" / "index").mkdir(parents=True)
+    (tmp_path / "bad" / "index" / "cache.db").write_bytes(b"not a database" * 500)
+    with pytest.raises(StoreError, match="unreadable"):
+        Store(tmp_path / "bad")

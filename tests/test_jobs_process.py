@@ -100,15 +100,19 @@ def test_sigkill_mid_run_another_worker_resumes_with_identical_records(tmp_path)
     )
     path = tmp_path / "store"
     key = api.submit(spec, path)
-    a = worker(path, "--lease", "1")
+    # Two workers from the start (saves a process start): the one that claims the run is killed.
+    procs = {p.pid: p for p in (worker(path, "--lease", "1") for _ in range(2))}
     wait_for(lambda: api.status(key, path).n_records > 0, 60, "a first committed epoch", 0.02)
+    st = api.status(key, path)
+    a = procs.pop(int(st.worker.split("-")[-2]))
     a.send_signal(signal.SIGKILL)
     a.wait(timeout=10)
-    st = api.status(key, path)
     assert st.status == "running" and st.fraction < 1, "killed too late to test a resume"
-    kept = api.records(key, 0, path)[: st.n_records]
-    b = worker(path, "--lease", "1", "--idle-exit", "1")
-    out, _ = b.communicate(timeout=90)
+    kept = api.records(key, 0, path)[: api.status(key, path).n_records]
+    wait_for(lambda: api.status(key, path).status == "done", 90, "the other worker to finish")
+    (b,) = procs.values()
+    b.send_signal(signal.SIGTERM)
+    out, _ = b.communicate(timeout=30)
     assert b.returncode == 0, out
     assert f"resuming {key[:12]}" in out
     st = api.status(key, path)

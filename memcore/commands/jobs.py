@@ -162,6 +162,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     df = pd.DataFrame(rows).reindex(columns=list(COLUMNS)).rename(columns=COLUMNS)
     df["key"] = df["key"].str[:12]
     df["done%"] = (100 * df["done%"]).round(0)
+    df = df.round(3).astype(object).where(df.notna(), "-")
     print(df.to_string(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"))
     return 0
 

@@ -53,7 +53,8 @@ class JobStatus:
     queue_position: int | None = None  # 0 = next to run
 
     @property
-    def finished_(self) -> bool:
+    def is_finished(self) -> bool:
+        """done, failed or cancelled: nothing more will happen without a retry."""
         return self.status in FINISHED
 
 

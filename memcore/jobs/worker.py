@@ -227,6 +227,8 @@ class Worker:
                 return "stopped"
             raise RuntimeError("the run ended without a 'done' record")
         except jobqueue.LeaseLost:
+            if not api.exists(key, s):
+                s.remove_files(key)  # deleted while running: drop files written since
             return "stopped"
         except Exception as e:
             if isinstance(e, StoreError):
