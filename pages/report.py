@@ -1,6 +1,8 @@
 """Reproduction report: every paper claim with its verdict on the stored runs, links to each
 experiment's page, a button that queues every sweep, and the report as a standalone file."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -10,7 +12,8 @@ from memcore.figures import report as rep
 from memcore.figures import run as fr
 from memcore.spec import DATASETS
 
-PAGE_OF = {name: f"pages/fig_{name.replace('-', '_')}.py" for name in RECIPES}
+PAGES = Path(__file__).resolve().parent
+PAGE_OF = {name: str(PAGES / f"fig_{name.replace('-', '_')}.py") for name in RECIPES}
 
 st.title("Reproduction report")
 st.caption(
@@ -39,7 +42,7 @@ rows = [
     {
         "experiment": res.recipe.title,
         "figure": res.recipe.figure,
-        "verdict": f"{rep.ICON[res.verdict.verdict]} {res.verdict.verdict}",
+        "verdict": res.verdict.verdict,
         "summary": res.verdict.summary,
         "runs done": f"{res.progress.done}/{res.progress.total}",
     }

@@ -149,6 +149,8 @@ def test_report_page_lists_every_claim_with_links(store):
     seed(store, "sharpness")
     at = page("../pages/report.py")
     no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("page_link")) == len(RECIPES)
     table = at.dataframe[0].value
     assert len(table) == len(RECIPES)
     row = table[table["experiment"] == get("sharpness").title].iloc[0]

@@ -70,6 +70,9 @@ class FigureResult:
         }
 
 
+FINISHED = ("done", "failed", "cancelled")
+
+
 def _recipe(recipe: Recipe | str) -> Recipe:
     return get(recipe) if isinstance(recipe, str) else recipe
 
@@ -87,7 +90,7 @@ def progress(recipe: Recipe | str, dataset: str, scale: str, store=None) -> Prog
     for s in specs:
         try:
             st = api.status(s.key, store)
-            name, frac = st.status, (1.0 if st.finished_ else st.fraction)
+            name, frac = st.status, (1.0 if st.status in FINISHED else st.fraction)
         except KeyError:
             name, frac = "missing", 0.0
         counts[name] = counts.get(name, 0) + 1
