@@ -39,6 +39,10 @@ from memcore.spec import RunSpec
 
 Runner = Callable[..., Iterator[dict[str, Any]]]
 PENDING_EVERY_S = 0.5  # live-record refresh period
+# Seconds between committed checkpoints (env MEMCORE_CHECKPOINT_EVERY_S; default 0 = every
+# epoch). Raise it for huge models whose per-epoch torch.save would dominate: a crash then loses
+# the epochs since the last committed checkpoint, and resumes from there.
+CHECKPOINT_EVERY_S = float(os.environ.get("MEMCORE_CHECKPOINT_EVERY_S") or 0)
 
 
 def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
@@ -175,7 +179,7 @@ class Worker:
         self.key, self.lost = key, False
         try:
             state, n = self._resume(claim)
-            prior = api.records(key, 0, s) if n else []
+            prior = api.records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
             meta = next((r for r in prior if r["type"] == "meta"), None)
             run_spec = spec
             if self.device and spec.train.device == "auto":
@@ -184,7 +188,7 @@ class Worker:
                 state = {**state, "key": run_spec.key}  # resumed on another worker's device
             buf: list[dict[str, Any]] = []
             progress: dict[str, Any] = {"epochs": spec.train.epochs}
-            last_flush = time.time()
+            last_flush = last_ck = time.time()
             for rec in self.runner(run_spec, resume=state, should_stop=self.should_stop):
                 kind = rec["type"]
                 if kind == "meta":
@@ -203,17 +207,19 @@ class Worker:
                     names = sorted(rec["arrays"])
                     rec = {k: v for k, v in rec.items() if k != "arrays"}
                     rec.update(names=names, file=rel, sha256=sha)
+                if kind == "checkpoint" and time.time() - last_ck < CHECKPOINT_EVERY_S:
+                    continue  # too soon after the last one: keep buffering (big models)
                 if kind == "checkpoint":
                     ck = s.write_checkpoint(key, n + len(buf), rec["state"])
                     jobqueue.commit(s, key, self.id, buf, checkpoint=ck, progress=progress)
                     n += len(buf)
                     buf = []
                     s.remove_checkpoints(key, keep=ck[0])
-                    last_flush = time.time()
+                    last_flush = last_ck = time.time()
                     continue
                 buf.append(rec)
                 if kind == "done":
-                    summary = _summary(prior + api.records(key, len(prior), s) + buf, rec)
+                    summary = _summary(api.records(key, 0, s)[:n] + buf, rec)
                     jobqueue.commit(s, key, self.id, buf, progress=progress, summary=summary)
                     s.remove_checkpoints(key)
                     return "done"
@@ -262,7 +268,12 @@ class Worker:
         idle_since, handled = time.time(), 0
         try:
             while not self.term.is_set():
-                claim = jobqueue.claim(self.store, self.id)
+                try:
+                    claim = jobqueue.claim(self.store, self.id)
+                except Exception as e:  # e.g. the store briefly unreadable: keep serving
+                    print(f"[worker {self.id}] claim failed: {e}", flush=True)
+                    self.term.wait(1.0)
+                    continue
                 if claim is None:
                     if idle_exit is not None and time.time() - idle_since >= idle_exit:
                         break
