@@ -100,7 +100,8 @@ def live(name: str, dataset: str, scale: str) -> None:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:
             with errors.guarded("Could not draw the figure"):
-                st.altair_chart(figure_charts.chart(name, result.frame), width="content")
+                chart = figure_charts.chart(name, result.frame)
+                st.altair_chart(chart, width="content", theme=None)  # the poster look, as exported
         verdict_box(result)
         if active and not still:
             st.rerun()  # the sweep ended: redraw once with polling off

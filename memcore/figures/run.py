@@ -144,7 +144,7 @@ def evaluate(
     df, verdict = r.evaluate(collect(r, dataset, scale, store, memo))
     prog = progress(r, dataset, scale, store)
     errs = errors(r, dataset, scale, store)
-    if prog.done < prog.total and verdict.verdict != "inconclusive":
+    if 0 < prog.done < prog.total:
         verdict = Verdict(
             "inconclusive",
             f"only {prog.done} of {prog.total} runs finished; on those: {verdict.summary}",
