@@ -43,7 +43,7 @@ def _group_scale(noise_kind: str, present=("clean", "noisy")) -> alt.Scale:
 def _x_epoch(epochs: int | None) -> alt.X:
     """Epoch axis; fixed to [0, epochs] when known so a live chart does not rescale."""
     scale = alt.Scale(domain=[0, epochs]) if epochs else alt.Undefined
-    return alt.X("epoch:Q", title="epoch", scale=scale)
+    return alt.X("epoch:Q", title="epoch", scale=scale, axis=alt.Axis(tickMinStep=1, format="~g"))
 
 
 def _band(df: pd.DataFrame, x: str, value: str, by: list[str]) -> pd.DataFrame:
@@ -91,7 +91,9 @@ def accuracy_chart(
     dashes = {"train (clean)": [1, 0], "train (noisy)": [1, 0], "validation": [6, 3]}
     domain = [s for s in colors if s in set(frame["series"])] or list(colors)
     scale = alt.Scale(domain=domain, range=[colors[s] for s in domain])
-    color = alt.Color("series:N", title=None, scale=scale, legend=alt.Legend(orient="bottom"))
+    # one merged legend for band + line; stroke symbols so the faint band does not grey it out
+    legend = alt.Legend(orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3)
+    color = alt.Color("series:N", title=None, scale=scale, legend=legend)
     dash = alt.StrokeDash(
         "series:N", scale=alt.Scale(domain=domain, range=[dashes[s] for s in domain]), legend=None
     )
@@ -109,7 +111,7 @@ def accuracy_chart(
         x=x,
         y=alt.Y("lo:Q"),
         y2="hi:Q",
-        color=alt.Color("series:N", scale=scale, legend=None),
+        color=color,
         tooltip=tip,
     )
     line = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(
@@ -158,45 +160,68 @@ def csr_chart(
 def easiness_chart(
     easy: pd.DataFrame, reference: pd.DataFrame, noise_kind: str = "none", title: str = ""
 ) -> alt.HConcatChart:
-    """Histogram and sorted curve of per-example P(correct) across members, with a reference.
+    """Histogram and sorted curve of per-example P(correct) across members, with references.
 
     `easy`: one row per tracked example: example, p_correct in [0, 1], group ('clean'|'noisy').
-    `reference`: the binomial null, columns p_correct (k/K) and probability (pmf, sums to 1).
-    The histogram's reference is the pmf times the number of examples (expected counts); the
-    sorted curve's reference is the binomial quantile at each rank.
+    `reference`: null distributions of p = k/K: columns p_correct (k/K), probability (pmf, sums
+    to 1 per reference) and optionally reference (its name, e.g. 'binomial', 'within-class').
+    The histogram's bins are centred on k/K; its reference is the pmf times the number of
+    examples (expected counts). The sorted curve's reference is the pmf's quantile at each rank.
     """
     n = len(easy)
+    ref = reference.copy()
+    if "reference" not in ref.columns:
+        ref["reference"] = "binomial"
+    k = max(int(ref.groupby("reference").size().max()) - 1, 1)
+    names = list(dict.fromkeys(ref["reference"]))
+    dash = alt.StrokeDash(
+        "reference:N",
+        title="reference",
+        scale=alt.Scale(domain=names, range=[[4, 3], [1, 2], [8, 2]][: len(names)]),
+        legend=alt.Legend(orient="bottom", symbolType="stroke"),
+    )
     group = alt.Color("group:N", title=None, scale=_group_scale(noise_kind, easy["group"]))
+    binning = alt.Bin(step=1 / k, extent=[-0.5 / k, 1 + 0.5 / k])
     hist = (
         alt.Chart(easy)
         .mark_bar(opacity=0.85)
         .encode(
-            x=alt.X("p_correct:Q", bin=alt.Bin(maxbins=21), title="P(correct) across members"),
+            x=alt.X("p_correct:Q", bin=binning, title="P(correct) across members"),
             y=alt.Y("count():Q", title="examples", stack=True),
             color=group,
             tooltip=[
                 alt.Tooltip("group:N"),
-                alt.Tooltip("p_correct:Q", bin=alt.Bin(maxbins=21), title="P(correct) bin"),
+                alt.Tooltip("p_correct:Q", bin=binning, title="P(correct) bin"),
                 alt.Tooltip("count():Q", title="examples"),
             ],
         )
     )
-    ref = reference.assign(expected=reference["probability"] * n)
+    ref["expected"] = ref["probability"] * n
     ref_line = (
         alt.Chart(ref)
-        .mark_line(color=REFERENCE, strokeDash=[4, 3], point=alt.OverlayMarkDef(color=REFERENCE))
+        .mark_line(color=REFERENCE, point=alt.OverlayMarkDef(color=REFERENCE, size=15))
         .encode(
             x="p_correct:Q",
             y="expected:Q",
+            strokeDash=dash,
             tooltip=[
+                alt.Tooltip("reference:N"),
                 alt.Tooltip("p_correct:Q", title="k / K", format=".2f"),
-                alt.Tooltip("expected:Q", title="binomial expected count", format=".1f"),
+                alt.Tooltip("expected:Q", title="expected examples", format=".1f"),
             ],
         )
     )
     ranked = easy.sort_values("p_correct", ascending=False).reset_index(drop=True)
     ranked["rank"] = (np.arange(n) + 0.5) / max(n, 1)
-    ref_sorted = pd.DataFrame({"rank": ranked["rank"], "p_correct": _binomial_sorted(reference, n)})
+    ref_sorted = pd.concat(
+        [
+            pd.DataFrame(
+                {"rank": ranked["rank"], "p_correct": _sorted_reference(r, n), "reference": name}
+            )
+            for name, r in ref.groupby("reference", sort=False)
+        ],
+        ignore_index=True,
+    )
     curve = (
         alt.Chart(ranked)
         .mark_point(filled=True, size=12)
@@ -213,11 +238,15 @@ def easiness_chart(
     )
     ref_curve = (
         alt.Chart(ref_sorted)
-        .mark_line(color=REFERENCE, strokeDash=[4, 3])
+        .mark_line(color=REFERENCE)
         .encode(
             x="rank:Q",
             y="p_correct:Q",
-            tooltip=[alt.Tooltip("p_correct:Q", title="binomial quantile", format=".2f")],
+            strokeDash=dash,
+            tooltip=[
+                alt.Tooltip("reference:N"),
+                alt.Tooltip("p_correct:Q", title="reference quantile", format=".2f"),
+            ],
         )
     )
     left = (hist + ref_line).properties(title="Histogram", height=HEIGHT)
@@ -225,8 +254,9 @@ def easiness_chart(
     return alt.hconcat(left, right).properties(title=title or "Easiness")
 
 
-def _binomial_sorted(reference: pd.DataFrame, n: int) -> np.ndarray:
-    """Descending binomial quantiles at n evenly spaced ranks (the null's sorted curve)."""
+def _sorted_reference(reference: pd.DataFrame, n: int) -> np.ndarray:
+    """Descending quantiles of a pmf (p_correct, probability) at n evenly spaced ranks: the
+    sorted curve n draws from the reference would give."""
     ref = reference.sort_values("p_correct")
     cdf = np.cumsum(ref["probability"].to_numpy())
     q = 1.0 - (np.arange(n) + 0.5) / max(n, 1)  # descending quantile levels
@@ -375,10 +405,19 @@ def overlay_chart(curves: pd.DataFrame, title: str = "") -> alt.Chart:
         alt.Chart(curves)
         .mark_line(point=alt.OverlayMarkDef(size=20))
         .encode(
-            x=alt.X("epoch:Q", title="epoch"),
+            x=_x_epoch(None),
             y=alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=1)),
-            strokeDash=alt.StrokeDash("metric:N", title="metric"),
+            color=alt.Color(
+                "run:N",
+                title="run",
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
+            ),
+            strokeDash=alt.StrokeDash(
+                "metric:N",
+                title="metric",
+                scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [5, 3]]),
+                legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2),
+            ),
             tooltip=[
                 "run:N",
                 "metric:N",

@@ -8,7 +8,6 @@ records each tick (cheap at these sizes; `add_rows` is being deprecated).
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
 from app import charts, errors, runframes, state
@@ -44,12 +43,6 @@ def _eta(seconds: float | None) -> str:
     if seconds < 90:
         return f"ETA {seconds:.0f} s"
     return f"ETA {seconds / 60:.1f} min"
-
-
-def chart(c: alt.TopLevelMixin, caption: str) -> None:
-    """An Altair chart at full width with a one-line how-to-read caption."""
-    st.altair_chart(c, width="stretch")
-    st.caption(caption)
 
 
 def show_run(key: str) -> None:
@@ -101,106 +94,141 @@ def draw(js) -> None:
     if js.status in ("queued", "running"):
         epochs = js.epochs or spec.train.epochs
         st.progress(min(1.0, js.fraction), text=f"epoch {js.epoch:g} / {epochs} · {_eta(js.eta)}")
-    recs = state.records(js.key, state.token(js))
-    arrays = state.arrays(js.key, state.token(js)) if _has_arrays(recs) else {}
-    if spec.task == "sensitivity":
-        draw_sensitivity(recs, arrays, spec)
-    else:
-        draw_training(recs, arrays, spec, js)
+    view = run_view(js.key, state.token(js), state.store_path())
+    layout(view, js)
 
 
-def _has_arrays(recs: list[dict]) -> bool:
-    return any(r.get("type") == "arrays" for r in recs)
+CAPTIONS = {
+    "accuracy": "Lines: mean over members; band: min to max. Clean examples learned long before "
+    "noisy ones = patterns first, then memorization. Dashed: validation (clean data).",
+    "csr": "Share of probe points with an adversarial example within the radius (LASS). "
+    "Higher = a more complex decision surface; noise tends to raise it.",
+    "easiness": "Per tracked example, the share of members that classify it correctly after one "
+    "epoch. Dashed: the binomial reference (every example equally easy). Real data spreads "
+    "wider than the reference.",
+    "data_map": "Each dot is a tracked example: mean P(its label) over epochs (up) against how "
+    "much it varied (right). Noisy examples sit low: hard to learn.",
+    "forgetting": "How often an example went from correct to wrong between epochs, as a share "
+    "of clean and of noisy examples. Memorized examples are forgotten more often.",
+    "gini": "Gini coefficient of the per-example loss-sensitivity over SGD steps: 0 = every "
+    "example matters equally, near 1 = a few examples dominate. Real data scores higher.",
+    "heatmap": "Cell (i, j): how much inputs of class j move the loss of class i (log colours). "
+    "The diagonal dominates; real data has more mass off it.",
+}
 
 
-def draw_training(recs: list[dict], arrays: dict, spec: RunSpec, js) -> None:
-    kind = spec.noise.kind if spec.noise.level > 0 else "none"
+@st.cache_data(show_spinner=False, max_entries=64)
+def run_view(key: str, token: str, path: str) -> dict:
+    """Metrics, Vega-Lite specs and notes of a run at `token`, cached: a finished run reopens
+    without rebuilding a chart, a running one rebuilds once per new epoch."""
+    spec = state.spec_of(key)
+    recs = state.records(key, token)
+    has_arrays = any(r.get("type") == "arrays" for r in recs)
+    arrays = state.arrays(key, token) if has_arrays else {}
+    build = sensitivity_view if spec.task == "sensitivity" else training_view
+    view = build(recs, arrays, spec)
+    view["charts"] = {name: c.to_dict() for name, c in view["charts"].items()}
+    return view
+
+
+def _kind(spec: RunSpec) -> str:
+    return spec.noise.kind if spec.noise.level > 0 else "none"
+
+
+def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
+    """Metrics and Altair charts of a training run (whatever it has data for so far)."""
+    kind, n_epochs = _kind(spec), spec.train.epochs
     epochs = runframes.scalar(recs, "epoch")
     last = runframes.last_epoch(epochs)
     final = epochs[epochs["epoch"] == last] if last is not None else epochs
     csr = runframes.scalar(recs, "csr")
-    cols = st.columns(5)
-    cols[0].metric("Epoch", f"{last:g} / {spec.train.epochs}" if last is not None else "–")
-    for col, name, label in (
-        (cols[1], "train_acc", "Train accuracy"),
-        (cols[2], "val_acc", "Validation accuracy"),
-    ):
-        value = final[name].mean() if name in final and len(final) else None
-        col.metric(label, f"{value:.3f}" if value is not None else "–")
-    last_csr = csr[csr["epoch"] == csr["epoch"].max()]["csr"].mean() if len(csr) else None
-    cols[3].metric("CSR", f"{last_csr:.3f}" if last_csr is not None else "–")
-    cols[4].metric("Duration", f"{js.duration:.1f} s" if js.duration else "–")
+
+    def mean(frame, name):
+        return float(frame[name].mean()) if name in frame and len(frame) else None
+
+    last_csr = mean(csr[csr["epoch"] == csr["epoch"].max()], "csr") if len(csr) else None
+    view: dict = {
+        "metrics": {
+            "Epoch": f"{last:g} / {n_epochs}" if last is not None else "–",
+            "Train accuracy": mean(final, "train_acc"),
+            "Validation accuracy": mean(final, "val_acc"),
+            "CSR": last_csr,
+        },
+        "charts": {},
+        "notes": [],
+    }
     if last is None:
-        st.info("Waiting for the first evaluation…")
-        return
-    left, right = st.columns(2)
-    with left:
-        chart(
-            charts.accuracy_chart(charts.accuracy_frame(epochs), kind, epochs=spec.train.epochs),
-            "Lines: mean over members; band: min to max. Clean examples learned long before "
-            "noisy ones = patterns first, then memorization. Dashed: validation (clean data).",
-        )
-    with right:
-        if len(csr):
-            chart(
-                charts.csr_chart(csr, kind, epochs=spec.train.epochs),
-                "Share of probe points with an adversarial example within the radius (LASS). "
-                "Higher = a more complex decision surface; noise tends to raise it.",
-            )
-        else:
-            st.info("No critical sample ratio: set *CSR every* > 0 to measure it.")
+        view["notes"].append("Waiting for the first evaluation…")
+        return view
+    c = view["charts"]
+    c["accuracy"] = charts.accuracy_chart(charts.accuracy_frame(epochs), kind, epochs=n_epochs)
+    if len(csr):
+        c["csr"] = charts.csr_chart(csr, kind, epochs=n_epochs)
+    else:
+        view["notes"].append("No critical sample ratio: set *CSR every* > 0 to measure it.")
     m = runframes.meta(recs)
     easy = runframes.easiness_frames(arrays, m) if arrays else None
     if easy is not None:
-        chart(
-            charts.easiness_chart(*easy, noise_kind=kind, title="Easiness after epoch 1"),
-            "Per tracked example, the share of members that classify it correctly after one "
-            "epoch. Dashed: the binomial reference (every example equally easy). Real data "
-            "spreads wider than the reference.",
-        )
+        title = "Easiness after epoch 1"
+        c["easiness"] = charts.easiness_chart(*easy, noise_kind=kind, title=title)
     elif spec.train.members < 2:
-        st.caption("Easiness needs several members: set *Members* to 2 or more (e.g. 20).")
+        view["notes"].append("Easiness needs several members: set *Members* to 2 or more.")
     dm = runframes.data_map_frame(arrays, m) if arrays else None
     if dm is not None:
-        left, right = st.columns(2)
-        with left:
-            chart(
-                charts.data_map_chart(dm, kind),
-                "Each dot is a tracked example: mean P(its label) over epochs (up) against how "
-                "much it varied (right). Noisy examples sit low: hard to learn.",
-            )
-        with right:
-            chart(
-                charts.forgetting_chart(dm, kind),
-                "How often an example went from correct to wrong between epochs, as a share "
-                "of clean and of noisy examples. Memorized examples are forgotten more often.",
-            )
+        c["data_map"] = charts.data_map_chart(dm, kind)
+        c["forgetting"] = charts.forgetting_chart(dm, kind)
+    return view
 
 
-def draw_sensitivity(recs: list[dict], arrays: dict, spec: RunSpec) -> None:
-    kind = spec.noise.kind if spec.noise.level > 0 else "none"
+def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
+    """Gini curve and per-class heatmap of a loss-sensitivity run."""
     sens = runframes.scalar(recs, "sens")
+    view: dict = {"metrics": {}, "charts": {}, "notes": []}
     if sens.empty:
-        st.info("Waiting for the first loss-sensitivity evaluation…")
-        return
-    st.metric("Gini (running mean)", f"{sens['gini'].iloc[-1]:.3f}")
-    left, right = st.columns(2)
-    with left:
-        chart(
-            charts.gini_chart(sens, kind),
-            "Gini coefficient of the per-example loss-sensitivity over SGD steps: 0 = every "
-            "example matters equally, near 1 = a few examples dominate. Real data scores higher.",
-        )
+        view["notes"].append("Waiting for the first loss-sensitivity evaluation…")
+        return view
+    view["metrics"]["Gini (running mean)"] = float(sens["gini"].iloc[-1])
+    view["charts"]["gini"] = charts.gini_chart(sens, _kind(spec))
     matrix = runframes.class_matrix(arrays)
-    with right:
-        if matrix is not None and matrix.shape[0] > 40:
-            st.caption(f"{matrix.shape[0]} classes (unique labels): too many for a heatmap.")
-        elif matrix is not None:
-            classes = runframes.meta(recs).get("classes")
-            if classes is None or len(classes) != matrix.shape[0]:
-                classes = None
-            chart(
-                charts.sensitivity_heatmap(charts.class_matrix_frame(matrix, classes)),
-                "Cell (i, j): how much inputs of class j move the loss of class i (log colours). "
-                "The diagonal dominates; real data has more mass off it.",
-            )
+    if matrix is not None and matrix.shape[0] > 40:
+        view["notes"].append(f"{matrix.shape[0]} classes (unique labels): too many for a heatmap.")
+    elif matrix is not None:
+        classes = runframes.meta(recs).get("classes")
+        if classes is None or len(classes) != matrix.shape[0]:
+            classes = None
+        view["charts"]["heatmap"] = charts.sensitivity_heatmap(
+            charts.class_matrix_frame(matrix, classes)
+        )
+    return view
+
+
+def _metric(col, label: str, value) -> None:
+    if not isinstance(value, str):
+        value = f"{value:.3f}" if value is not None else "–"
+    col.metric(label, value)
+
+
+def _chart(view: dict, name: str) -> None:
+    st.vega_lite_chart(view["charts"][name], width="stretch")
+    st.caption(CAPTIONS[name])
+
+
+def layout(view: dict, js) -> None:
+    """Metrics row, then charts two by two (easiness full width), then notes."""
+    metrics = dict(view["metrics"])
+    if "Epoch" in metrics:
+        metrics["Duration"] = f"{js.duration:.1f} s" if js.duration else "–"
+    for col, (label, value) in zip(st.columns(max(len(metrics), 1)), metrics.items(), strict=False):
+        _metric(col, label, value)
+    have = view["charts"]
+    rows = [("accuracy", "csr"), ("easiness",), ("data_map", "forgetting"), ("gini", "heatmap")]
+    for row in rows:
+        names = [n for n in row if n in have]
+        if not names:
+            continue
+        cols = st.columns(len(row)) if len(row) > 1 else [st.container()]
+        for col, name in zip(cols, names, strict=False):
+            with col:
+                _chart(view, name)
+    for note in view["notes"]:
+        st.caption(note)

@@ -10,18 +10,13 @@ live in memcore.easiness; this module only picks rows and shapes frames.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from memcore import easiness
 from memcore.records import frame
-
-try:  # the definitions live in memcore.easiness; the fallbacks below keep the app usable
-    from memcore import easiness
-except ImportError:  # pragma: no cover - only while memcore.easiness is missing
-    easiness = None
 
 
 def meta(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -38,11 +33,10 @@ def last_epoch(epochs: pd.DataFrame) -> float | None:
     return float(epochs["epoch"].max()) if len(epochs) else None
 
 
-def _groups(m: dict[str, Any], t: int) -> np.ndarray:
-    noisy = np.asarray(m.get("tracked_noisy") or [False] * t, dtype=bool)[:t]
-    if len(noisy) < t:
-        noisy = np.concatenate([noisy, np.zeros(t - len(noisy), dtype=bool)])
-    return np.where(noisy, "noisy", "clean")
+def _noisy(m: dict[str, Any], t: int) -> np.ndarray:
+    """The meta record's tracked_noisy as bool[T] (all clean when missing)."""
+    noisy = np.asarray(m.get("tracked_noisy") or [], dtype=bool)[:t]
+    return np.concatenate([noisy, np.zeros(t - len(noisy), dtype=bool)])
 
 
 def _tracked(m: dict[str, Any], t: int) -> np.ndarray:
@@ -50,66 +44,51 @@ def _tracked(m: dict[str, Any], t: int) -> np.ndarray:
     return np.asarray(ids[:t] if len(ids) >= t else range(t))
 
 
-def epoch_row(arrays: dict[str, np.ndarray], epoch: float = 1.0) -> int | None:
-    """Index of the row evaluated at `epoch` (else the first row after it), None if none."""
-    epochs = np.asarray(arrays.get("epoch", ()), dtype=float)
-    after = np.flatnonzero(epochs >= epoch - 1e-9)
-    return int(after[np.argmin(epochs[after])]) if len(after) else None
-
-
 def easiness_frames(
     arrays: dict[str, np.ndarray], m: dict[str, Any], epoch: float = 1.0
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Per-example P(correct) across members after `epoch` and the Binomial(K, mean p)/K
-    reference; None when the run has no such row yet or fewer than 2 members."""
+    """Per-example P(correct) across members at `epoch` and its null references: the global
+    Binomial(K, mean p)/K and, when labels are known, the within-class mixture (one binomial
+    per class, the fair null for randX). None without that row or with fewer than 2 members."""
     if "correct" not in arrays:
         return None
-    row = epoch_row(arrays, epoch)
-    if row is None:
+    try:
+        row = easiness.row_at(arrays["epoch"], epoch)
+    except ValueError:
         return None
     correct = np.asarray(arrays["correct"][row])  # K x T
     k, t = correct.shape
     if k < 2:
         return None
-    p = correct.mean(axis=0)
-    easy = pd.DataFrame({"example": _tracked(m, t), "p_correct": p, "group": _groups(m, t)})
-    return easy, pd.DataFrame({"p_correct": np.arange(k + 1) / k, "probability": _pmf(k, p)})
-
-
-def _pmf(k: int, p: np.ndarray) -> np.ndarray:
-    """Binomial(k, mean p) pmf over 0..k."""
-    q = float(np.mean(p))
-    i = np.arange(k + 1)
-    logc = np.array([math.lgamma(k + 1) - math.lgamma(j + 1) - math.lgamma(k - j + 1) for j in i])
-    with np.errstate(divide="ignore"):
-        logp = logc + i * np.log(q) + (k - i) * np.log1p(-q)
-    return np.exp(logp)
+    noisy = _noisy(m, t)
+    df = easiness.easiness(correct, noisy)
+    df["example"] = _tracked(m, t)[df["example"].to_numpy()]
+    refs = [easiness.binomial_reference(k, float(df["p_correct"].mean()))]
+    labels = m.get("tracked_labels")
+    if labels is not None and len(labels) >= t:
+        refs.append(easiness.mixture(easiness.class_binomial_reference(correct, labels[:t])))
+    ref = pd.concat(refs, ignore_index=True).rename(
+        columns={"p": "p_correct", "pmf": "probability"}
+    )
+    return df[["example", "p_correct", "group"]], ref[["p_correct", "probability", "reference"]]
 
 
 def data_map_frame(arrays: dict[str, np.ndarray], m: dict[str, Any]) -> pd.DataFrame | None:
-    """Per example: confidence and variability of P(label) over whole epochs >= 1 (mean over
-    members), forgetting events, group; None before two such epochs."""
+    """Per example: confidence and variability of P(label) over whole epochs >= 1 (averaged
+    over members), forgetting events (mean over members, rounded), group; None before two
+    such epochs."""
     if "prob" not in arrays or "correct" not in arrays:
         return None
-    epochs = np.asarray(arrays["epoch"], dtype=float)
-    rows = np.flatnonzero((epochs >= 1) & (np.mod(epochs, 1) == 0))
-    if len(rows) < 2:
+    rows = easiness.epoch_rows(arrays["epoch"])
+    if rows.sum() < 2:
         return None
-    prob = np.asarray(arrays["prob"][rows], dtype=float)  # E x K x T
-    correct = np.asarray(arrays["correct"][rows], dtype=bool)
+    prob, correct = np.asarray(arrays["prob"])[rows], np.asarray(arrays["correct"])[rows]
     t = prob.shape[-1]
-    mean_prob = prob.mean(axis=1)  # E x T: members averaged per epoch
-    # forgetting event: correct at epoch e, wrong at e+1 (per member; mean over members)
-    forget = (correct[:-1] & ~correct[1:]).sum(axis=0).mean(axis=0)
-    return pd.DataFrame(
-        {
-            "example": _tracked(m, t),
-            "confidence": mean_prob.mean(axis=0),
-            "variability": mean_prob.std(axis=0),
-            "forgetting": np.rint(forget).astype(int),
-            "group": _groups(m, t),
-        }
-    )
+    df = easiness.data_map(prob, correct, _noisy(m, t))
+    df["example"] = _tracked(m, t)
+    events = easiness.forgetting_events(correct)  # K x T
+    df["forgetting"] = np.rint(events.mean(axis=0)).astype(int)
+    return df[["example", "confidence", "variability", "forgetting", "group"]]
 
 
 def class_matrix(arrays: dict[str, np.ndarray]) -> np.ndarray | None:

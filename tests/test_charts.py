@@ -136,7 +136,7 @@ def test_easiness_chart_histogram_and_reference():
 
 def test_binomial_sorted_curve_is_descending_quantiles():
     ref = pd.DataFrame({"p_correct": [0.0, 0.5, 1.0], "probability": [0.25, 0.5, 0.25]})
-    q = charts._binomial_sorted(ref, 8)
+    q = charts._sorted_reference(ref, 8)
     assert list(q) == sorted(q, reverse=True)
     assert list(q[:2]) == [1.0, 1.0] and list(q[-2:]) == [0.0, 0.0]
 
@@ -206,3 +206,59 @@ def test_export_png_and_svg():
     assert b"<svg" in svg[:200]
     with pytest.raises(ValueError, match="png or svg"):
         charts.export_image(chart, "gif")
+
+
+# -- frames from stored runs (app/runframes.py) ----------------------------------------------
+def _arrays(correct_RxKxT, prob_RxKxT=None, epochs=None):
+    c = np.asarray(correct_RxKxT, dtype=bool)
+    p = c.astype(np.float32) if prob_RxKxT is None else np.asarray(prob_RxKxT, np.float32)
+    e = np.arange(len(c), dtype=float) if epochs is None else np.asarray(epochs, float)
+    return {"correct": c, "prob": p, "epoch": e, "step": np.arange(len(c))}
+
+
+def test_easiness_frames_pick_epoch_one_and_add_references():
+    from app import runframes
+
+    same = np.array([[1, 0, 1, 1], [1, 0, 1, 1], [1, 0, 1, 1]], dtype=bool)  # K=3 agree
+    arrays = _arrays([np.zeros_like(same), same, ~same])  # rows: epoch 0, 1, 2
+    meta = {"tracked": [10, 11, 12, 13], "tracked_noisy": [False, True, False, False],
+            "tracked_labels": [0, 1, 0, 1]}  # fmt: skip
+    easy, ref = runframes.easiness_frames(arrays, meta)
+    assert set(easy["p_correct"]) == {0.0, 1.0}  # all members agree -> 0/1 values
+    assert easy.set_index("example").loc[11, "group"] == "noisy"
+    assert easy.set_index("example").loc[11, "p_correct"] == 0.0  # epoch 1, not 0 or 2
+    assert set(ref["reference"]) == {"binomial", "within-class"}
+    assert np.allclose(ref.groupby("reference")["probability"].sum(), 1.0)
+    spec = _spec(charts.easiness_chart(easy, ref))
+    assert "within-class" in json.dumps(spec)
+
+
+def test_easiness_frames_need_two_members():
+    from app import runframes
+
+    arrays = _arrays(np.ones((2, 1, 4)))
+    assert runframes.easiness_frames(arrays, {}) is None
+
+
+def test_data_map_frame_uses_whole_epochs_after_training_started():
+    from app import runframes
+
+    correct = np.array([[[1, 1]], [[1, 0]], [[0, 1]], [[1, 0]]], dtype=bool)  # R=4, K=1, T=2
+    prob = np.array([[[0.9, 0.9]], [[0.8, 0.2]], [[0.4, 0.6]], [[0.8, 0.2]]])
+    arrays = _arrays(correct, prob, epochs=[0, 1, 2, 3])
+    dm = runframes.data_map_frame(arrays, {"tracked_noisy": [False, True]}).set_index("example")
+    # rows 1..3 only (epoch 0 is before training)
+    assert dm.loc[0, "confidence"] == pytest.approx((0.8 + 0.4 + 0.8) / 3)
+    assert dm.loc[1, "variability"] == pytest.approx(np.std([0.2, 0.6, 0.2]))
+    assert list(dm["forgetting"]) == [1, 1]
+    assert list(dm["group"]) == ["clean", "noisy"]
+
+
+def test_overlay_frame_means_over_members():
+    from app import runframes
+
+    ep = frame(_epoch_records(epochs=2, members=2), "epoch")
+    df = runframes.overlay_frame({"a": ep, "b": ep.iloc[0:0]})
+    assert set(df["run"]) == {"a"} and set(df["metric"]) == {"validation", "train"}
+    val = df[df["metric"] == "validation"]
+    assert np.allclose(val["value"], 0.21)
