@@ -97,7 +97,9 @@ def test_expired_lease_goes_back_to_the_front_and_old_owner_is_locked_out(tmp_pa
     k2 = api.submit(tiny(**{"train.seed": 1}), store)
     assert jobqueue.claim(store, "dead").key == k1
     assert jobqueue.claim(store, "alive").key == k2  # k1's lease is still valid
+    assert not api.status(k1, store).stalled
     time.sleep(0.4)
+    assert api.status(k1, store).stalled  # its worker stopped beating
     c = jobqueue.claim(store, "late")
     assert c.key == k1 and api.status(k1, store).attempts == 2
     with pytest.raises(jobqueue.LeaseLost):

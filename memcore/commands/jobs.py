@@ -118,7 +118,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(
         f"task      {spec.task} on {spec.data.dataset}, {spec.model.arch} width {spec.model.width}"
     )
-    print(f"status    {st.status}{pos}")
+    stalled = " (its worker stopped: resumes when a worker is alive)" if st.stalled else ""
+    print(f"status    {st.status}{pos}{stalled}")
     print(f"progress  {100 * st.fraction:.1f}% (epoch {st.epoch:g} of {st.epochs}){eta}")
     print(f"records   {st.n_records} committed; attempts {st.attempts}; worker {st.worker or '-'}")
     dur = f"{st.duration:.1f}s" if st.duration is not None else "-"

@@ -51,6 +51,7 @@ class JobStatus:
     traceback: str | None = None
     summary: dict[str, Any] | None = None
     queue_position: int | None = None  # 0 = next to run
+    stalled: bool = False  # running, but its lease expired (worker gone): resumes when claimed
 
     @property
     def is_finished(self) -> bool:
@@ -174,6 +175,7 @@ def _status(s: Store, key: str, st: str, job: dict[str, Any], queue=None) -> Job
         traceback=job["traceback"],
         summary=job["summary"],
         queue_position=pos,
+        stalled=st == "running" and (job["lease"] or 0) < time.time(),
     )
 
 

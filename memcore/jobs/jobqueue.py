@@ -128,9 +128,22 @@ def _expire_leases(c, queue: list[str], now: float) -> list[str]:
     return expired
 
 
+def _nothing_to_claim(c, now: float) -> bool:
+    """Read-only pre-check, so idle workers polling the queue do not write."""
+    if c.get("queue", [], retry=True):
+        return False
+    for key in c.get("running", {}, retry=True):
+        job = c.get(f"job:{key}", retry=True)
+        if job is None or (job["lease"] or 0) < now:
+            return False
+    return True
+
+
 def claim(store: Store, worker_id: str) -> Claim | None:
     """Take the first queued job (after requeueing expired leases); None when the queue is empty."""
     now = time.time()
+    if _nothing_to_claim(store.cache, now):
+        return None
     with store.transact() as c:
         queue = _queue(c)
         _expire_leases(c, queue, now)
