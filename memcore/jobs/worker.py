@@ -177,6 +177,7 @@ class Worker:
         """Compute one claimed job; returns its outcome (done/failed/requeued/stopped)."""
         key, spec, s = claim.key, claim.spec, self.store
         self.key, self.lost = key, False
+        self.beat()  # show the new job in the heartbeat record now
         try:
             state, n = self._resume(claim)
             prior = api.records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
@@ -282,6 +283,7 @@ class Worker:
                 t0 = time.time()
                 outcome = self.run_job(claim)
                 self.jobs_done += outcome == "done"
+                self.beat()
                 print(
                     f"[worker {self.id}] {claim.key[:12]} {outcome} in {time.time() - t0:.1f}s",
                     flush=True,
