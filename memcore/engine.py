@@ -137,7 +137,8 @@ class Trainer:
         t_n = min(spec.metrics.track_size, n)
         self.tracked = torch.randperm(n, generator=gen)[:t_n].sort().values
         self.reg = Regularizer(t.regularizer, t.strengths, dev)
-        self.fast = isinstance(self.model, models.MLPEnsemble) and t.precision != "bf16"
+        bf16 = dev.type == "cuda" and t.precision == "bf16"  # autocast needs autograd's path
+        self.fast = isinstance(self.model, models.MLPEnsemble) and not bf16
         self.bufs = (
             [torch.zeros_like(p) for p in self.model.parameters()] if t.momentum > 0 else None
         )

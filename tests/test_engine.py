@@ -287,3 +287,24 @@ def test_cli_train_json_and_table(tiny_spec, capsys):
     out = capsys.readouterr().out
     assert "summary after epoch 2" in out and "noisy_acc" in out
     assert main(["train", "--width", "0"]) == 2
+
+
+def test_cnn_resume_with_batchnorm_and_dropout_equals_uninterrupted(tiny_spec):
+    spec = _spec(
+        tiny_spec,
+        **{
+            "model.arch": "cnn",
+            "model.width_mult": 0.03,
+            "data.train_size": 64,
+            "train.epochs": 2,
+            "train.members": 2,
+            "train.momentum": 0.9,
+            "train.regularizer": "dropout",
+            "train.member_strengths": "0.1,0.5",
+        },
+    )
+    full = list(engine.train(spec))
+    ckpt = next(r for r in full if r["type"] == "checkpoint")
+    assert any(k.startswith("bn_mean") for k in ckpt["state"]["model"])
+    resumed = _scalars(engine.train(spec, resume=ckpt["state"]))
+    assert resumed == [r for r in _scalars(full) if r["epoch"] == 2]
