@@ -142,3 +142,25 @@ def test_worker_device_fills_in_auto_only(tmp_path):
     assert w.run_job(jobqueue.claim(store, w.id)) == "done"
     assert seen == ["cuda:1", "cpu"]
     assert api.spec(auto, store).train.device == "auto"  # the key's spec is unchanged
+
+
+def test_corrupt_checkpoint_restarts_the_run_from_scratch(tmp_path):
+    spec = tiny(**{"train.epochs": 6})
+    store = Store(tmp_path / "s", lease_s=0.2)
+    key = api.submit(spec, store)
+    a = Worker(store, runner=after_checkpoints(fake.run, 3, crash))
+    with pytest.raises(Crash):
+        a.run_job(jobqueue.claim(store, a.id))
+    (ck,) = (store.path / "checkpoints").iterdir()
+    ck.write_bytes(b"\0" + ck.read_bytes()[1:])
+    time.sleep(0.3)
+    resumed = []
+
+    def runner(spec, resume=None, **kw):
+        resumed.append(resume)
+        return fake.run(spec, resume=resume, **kw)
+
+    b = Worker(store, runner=runner)
+    assert b.run_job(jobqueue.claim(store, b.id)) == "done"
+    assert resumed == [None]  # the corrupt checkpoint was not used
+    assert api.records(key, 0, store) == clean_run(tmp_path, spec, fake.run)[0]

@@ -16,6 +16,7 @@ Errors mark the run failed with the message and traceback (CUDA out of memory sa
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -177,8 +178,8 @@ class Worker:
         """Compute one claimed job; returns its outcome (done/failed/requeued/stopped)."""
         key, spec, s = claim.key, claim.spec, self.store
         self.key, self.lost = key, False
-        self.beat()  # show the new job in the heartbeat record now
         try:
+            self.beat()  # show the new job in the heartbeat record now
             state, n = self._resume(claim)
             prior = api.records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
             meta = next((r for r in prior if r["type"] == "meta"), None)
@@ -283,7 +284,8 @@ class Worker:
                 t0 = time.time()
                 outcome = self.run_job(claim)
                 self.jobs_done += outcome == "done"
-                self.beat()
+                with contextlib.suppress(Exception):  # the heartbeat thread retries anyway
+                    self.beat()
                 print(
                     f"[worker {self.id}] {claim.key[:12]} {outcome} in {time.time() - t0:.1f}s",
                     flush=True,
