@@ -121,7 +121,8 @@ class Worker:
         if key is not None and not jobqueue.renew(self.store, key, self.id):
             self.lost = True
         with self.store.transact() as c:
-            workers = dict(c.get("workers", {}))
+            now = time.time()  # drop records of workers dead for an hour (SIGKILL, reboot)
+            workers = {i: w for i, w in c.get("workers", {}).items() if now - w["beat"] < 3600}
             if gone:
                 workers.pop(self.id, None)
             else:
