@@ -124,13 +124,15 @@ def _pids_with_env(needle: str) -> set[int]:
     return out
 
 
-def _wait_for(what: str, ok: Callable[[], object], timeout: float, log: Path) -> object:
+def _wait_for(
+    what: str, ok: Callable[[], object], timeout: float, log: Path, every: float = 0.3
+) -> object:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         value = ok()
         if value:
             return value
-        time.sleep(0.3)
+        time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; log:\n{log.read_text()}")
 
 
@@ -189,7 +191,7 @@ def test_entrypoint_serves_runs_jobs_restarts_workers_and_stops_cleanly(
     from memcore.jobs import api, pool
 
     (tmp_path / "prefetched" / "MNIST").mkdir(parents=True)  # as baked into the image
-    p, env = entrypoint(MEMLAB_DEMO="1", MEMLAB_MAX_WIDTH="64")
+    p, env = entrypoint(MEMLAB_DEMO="1", MEMLAB_MAX_WIDTH="64", MEMCORE_LEASE_S="3")
     log, store, port = Path(env["LOG"]), env["MEMCORE_STORE"], int(env["PORT"])
     seen: set[int] = set()
 
@@ -203,25 +205,36 @@ def test_entrypoint_serves_runs_jobs_restarts_workers_and_stops_cleanly(
     assert "width ≤ 64," in text  # demo settings validated and shown at start
     assert (Path(env["MEMCORE_DATA"]) / "MNIST").is_symlink()
 
-    # A job submitted through the jobs API is run by the entrypoint's worker.
-    key = api.submit(tiny_spec, store=store)
-    done = lambda: api.status(key, store=store).status in ("done", "failed")  # noqa: E731
-    _wait_for("the job to finish", lambda: seen.update(_session_pids(p.pid)) or done(), 120, log)
-    assert api.status(key, store=store).status == "done", api.status(key, store=store).error
-
-    # The app started no worker of its own: the only worker is the supervised one.
+    # A run submitted through the jobs API is taken by the entrypoint's only worker (the app
+    # started none of its own) ...
+    spec = tiny_spec.replace(**{"train.epochs": 30, "data.train_size": 400})
+    key = api.submit(spec, store=store)
     first = _worker_pids(log)
     assert len(first) == 1
-    alive = _wait_for("a heartbeat", lambda: pool.workers_alive(store), 30, log)
+    alive = _wait_for("a heartbeat", lambda: pool.workers_alive(store), 60, log)
     assert [w["pid"] for w in alive] == first
 
-    # SIGKILL the worker: the supervisor starts a new one, which beats.
+    def epoch_one() -> bool:
+        seen.update(_session_pids(p.pid))
+        return api.status(key, store=store).epoch >= 1
+
+    _wait_for("the run's first epoch", epoch_one, 90, log, every=0.05)
+    # ... SIGKILL that worker mid-run: the supervisor starts a new one, which beats and, once
+    # the lease (MEMCORE_LEASE_S=3) has expired, resumes the run and finishes it.
     os.kill(first[0], signal.SIGKILL)
+    assert api.status(key, store=store).status == "running"  # killed mid-run, not after
     _wait_for("a restarted worker", lambda: len(_worker_pids(log)) == 2, 15, log)
     new = _worker_pids(log)[1]
     beat = lambda: [w for w in pool.workers_alive(store) if w["pid"] == new]  # noqa: E731
-    _wait_for("the new worker's heartbeat", beat, 30, log)
+    _wait_for("the new worker's heartbeat", beat, 60, log)
     assert "exited with code 137" in log.read_text()
+    done = lambda: api.status(key, store=store).status in ("done", "failed")  # noqa: E731
+    _wait_for("the interrupted run to finish", done, 120, log)
+    st = api.status(key, store=store)
+    assert st.status == "done" and st.attempts == 2, st
+    assert len(api.records(key, store=store)) > 30  # all epochs' records are there
+    by_new = lambda: [w["jobs_done"] for w in pool.workers(store) if w["pid"] == new] == [1]  # noqa: E731
+    _wait_for("the new worker to report the run", by_new, 10, log)
     seen.update(_session_pids(p.pid))
     assert new in seen and p.pid in seen
 
