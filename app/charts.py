@@ -178,7 +178,7 @@ def easiness_chart(
         "reference:N",
         title="reference",
         scale=alt.Scale(domain=names, range=[[4, 3], [1, 2], [8, 2]][: len(names)]),
-        legend=alt.Legend(orient="bottom", symbolType="stroke"),
+        legend=alt.Legend(orient="bottom"),
     )
     group = alt.Color("group:N", title=None, scale=_group_scale(noise_kind, easy["group"]))
     binning = alt.Bin(step=1 / k, extent=[-0.5 / k, 1 + 0.5 / k])
@@ -199,7 +199,7 @@ def easiness_chart(
     ref["expected"] = ref["probability"] * n
     ref_line = (
         alt.Chart(ref)
-        .mark_line(color=REFERENCE, point=alt.OverlayMarkDef(color=REFERENCE, size=15))
+        .mark_line(color=REFERENCE)
         .encode(
             x="p_correct:Q",
             y="expected:Q",
@@ -396,37 +396,37 @@ def forgetting_chart(points: pd.DataFrame, noise_kind: str = "none", title: str 
 
 
 # -- comparing runs ---------------------------------------------------------------------------
-def overlay_chart(curves: pd.DataFrame, title: str = "") -> alt.Chart:
+def overlay_chart(curves: pd.DataFrame, title: str = "") -> alt.LayerChart:
     """Several runs' curves on one chart: run (label), epoch, metric, value (mean over members).
 
-    Colour = run, dash = metric (e.g. 'validation' solid, 'train' dashed).
+    Colour = run, dash = metric ('validation' solid, 'train' dashed); points carry tooltips.
     """
-    return (
-        alt.Chart(curves)
-        .mark_line(point=alt.OverlayMarkDef(size=20))
-        .encode(
-            x=_x_epoch(None),
-            y=alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color(
-                "run:N",
-                title="run",
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
-            ),
-            strokeDash=alt.StrokeDash(
-                "metric:N",
-                title="metric",
-                scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [5, 3]]),
-                legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2),
-            ),
-            tooltip=[
-                "run:N",
-                "metric:N",
-                alt.Tooltip("epoch:Q", format=".2f"),
-                alt.Tooltip("value:Q", format=".3f"),
-            ],
-        )
-        .properties(title=title or "Compare runs", height=HEIGHT + 60)
+    x = _x_epoch(None)
+    y = alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]))
+    color = alt.Color(
+        "run:N", title="run", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600)
     )
+    tip = [
+        "run:N",
+        "metric:N",
+        alt.Tooltip("epoch:Q", format=".2f"),
+        alt.Tooltip("value:Q", format=".3f"),
+    ]
+    base = alt.Chart(curves)
+    # points in their own layer: a point overlay on the line would blank the dash legend
+    lines = base.mark_line().encode(
+        x=x,
+        y=y,
+        color=color,
+        strokeDash=alt.StrokeDash(
+            "metric:N",
+            title="metric",
+            scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [5, 3]]),
+        ),
+        detail="metric:N",
+    )
+    points = base.mark_point(filled=True, size=20).encode(x=x, y=y, color=color, tooltip=tip)
+    return (lines + points).properties(title=title or "Compare runs", height=HEIGHT + 60)
 
 
 def export_image(chart: alt.TopLevelMixin, fmt: str = "png", scale: float = 2.0) -> bytes:

@@ -10,6 +10,7 @@ later appear without touching this file.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +51,7 @@ def page_groups() -> dict[str, list[st.Page]]:
     return {name: pages for name, pages in groups.items() if pages}
 
 
+started = time.perf_counter()
 st.set_page_config(page_title="Memorization explorer", page_icon=":material/memory:", layout="wide")
 state.start_session()
 nav = st.navigation(page_groups(), expanded=True)
@@ -60,4 +62,4 @@ try:
     with errors.guarded("This page hit an error"):
         nav.run()
 finally:
-    state.sidebar_status(status)
+    state.sidebar_status(status, time.perf_counter() - started)

@@ -82,8 +82,9 @@ def workers_alive() -> int:
     return len(pool.workers_alive(store()))
 
 
-def sidebar_status(where) -> None:
-    """Workers alive / wanted and the device (and the demo's caps when on), into `where`."""
+def sidebar_status(where, page_s: float | None = None) -> None:
+    """Workers alive / wanted, the device, how long the page took to draw (server side) and
+    the demo's caps when on, into `where`."""
     try:
         alive = workers_alive()
     except Exception:  # a broken store must not break every page
@@ -91,6 +92,8 @@ def sidebar_status(where) -> None:
     want = worker_target()
     dot = ":green[●]" if alive else (":gray[●]" if want == 0 else ":red[●]")
     text = f"{dot} workers alive: {alive} (wanted {want}) · device: {device()}"
+    if page_s is not None:
+        text += f" · page drawn in {page_s:.2f} s"
     lim = demo.limits()
     if lim.active:
         text += "  \n" + lim.describe()

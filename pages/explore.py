@@ -7,7 +7,7 @@ the same form and the same run. A configuration stored before shows at once, wit
 import streamlit as st
 
 from app import forms, live, state
-from memcore import datasets, fetch
+from memcore.spec import OFFLINE_DATASETS
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen
@@ -45,6 +45,10 @@ except ValueError as e:
 
 def _unavailable(name: str) -> str | None:
     """Why `name` cannot be used offline (naming the folder), or None."""
+    if name in OFFLINE_DATASETS:
+        return None
+    from memcore import datasets, fetch  # imports torch: only when a download could be needed
+
     row = next((a for a in datasets.availability() if a.name == name), None)
     if row is None or row.status != "missing" or fetch.downloads_allowed():
         return None

@@ -164,6 +164,11 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             page.get_by_text("3 / 3", exact=True).wait_for(timeout=60_000)
             page.locator(chart).first.wait_for(timeout=60_000)
             timings["reload_finished_run_s"] = time.time() - t
+            drawn = page.get_by_text("page drawn in", exact=False)
+            drawn.wait_for(timeout=60_000)
+            timings["reload_server_script_s"] = float(
+                drawn.inner_text().split("page drawn in")[1].split("s")[0]
+            )
             time.sleep(1.0)
             page.screenshot(path=str(ARTIFACTS / "browser_3_reopened.png"), full_page=True)
             assert [r["key"] for r in api.list_runs(server["store"])] == [key]
@@ -178,6 +183,11 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             page.screenshot(path=str(ARTIFACTS / "browser_4_runs.png"), full_page=True)
             body = page.inner_text("body")
             assert "Traceback" not in body and "Error" not in body.split("Runs", 1)[-1][:200]
+            for label, needle in (("Records (CSV)", b"val_acc"), ("Chart (PNG)", b"\x89PNG")):
+                with page.expect_download(timeout=60_000) as download:
+                    page.get_by_role("button", name=label).click()
+                data = Path(download.value.path()).read_bytes()
+                assert needle in data[:4000], (label, data[:100])
         finally:
             browser.close()
     (ARTIFACTS / "browser_timings.json").write_text(json.dumps(timings, indent=2))
