@@ -192,9 +192,10 @@ def test_overlay_chart_colours_by_run():
             "value": [0.1, 0.2, 0.3, 0.4],
         }
     )
-    spec = _spec(charts.overlay_chart(curves))
-    assert spec["encoding"]["color"]["field"] == "run"
-    assert spec["encoding"]["strokeDash"]["field"] == "metric"
+    encs = _encodings(_spec(charts.overlay_chart(curves)))
+    assert all(e["color"]["field"] == "run" for e in encs)
+    assert any(e.get("strokeDash", {}).get("field") == "metric" for e in encs)
+    assert any("tooltip" in e for e in encs)
 
 
 def test_export_png_and_svg():
