@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--quick", action="store_true", help="small sizes (under a minute on CPU)")
     b.add_argument("--json", action="store_true", help="print one machine-readable JSON line")
     b.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    b.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     b.set_defaults(func=run_bench)
 
 
@@ -89,8 +90,14 @@ def _summary(rows: list[dict[str, Any]], done: dict[str, Any]) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    import torch
+
     from memcore import bench
 
+    if args.threads:
+        if args.threads < 1:
+            raise ValueError(f"--threads={args.threads} is invalid: must be >= 1")
+        torch.set_num_threads(args.threads)  # this process only (a CLI choice)
     result = bench.run(quick=args.quick, device=args.device)
     if args.json:
         print(json.dumps(result))
