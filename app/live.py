@@ -93,7 +93,11 @@ def draw(js) -> None:
         st.info(msg)
     if js.status in ("queued", "running"):
         epochs = js.epochs or spec.train.epochs
-        st.progress(min(1.0, js.fraction), text=f"epoch {js.epoch:g} / {epochs} · {_eta(js.eta)}")
+        bar, stop = st.columns([6, 1], vertical_alignment="bottom")
+        bar.progress(min(1.0, js.fraction), text=f"epoch {js.epoch:g} / {epochs} · {_eta(js.eta)}")
+        if stop.button("Cancel", key=f"cancel:{js.key}", help="Stop this run within an epoch"):
+            state.cancel(js.key)
+            st.rerun()
     view = run_view(js.key, state.token(js), state.store_path())
     layout(view, js)
 

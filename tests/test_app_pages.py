@@ -282,3 +282,27 @@ def test_runs_page_lists_compares_and_deletes(store):
     at.button(key="runs:delete").click().run()
     no_exception(at)
     assert [r["key"] for r in api.list_runs(store)] == [b]
+
+
+def test_running_run_shows_progress_live_charts_and_cancels(store):
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
+    key = api.submit(spec, store)
+    claim = jobqueue.claim(store, "test-worker")
+    assert claim is not None and claim.key == key
+    recs = list(fake_records(spec))
+    shown = ("meta", "epoch")
+    first_two_epochs = [r for r in recs if r["type"] in shown and r.get("epoch", 0) <= 1]
+    progress = {"epoch": 1.0, "epochs": 3, "fraction": 1 / 3}
+    jobqueue.set_pending(store, key, "test-worker", first_two_epochs, progress)
+    from app.forms import short_params
+
+    at = app(short_params(spec))
+    no_exception(at)
+    bar = at.get("progress")
+    assert bar and "epoch 1 / 3" in bar[0].proto.text
+    assert at.metric[0].value == "1 / 3"
+    assert any("series" in fields(s) for s in charts(at))  # the curve so far
+    at.button(key=f"cancel:{key}").click().run()
+    no_exception(at)
+    assert api.status(key, store).status == "cancelled"
+    assert any("Cancelled at epoch" in w.value for w in at.warning)
