@@ -76,13 +76,14 @@ def test_two_processes_of_four_threads_submit_ten_specs_once_and_two_workers_fin
     assert len(rows) == 10 and {r["status"] for r in rows} == {"queued"}
     for k, v in FAKE.items():
         monkeypatch.setenv(k, v)
-    started = pool.ensure_workers(2, store, idle_exit=3)
-    assert len(started) == 2 and len(pool.ensure_workers(2, store, idle_exit=3)) == 2
+    started = pool.ensure_workers(2, store, idle_exit=60)
+    assert len(started) == 2 and len(pool.ensure_workers(2, store, idle_exit=60)) == 2
     wait_for(lambda: len(pool.workers_alive(store)) == 2, 40, "two heartbeats")
     wait_for(lambda: all(r["status"] == "done" for r in api.list_runs(store)), 40, "10 runs")
     assert all(api.status(r["key"], store).attempts == 1 for r in api.list_runs(store))
     assert len(list((path / "logs").glob("worker-*.log"))) == 2  # no extra workers started
-    wait_for(lambda: not pool.workers_alive(store), 20, "idle workers to exit")
+    assert len(pool.stop_workers(store)) == 2
+    wait_for(lambda: not pool.workers_alive(store), 20, "workers to exit on SIGTERM")
 
 
 def test_sigkill_mid_run_another_worker_resumes_with_identical_records(tmp_path):
