@@ -95,7 +95,8 @@ def live(name: str, dataset: str, scale: str) -> None:
             st.progress(min(1.0, now.fraction), text=now.text())
         if still and not state.workers_alive():
             st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
-        result = fr.evaluate(name, dataset, scale, store, memo=_memo(state.store_path()))
+        with st.spinner("Reading the stored runs (filters: replaying final weights once) ..."):
+            result = fr.evaluate(name, dataset, scale, store, memo=_memo(state.store_path()))
         for e in result.errors:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:

@@ -124,6 +124,14 @@ def test_easiness_fails_when_real_is_as_uniform_as_noise():
     assert easiness.check(easiness_frame(real_spread=False)).verdict == "fails"
 
 
+def test_easiness_inconclusive_when_real_data_is_not_learned():
+    df = easiness_frame(True)
+    real = df["setting"] == "real"
+    df.loc[real, "p_correct"] = RNG.binomial(100, 0.1, real.sum()) / 100  # chance level
+    v = easiness.check(df)
+    assert v.verdict == "inconclusive" and "barely learned" in v.summary
+
+
 def test_easiness_inconclusive_with_few_members():
     assert easiness.check(easiness_frame(True, k=8)).verdict == "inconclusive"
 

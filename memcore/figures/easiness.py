@@ -10,8 +10,9 @@ Dispersion D = variance of p across examples / binomial variance p0(1-p0)/K: 1 =
 than chance; within-class D averages per-class variances against per-class binomials.
 Claim: real data spreads widely; randX matches the binomial reference; randY lies between.
 Check: holds when within-class D is ordered real > randY > randX and randX's is within
-MATCH of 1. Inconclusive with fewer than MIN_MEMBERS members, a missing setting, or a setting
-where p is degenerate (every example always or never right, so D is undefined).
+MATCH of 1. Inconclusive with fewer than MIN_MEMBERS members, a missing setting, real data
+barely learned after the epoch (mean p below chance + MIN_LEARNED: the test has no power), or a
+setting where p is degenerate (every example always or never right, so D is undefined).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from memcore.spec import RunSpec
 
 MIN_MEMBERS = 20
 MATCH = 0.5  # randX "matches" the reference when |D_within - 1| <= MATCH
+MIN_LEARNED = 0.1  # real data's mean P(correct) must exceed chance by this for a comparison
 GRID = {
     "test": {"members": 8, "extra": {"data.train_size": 200, "metrics.track_size": 100}},
     "quick": {"members": 100, "extra": {"metrics.track_size": 1000}},
@@ -138,6 +140,15 @@ def check(df: pd.DataFrame) -> Verdict:
             "always_right": rnd(float(np.mean(p == 1.0))),
             "never_right": rnd(float(np.mean(p == 0.0))),
         }
+    real = df[df["setting"] == "real"]
+    chance = 1.0 / max(real["label"].nunique(), 1)
+    if numbers["real"]["mean_p"] < chance + MIN_LEARNED:
+        return inconclusive(
+            f"real data is barely learned after one epoch (mean P(correct) "
+            f"{numbers['real']['mean_p']:.3f}, chance {chance:.3f}): nothing to compare; use "
+            "more steps (smaller batch, larger lr) for this dataset",
+            **numbers,
+        )
     bad = [s for s, v in d_wc.items() if not np.isfinite(v)]
     if bad:
         return inconclusive(f"p is degenerate (all 0 or all 1) for {', '.join(bad)}", **numbers)
