@@ -306,3 +306,24 @@ def test_running_run_shows_progress_live_charts_and_cancels(store):
     no_exception(at)
     assert api.status(key, store).status == "cancelled"
     assert any("Cancelled at epoch" in w.value for w in at.warning)
+
+
+def test_a_real_engine_run_renders_every_training_chart(store, tiny_spec):
+    """The same page on records written by memcore.engine (not hand-made ones)."""
+    from memcore.jobs.worker import default_runner
+
+    spec = tiny_spec.replace(
+        **{"train.members": 3, "metrics.csr_every": 1, "noise.kind": "randY", "noise.level": 0.3}
+    )
+    seed(store, spec, runner=default_runner)
+    assert api.status(spec.key, store).status == "done"
+    from app.forms import short_params
+
+    at = app(short_params(spec))
+    no_exception(at)
+    assert not at.error
+    assert at.metric[0].value == f"{spec.train.epochs} / {spec.train.epochs}"
+    found = [fields(s) for s in charts(at)]
+    for needed in ({"series", "mean"}, {"p_correct", "rank"}, {"variability", "confidence"}):
+        assert any(needed <= f for f in found), needed
+    assert any("critical sample ratio" in json.dumps(s) for s in charts(at))
