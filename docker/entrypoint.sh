@@ -62,7 +62,7 @@ if [[ -n "${MEMCORE_DATA:-}" && -d "$prefetched" ]]; then
 	done
 fi
 
-declare -a worker_pid worker_started worker_delay
+worker_pid=() worker_started=() worker_delay=() restart_at=()
 app_pid=""
 stopping=0
 
@@ -134,7 +134,6 @@ log "app started (pid $app_pid) on port $PORT"
 # Supervise: poll once a second (a trap interrupts `wait` at once, so signals are not delayed).
 # A dead worker is restarted after worker_delay seconds (doubling to 30 s while it keeps dying
 # within a minute of its start: a broken store or no memory should not make it spin).
-declare -a restart_at
 while true; do
 	sleep 1 &
 	wait $! 2>/dev/null

@@ -248,16 +248,20 @@ def test_entrypoint_serves_runs_jobs_restarts_workers_and_stops_cleanly(
     assert "stopped" in log.read_text()
 
 
-def test_entrypoint_exits_when_the_app_dies_and_takes_the_workers_along(entrypoint) -> None:
-    p, env = entrypoint(MEMCORE_WORKERS="2")
+@pytest.mark.parametrize("workers", [0, 2])
+def test_entrypoint_exits_when_the_app_dies_and_takes_the_workers_along(
+    entrypoint, workers: int
+) -> None:
+    p, env = entrypoint(MEMCORE_WORKERS=str(workers))
     log = Path(env["LOG"])
     app = lambda: re.search(r"app started \(pid (\d+)\)", log.read_text())  # noqa: E731
     match = _wait_for("the app", app, 30, log)
-    _wait_for("two workers", lambda: len(re.findall(r"worker \d started", log.read_text())) == 2,
-              30, log)  # fmt: skip
+    started = lambda: len(re.findall(r"worker \d started", log.read_text())) == workers  # noqa: E731
+    _wait_for(f"{workers} workers", started, 30, log)
     os.kill(int(match.group(1)), signal.SIGKILL)
     assert p.wait(timeout=20) == 137, log.read_text()
-    assert "app exited with code 137" in log.read_text()
+    text = log.read_text()
+    assert "app exited with code 137" in text and "stopped" in text
     time.sleep(0.5)
     assert not _session_pids(p.pid)
 
