@@ -188,6 +188,10 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
                     page.get_by_role("button", name=label).click()
                 data = Path(download.value.path()).read_bytes()
                 assert needle in data[:4000], (label, data[:100])
+            page.get_by_text("Open in Explore", exact=False).click()  # a link with the spec
+            page.get_by_role("heading", name="Explore memorization").wait_for(timeout=60_000)
+            page.get_by_text("3 / 3", exact=True).wait_for(timeout=60_000)
+            assert "model.width=16" in page.url
         finally:
             browser.close()
     (ARTIFACTS / "browser_timings.json").write_text(json.dumps(timings, indent=2))
