@@ -143,7 +143,7 @@ def textbook(case: Case, data, device: torch.device) -> float:
 
 def engine_time(case: Case, data, device: torch.device) -> float:
     """Seconds per model-epoch of the engine (K members; SGD steps only, no evaluation)."""
-    from memcore.engine import Trainer, _Tf32
+    from memcore.engine import Trainer
 
     spec = RunSpec().replace(
         **{
@@ -159,7 +159,7 @@ def engine_time(case: Case, data, device: torch.device) -> float:
         }
     )
     tr = Trainer(spec, data)
-    ctx = _Tf32() if device.type == "cuda" and case.precision == "tf32" else _NullCtx()
+    ctx = tr._tf32()
     with ctx:
         perm = tr.permutations(0)  # warm-up: a few steps (allocator, kernels)
         for s in range(3):
@@ -173,14 +173,6 @@ def engine_time(case: Case, data, device: torch.device) -> float:
         _sync(device)
         seconds = time.perf_counter() - t0
     return seconds / (case.members * case.epochs)
-
-
-class _NullCtx:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def run_case(case: Case, device: torch.device, peak: float) -> dict[str, Any]:

@@ -195,10 +195,11 @@ class Trainer:
         return contextlib.nullcontext()
 
     def _tf32(self):
-        """TF32 matmuls for precision tf32 on CUDA (restored afterwards)."""
-        if self.device.type != "cuda" or self.spec.train.precision != "tf32":
+        """On CUDA, TF32 matmuls and convolutions exactly when precision is tf32 (cuDNN would
+        use TF32 convolutions by default even for fp32); flags restored afterwards."""
+        if self.device.type != "cuda":
             return contextlib.nullcontext()
-        return _Tf32()
+        return _Tf32(self.spec.train.precision == "tf32")
 
     def gather(self, idx_KxB: Tensor) -> tuple[Tensor, Tensor]:
         """Batch x (K x B x ...) and labels (K x B) for all members, into a reused buffer."""
@@ -482,9 +483,14 @@ class Trainer:
 
 
 class _Tf32(contextlib.AbstractContextManager):
+    """Sets torch's TF32 flags (matmul and cuDNN) to `enabled` inside the block."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+
     def __enter__(self):
         self.old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = self.enabled
         return self
 
     def __exit__(self, *exc):
