@@ -45,8 +45,15 @@ if ! [[ "$N_WORKERS" =~ ^[0-9]+$ ]]; then
 fi
 
 # Fail at start, not at a visitor's first click, when a demo setting is malformed.
-if ! limits="$("$PY" -c 'import memcore.demo as d; print(d.limits().describe())')"; then
-	log "invalid demo settings (see the error above)"
+check_demo='
+import sys, memcore.demo as d
+try:
+    print(d.limits().describe())
+except ValueError as e:
+    sys.exit(f"invalid demo setting: {e}")
+'
+if ! limits="$("$PY" -c "$check_demo")"; then
+	log "not starting: fix the setting above"
 	exit 2
 fi
 log "$limits"

@@ -128,12 +128,13 @@ def _number(env: Mapping[str, str], name: str, default: float, typ: type) -> flo
     text = env.get(name, "").strip()
     if not text:
         return default
+    what = "a whole number" if typ is int else "a number"
     try:
         value = typ(text)
     except ValueError:
-        raise ValueError(f"{name}={text!r} is invalid: must be a {typ.__name__} >= 0") from None
+        raise ValueError(f"{name}={text!r} is invalid: must be {what} >= 0 (0 = no cap)") from None
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}={text!r} is invalid: must be a {typ.__name__} >= 0")
+        raise ValueError(f"{name}={text!r} is invalid: must be {what} >= 0 (0 = no cap)")
     return value or None  # 0 = no cap
 
 
