@@ -114,7 +114,9 @@ class MLPEnsemble(Ensemble):
         bufs: momentum buffers like self.parameters() (weights then biases), updated in place.
         """
         K, B = y_KxB.shape
-        acts, mults = [x_KxBxD], []
+        # acts: each layer's input; relus: hidden ReLU outputs (before a regularizer), whose
+        # positive entries pass the gradient; masks: dropout factors (None: nothing to apply)
+        acts, relus, masks = [x_KxBxD], [], []
         n = len(self.weights)
         a = x_KxBxD
         for i in range(n):
@@ -122,13 +124,13 @@ class MLPEnsemble(Ensemble):
             if i == n - 1:
                 a = z
                 break
-            mult = z > 0
             a = z.relu_()
+            relus.append(a)
+            m = None
             if hidden is not None:
                 a, m = hidden(a)
-                mult = mult * m if m is not None else mult
             acts.append(a)
-            mults.append(mult)
+            masks.append(m)
         # dL/dlogits of mean CE: (softmax - onehot) / B, written into the logits buffer
         delta = torch.softmax(a, dim=-1)
         delta.scatter_add_(2, y_KxB.unsqueeze(2), delta.new_full((K, B, 1), -1.0))
@@ -143,7 +145,11 @@ class MLPEnsemble(Ensemble):
             a_prev = acts[i]
             nxt = None
             if i > 0:  # the backward signal must use the weights before this step's update
-                nxt = torch.bmm(delta, w.transpose(1, 2)).mul_(mults[i - 1])
+                g = torch.bmm(delta, w.transpose(1, 2))
+                # ReLU backward in one kernel (g where relu > 0, else 0), as autograd does
+                nxt = torch.ops.aten.threshold_backward(g, relus[i - 1], 0)
+                if masks[i - 1] is not None:
+                    nxt.mul_(masks[i - 1])
             gb = delta.sum(1)
             if momentum == 0:
                 if shrink is not None:  # after nxt: the backward used the old weights
