@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore.critical import csr, lass
+from memcore.critical import bench_csr, csr, lass
 from memcore.spec import MetricsSpec
 
 
@@ -147,3 +148,9 @@ def test_per_member_x_and_module_eval_mode():
     m = M().train()
     lass(m, x, **kw)
     assert m.training
+
+
+@pytest.mark.slow
+def test_bench_csr_smoke():
+    out = bench_csr(quick=True)
+    assert out["iters"] == 20 and out["seconds"] > 0 and 0 <= out["csr"] <= 1

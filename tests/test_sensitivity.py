@@ -200,3 +200,9 @@ def test_cli_prints_json_lines(capsys):
     assert [r["type"] for r in lines] == ["meta", "sens", "done", "class_matrix"]
     assert lines[0]["n_noisy"] == 50 and lines[0]["n_classes"] == 50
     assert np.asarray(lines[-1]["class_matrix"]).shape == (10, 10)
+
+
+@pytest.mark.slow
+def test_bench_sensitivity_smoke():
+    out = sens.bench_sensitivity(quick=True)
+    assert out["evaluations_class"] == out["evaluations_unique"] == 2
