@@ -3,12 +3,16 @@
 Runs are cached by spec key in the store, so a second call (or a page showing the same recipe)
 reuses every finished run and only computes what is missing. Work is done by worker processes
 (`workers=N` makes sure N are alive) or, with `workers=0`, by a worker loop in this process
-(handy on a CLI or in tests: nothing is left running afterwards).
+that takes one queued job at a time until the sweep is finished (handy on a CLI or in tests:
+nothing is left running afterwards). The queue is first-in first-out, so jobs queued earlier by
+others are run first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -154,10 +158,13 @@ def evaluate(
 
 
 def _serve_once(worker, idle: float) -> None:
-    """Run queued jobs in this process until the queue is idle; keep our signal handlers."""
+    """Run the next queued job in this process (one job, so that we stop as soon as our sweep
+    is done rather than working through other people's queue); worker chatter goes to stderr,
+    our signal handlers are restored afterwards."""
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        worker.serve(idle_exit=idle)
+        with contextlib.redirect_stdout(sys.stderr):
+            worker.serve(max_jobs=1, idle_exit=idle)
     finally:
         if threading.current_thread() is threading.main_thread():
             for sig, handler in saved.items():
@@ -201,7 +208,7 @@ def run(
             break
         if inline is not None:
             _serve_once(inline, poll)
-        if not progress(r, dataset, scale, s).finished:
+        elif not progress(r, dataset, scale, s).finished:
             time.sleep(poll)
     res = evaluate(r, dataset, scale, s)
     res.wall = time.time() - t0
