@@ -57,9 +57,20 @@ def _progress(p) -> None:
     print(f"  {p.text()}", file=sys.stderr, flush=True)
 
 
+def _warn_missing(dataset: str) -> None:
+    """Say up front when the dataset's files are not there (runs then download or fail)."""
+    from memcore import datasets
+
+    for a in datasets.availability():
+        if a.name == dataset and a.status == "missing":
+            print(f"warning: {dataset} is not in {a.folder} ({', '.join(a.files)}); its runs "
+                  "download it when online and fail otherwise", file=sys.stderr)  # fmt: skip
+
+
 def _run(name: str, args, dataset: str):
     from memcore.figures import run as fr
 
+    _warn_missing(dataset)
     if args.stored_only:
         return fr.evaluate(name, dataset, args.scale, args.store)
     return fr.run(

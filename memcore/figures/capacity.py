@@ -63,10 +63,9 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 
 def settings(dataset: str, scale: str) -> str:
     g = GRID[scale]
-    return (
-        f"{describe(specs(dataset, scale)[0])}; widths {list(g['widths'])}, "
-        f"noise levels {list(g['levels'])}"
-    )
+    s = specs(dataset, scale)[0]
+    text = describe(s).replace(f"x{s.model.width},", "xW,")
+    return f"{text}; widths W in {list(g['widths'])}, noise levels {list(g['levels'])}"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
