@@ -21,6 +21,7 @@ times the data range (1 for [0, 1] data; pass `data_range` for anything else).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -207,4 +208,6 @@ def bench_csr(quick: bool = False, device: str | torch.device = "cpu") -> dict[s
         "seconds": round(seconds, 4),
         "ms_per_iter": round(1000 * seconds / res.iters, 3),
         "csr": float(res.ratio[0]),
+        "threads": torch.get_num_threads(),
+        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
     }

@@ -34,6 +34,7 @@ example's own loss at the current parameters. It is NOT the paper's definition (
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -197,7 +198,10 @@ def run(
 ) -> Iterator[dict[str, Any]]:
     """The sensitivity task (spec.task == "sensitivity"): yields records.py records
     "meta", then per evaluation "sens" and "arrays", then "done". Stops quietly (no "done")
-    when should_stop() is true. `data`: a memcore.datasets.Dataset (default: noise.prepare)."""
+    when should_stop() is true. `data`: a memcore.datasets.Dataset (default: noise.prepare).
+    Runs on the CPU whatever train.device: the float64 2x16 net is launch-bound on a GPU.
+    Data order: one permutation per epoch from a generator seeded train.seed + 1; the last
+    batch of an epoch may be smaller. "arrays" come with every evaluation (running values)."""
     t0 = time.perf_counter()
     if spec.model.arch != "mlp":
         raise ValueError("model.arch must be mlp for the sensitivity task")
@@ -336,6 +340,7 @@ def bench_sensitivity(quick: bool = False, device: str | torch.device = "cpu") -
         "device": "cpu",
         "examples": n,
         "threads": torch.get_num_threads(),
+        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
     }
     for name, unique in (("class", False), ("unique", True)):
         t0 = time.perf_counter()
