@@ -47,6 +47,7 @@ import torch.nn.functional as F
 
 DTYPE = torch.float64
 OVERFLOW = 1e150  # beyond this the next few products overflow float64 anyway
+MAX_ELEMENTS = 2**27  # per-class input gradients C x N x D held in float64 (1 GiB)
 
 
 def gini(values: Any) -> float:
@@ -218,6 +219,17 @@ def run(
     y, y_clean = data.y_train.long(), data.y_clean.long()
     noisy = data.noisy.bool()
     n = x.shape[0]
+    if spec.train.batch_size > n:
+        raise ValueError(
+            f"train.batch_size={spec.train.batch_size} is invalid: larger than the training set "
+            f"({n} examples)"
+        )
+    classes = int(y_clean.max()) + 1
+    if classes * x.numel() > MAX_ELEMENTS:
+        raise ValueError(
+            f"data.train_size={n}: the exact unrolled gradients need {classes} x {n} x "
+            f"{x.shape[1]} float64 values, more than {MAX_ELEMENTS:,}; use fewer examples"
+        )
     params = init_mlp(
         x.shape[1], spec.model.width, spec.model.depth, data.n_classes, spec.train.seed
     )

@@ -206,3 +206,12 @@ def test_cli_prints_json_lines(capsys):
 def test_bench_sensitivity_smoke():
     out = sens.bench_sensitivity(quick=True)
     assert out["evaluations_class"] == out["evaluations_unique"] == 2
+
+
+def test_run_rejects_bad_settings_with_clear_errors():
+    spec = preset("sensitivity-2x16", **{"model.width": 4, "train.batch_size": 50})
+    with pytest.raises(ValueError, match="train.batch_size"):
+        list(sens.run(spec, data=_data()))
+    spec = preset("sensitivity-2x16", **{"model.width": 4, "train.momentum": 0.9})
+    with pytest.raises(ValueError, match="momentum"):
+        list(sens.run(spec, data=_data()))
