@@ -21,6 +21,9 @@ A cap set to 0 means "no cap". Caps only guard new work: a run already stored is
 `check` raises a ValueError naming the field, the value, the cap and the variable that sets it,
 e.g. "model.width=4096 exceeds this demo's cap of 1024 (set by MEMLAB_MAX_WIDTH)".
 
+Visitors may cancel or delete only the runs their own session submitted (`check_manage`, called
+by the jobs API's cancel and delete); without a session (the CLI, an operator) anything goes.
+
 Per-session counting: the app calls `set_session(id)` at the top of each script run (a
 ContextVar, so concurrent sessions served by different threads never mix); `admit` records the
 keys it lets through under that id, in this process, and counts those still active next time.
@@ -49,6 +52,7 @@ SPLIT_SIZES = {
 }
 
 READONLY_MESSAGE = "this demo is read-only: it serves stored runs only"
+MANAGE_MESSAGE = "this demo lets a visitor cancel or delete only the runs of their own session"
 
 # field name -> (environment variable, default in demo mode, type)
 _CAPS: dict[str, tuple[str, float, type]] = {
@@ -275,3 +279,13 @@ def admit(
     if sid is not None:
         with _lock:
             _ledger[sid] = mine + [s.key for s in specs]
+
+
+def check_manage(key: str, limits: DemoLimits | None = None) -> None:
+    """Raise ValueError if the current visitor session may not cancel or delete run `key`: with
+    the demo on (or read-only), a session may touch only runs it submitted itself. Outside a
+    session (the CLI, an operator's script) and with the demo off, anything goes."""
+    lim = limits if limits is not None else globals()["limits"]()
+    sid = _session.get()
+    if lim.active and sid is not None and key not in session_keys(sid):
+        raise ValueError(MANAGE_MESSAGE)

@@ -147,11 +147,14 @@ if one:
             query_params=forms.short_params(spec),
         )
     a, b, _ = st.columns([1, 1, 4])
-    if a.button("Cancel", key="runs:cancel", help="Stop a queued or running run"):
-        st.toast(f"{one[:8]}: {state.cancel(one)}")
-        st.rerun()
-    if b.button("Delete", key="runs:delete", help="Remove the run and its files"):
-        state.delete(one)
-        st.toast(f"Deleted {one[:8]}")
-        st.rerun()
+    try:
+        if a.button("Cancel", key="runs:cancel", help="Stop a queued or running run"):
+            st.toast(f"{one[:8]}: {state.cancel(one)}")
+            st.rerun()
+        if b.button("Delete", key="runs:delete", help="Remove the run and its files"):
+            state.delete(one)
+            st.toast(f"Deleted {one[:8]}")
+            st.rerun()
+    except ValueError as e:  # [G] demo mode: a visitor may cancel/delete only their own runs
+        st.error(f"Not done: {e}")
     live.show_run(one)

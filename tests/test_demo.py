@@ -146,7 +146,8 @@ def test_queue_caps_count_session_and_total() -> None:
         demo.check_queue(lim, active_total=4, active_session=0, adding=2)
 
 
-def test_admit_counts_only_this_sessions_active_runs() -> None:
+def test_admit_counts_only_this_sessions_active_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo, "_ledger", {})
     lim = demo.limits(env(max_queued_per_session=2))
     active: set[str] = set()
     specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
@@ -204,7 +205,8 @@ def test_describe_lists_the_caps_in_words() -> None:
 # -- through the jobs API (memcore.jobs.api calls demo.admit before enqueueing) -------------------
 @pytest.fixture
 def demo_env(memcore_env, monkeypatch: pytest.MonkeyPatch):
-    """A fresh store; returns a setter of MEMLAB_* variables for this test."""
+    """A fresh store and session ledger; returns a setter of MEMLAB_* variables for this test."""
+    monkeypatch.setattr(demo, "_ledger", {})
     for var in ("MEMLAB_DEMO", "MEMLAB_READONLY", *(v for v, _, _ in demo._CAPS.values())):
         monkeypatch.delenv(var, raising=False)
     return lambda **kv: [monkeypatch.setenv(k, str(v)) for k, v in kv.items()]
@@ -282,3 +284,43 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
     else:
         assert demo.READONLY_MESSAGE in errors
     assert api.list_runs() == []
+
+
+def test_visitors_cancel_and_delete_only_their_own_runs(demo_env) -> None:
+    from memcore.jobs import api
+
+    demo_env(MEMLAB_DEMO=1)
+    mine, theirs, operators = (SMALL.replace(**{"train.seed": s}) for s in range(3))
+    api.submit(operators)  # no session: the CLI or an operator
+    with demo.session("bob"):
+        api.submit(theirs)
+    with demo.session("alice"):
+        api.submit(mine)
+        for other in (theirs, operators):
+            with pytest.raises(ValueError, match=f"^{demo.MANAGE_MESSAGE}$"):
+                api.cancel(other.key)
+            with pytest.raises(ValueError, match="only the runs of their own session"):
+                api.delete(other.key)
+        assert api.cancel(mine.key) == "cancelled" and api.delete(mine.key)
+    assert api.delete(theirs.key)  # the operator may
+    assert [r["key"] for r in api.list_runs()] == [operators.key]
+    demo_env(MEMLAB_DEMO=0)
+    with demo.session("alice"):
+        assert api.delete(operators.key)  # demo off: a local user manages everything
+
+
+def test_runs_page_refuses_a_visitor_deleting_someone_elses_run(demo_env) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_WORKERS=0, MEMLAB_DEMO=1)
+    key = api.submit(SMALL)  # an operator's run
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120).run()
+    at.switch_page("../pages/runs.py").run()
+    at.selectbox(key="runs:one").set_value(key).run()
+    at.button(key="runs:delete").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
+    assert [r["key"] for r in api.list_runs()] == [key]

@@ -254,6 +254,7 @@ def spec(key: str, store: StoreArg = None) -> RunSpec:
 
 def cancel(key: str, store: StoreArg = None) -> str:
     """Cancel a queued or running run (a worker stops it within an epoch); returns its status."""
+    demo.check_manage(key)  # [G] demo: a visitor cancels only their own runs; no-op when off
     s = open_store(store)
     with s.transact() as c:
         st, job = _job(s, key)
@@ -292,6 +293,7 @@ def _remove(c, key: str) -> None:
 
 def delete(key: str, store: StoreArg = None) -> bool:
     """Remove a run and its files (a running one stops: its worker loses the lease)."""
+    demo.check_manage(key)  # [G] demo: a visitor deletes only their own runs; no-op when off
     s = open_store(store)
     with s.transact() as c:
         if f"status:{key}" not in c:
