@@ -25,7 +25,7 @@ VAL = "#444444"
 REFERENCE = "#7f7f7f"
 KIND_COLORS = {"none": REAL, "real": REAL, "randX": RANDX, "randY": RANDY}
 
-HEIGHT = 260
+HEIGHT = 330  # whole chart box: Streamlit fits title, axes and legend inside it
 
 
 def noise_color(kind: str) -> str:
@@ -404,7 +404,10 @@ def overlay_chart(curves: pd.DataFrame, title: str = "") -> alt.LayerChart:
     x = _x_epoch(None)
     y = alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]))
     color = alt.Color(
-        "run:N", title="run", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600)
+        "run:N",
+        title="run",
+        scale=alt.Scale(scheme="tableau10"),  # distinct hues, not the theme's shades of one
+        legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
     )
     tip = [
         "run:N",
@@ -426,7 +429,7 @@ def overlay_chart(curves: pd.DataFrame, title: str = "") -> alt.LayerChart:
         detail="metric:N",
     )
     points = base.mark_point(filled=True, size=20).encode(x=x, y=y, color=color, tooltip=tip)
-    return (lines + points).properties(title=title or "Compare runs", height=HEIGHT + 60)
+    return (lines + points).properties(title=title or "Compare runs", height=HEIGHT + 120)
 
 
 def export_image(chart: alt.TopLevelMixin, fmt: str = "png", scale: float = 2.0) -> bytes:

@@ -200,8 +200,9 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             body = page.inner_text("body")
             assert "Traceback" not in body and "Error" not in body.split("Runs", 1)[-1][:200]
             for label, needle in (("Records (CSV)", b"val_acc"), ("Chart (PNG)", b"\x89PNG")):
-                with page.expect_download(timeout=60_000) as download:
+                with page.expect_download(timeout=90_000) as download:
                     page.get_by_role("button", name=label).click()
+                    print(f"clicked {label}", flush=True)
                 data = Path(download.value.path()).read_bytes()
                 assert needle in data[:4000], (label, data[:100])
             page.get_by_text("Open in Explore", exact=False).click()  # a link with the spec
