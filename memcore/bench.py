@@ -175,7 +175,7 @@ def engine_time(case: Case, data, device: torch.device) -> float:
     return seconds / (case.members * case.epochs)
 
 
-def run_case(case: Case, device: torch.device, peak: float) -> dict[str, Any]:
+def run_case(case: Case, device: torch.device) -> dict[str, Any]:
     data = _data(case)
     t_book = t_eng = float("inf")
     for _ in range(case.repeats):  # alternating limits the effect of other load on the machine
@@ -189,8 +189,6 @@ def run_case(case: Case, device: torch.device, peak: float) -> dict[str, Any]:
         "engine_s_per_model_epoch": round(t_eng, 5),
         "speedup": round(t_book / t_eng, 2),
         "engine_gflops": round(flops / t_eng / 1e9, 2),
-        "peak_gflops": round(peak / 1e9, 2),
-        "fraction_of_peak": round(flops / t_eng / peak, 3),
     }
 
 
@@ -205,14 +203,17 @@ def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "quick": quick,
     }
-    peaks: dict[bool, float] = {}
-    results = []
-    for case in cases(quick, dev):
-        tf32 = dev.type == "cuda" and case.precision == "tf32"
-        if tf32 not in peaks:
-            peaks[tf32] = peak_flops(dev, tf32)
-        results.append(run_case(case, dev, peaks[tf32]))
-    out["cases"] = results
+    tf32 = {c.precision == "tf32" and dev.type == "cuda" for c in cases(quick, dev)}
+    # the peak is measured before and after the cases and the best kept: other load on the
+    # machine otherwise makes the fraction of peak meaningless
+    peaks = {t: peak_flops(dev, t) for t in tf32}
+    timed = [run_case(c, dev) for c in cases(quick, dev)]
+    peaks = {t: max(p, peak_flops(dev, t)) for t, p in peaks.items()}
+    for c, case in zip(timed, cases(quick, dev), strict=True):
+        peak = peaks[case.precision == "tf32" and dev.type == "cuda"]
+        c["peak_gflops"] = round(peak / 1e9, 2)
+        c["fraction_of_peak"] = round(c["engine_gflops"] * 1e9 / peak, 3)
+    out["cases"] = timed
     for mod, fn in EXTRAS:
         try:
             module = __import__(f"memcore.{mod}", fromlist=[fn])
