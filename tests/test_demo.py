@@ -324,3 +324,22 @@ def test_runs_page_refuses_a_visitor_deleting_someone_elses_run(demo_env) -> Non
     assert not at.exception, [e.value for e in at.exception]
     assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
     assert [r["key"] for r in api.list_runs()] == [key]
+
+
+def test_explore_page_refuses_cancelling_a_shared_link_to_someone_elses_run(demo_env) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from app.forms import short_params
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_WORKERS=0, MEMLAB_DEMO=1)
+    key = api.submit(SMALL)  # queued by someone else (no worker runs it)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120)
+    for k, v in short_params(SMALL).items():
+        at.query_params[k] = v
+    at.run()
+    at.button(key=f"cancel:{key}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
+    assert api.status(key).status == "queued"
