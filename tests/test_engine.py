@@ -308,3 +308,18 @@ def test_cnn_resume_with_batchnorm_and_dropout_equals_uninterrupted(tiny_spec):
     assert any(k.startswith("bn_mean") for k in ckpt["state"]["model"])
     resumed = _scalars(engine.train(spec, resume=ckpt["state"]))
     assert resumed == [r for r in _scalars(full) if r["epoch"] == 2]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("precision", ["fp32", "tf32", "bf16"])
+def test_cuda_run_matches_cpu_run(tiny_spec, arch, precision):
+    spec = _spec(tiny_spec, **{"model.arch": arch, "model.width_mult": 0.05})
+    cpu = _scalars(engine.train(spec))
+    gpu = _scalars(
+        engine.train(spec.replace(**{"train.device": "cuda", "train.precision": precision}))
+    )
+    tol = 1e-4 if precision == "fp32" else 5e-2
+    for a, b in zip(cpu, gpu, strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], abs=tol)
