@@ -9,7 +9,9 @@ with LASS (Langevin adversarial sample search), following the authors' code:
         x~ <- x~ + alpha * sign(grad_x~ CE(f(x~), y0)) + beta * eta,   eta ~ N(0, I) per element
         x~ <- x + clamp(x~ - x, -r, r)                                 (L-inf box; no pixel clip)
         critical |= argmax f(x~) != y0                                 (at ANY iteration)
-        stop early if this iteration added fewer than `min_new` new critical samples (all K x P)
+        stop early if this iteration added fewer than `min_new` new critical samples
+        (per member: each member of an ensemble stops on its own, so member k of a batched search
+        equals a search of model k alone, and K = 1 is exactly the authors' rule)
 
 Everything is batched: all P probes and all K ensemble members move in one tensor K x P x ...
 per iteration (one forward + backward), so a search costs `iters` batched passes.
@@ -36,11 +38,13 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 @dataclass(frozen=True)
 class LassResult:
     """critical bool[K, P]; x_adv K x P x *input_shape (first adversarial point found, else the
-    final iterate); iters = LASS iterations run (<= the requested maximum)."""
+    final iterate); member_iters int[K] = LASS iterations each member ran (<= the maximum);
+    iters = the most any member ran."""
 
     critical: torch.Tensor
     x_adv: torch.Tensor
     iters: int
+    member_iters: torch.Tensor
 
     @property
     def ratio(self) -> torch.Tensor:
@@ -96,6 +100,8 @@ def lass(
         y0 = logits0.argmax(dim=-1)  # K x P: the originally predicted label
         n_classes = logits0.shape[-1]
         critical = torch.zeros_like(y0, dtype=torch.bool)
+        active = torch.ones(y0.shape[0], dtype=torch.bool, device=y0.device)  # K members
+        member_iters = torch.zeros(y0.shape[0], dtype=torch.long, device=y0.device)
         x_adv = x0.clone()
         xt = x0.clone()
         done = 0
@@ -105,10 +111,13 @@ def lass(
                 xt.requires_grad_(step)
                 logits = forward(xt)
             if done > 0:  # check the iterate produced by the previous step
-                new = (logits.detach().argmax(dim=-1) != y0) & ~critical
+                # Stopped members keep moving in the batch (cheaper than slicing) but are ignored.
+                new = (logits.detach().argmax(dim=-1) != y0) & ~critical & active[:, None]
                 x_adv[new] = xt.detach()[new]
                 critical |= new
-                if not step or int(new.sum()) < min_new:
+                member_iters += active.long()
+                active &= new.sum(dim=1) >= min_new
+                if not step or not bool(active.any()):
                     break
             # Sum (not mean) so the gradient per element does not depend on K or P; only its
             # sign is used anyway.
@@ -121,7 +130,9 @@ def lass(
             done += 1
         # Probes never found critical report the final iterate.
         x_adv[~critical] = xt.detach()[~critical]
-        return LassResult(critical=critical, x_adv=x_adv, iters=done)
+        return LassResult(
+            critical=critical, x_adv=x_adv, iters=int(member_iters.max()), member_iters=member_iters
+        )
     finally:
         if module is not None:
             module.train(was_training)
