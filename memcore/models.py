@@ -159,11 +159,12 @@ class MLPEnsemble(Ensemble):
                 b.add_(gb, alpha=-lr)
             else:
                 vw, vb = bufs[i], bufs[n + i]
-                vw.mul_(momentum).baddbmm_(a_prev.transpose(1, 2), delta)
+                # v = m v + g in one pass: the gemm scales the buffer (beta) as it accumulates
+                vw.baddbmm_(a_prev.transpose(1, 2), delta, beta=momentum)
                 vb.mul_(momentum).add_(gb)
                 if decay_K is not None:
-                    vw.add_(w * decay_K.view(-1, 1, 1))
-                    vb.add_(b * decay_K.view(-1, 1))
+                    vw.addcmul_(w, decay_K.view(-1, 1, 1))
+                    vb.addcmul_(b, decay_K.view(-1, 1))
                 w.add_(vw, alpha=-lr)
                 b.add_(vb, alpha=-lr)
             delta = nxt
