@@ -96,8 +96,11 @@ def draw(js) -> None:
         bar, stop = st.columns([6, 1], vertical_alignment="bottom")
         bar.progress(min(1.0, js.fraction), text=f"epoch {js.epoch:g} / {epochs} · {_eta(js.eta)}")
         if stop.button("Cancel", key=f"cancel:{js.key}", help="Stop this run within an epoch"):
-            state.cancel(js.key)
-            st.rerun()
+            try:
+                state.cancel(js.key)
+                st.rerun()
+            except ValueError as e:  # demo mode: visitors cancel only their own runs
+                st.error(f"Not cancelled: {e}")
     view = run_view(js.key, state.token(js), state.store_path())
     layout(view, js)
 
