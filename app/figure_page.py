@@ -29,6 +29,21 @@ def _memo(store_path: str) -> dict:
     return {}
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _missing(dataset: str) -> str | None:
+    """A message when the dataset's files are not in the data folder, else None."""
+    from memcore import datasets
+
+    for a in datasets.availability():
+        if a.name == dataset and a.status == "missing":
+            return (
+                f"{dataset} is not in the data folder: put {', '.join(a.files)} into "
+                f"`{a.folder}` (or let the workers download it when online); its runs fail "
+                "otherwise."
+            )
+    return None
+
+
 def controls(name: str, datasets: tuple[str, ...] | None = None) -> tuple[str, str]:
     """Dataset and scale pickers (kept in the URL as ?dataset=..&scale=..)."""
     datasets = datasets or get(name).datasets
@@ -69,6 +84,8 @@ def show(name: str) -> None:
     dataset, scale = controls(name)
     with errors.guarded("Could not build this experiment's runs"):
         st.caption(f"Settings: {recipe.settings(dataset, scale)}")
+        if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):
+            st.warning(msg)
         n = len(recipe.grid(dataset, scale))
         if st.button(f"Run sweep ({n} runs)", type="primary", key=f"{name}-run"):
             with errors.guarded("Could not submit the sweep"):

@@ -157,3 +157,14 @@ def test_report_page_lists_every_claim_with_links(store):
     n = len(get("sharpness").grid("digits", "test"))
     assert row["runs done"] == f"{n}/{n}"
     assert "inconclusive" in table[table["experiment"] == get("capacity").title].iloc[0]["verdict"]
+
+
+def test_page_warns_when_a_torchvision_dataset_is_missing(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMCORE_DATA", str(tmp_path / "no-data"))
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params["scale"] = "paper"
+    at.query_params["dataset"] = "mnist"
+    at.run()
+    at.switch_page(PAGES["capacity"]).run()
+    no_exception(at)
+    assert any("mnist is not in the data folder" in w.value for w in at.warning)
