@@ -19,6 +19,7 @@ functions exist. Timings, never asserted in tests.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -202,6 +203,8 @@ def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
         "device": str(dev),
         "torch_threads": torch.get_num_threads(),
         "quick": quick,
+        # other processes' load makes CPU timings noisy: keep it next to them
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
     tf32 = {c.precision == "tf32" and dev.type == "cuda" for c in cases(quick, dev)}
     # the peak is measured before and after the cases and the best kept: other load on the
@@ -226,7 +229,10 @@ def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
 
 def format_table(result: dict[str, Any]) -> str:
     """Human-readable summary of `run`'s result."""
-    lines = [f"device {result['device']} ({result['torch_threads']} threads)"]
+    lines = [
+        f"device {result['device']} ({result['torch_threads']} threads, "
+        f"load average {result.get('load_average')})"
+    ]
     head = f"{'case':<18}{'textbook s/model-ep':>21}{'engine s/model-ep':>19}{'speedup':>9}"
     lines += [head + f"{'GFLOP/s':>10}{'of peak':>9}"]
     for c in result["cases"]:
