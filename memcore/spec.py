@@ -330,7 +330,8 @@ def field_types() -> dict[str, type]:
     out: dict[str, type] = {"task": str}
     for name, sec in SECTIONS.items():
         for f in fields(sec):
-            out[f"{name}.{f.name}"] = type(f.default) if f.default is not dataclasses.MISSING else tuple
+            has_default = f.default is not dataclasses.MISSING
+            out[f"{name}.{f.name}"] = type(f.default) if has_default else tuple
     return out
 
 
