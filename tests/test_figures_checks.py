@@ -275,6 +275,9 @@ def test_sharpness_check():
     assert sharpness.check(frame(20)).verdict == "holds"
     assert sharpness.check(frame(-5)).verdict == "fails"
     assert sharpness.check(frame(20)[lambda d: d["level"] < 1]).verdict == "inconclusive"
+    unfit = frame(20).assign(final_train_acc=lambda d: 1 - 0.5 * d["level"])
+    v = sharpness.check(unfit)
+    assert v.verdict == "inconclusive" and "convergence" in v.summary
 
 
 # -- filters ------------------------------------------------------------------------------------

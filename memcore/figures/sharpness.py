@@ -7,8 +7,9 @@ averaged.
 
 Claim: sharpness at convergence rises with the noise level.
 Check: per kind, the Spearman correlation between level and mean sharpness exceeds RHO and the
-highest level is sharper than real data. Holds when both kinds show it. Inconclusive with fewer
-than 3 levels or non-finite values.
+highest level is sharper than real data. Holds when both kinds show it. Inconclusive when a
+setting has not converged (mean final training accuracy below MIN_FIT: the claim is about
+sharpness at convergence), with fewer than 3 levels, or with non-finite values.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from memcore.figures.base import (
 from memcore.spec import RunSpec
 
 RHO = 0.5
+MIN_FIT = 0.95  # "at convergence": mean final training accuracy of every setting at least this
 GRID = {
     "test": {
         "levels": (0.0, 0.5, 1.0),
@@ -96,6 +98,15 @@ def check(df: pd.DataFrame) -> Verdict:
     numbers: dict = {}
     ok = True
     parts = []
+    fit = df.groupby(["panel", "level"])["final_train_acc"].mean()
+    loose = fit[fit < MIN_FIT]
+    if len(loose):
+        where = ", ".join(f"{p} {lv:g}: {a:.2f}" for (p, lv), a in loose.items())
+        return inconclusive(
+            f"the claim is about sharpness at convergence, but {len(loose)} setting(s) did not "
+            f"fit their training data (train acc < {MIN_FIT}: {where}); train longer",
+            final_train_acc={f"{p} {lv:g}": rnd(float(a)) for (p, lv), a in fit.items()},
+        )
     for panel in ("randX", "randY"):
         m = df[df["panel"] == panel].groupby("level")["sharpness"].mean().sort_index()
         if len(m) < 3 or 0.0 not in m.index:
