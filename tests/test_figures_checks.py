@@ -181,6 +181,7 @@ def test_class_matrix_check():
     assert v.verdict == "holds", v.summary
     assert sensitivity.class_check(class_frame(0.2, 0.5)).verdict == "fails"
     assert sensitivity.class_check(class_frame(20.0, 0.5)).verdict == "fails"  # not diagonal
+    assert sensitivity.class_check(class_frame(0.51, 0.5)).verdict == "inconclusive"  # too close
     one = class_frame(2.0, 0.5)
     assert sensitivity.class_check(one[one["setting"] == "real"]).verdict == "inconclusive"
 
