@@ -177,7 +177,7 @@ def sensitivity_chart(df: pd.DataFrame, variant: str = "gini") -> alt.Chart:
         )
         .properties(width=W, height=H)
         .facet(column=alt.Column("panel:N", title="labels", sort=["class", "unique"]))
-        .resolve_scale(y="independent")
+        .resolve_scale(x="independent", y="independent")
         .properties(title="Loss-sensitivity Gini")
     )
 
