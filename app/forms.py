@@ -118,6 +118,15 @@ FIELDS: tuple[Field, ...] = (
         help="L-inf radius of the LASS search; the paper uses 0.3.",
     ),
     Field("metrics.csr_probes", "CSR probes", "int", lo=1, hi=100_000, step=100),
+    Field(
+        "metrics.csr_min_new",
+        "CSR early stop (new per iteration)",
+        "int",
+        lo=0,
+        hi=100_000,
+        help="LASS stops when an iteration finds fewer new critical samples than this (the "
+        "paper: 20 for 1,000 probes); 0 runs every iteration.",
+    ),
     Field("train.seed", "Seed", "int", lo=0, hi=2**31 - 1),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
@@ -132,7 +141,12 @@ SECTIONS = {
         "train.momentum",
         "train.seed",
     ),
-    "Critical sample ratio": ("metrics.csr_every", "metrics.csr_radius", "metrics.csr_probes"),
+    "Critical sample ratio": (
+        "metrics.csr_every",
+        "metrics.csr_radius",
+        "metrics.csr_probes",
+        "metrics.csr_min_new",
+    ),
 }
 
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from memcore.jobs import api, jobqueue
 from memcore.jobs.store import open_store
 from memcore.jobs.worker import Worker
-from memcore.spec import RunSpec, preset
+from memcore.spec import DATASET_DEFAULTS, RunSpec, preset
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
@@ -183,7 +183,8 @@ def test_preset_and_dataset_change_fill_their_defaults(store):
     assert at.number_input(key="explore:train.lr").value == pytest.approx(0.01)
     at.selectbox(key="explore:data.dataset").set_value("mnist1d").run()
     assert at.number_input(key="explore:train.lr").value == pytest.approx(0.1)
-    assert at.number_input(key="explore:metrics.csr_radius").value == pytest.approx(8.0)
+    want = DATASET_DEFAULTS["mnist1d"]["metrics.csr_radius"]
+    assert at.number_input(key="explore:metrics.csr_radius").value == pytest.approx(want)
     no_exception(at)
 
 
