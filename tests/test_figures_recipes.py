@@ -45,6 +45,22 @@ def test_quick_grids_use_the_calibrated_learning_rate_on_offline_data():
     assert {s.train.lr for s in get("capacity").grid("mnist", "paper")} == {0.01}
 
 
+def test_unused_csr_settings_do_not_enter_the_key(monkeypatch):
+    from memcore import spec as S
+
+    before = {s.key for s in get("capacity").grid("digits", "quick")}
+    csr_before = {s.key for s in get("critical").grid("digits", "quick")}
+    adv = [s.key for s in get("regularization").grid("digits", "quick")
+           if s.train.regularizer == "adversarial"]  # fmt: skip
+    preset = {**S.PRESETS["digits-mlp"], "metrics.csr_radius": 5.0}
+    monkeypatch.setitem(S.PRESETS, "digits-mlp", preset)
+    assert {s.key for s in get("capacity").grid("digits", "quick")} == before
+    assert {s.key for s in get("critical").grid("digits", "quick")}.isdisjoint(csr_before)
+    new_adv = [s.key for s in get("regularization").grid("digits", "quick")
+               if s.train.regularizer == "adversarial"]  # fmt: skip
+    assert set(new_adv).isdisjoint(adv)  # adversarial training does use the CSR search
+
+
 def test_regularizer_sweep_is_one_batched_run_per_regularizer_and_data():
     grid = get("regularization").grid("digits", "quick")
     assert len(grid) == 2 * 6

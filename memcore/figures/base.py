@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from memcore import records as rec
-from memcore.spec import RunSpec, preset
+from memcore.spec import MetricsSpec, RunSpec, preset
 
 SCALES = ("test", "quick", "paper")
 VERDICTS = ("holds", "fails", "inconclusive")
@@ -114,10 +114,22 @@ class Recipe:
 
 
 # -- spec helpers -------------------------------------------------------------------------------
+CSR_FIELDS = ("csr_set", "csr_probes", "csr_radius", "csr_alpha", "csr_beta", "csr_iters",
+              "csr_min_new")  # fmt: skip
+
+
 def base_spec(dataset: str, **changes: Any) -> RunSpec:
-    """The dataset's preset (lr 0.1 on offline data) with CSR, sharpness and tracking off."""
+    """The dataset's preset (lr 0.1 on offline data) with CSR, sharpness and tracking off.
+
+    A run that never searches adversarial samples (no CSR, no adversarial training) gets the
+    CSR fields at MetricsSpec's defaults: they do not change its results, so a new CSR
+    calibration of the presets must not change its key and throw its cached results away."""
     off = {"metrics.csr_every": 0, "metrics.track_size": 0, "data.dataset": dataset}
-    return preset(PRESET_FOR[dataset], **{**off, **changes})
+    spec = preset(PRESET_FOR[dataset], **{**off, **changes})
+    if spec.metrics.csr_every == 0 and spec.train.regularizer != "adversarial":
+        default = MetricsSpec()
+        spec = spec.replace(**{f"metrics.{f}": getattr(default, f) for f in CSR_FIELDS})
+    return spec
 
 
 def noise_changes(kind: str, level: float) -> dict[str, Any]:
