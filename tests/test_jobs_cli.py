@@ -83,3 +83,17 @@ def test_submit_status_runs_cancel_retry_export_delete(capsys, store, tmp_path):
     assert cli(capsys, "delete", key, "--store", store)[1].split() == ["deleted", key]
     rc, _, err = cli(capsys, "status", key, "--store", store)
     assert rc == 1 and "matches no run" in err
+
+
+def test_worker_threads_leave_a_core_for_the_app_and_share_the_rest(monkeypatch):
+    from memcore.commands import jobs as jobs_cmd
+
+    monkeypatch.delenv("MEMCORE_THREADS", raising=False)
+    monkeypatch.setattr(jobs_cmd.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("MEMCORE_WORKERS", "1")
+    assert jobs_cmd.default_threads() == 1
+    monkeypatch.setattr(jobs_cmd.os, "cpu_count", lambda: 16)
+    monkeypatch.setenv("MEMCORE_WORKERS", "3")
+    assert jobs_cmd.default_threads() == 5
+    monkeypatch.setenv("MEMCORE_THREADS", "4")
+    assert jobs_cmd.default_threads() == 4

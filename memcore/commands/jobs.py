@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import functools
 import json
+import os
 import sys
 import time
 
@@ -92,7 +93,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from memcore.jobs.worker import Worker
 
     store = Store(args.store, lease_s=args.lease)
+    threads = args.threads or default_threads()
+    import torch
+
+    # Small models run at ~80% of matmul peak on one thread, while several OpenMP threads
+    # competing with the app (or other workers) for the same cores can be 10x slower.
+    torch.set_num_threads(threads)
     return Worker(store, device=args.device).serve(max_jobs=args.max_jobs, idle_exit=args.idle_exit)
+
+
+def default_threads() -> int:
+    """Torch threads per worker: env MEMCORE_THREADS, else the cores left after one for the app,
+    shared among MEMCORE_WORKERS workers (at least 1)."""
+    if os.environ.get("MEMCORE_THREADS"):
+        return max(1, int(os.environ["MEMCORE_THREADS"]))
+    workers = max(1, int(os.environ.get("MEMCORE_WORKERS") or 1))
+    return max(1, ((os.cpu_count() or 1) - 1) // workers)
 
 
 # -- inspect ----------------------------------------------------------------------------------
@@ -256,6 +272,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-jobs", type=int, default=None, help="exit after N jobs")
     p.add_argument("--idle-exit", type=float, default=None, help="exit after S idle seconds")
     p.add_argument("--lease", type=float, default=None, help="lease seconds (default 30)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: default_threads())"
+    )
     p.set_defaults(func=cmd_worker)
 
     for name, func, text in (
