@@ -198,7 +198,8 @@ def test_csr_and_sharpness_records(tiny_spec):
     csr = [r for r in recs if r["type"] == "csr"]
     assert [(r["epoch"], r["member"]) for r in csr] == [(e, k) for e in (0, 1, 2) for k in (0, 1)]
     assert all(0.0 <= r["csr"] <= 1.0 and 1 <= r["iters"] <= 5 and r["set"] == "val" for r in csr)
-    assert csr[0]["radius"] == pytest.approx(8.0 / 255)
+    # the spec's radius is in 0-255 pixel units; records carry it in data units
+    assert csr[0]["radius"] == pytest.approx(spec.metrics.csr_radius / 255)
     sharp = [r for r in recs if r["type"] == "sharpness"]
     assert [r["member"] for r in sharp] == [0, 1] and all(r["sharpness"] > 0 for r in sharp)
     assert recs[-1]["type"] == "done"
