@@ -2,9 +2,9 @@
 
 `train(spec)` returns an iterator over memcore.records records:
 meta, then per evaluation point one "epoch" record per member and one "arrays" record, "csr"
-records every metrics.csr_every epochs, a "checkpoint" after every epoch but the last, "sharpness"
-at the end (metrics.sharpness), and "done". Settings are validated when `train` is called (a
-ValueError naming the field), before anything runs.
+records every metrics.csr_every epochs and after the last, a "checkpoint" after every epoch but
+the last, "sharpness" at the end (metrics.sharpness), and "done". Settings are validated when
+`train` is called (a ValueError naming the field), before anything runs.
 
 Data order: member k's epoch-e order is a permutation from a generator seeded by (seed + k, e);
 a step gathers the next batch of every member at once (x[idx_KxB]). Every epoch visits every
@@ -442,7 +442,8 @@ class Trainer:
                     return
                 if epoch % m.eval_every == 0 or epoch == t.epochs:
                     yield from self.eval_records(epoch, lr, wall())
-                if m.csr_every and epoch % m.csr_every == 0:
+                # the last epoch too, so every run ends with its final CSR
+                if m.csr_every and (epoch % m.csr_every == 0 or epoch == t.epochs):
                     yield from self.csr_records(epoch, wall)
                 if epoch < t.epochs:
                     yield {"type": "checkpoint", "epoch": epoch, "state": self.state()}

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"  # 2: CSR also measured after the last epoch
 
 DATASETS = ("digits", "mnist1d", "mnist", "fashion_mnist", "cifar10")
 OFFLINE_DATASETS = ("digits", "mnist1d")
