@@ -1,7 +1,8 @@
 """Training engine: K ensemble members trained at once on device-resident data; yields records.
 
 `train(spec)` returns an iterator over memcore.records records:
-meta, then per evaluation point one "epoch" record per member and one "arrays" record, "csr"
+meta, then per evaluation point one "epoch" record per member and one "arrays" record (those of
+epoch 0 and of the last epoch also hold the "first_layer" filters, K x F x H x W), "csr"
 records every metrics.csr_every epochs and after the last, a "checkpoint" after every epoch but
 the last, "sharpness" at the end (metrics.sharpness), and "done". Settings are validated when
 `train` is called (a ValueError naming the field), before anything runs.
@@ -51,6 +52,9 @@ from memcore.spec import RunSpec
 # on GPUs (larger chunks keep a wide ensemble's evaluation matmuls efficient)
 EVAL_ELEMENTS = {"cpu": 2**24, "cuda": 2**27}
 SHARPNESS_EXAMPLES = 2048  # training examples in the loss whose Hessian sharpness measures
+# First-layer filters are stored at epoch 0 and after the last epoch (ICML Fig 2) when they
+# hold at most this many numbers (16 MB); a 100 x 784 x 4096 ensemble's would be 1.3 GB.
+FILTER_ELEMENTS = 2**22
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -340,6 +344,11 @@ class Trainer:
             "prob": prob[:, tr].float().cpu().numpy(),
             "loss": loss[:, tr].float().cpu().numpy(),
         }
+        if epoch in (0, self.spec.train.epochs):
+            filters = models.first_layer_filters(self.model, tuple(self.data.input_shape))
+            if filters.numel() <= FILTER_ELEMENTS:
+                # a copy: on CPU .numpy() would share memory with the weights SGD updates in place
+                arrays["first_layer"] = filters.float().cpu().numpy().copy()
         out.append({"type": "arrays", "epoch": epoch, "step": self.step, "arrays": arrays})
         return out
 

@@ -19,7 +19,9 @@ A run (engine.train or sensitivity.run) yields plain dicts, in order. Each has a
   stacks each name over the run's "arrays" records into one array with a leading row axis, with
   the rows' "epoch"/"step" kept alongside. Engine names (K members x T tracked examples):
   "correct" bool[K, T], "prob" float32[K, T] (softmax prob of the training label), "loss"
-  float32[K, T]. Sensitivity names: "sensitivity" float64[N], "sensitivity_time" float64[N],
+  float32[K, T]; at epoch 0 and after the last epoch also "first_layer" float32[K, F, H, W]
+  (first-layer filters, when small enough; so that name has 2 rows). Sensitivity names:
+  "sensitivity" float64[N], "sensitivity_time" float64[N],
   "class_matrix" float64[C, C], "labels" int64[N], "noisy" bool[N].
 - "checkpoint": {"epoch", "state": dict of CPU tensors/arrays}: everything needed to resume
   after that epoch. Not stored as a record: the store writes the records since the previous

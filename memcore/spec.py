@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-CODE_VERSION = "2"  # 2: CSR also measured after the last epoch
+CODE_VERSION = "3"  # 2: CSR after the last epoch; 3: first-layer filters stored
 
 DATASETS = ("digits", "mnist1d", "mnist", "fashion_mnist", "cifar10")
 OFFLINE_DATASETS = ("digits", "mnist1d")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from memcore import engine, noise
+from memcore import engine, models, noise
 from memcore.cli import main
 from memcore.spec import RunSpec
 
@@ -324,3 +324,21 @@ def test_cuda_run_matches_cpu_run(tiny_spec, arch, precision):
     tol = 1e-4 if precision == "fp32" else 5e-2
     for a, b in zip(cpu, gpu, strict=True):
         assert a["train_loss"] == pytest.approx(b["train_loss"], abs=tol)
+
+
+def test_first_layer_filters_stored_at_init_and_after_the_last_epoch(tiny_spec):
+    spec = _spec(tiny_spec, **{"train.members": 2})
+    fresh = engine.Trainer(spec)
+    shape = tuple(fresh.data.input_shape)
+    init = models.first_layer_filters(fresh.model, shape).numpy()
+    trainer = engine.Trainer(spec)
+    rows = [r for r in trainer.records() if r["type"] == "arrays" and "first_layer" in r["arrays"]]
+    assert [r["epoch"] for r in rows] == [0, spec.train.epochs]
+    final = models.first_layer_filters(trainer.model, shape).numpy()
+    assert rows[0]["arrays"]["first_layer"].shape == (2, spec.model.width, 8, 8)
+    np.testing.assert_array_equal(rows[0]["arrays"]["first_layer"], init)
+    np.testing.assert_array_equal(rows[1]["arrays"]["first_layer"], final)
+    assert not np.allclose(init, final)  # training moved the filters
+    # each hidden unit's filter is its column of the first weight matrix, in image layout
+    w = trainer.model.weights[0].detach().numpy()  # K x 64 x width
+    np.testing.assert_array_equal(final[1, 3].ravel(), w[1, :, 3])

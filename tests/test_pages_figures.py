@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from memcore.figures import RECIPES, filters, get
+from memcore.figures import RECIPES, get
 from memcore.jobs import api
 from memcore.jobs.store import open_store
 from memcore.jobs.worker import Worker
@@ -28,7 +28,6 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMCORE_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("MEMCORE_WORKERS", "0")
     monkeypatch.setenv("MEMCORE_OFFLINE", "1")
-    monkeypatch.setenv("MEMCORE_FIGURES", str(tmp_path / "figures"))
     return open_store(tmp_path / "store")
 
 
@@ -65,9 +64,12 @@ def fake_runner(spec: RunSpec, resume=None, should_stop=None):
                 yield {"type": "csr", "epoch": float(e), "step": 2 * e, "member": member,
                        "csr": (0.02 + 0.2 * lv) * min(1, e), "iters": 5, "radius": 8 / 255,
                        "set": "val", "wall": 0.1}  # fmt: skip
-        if e == 1 and t:
-            yield {"type": "arrays", "epoch": 1.0, "step": 2,
-                   "arrays": {"correct": rng.random((k, t)) < 0.5}}  # fmt: skip
+        # like the engine: every arrays record has every tracked name; filters at 0 and the end
+        if e in (0, 1, spec.train.epochs):
+            arrays = {"correct": rng.random((k, t)) < 0.5}
+            if e in (0, spec.train.epochs):
+                arrays["first_layer"] = rng.normal(size=(k, 4, 5, 5))
+            yield {"type": "arrays", "epoch": float(e), "step": 2 * e, "arrays": arrays}
     if spec.metrics.sharpness:
         for member in range(k):
             yield {"type": "sharpness", "epoch": spec.train.epochs, "member": member,
@@ -76,16 +78,10 @@ def fake_runner(spec: RunSpec, resume=None, should_stop=None):
 
 
 def seed(store, name: str, scale: str = "test") -> list[RunSpec]:
-    """Store every run of the recipe's grid (fake records; filters get fake replayed weights)."""
+    """Store every run of the recipe's grid (fake records)."""
     grid = get(name).grid("digits", scale)
     api.submit_sweep(grid, store)
     Worker(store, runner=fake_runner).serve(idle_exit=0.2)
-    if name == "filters":
-        rng = np.random.default_rng(0)
-        for s in grid:
-            path = filters.figures_root() / "filters" / f"{s.key}.npz"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, final=rng.normal(size=(1, 4, 5, 5)), init=rng.normal(size=(1, 4, 5, 5)))
     return grid
 
 

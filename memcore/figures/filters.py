@@ -2,9 +2,8 @@
 
 On image data the paper's CNN is trained on real data and on 100% randY, and its first-layer
 5x5 filters are compared; on mnist1d (no images) the MLP's first-layer weight vectors (length 40)
-are the filters. The store keeps no final weights (only per-epoch checkpoints while a run is
-live), so `first_layer(spec)` replays the run in-process (training is deterministic on CPU) and
-caches the filters as .npz under cache/figures/filters (env MEMCORE_FIGURES for another folder).
+are the filters. The engine stores them (memcore.models.first_layer_filters) at initialisation
+and after the last epoch as the "first_layer" array of the run.
 
 Structure = mean correlation between neighbouring weights of a filter (horizontal and vertical
 neighbours for 2D filters, adjacent entries for 1D), after removing each filter's mean: about
@@ -16,9 +15,6 @@ structured by a meaningful margin); inconclusive otherwise (too noisy to tell).
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,52 +71,14 @@ def settings(dataset: str, scale: str) -> str:
     return f"{describe(s)}; {what}; real vs 100% randY"
 
 
-def figures_root() -> Path:
-    root = os.environ.get("MEMCORE_FIGURES")
-    return Path(root) if root else Path(__file__).resolve().parents[2] / "cache" / "figures"
-
-
-def filters_of(model, input_shape: tuple[int, ...]) -> np.ndarray:
-    """First-layer filters: K x F x H x W (CNN: 5x5 per output channel, input channels averaged;
-    MLP: one row per hidden unit, reshaped to the input's (C,) H, W or 1 x L)."""
-    if hasattr(model, "conv_w"):
-        w = model.conv_w[0].detach().cpu().numpy()  # K x out x in x 5 x 5
-        return w.mean(axis=2)
-    w = model.weights[0].detach().cpu().numpy()  # K x in x out
-    w = np.swapaxes(w, 1, 2)  # K x out x in
-    shape = input_shape[-2:] if len(input_shape) == 3 else (1, input_shape[-1])
-    return w.reshape(w.shape[0], w.shape[1], *shape)
-
-
-def first_layer(spec: RunSpec, cache: bool = True) -> dict[str, np.ndarray]:
-    """{"final": K x F x H x W, "init": the same at initialisation} for `spec`, replayed
-    in-process (cached by spec key)."""
-    from memcore import engine
-
-    path = figures_root() / "filters" / f"{spec.key}.npz"
-    if cache and path.exists():
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    trainer = engine.Trainer(spec.replace(**{"train.device": "cpu"}))
-    shape = tuple(trainer.data.input_shape)
-    init = filters_of(trainer.model, shape)
-    for _ in trainer.records():
-        pass
-    out = {"final": filters_of(trainer.model, shape), "init": init}
-    if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **out)
-        os.replace(tmp, path)
-    return out
-
-
 def augment(run: RunData) -> RunData:
-    """The run with arrays "filters" and "filters_init" (K x F x H x W) from `first_layer`."""
-    if "filters" in run.arrays:
+    """The run with arrays "filters" (after training) and "filters_init" (at initialisation),
+    K x F x H x W, from the engine's stored "first_layer" rows (epoch 0 and the last epoch).
+    A run without them (filters too large to store) is left as is and drops out of the frame."""
+    stored = run.arrays.get("first_layer")
+    if "filters" in run.arrays or stored is None or len(stored) < 2:
         return run
-    f = first_layer(run.spec)
-    arrays = {**run.arrays, "filters": f["final"], "filters_init": f["init"]}
+    arrays = {**run.arrays, "filters": stored[-1], "filters_init": stored[0]}
     return RunData(run.spec, run.records, arrays, run.status)
 
 
