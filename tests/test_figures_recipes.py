@@ -121,7 +121,7 @@ def test_evaluate_on_an_empty_store_is_inconclusive(memcore_env):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(RECIPES))
-def test_every_recipe_at_test_scale_gives_a_frame_and_a_verdict(name, memcore_env, monkeypatch):
+def test_every_recipe_at_test_scale_gives_a_frame_and_a_verdict(name, memcore_env):
     res = fr.run(name, "digits", "test", memcore_env["store"])
     assert res.errors == []
     assert res.progress.done == res.progress.total
