@@ -9,7 +9,7 @@ Noisy training examples take the colour of their noise kind (`noise_color`), so 
 in a randX run and red in a randY run, and clean examples are always blue.
 
 Each builder documents the columns it reads. Frames shaped like `records.frame(records, "epoch")`
-go to `accuracy_frame` first; per-example frames come from `memcore.easiness` (or the page).
+go to `accuracy_frame` first; per-example frames come from `memcore.metrics.easiness` (or the page).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Altair builders for the paper-experiment figures: a recipe's tidy frame in, `alt.Chart` out.
 
-One builder per experiment (memcore.figures); `chart(name, df)` picks it. No Streamlit here, so
-the report (memcore.figures.report) renders the same charts to SVG/PNG. Colours follow the poster
+One builder per experiment (memcore.experiments); `chart(name, df)` picks it. No Streamlit here, so
+the report (experiments.report) renders the same charts to SVG/PNG. Colours follow the poster
 (app.charts): real blue, randX green, randY red; noise levels go from blue (real) through
 orange to dark red.
 """
@@ -117,7 +117,7 @@ def convergence_chart(df: pd.DataFrame, normalized: bool = True) -> alt.Chart:
 def easiness_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Sorted P(correct) per setting (rank in [0, 1]) plus the Binomial(K, mean p of randX)/K
     reference as setting 'binomial'."""
-    from memcore.figures.easiness import binomial_reference
+    from memcore.experiments.easiness import binomial_reference
 
     parts = []
     for s, g in df.groupby("setting"):
@@ -264,7 +264,7 @@ def noise_levels_chart(df: pd.DataFrame) -> alt.Chart:
 # -- 7. regularization --------------------------------------------------------------------------
 def regularization_chart(df: pd.DataFrame) -> alt.Chart:
     """Tradeoff (x randY train acc, y best real val acc) per regularizer, and training curves."""
-    from memcore.figures.regularization import tradeoff
+    from memcore.experiments.regularization import tradeoff
 
     if df.empty:
         return _empty("Regularization vs memorization")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app import errors, figure_charts, state
-from memcore.figures import get
-from memcore.figures import run as fr
+from memcore.experiments import get
+from memcore.jobs import sweep as fr
 from memcore.spec import DATASETS, OFFLINE_DATASETS
 
 POLL_S = 2.0
@@ -32,7 +32,7 @@ def _memo(store_path: str) -> dict:
 @st.cache_data(ttl=60, show_spinner=False)
 def _missing(dataset: str) -> str | None:
     """A message when the dataset's files are not in the data folder, else None."""
-    from memcore import datasets
+    from memcore.data import datasets
 
     for a in datasets.availability():
         if a.name == dataset and a.status == "missing":

@@ -5,7 +5,7 @@ Arrays are `memcore.jobs.api.arrays(key)`: each name stacked over the run's "arr
 tracked training examples and K members, "correct" bool[R, K, T] and "prob" float[R, K, T]
 (softmax probability of the training label); the "meta" record says which tracked examples are
 noisy ("tracked_noisy"). The definitions (easiness, binomial reference, forgetting, data map)
-live in memcore.easiness; this module only picks rows and shapes frames.
+live in memcore.metrics.easiness; this module only picks rows and shapes frames.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from memcore import easiness
+from memcore.metrics import easiness
 from memcore.records import frame
 
 

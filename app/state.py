@@ -73,7 +73,7 @@ def start_session() -> None:
 @st.cache_resource(show_spinner=False)
 def device() -> str:
     """Device the workers train on by default ('cuda' when torch sees a GPU, else 'cpu')."""
-    from memcore.engine import resolve_device
+    from memcore.engine.trainer import resolve_device
 
     return resolve_device("auto").type
 

@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
         return 2
     folder, names = argv[0], [n for a in argv[1:] for n in a.replace(",", " ").split()]
     os.environ["MEMCORE_DATA"] = folder
-    from memcore.datasets import REGISTRY, DatasetUnavailable, load
+    from memcore.data.datasets import REGISTRY, DatasetUnavailable, load
     from memcore.spec import DataSpec
 
     unknown = [n for n in names if n not in REGISTRY]

@@ -47,7 +47,8 @@ def _unavailable(name: str) -> str | None:
     """Why `name` cannot be used offline (naming the folder), or None."""
     if name in OFFLINE_DATASETS:
         return None
-    from memcore import datasets, fetch  # imports torch: only when a download could be needed
+    from memcore.data import datasets  # imports torch: only when a download could be needed
+    from memcore.data import files as fetch
 
     row = next((a for a in datasets.availability() if a.name == name), None)
     if row is None or row.status != "missing" or fetch.downloads_allowed():

@@ -1,4 +1,4 @@
-"""Paper experiment page: noise-levels (see memcore.figures and app.figure_page)."""
+"""Paper experiment page: noise-levels (see memcore.experiments and app.figure_page)."""
 
 from app import figure_page
 

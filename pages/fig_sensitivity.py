@@ -1,4 +1,4 @@
-"""Paper experiment page: sensitivity (see memcore.figures and app.figure_page)."""
+"""Paper experiment page: sensitivity (see memcore.experiments and app.figure_page)."""
 
 from app import figure_page
 

@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from app import errors, figure_page, state
-from memcore.figures import RECIPES
-from memcore.figures import report as rep
-from memcore.figures import run as fr
+from memcore.experiments import RECIPES
+from memcore.experiments import report as rep
+from memcore.jobs import sweep as fr
 from memcore.spec import DATASETS
 
 PAGES = Path(__file__).resolve().parent

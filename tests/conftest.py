@@ -68,6 +68,6 @@ def tiny_spec() -> RunSpec:
 @pytest.fixture
 def digits_data(tiny_spec: RunSpec):
     """The clean digits Dataset of `tiny_spec` (cached in-process; do not modify in place)."""
-    from memcore.datasets import load
+    from memcore.data.datasets import load
 
     return load(tiny_spec.data)

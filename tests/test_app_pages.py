@@ -310,7 +310,7 @@ def test_running_run_shows_progress_live_charts_and_cancels(store):
 
 
 def test_a_real_engine_run_renders_every_training_chart(store, tiny_spec):
-    """The same page on records written by memcore.engine (not hand-made ones)."""
+    """The same page on records written by memcore.engine.trainer (not hand-made ones)."""
     from memcore.jobs.worker import default_runner
 
     spec = tiny_spec.replace(

@@ -1,4 +1,4 @@
-"""memcore.bench and `python -m memcore bench`: runs on tiny cases and reports every field
+"""memcore.engine.bench and `python -m memcore bench`: runs on tiny cases and reports every field
 (timings are printed, never asserted)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from memcore import bench
 from memcore.cli import main
+from memcore.engine import bench
 
 FIELDS = {
     "name",
@@ -63,7 +63,7 @@ def test_default_cases_cover_the_issue_targets():
 
 
 def test_extra_benchmarks_are_called_when_present(tiny, monkeypatch):
-    import memcore.critical as critical
+    import memcore.metrics.critical as critical
 
     monkeypatch.setattr(bench, "EXTRAS", (("critical", "bench_csr"),))
     monkeypatch.setattr(critical, "bench_csr", lambda quick, dev: {"bench": "csr", "q": quick})

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from memcore import datasets as D
+from memcore.data import datasets as D
 from memcore.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

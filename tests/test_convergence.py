@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from memcore.convergence import normalise, time_to_convergence
+from memcore.metrics.convergence import normalise, time_to_convergence
 
 
 def _records(accs: dict[int, list[float]]) -> list[dict]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore.critical import bench_csr, csr, lass
+from memcore.metrics.critical import bench_csr, csr, lass
 from memcore.spec import MetricsSpec
 
 

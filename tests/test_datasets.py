@@ -1,4 +1,4 @@
-"""memcore.datasets: offline datasets, splits, subsets, downscaling, and the offline error path."""
+"""data.datasets: offline datasets, splits, subsets, downscaling, and the offline error path."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore import datasets as D
-from memcore.datasets import availability, load
+from memcore.data import datasets as D
+from memcore.data.datasets import availability, load
 from memcore.spec import DataSpec
 
 TORCHVISION = [n for n, i in D.REGISTRY.items() if not i.offline]

@@ -99,12 +99,12 @@ def test_step_cap_catches_tiny_batches_and_sensitivity_has_its_own() -> None:
 
 
 def test_split_sizes_match_the_dataset_registry() -> None:
-    from memcore.datasets import REGISTRY
+    from memcore.data.datasets import REGISTRY
 
     for name, info in REGISTRY.items():
         assert demo.SPLIT_SIZES[name][0] == info.n_train
     # With data.val_fraction the bound stays within one example per class of the real split.
-    from memcore.datasets import load
+    from memcore.data.datasets import load
 
     for vf in (0.0, 0.1, 0.5):
         spec = SMALL.replace(**{"data.train_size": 0, "data.val_fraction": vf})

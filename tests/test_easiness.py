@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from memcore import easiness as ez
+from memcore.metrics import easiness as ez
 
 
 def test_identical_members_give_zero_one_easiness():

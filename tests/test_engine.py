@@ -1,4 +1,4 @@
-"""memcore.engine: records, determinism, member equality, memorisation, clean/noisy split,
+"""memcore.engine.trainer: records, determinism, member equality, memorisation, clean/noisy split,
 resume, cancel, CSR/sharpness/adversarial wiring, validation; the `train` CLI verb."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from memcore import engine, models, noise
 from memcore.cli import main
+from memcore.data import noise
+from memcore.engine import models
+from memcore.engine import trainer as engine
 from memcore.spec import RunSpec
 
 

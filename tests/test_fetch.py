@@ -1,4 +1,4 @@
-"""memcore.fetch (through datasets.load): offline requests fail fast with the folder and file
+"""memcore.data.files (through datasets.load): offline requests fail fast with the folder and file
 names; no test touches the network (MEMCORE_OFFLINE=1, or the socket/download is replaced)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from memcore import datasets as D
-from memcore import fetch
-from memcore.datasets import DatasetUnavailable, availability, load
+from memcore.data import datasets as D
+from memcore.data import files as fetch
+from memcore.data.datasets import DatasetUnavailable, availability, load
 from memcore.spec import DataSpec
 
 TORCHVISION = [n for n, i in D.REGISTRY.items() if not i.offline]

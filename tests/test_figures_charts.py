@@ -21,7 +21,7 @@ from test_figures_checks import (
 
 from app import figure_charts as fc
 from app.charts import RANDX, RANDY, REAL
-from memcore.figures import filters
+from memcore.experiments import filters
 
 
 def frames():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memcore.figures import (
+from memcore.experiments import (
     capacity,
     convergence,
     critical,
@@ -17,7 +17,7 @@ from memcore.figures import (
     sensitivity,
     sharpness,
 )
-from memcore.figures.base import RunData
+from memcore.experiments.recipe import RunData
 from memcore.spec import preset
 
 RNG = np.random.default_rng(0)

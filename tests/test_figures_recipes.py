@@ -9,10 +9,10 @@ import json
 import pytest
 
 from memcore import cli
-from memcore.figures import RECIPES, SCALES, VERDICTS, get
-from memcore.figures import run as fr
-from memcore.figures.base import Verdict, spearman
+from memcore.experiments import RECIPES, SCALES, VERDICTS, get
+from memcore.experiments.recipe import Verdict, spearman
 from memcore.jobs import api
+from memcore.jobs import sweep as fr
 from memcore.spec import RunSpec
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memcore import engine
+from memcore.engine import trainer as engine
 from memcore.jobs import api, pool
 from memcore.jobs.store import Store
 from memcore.spec import preset

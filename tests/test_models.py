@@ -1,4 +1,4 @@
-"""memcore.models: batched ensembles equal their members run alone; the fused SGD step equals
+"""memcore.engine.models: batched ensembles equal their members run alone; the fused SGD step equals
 autograd + torch-style SGD; PyTorch's default init."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from memcore.models import CNNEnsemble, MLPEnsemble, build
+from memcore.engine.models import CNNEnsemble, MLPEnsemble, build
 from memcore.spec import ModelSpec
 
 

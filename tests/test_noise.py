@@ -1,4 +1,4 @@
-"""memcore.noise: exact counts, untouched validation, matched statistics, uniform labels."""
+"""memcore.data.noise: exact counts, untouched validation, matched statistics, uniform labels."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from memcore import noise as N
-from memcore.datasets import Dataset, load
+from memcore.data import noise as N
+from memcore.data.datasets import Dataset, load
 from memcore.spec import NoiseSpec
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from memcore.figures import RECIPES, get
+from memcore.experiments import RECIPES, get
 from memcore.jobs import api
 from memcore.jobs.store import open_store
 from memcore.jobs.worker import Worker

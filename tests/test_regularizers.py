@@ -1,4 +1,4 @@
-"""memcore.regularizers: masks and noise per member, and each regularizer moves training in the
+"""engine.regularizers: masks and noise per member, and each regularizer moves training in the
 expected direction inside the engine."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from memcore import engine
-from memcore.regularizers import Regularizer, mix_seed, step_generator
+from memcore.engine import trainer as engine
+from memcore.engine.regularizers import Regularizer, mix_seed, step_generator
 
 CPU = torch.device("cpu")
 

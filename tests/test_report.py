@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from test_figures_checks import capacity_frame, class_frame, gini_frame
 
-from memcore.figures import get
-from memcore.figures import report as rep
-from memcore.figures.run import FigureResult, Progress
+from memcore.experiments import get
+from memcore.experiments import report as rep
+from memcore.jobs.sweep import FigureResult, Progress
 
 
 def result(name: str, df) -> FigureResult:

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore import sensitivity as sens
+from memcore.metrics import sensitivity as sens
 from memcore.spec import preset
 
 

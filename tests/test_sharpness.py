@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from memcore.sharpness import top_eigenvalue
+from memcore.metrics.sharpness import top_eigenvalue
 
 
 def test_quadratic_loss_top_eigenvalue_per_member():

@@ -1,4 +1,4 @@
-"""memcore.splits: stratified splits and balanced subsets, checked against counting references."""
+"""data.splits: stratified splits and balanced subsets, checked against counting references."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memcore.splits import balanced_counts, stratified_split, subset
+from memcore.data.splits import balanced_counts, stratified_split, subset
 
 labels = st.lists(st.integers(0, 4), min_size=1, max_size=200).map(
     lambda v: torch.tensor(v, dtype=torch.int64)

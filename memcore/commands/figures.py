@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from memcore.figures import RECIPES, SCALES, get
-from memcore.figures.base import PRESET_FOR
+from memcore.experiments import RECIPES, SCALES, get
+from memcore.experiments.recipe import PRESET_FOR
 
 
 def register(sub) -> None:
@@ -59,7 +59,7 @@ def _progress(p) -> None:
 
 def _warn_missing(dataset: str) -> None:
     """Say up front when the dataset's files are not there (runs then download or fail)."""
-    from memcore import datasets
+    from memcore.data import datasets
 
     for a in datasets.availability():
         if a.name == dataset and a.status == "missing":
@@ -68,7 +68,7 @@ def _warn_missing(dataset: str) -> None:
 
 
 def _run(name: str, args, dataset: str):
-    from memcore.figures import run as fr
+    from memcore.jobs import sweep as fr
 
     _warn_missing(dataset)
     if args.stored_only:
@@ -107,7 +107,7 @@ def figure(args) -> int:
 
 
 def report(args) -> int:
-    from memcore.figures import report as rep
+    from memcore.experiments import report as rep
 
     datasets = (args.datasets or args.dataset).split(",")
     names = args.only.split(",") if args.only else list(RECIPES)

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
-    from memcore import sensitivity
+    from memcore.metrics import sensitivity
 
     spec = spec_from_args(args).replace(task="sensitivity")
     matrix = None

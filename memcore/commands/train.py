@@ -38,7 +38,7 @@ def _mean(rows: list[dict[str, Any]], col: str) -> float | None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from memcore import engine
+    from memcore.engine import trainer as engine
 
     spec = spec_from_args(args)
     stream = engine.train(spec)  # validates before anything runs
@@ -92,7 +92,7 @@ def _summary(rows: list[dict[str, Any]], done: dict[str, Any]) -> None:
 def run_bench(args: argparse.Namespace) -> int:
     import torch
 
-    from memcore import bench
+    from memcore.engine import bench
 
     if args.threads:
         if args.threads < 1:

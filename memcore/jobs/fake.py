@@ -2,7 +2,7 @@
 
 `run(spec, resume=None, should_stop=None)` yields meta, per epoch one "epoch" record per member
 and an "arrays" record, a "checkpoint" after every epoch but the last, and "done", like
-memcore.engine.train, without touching data or models. Values are a pure function of
+memcore.engine.trainer.train, without touching data or models. Values are a pure function of
 (spec.train.seed, member, epoch), so a resumed run yields exactly the records an uninterrupted one
 does. Each epoch sleeps MEMCORE_FAKE_EPOCH_S seconds (default 0.02) to look like work;
 MEMCORE_FAKE_FAIL_AT=E raises at epoch E (error handling tests).

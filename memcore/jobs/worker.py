@@ -47,8 +47,8 @@ CHECKPOINT_EVERY_S = float(os.environ.get("MEMCORE_CHECKPOINT_EVERY_S") or 0)
 
 
 def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
-    """Dispatch on spec.task: "train" -> memcore.engine.train, "sensitivity" ->
-    memcore.sensitivity.run. Env MEMCORE_JOBS_RUNNER="module:function" replaces it (tests)."""
+    """Dispatch on spec.task: "train" -> memcore.engine.trainer.train, "sensitivity" ->
+    metrics.sensitivity.run. Env MEMCORE_JOBS_RUNNER="module:function" replaces it (tests)."""
     override = os.environ.get("MEMCORE_JOBS_RUNNER")
     if override:
         mod, _, fn = override.partition(":")
@@ -56,10 +56,10 @@ def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
             spec, resume=resume, should_stop=should_stop
         )
     if spec.task == "sensitivity":
-        from memcore import sensitivity
+        from memcore.metrics import sensitivity
 
         return sensitivity.run(spec, should_stop=should_stop)
-    from memcore import engine
+    from memcore.engine import trainer as engine
 
     return engine.train(spec, resume=resume, should_stop=should_stop)
 
@@ -71,7 +71,7 @@ def warm_up() -> None:
     if os.environ.get("MEMCORE_JOBS_RUNNER"):
         return
     try:
-        from memcore import datasets, engine  # noqa: F401
+        from memcore.data import datasets  # noqa: F401
         from memcore.spec import DataSpec
 
         datasets.load(DataSpec())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.figures.base import (
+from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,

@@ -65,7 +65,7 @@ def _anchor(result) -> str:
 def render(
     results: Iterable, fmt: str = "html", chart_fn: Callable | None | str = "default"
 ) -> str:
-    """The report for FigureResults (memcore.figures.run) as HTML or Markdown text."""
+    """The report for FigureResults (memcore.jobs.sweep) as HTML or Markdown text."""
     results = list(results)
     if chart_fn == "default":
         chart_fn = _default_chart_fn()

@@ -1,7 +1,7 @@
 """Sharpness vs noise (PAPER.md 8, workshop extra).
 
 Sharpness = the largest eigenvalue of the Hessian of the training loss at the end of training
-(memcore.sharpness: power iteration with Hessian-vector products; the engine measures it on a
+(metrics.sharpness: power iteration with Hessian-vector products; the engine measures it on a
 fixed subset of training examples). One run per noise level and kind (randX, randY), members
 averaged.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.figures.base import (
+from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,

@@ -2,7 +2,7 @@
 ICML Figs 7-9).
 
 A probe x is critical if LASS finds x^ with |x - x^|_inf <= r and a different predicted class;
-CSR = fraction of probe points (validation data) that are critical (memcore.critical). The radius
+CSR = fraction of probe points (validation data) that are critical (metrics.critical). The radius
 is the dataset's default (PAPER.md calibration: a few percent of real-data probes critical on
 small offline data; the paper's 0.3/255 on MNIST/CIFAR), stated next to the figure.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.figures.base import (
+from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,

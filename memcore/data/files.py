@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from memcore.spec import OFFLINE_DATASETS
 
 if TYPE_CHECKING:
-    from memcore.datasets import DatasetInfo
+    from memcore.data.datasets import DatasetInfo
 
 PROBE_TIMEOUT_S = 2.0
 

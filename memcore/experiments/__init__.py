@@ -1,13 +1,13 @@
 """The paper's experiments as recipes (PAPER.md "The experiments" 1-8).
 
-`RECIPES` maps a name to its `Recipe` (memcore.figures.base): the spec grid at a scale, the tidy
-frame of the stored results, and the claim check. Run one with memcore.figures.run (through the
+`RECIPES` maps a name to its `Recipe` (experiments.recipe): the spec grid at a scale, the tidy
+frame of the stored results, and the claim check. Run one with memcore.jobs.sweep (through the
 job store) or `python -m memcore figure NAME`.
 """
 
 from __future__ import annotations
 
-from memcore.figures import (
+from memcore.experiments import (
     capacity,
     convergence,
     critical,
@@ -17,7 +17,7 @@ from memcore.figures import (
     sensitivity,
     sharpness,
 )
-from memcore.figures.base import SCALES, VERDICTS, Recipe, RunData, Verdict
+from memcore.experiments.recipe import SCALES, VERDICTS, Recipe, RunData, Verdict
 
 RECIPES: dict[str, Recipe] = {
     r.name: r

@@ -25,7 +25,7 @@ import dataclasses
 
 import torch
 
-from memcore.datasets import Dataset, load
+from memcore.data.datasets import Dataset, load
 from memcore.spec import NoiseSpec, RunSpec
 
 

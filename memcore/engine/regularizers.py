@@ -11,7 +11,7 @@ one batched run. Placement (the same for the MLP and the CNN):
 - weight_decay (L2 coefficient s_k): gradient += s_k * parameter for every parameter, like
   torch.optim.SGD(weight_decay=s_k), i.e. the loss gains (s_k / 2) * ||theta||^2.
 - adversarial (dropout rate s_k): dropout as above plus adversarial training: the loss is
-  (1 - w) CE(x, y) + w CE(x^, y) with x^ = LASS(x) found on each minibatch (memcore.critical;
+  (1 - w) CE(x, y) + w CE(x^, y) with x^ = LASS(x) found on each minibatch (metrics.critical;
   w = TrainSpec.adv_weight; radius/alpha/beta/iters from MetricsSpec.csr_*).
 
 Masks and noise for all members are drawn at once from a generator seeded by (seed, epoch, step)

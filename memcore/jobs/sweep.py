@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from memcore.figures import get
-from memcore.figures.base import Recipe, RunData, Verdict
+from memcore.experiments import get
+from memcore.experiments.recipe import Recipe, RunData, Verdict
 from memcore.jobs import api
 from memcore.jobs.store import open_store
 

@@ -44,8 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from memcore import models
-from memcore.regularizers import Regularizer, mix_seed, step_generator
+from memcore.engine import models
+from memcore.engine.regularizers import Regularizer, mix_seed, step_generator
 from memcore.spec import RunSpec
 
 # activations (K x chunk x width) per evaluation chunk, bounding memory: 64 MB on CPU, 512 MB
@@ -106,7 +106,7 @@ class Trainer:
         self.spec, t = spec, spec.train
         self.device = resolve_device(t.device)
         if data is None:
-            from memcore import noise
+            from memcore.data import noise
 
             data = noise.prepare(spec)
         self.data = data
@@ -244,7 +244,7 @@ class Trainer:
 
     def _adversarial_batch(self, xb: Tensor, yb: Tensor, gen: torch.Generator):
         """[x; x^] with labels [y; y] and weights (1-w)/B, w/B (PAPER.md item 7)."""
-        from memcore import critical
+        from memcore.metrics import critical
 
         m, w, b = self.spec.metrics, self.spec.train.adv_weight, xb.shape[1]
         res = critical.lass(
@@ -353,8 +353,8 @@ class Trainer:
         return out
 
     def csr_records(self, epoch: int, wall_fn: Callable[[], float]) -> list[dict[str, Any]]:
-        """Critical sample ratio of every member on the fixed probe set (memcore.critical)."""
-        from memcore import critical
+        """Critical sample ratio of every member on the fixed probe set (metrics.critical)."""
+        from memcore.metrics import critical
 
         m = self.spec.metrics
         if self._probes is None:
@@ -388,7 +388,7 @@ class Trainer:
     def sharpness_records(self, wall_fn: Callable[[], float]) -> list[dict[str, Any]]:
         """Top Hessian eigenvalue of each member's training loss (on up to SHARPNESS_EXAMPLES
         training examples, the tracked ones first) at the end of training."""
-        from memcore import sharpness
+        from memcore.metrics import sharpness
 
         idx = self.tracked if self.tracked.numel() else torch.arange(self.N)
         idx = idx[:SHARPNESS_EXAMPLES].to(self.device)
@@ -516,6 +516,6 @@ def train(
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Train spec's K members; an iterator over records (module docstring). Raises ValueError
-    for invalid settings before anything runs. data: a memcore.datasets.Dataset (default
+    for invalid settings before anything runs. data: a memcore.data.datasets.Dataset (default
     noise.prepare(spec)); resume: a checkpoint record's "state"."""
     return Trainer(spec, data, resume).records(should_stop)

@@ -199,7 +199,7 @@ def run(
 ) -> Iterator[dict[str, Any]]:
     """The sensitivity task (spec.task == "sensitivity"): yields records.py records
     "meta", then per evaluation "sens" and "arrays", then "done". Stops quietly (no "done")
-    when should_stop() is true. `data`: a memcore.datasets.Dataset (default: noise.prepare).
+    when should_stop() is true. `data`: a memcore.data.datasets.Dataset (default: noise.prepare).
     Runs on the CPU whatever train.device: the float64 2x16 net is launch-bound on a GPU.
     Data order: one permutation per epoch from a generator seeded train.seed + 1; the last
     batch of an epoch may be smaller. "arrays" come with every evaluation (running values)."""
@@ -212,7 +212,7 @@ def run(
             "train.regularizer=none"
         )
     if data is None:
-        from memcore.noise import prepare
+        from memcore.data.noise import prepare
 
         data = prepare(spec)
     x = data.x_train.reshape(len(data.x_train), -1).to(DTYPE)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from memcore.figures.base import (
+from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,

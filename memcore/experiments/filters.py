@@ -2,7 +2,7 @@
 
 On image data the paper's CNN is trained on real data and on 100% randY, and its first-layer
 5x5 filters are compared; on mnist1d (no images) the MLP's first-layer weight vectors (length 40)
-are the filters. The engine stores them (memcore.models.first_layer_filters) at initialisation
+are the filters. The engine stores them (engine.models.first_layer_filters) at initialisation
 and after the last epoch as the "first_layer" array of the run.
 
 Structure = mean correlation between neighbouring weights of a filter (horizontal and vertical
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.figures.base import (
+from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,

@@ -5,7 +5,7 @@ ways in one process on generated MNIST-shaped data (N x 784 uniform pixels, 10 r
 
 - textbook: TensorDataset + DataLoader(shuffle=True) + nn.Sequential + torch.optim.SGD, one model
   at a time (`textbook_models` models, each for the case's epochs);
-- engine: memcore.engine's Trainer with K members, timed over its SGD steps (gather + fused step).
+- engine: engine.trainer's Trainer with K members, timed over its SGD steps (gather + fused step).
 
 Reported per case: seconds per model-epoch of each, their ratio (speedup), and the engine's
 achieved FLOP/s as a fraction of the device's measured matmul throughput (a large square fp32
@@ -13,7 +13,7 @@ matmul, TF32 when the case uses it). Engine FLOPs per model-epoch: N * (2 fwd + 
 sum(in*out) + N * 2 * sum(in*out over layers after the first) (input gradients).
 
 Cases are a list (`cases(quick, device)`); add one to measure something else. The benchmarks of
-memcore.critical (`bench_csr`) and memcore.sensitivity (`bench_sensitivity`) run too when those
+metrics.critical (`bench_csr`) and metrics.sensitivity (`bench_sensitivity`) run too when those
 functions exist. Timings, never asserted in tests.
 """
 
@@ -93,7 +93,7 @@ def model_epoch_flops(case: Case) -> float:
 
 
 def _data(case: Case):
-    from memcore.datasets import Dataset
+    from memcore.data.datasets import Dataset
 
     g = torch.Generator().manual_seed(0)
     x = torch.rand(case.n, case.d_in, generator=g)
@@ -144,7 +144,7 @@ def textbook(case: Case, data, device: torch.device) -> float:
 
 def engine_time(case: Case, data, device: torch.device) -> float:
     """Seconds per model-epoch of the engine (K members; SGD steps only, no evaluation)."""
-    from memcore.engine import Trainer
+    from memcore.engine.trainer import Trainer
 
     spec = RunSpec().replace(
         **{
@@ -195,7 +195,7 @@ def run_case(case: Case, device: torch.device) -> dict[str, Any]:
 
 def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
     """All cases on `device` plus the other modules' benchmarks; a JSON-serialisable dict."""
-    from memcore.engine import resolve_device
+    from memcore.engine.trainer import resolve_device
 
     dev = resolve_device(device)
     out: dict[str, Any] = {
@@ -219,7 +219,7 @@ def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
     out["cases"] = timed
     for mod, fn in EXTRAS:
         try:
-            module = __import__(f"memcore.{mod}", fromlist=[fn])
+            module = __import__(f"memcore.metrics.{mod}", fromlist=[fn])
         except ImportError:
             continue
         if hasattr(module, fn):

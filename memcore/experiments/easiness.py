@@ -22,7 +22,7 @@ from math import lgamma
 import numpy as np
 import pandas as pd
 
-from memcore.figures.base import (
+from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,

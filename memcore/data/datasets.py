@@ -40,9 +40,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from memcore.fetch import DatasetUnavailable, have_files, open_torchvision
+from memcore.data.files import DatasetUnavailable, have_files, open_torchvision
+from memcore.data.splits import stratified_split, subset
 from memcore.spec import DataSpec
-from memcore.splits import stratified_split, subset
 
 __all__ = [
     "REGISTRY",

@@ -169,7 +169,7 @@ def csr(
 def _mlp_forward(
     members: int, d_in: int, width: int, n_classes: int, device: torch.device, seed: int = 0
 ) -> Forward:
-    """A K-member 2-hidden-layer ReLU MLP as stacked weights (bench only; no memcore.models)."""
+    """A K-member 2-hidden-layer ReLU MLP as stacked weights (bench only; no engine.models)."""
     g = torch.Generator(device="cpu").manual_seed(seed)
     dims = [d_in, width, width, n_classes]
     ws, bs = [], []

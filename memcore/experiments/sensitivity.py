@@ -1,7 +1,7 @@
 """Loss-sensitivity: its Gini coefficient over training, and the per-class matrix
 (PAPER.md 4-5; poster Figs 3.2 and 3.3, ICML Figs 3-4).
 
-Runs are `task="sensitivity"` specs (memcore.sensitivity): a 2x16 MLP trained by SGD on 1,000
+Runs are `task="sensitivity"` specs (metrics.sensitivity): a 2x16 MLP trained by SGD on 1,000
 examples, the loss-sensitivity g_x = running mean over evaluation steps of |dL_t/dx|_1 through
 the unrolled SGD updates. Settings: real, randX 50%, randX 100%; labels: 10 classes and unique
 (every example its own class).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.figures.base import (
+from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,

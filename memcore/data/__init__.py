@@ -1,0 +1,1 @@
+"""Datasets: the registry, loading, files on disk, splits and label/input noise."""

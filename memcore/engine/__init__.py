@@ -1,0 +1,1 @@
+"""Training: batched models, regularizers, the device-resident trainer, the benchmark."""
