@@ -264,7 +264,7 @@ def noise_levels_chart(df: pd.DataFrame) -> alt.Chart:
 # -- 7. regularization --------------------------------------------------------------------------
 def regularization_chart(df: pd.DataFrame) -> alt.Chart:
     """Tradeoff (x randY train acc, y best real val acc) per regularizer, and training curves."""
-    from memcore.experiments.regularization import tradeoff
+    from memcore.metrics.regularization import tradeoff
 
     if df.empty:
         return _empty("Regularization vs memorization")

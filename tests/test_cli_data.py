@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from memcore.data import datasets as D
 from memcore.cli import main
+from memcore.data import datasets as D
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,6 +29,7 @@ from memcore.experiments.recipe import (
     rnd,
     setting,
 )
+from memcore.metrics.regularization import tradeoff
 from memcore.spec import RunSpec
 
 MIN_FIT = 0.2
@@ -126,19 +127,6 @@ def frame(runs: list[RunData]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=list(COLUMNS))
     return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
-
-
-def tradeoff(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (regularizer, strength): final randY training accuracy and best real val."""
-    last = df.sort_values("epoch").groupby(["regularizer", "strength", "data"]).last()
-    noise = last.xs("randY", level="data")["train_acc"].rename("randY_train_acc")
-    best = (
-        df[df["data"] == "real"]
-        .groupby(["regularizer", "strength"])["val_acc"]
-        .max()
-        .rename("real_best_val_acc")
-    )
-    return pd.concat([noise, best], axis=1).dropna().reset_index()
 
 
 def check(df: pd.DataFrame, n_classes: int = 10) -> Verdict:
