@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from memcore.metrics import easiness as ez
@@ -122,3 +123,44 @@ def test_data_map_matches_loops():
         assert r.correctness == pytest.approx((series > 0.5).mean())
     avg = ez.data_map(prob, correct)
     assert np.allclose(avg["confidence"], per.groupby("example")["confidence"].mean())
+
+
+def _old_recipe_binomial(p0: float, k: int) -> np.ndarray:
+    """The binomial reference as the easiness recipe wrote it before it moved here (p0 clamped
+    into (0, 1))."""
+    p0 = min(max(p0, 1e-12), 1 - 1e-12)
+    j = np.arange(k + 1)
+    logc = np.array([math.lgamma(k + 1) - math.lgamma(i + 1) - math.lgamma(k - i + 1) for i in j])
+    return np.exp(logc + j * np.log(p0) + (k - j) * np.log1p(-p0))
+
+
+def test_binomial_reference_matches_the_old_recipe_copy():
+    for k, p0 in [(50, 0.3), (100, 0.1013), (8, 0.5), (20, 0.0), (20, 1.0)]:
+        ref = ez.binomial_reference(k, p0)
+        assert np.allclose(ref["pmf"], _old_recipe_binomial(p0, k), rtol=1e-9, atol=1e-9)
+        assert np.allclose(ref["p"], np.arange(k + 1) / k)
+
+
+def test_dispersion_is_one_for_binomial_draws_and_nan_when_degenerate():
+    rng = np.random.default_rng(3)
+    p = rng.binomial(100, 0.4, 20000) / 100
+    assert ez.dispersion(p, 100) == pytest.approx(1.0, abs=0.05)
+    spread = rng.uniform(0, 1, 20000)
+    assert ez.dispersion(rng.binomial(100, spread) / 100, 100) > 10
+    assert math.isnan(ez.dispersion(np.ones(10), 100))
+    assert math.isnan(ez.within_class_dispersion(np.zeros(10), np.arange(10) % 2, 100))
+
+
+def test_within_class_dispersion_removes_class_differences():
+    rng = np.random.default_rng(4)
+    labels = np.arange(30000) % 3
+    p = rng.binomial(50, np.array([0.1, 0.5, 0.9])[labels]) / 50
+    # Each class is binomial on its own: 1 within classes, far above 1 globally.
+    assert ez.within_class_dispersion(p, labels, 50) == pytest.approx(1.0, abs=0.05)
+    assert ez.dispersion(p, 50) > 5
+    # Matches the definition written with pandas.
+    g = pd.DataFrame({"p": p[:300], "c": labels[:300]}).groupby("c")["p"]
+    m = g.transform("mean")
+    num = ((p[:300] - m) ** 2).sum()
+    den = (g.size() * g.mean() * (1 - g.mean()) / 50).sum()
+    assert ez.within_class_dispersion(p[:300], labels[:300], 50) == pytest.approx(num / den)

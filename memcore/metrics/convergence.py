@@ -1,90 +1,69 @@
 """Time to convergence (PAPER.md item 2; ICML Fig 6, poster Fig 2).
 
-Per member: the first evaluated epoch at which training accuracy (all training examples, against
-their possibly noisy labels) reaches 100%. A member that never gets there is *censored*: its value
-is the last evaluated epoch, a lower bound, flagged censored=True. Evaluations happen every
-metrics.eval_every epochs, so the value is exact only to that granularity.
+Epochs to fit, per member: the first evaluated epoch after training started (epoch > 0; the
+evaluation at initialisation does not count) at which training accuracy (all training examples,
+against their possibly noisy labels) reaches 100%, within TOLERANCE. A member that never gets
+there is *censored*: its value is its last evaluated epoch (max_epochs), a lower bound on its
+true time, flagged censored=True. Evaluations happen every metrics.eval_every epochs, so the
+value is exact only to that granularity.
 
-Normalised (the paper's default): divide by the real-data value (noise kind "none" or level 0) at
-the same dataset size (and any other matching keys, e.g. width), where the real value is the mean
-over its uncensored members. A censored run stays censored after normalisation (a lower bound);
-if every real member is censored, or there is no real run with those keys, the ratio is NaN.
+Normalised (the paper's default): epochs to fit divided by the mean real-data epochs to fit over
+ALL real members with the same keys (in the figure: panel, dataset size and width). Censored real
+members enter that mean with their lower bound (they are not dropped), so a ratio next to a
+censored real run is only indicative; the convergence check calls such data inconclusive. No
+real run with those keys gives NaN. A censored noisy run stays a lower bound after normalising.
+
+Final training accuracy per member (the fraction of the training set fitted when the run ends)
+is here too: recipes use it to tell whether a run converged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 TOLERANCE = 1e-9  # accuracy counted as 100% within float rounding
+COLUMNS = ("member", "epochs_to_fit", "censored", "max_epochs")
 
 
-def time_to_convergence(
-    epochs: pd.DataFrame | Iterable[dict[str, Any]], threshold: float = 1.0
-) -> pd.DataFrame:
-    """One row per member: member, epochs (first epoch with train_acc >= threshold, else the last
-    evaluated epoch), step (SGD steps then), censored, last_epoch.
+def epochs_to_fit(epochs: pd.DataFrame) -> pd.DataFrame:
+    """One row per member: member, epochs_to_fit (first epoch > 0 with train_acc = 1, else the
+    last evaluated epoch), censored (never reached 1), max_epochs (last evaluated epoch).
 
-    `epochs`: "epoch" records (dicts with type "epoch", or records.frame(..., "epoch"))."""
-    df = (
-        epochs
-        if isinstance(epochs, pd.DataFrame)
-        else pd.DataFrame([r for r in epochs if r.get("type", "epoch") == "epoch"])
-    )
-    cols = ["member", "epochs", "step", "censored", "last_epoch"]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    df = df.sort_values(["member", "epoch"], kind="stable")
-    reached = df["train_acc"] >= threshold - TOLERANCE
+    `epochs`: a run's "epoch" records as a frame (columns member, epoch, train_acc), any order."""
+    trained = epochs[epochs["epoch"] > 0]
     rows = []
-    for member, g in df.groupby("member", sort=True):
-        hit = g[reached.loc[g.index]]
-        last = g.iloc[-1]
-        first = hit.iloc[0] if len(hit) else last
+    for member, g in trained.groupby("member"):
+        g = g.sort_values("epoch")
+        hit = g[g["train_acc"] >= 1.0 - TOLERANCE]
+        last = float(g["epoch"].max())
         rows.append(
             {
                 "member": int(member),
-                "epochs": float(first["epoch"]),
-                "step": int(first["step"]) if "step" in g else None,
+                "epochs_to_fit": float(hit["epoch"].iloc[0]) if len(hit) else last,
                 "censored": not len(hit),
-                "last_epoch": float(last["epoch"]),
+                "max_epochs": last,
             }
         )
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def is_real(noise: Any, level: Any) -> bool:
-    """Real data: no noise kind, or a noise level of 0."""
-    return noise in (None, "none") or float(level or 0) == 0
+def normalised(times: pd.DataFrame, by: Sequence[str]) -> pd.Series:
+    """epochs_to_fit / (mean epochs_to_fit of the setting "real" rows with the same `by` values),
+    censored real rows included (see the module docstring); NaN where no real row matches.
 
-
-def normalise(runs: pd.DataFrame, by: Sequence[str] = ("train_size",)) -> pd.DataFrame:
-    """Add real_epochs, real_censored and normalised columns.
-
-    `runs`: one row per (run, member) or per run, with columns noise, level, epochs, censored
-    and the matching keys `by`. real_epochs = mean epochs of the uncensored real-data rows with
-    the same keys; normalised = epochs / real_epochs (NaN where no uncensored real row)."""
-    out = runs.copy()
-    real_mask = np.array([is_real(n, lv) for n, lv in zip(out["noise"], out["level"], strict=True)])
-    real = out[real_mask]
+    `times`: rows of epochs_to_fit with columns setting, epochs_to_fit and `by`."""
     keys = list(by)
-    ok = real[~real["censored"].astype(bool)]
-    means = ok.groupby(keys)["epochs"].mean() if keys else None
-    seen = real.groupby(keys).size() if keys else None
+    real = (
+        times[times["setting"] == "real"]
+        .groupby(keys)["epochs_to_fit"]
+        .mean()
+        .rename("real_epochs_to_fit")
+    )
+    return times["epochs_to_fit"] / times.join(real, on=keys)["real_epochs_to_fit"]
 
-    def lookup(row: pd.Series) -> tuple[float, bool]:
-        if not keys:
-            return (float(ok["epochs"].mean()) if len(ok) else np.nan, len(ok) == 0)
-        key = tuple(row[k] for k in keys)
-        key = key[0] if len(key) == 1 else key
-        value = means.get(key, np.nan)
-        return float(value), bool(key in seen.index and np.isnan(value))
 
-    pairs = [lookup(r) for _, r in out.iterrows()]
-    out["real_epochs"] = [p[0] for p in pairs]
-    out["real_censored"] = [p[1] for p in pairs]
-    out["normalised"] = out["epochs"] / out["real_epochs"]
-    return out
+def final_train_acc(epochs: pd.DataFrame) -> pd.Series:
+    """Training accuracy at each member's last evaluated epoch, indexed by member."""
+    return epochs.sort_values("epoch").groupby("member")["train_acc"].last()

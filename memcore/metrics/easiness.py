@@ -14,6 +14,9 @@ plus the meta record's tracked_noisy bool[T] and tracked_labels int[T].
 - Within-class reference (PAPER.md calibration notes): members share class-level biases, so
   the fair null is one Binomial(K, m_c) / K per class c (m_c = mean p over class c), mixed by the
   class sizes.
+- Dispersion D = variance of p across examples / the binomial variance m(1-m)/K: 1 = no more
+  spread than chance. Within-class D pools the per-class variances against the per-class
+  binomial variances (the within-class reference's D).
 - Forgetting events (Toneva 2019): per member and example, the number of transitions
   correct -> incorrect between consecutive rows; "unforgettable" = correct at some row and never
   forgotten. Pass whole-epoch rows after training started (`epoch_rows`), as Toneva counts over
@@ -173,6 +176,29 @@ def sorted_reference(pmf: pd.DataFrame, n: int) -> pd.DataFrame:
     frac = (np.arange(n) + 0.5) / n
     idx = np.minimum(np.searchsorted(cdf, frac, side="left"), len(p) - 1)
     return pd.DataFrame({"frac": frac, "p": p[order][idx]})
+
+
+def dispersion(p: np.ndarray, members: int) -> float:
+    """Variance of p across examples over the binomial variance m(1-m)/K (m = mean p, K =
+    members); 1 when p ~ Binomial(K, m)/K, nan when m is 0 or 1 (every example always or never
+    right)."""
+    p_mean = float(np.mean(p))
+    ref = p_mean * (1 - p_mean) / members
+    return float(np.var(p) / ref) if ref > 0 else float("nan")
+
+
+def within_class_dispersion(p: np.ndarray, labels: np.ndarray, members: int) -> float:
+    """Pooled within-class variance of p over the pooled within-class binomial variance:
+    sum_c sum_{t in c} (p_t - m_c)^2 / sum_c n_c m_c(1-m_c)/K. 1 under the within-class
+    reference; nan when every class is degenerate (m_c in {0, 1})."""
+    p, labels = np.asarray(p, dtype=float), np.asarray(labels)
+    num = den = 0.0
+    for c in np.unique(labels):
+        pc = p[labels == c]
+        m = float(pc.mean())
+        num += float(np.sum((pc - m) ** 2))
+        den += len(pc) * m * (1 - m) / members
+    return num / den if den > 0 else float("nan")
 
 
 def forgetting_events(correct_RxKxT: np.ndarray) -> np.ndarray:
