@@ -117,7 +117,7 @@ def convergence_chart(df: pd.DataFrame, normalized: bool = True) -> alt.Chart:
 def easiness_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Sorted P(correct) per setting (rank in [0, 1]) plus the Binomial(K, mean p of randX)/K
     reference as setting 'binomial'."""
-    from memcore.experiments.easiness import binomial_reference
+    from memcore.metrics.easiness import binomial_reference
 
     parts = []
     for s, g in df.groupby("setting"):
@@ -128,9 +128,9 @@ def easiness_frame(df: pd.DataFrame) -> pd.DataFrame:
     rx = df[df["setting"] == "randX"]
     if len(rx):
         k = int(rx["members"].iloc[0])
-        ref = binomial_reference(float(rx["p_correct"].mean()), k)
+        ref = binomial_reference(k, float(rx["p_correct"].mean()))
         q = (np.arange(len(rx)) + 0.5) / len(rx)
-        p = ref["p"].to_numpy()[np.searchsorted(np.cumsum(ref["prob"].to_numpy()), q).clip(0, k)]
+        p = ref["p"].to_numpy()[np.searchsorted(np.cumsum(ref["pmf"].to_numpy()), q).clip(0, k)]
         parts.append(pd.DataFrame({"setting": "binomial", "rank": q, "p_correct": p}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

@@ -93,14 +93,6 @@ def test_convergence_inconclusive_when_real_runs_are_censored():
     assert convergence.check(df).verdict == "inconclusive"
 
 
-def test_epochs_to_fit_censors_runs_that_never_fit():
-    ep = pd.DataFrame({"member": [0, 0, 0, 1, 1, 1], "epoch": [1, 2, 3] * 2,
-                       "train_acc": [0.5, 1.0, 1.0, 0.5, 0.9, 0.99]})  # fmt: skip
-    t = convergence.epochs_to_fit(ep).set_index("member")
-    assert t.loc[0, "epochs_to_fit"] == 2 and not t.loc[0, "censored"]
-    assert t.loc[1, "censored"] and t.loc[1, "epochs_to_fit"] == 3
-
-
 # -- easiness -----------------------------------------------------------------------------------
 def easiness_frame(real_spread: bool, k: int = 100, t: int = 1000) -> pd.DataFrame:
     labels = np.arange(t) % 10
@@ -134,17 +126,6 @@ def test_easiness_inconclusive_when_real_data_is_not_learned():
 
 def test_easiness_inconclusive_with_few_members():
     assert easiness.check(easiness_frame(True, k=8)).verdict == "inconclusive"
-
-
-def test_binomial_reference_is_a_distribution_with_the_right_mean():
-    ref = easiness.binomial_reference(0.3, 50)
-    assert ref["prob"].sum() == pytest.approx(1.0)
-    assert (ref["p"] * ref["prob"]).sum() == pytest.approx(0.3)
-
-
-def test_dispersion_is_one_for_binomial_draws():
-    p = RNG.binomial(100, 0.4, 20000) / 100
-    assert easiness.dispersion(p, 100) == pytest.approx(1.0, abs=0.05)
 
 
 # -- loss-sensitivity ---------------------------------------------------------------------------
@@ -294,13 +275,6 @@ def filter_runs(real_smooth: bool) -> list[RunData]:
             RunData(spec, [], {"filters": f[None], "filters_init": RNG.normal(size=(1, 16, 5, 5))})
         )
     return runs
-
-
-def test_filters_structure_is_high_for_blobs_and_near_zero_for_noise():
-    s = filters.structure(RNG.normal(size=(2000, 5, 5)))
-    assert abs(s.mean() + 1 / 24) < 0.02  # removing the mean leaves -1/(n-1) for i.i.d. noise
-    yy, xx = np.mgrid[0:5, 0:5]
-    assert filters.structure(np.exp(-((yy - 2) ** 2 + (xx - 2) ** 2) / 3)) > 0.3
 
 
 def test_filters_check():

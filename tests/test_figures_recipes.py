@@ -10,7 +10,7 @@ import pytest
 
 from memcore import cli
 from memcore.experiments import RECIPES, SCALES, VERDICTS, get
-from memcore.experiments.recipe import Verdict, spearman
+from memcore.experiments.recipe import Verdict
 from memcore.jobs import api
 from memcore.jobs import sweep as fr
 from memcore.spec import RunSpec
@@ -68,12 +68,9 @@ def test_regularizer_sweep_is_one_batched_run_per_regularizer_and_data():
         assert s.train.members == len(s.train.member_strengths) > 1
 
 
-def test_verdict_rejects_unknown_values_and_spearman_handles_ties():
+def test_verdict_rejects_unknown_values():
     with pytest.raises(ValueError):
         Verdict("maybe", "")
-    assert spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
-    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert spearman([1, 2, 3], [5, 5, 5]) != spearman([1, 2, 3], [5, 5, 5])  # nan
 
 
 def test_a_recipe_end_to_end_through_the_job_store(memcore_env):

@@ -20,13 +20,16 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
+    concat_runs,
     describe,
     inconclusive,
     noise_changes,
+    panels,
     rnd,
     setting,
-    spearman,
 )
+from memcore.metrics import trends
+from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
 
 TOL = 0.01  # "near best": within 1 point of validation accuracy of the curve's maximum
@@ -71,28 +74,31 @@ def settings(dataset: str, scale: str) -> str:
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per (panel, level, width, member): best and final validation accuracy. Real data
     (level 0) appears in both panels."""
-    rows = []
-    for r in runs:
-        ep = r.frame("epoch")
-        if ep.empty:
-            continue
-        kind = setting(r.spec)
-        panels = ("randX", "randY") if kind == "real" else (kind,)
-        for member, g in ep.groupby("member"):
-            for panel in panels:
-                rows.append(
-                    {
-                        "panel": panel,
-                        "setting": kind,
-                        "level": float(r.spec.noise.level),
-                        "width": r.spec.model.width,
-                        "member": int(member),
-                        "best_val_acc": float(g["val_acc"].max()),
-                        "final_train_acc": float(g.sort_values("epoch")["train_acc"].iloc[-1]),
-                        "epochs": float(g["epoch"].max()),
-                    }
-                )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return concat_runs(runs, _per_member, COLUMNS)
+
+
+def _per_member(r: RunData) -> pd.DataFrame | None:
+    ep = r.frame("epoch")
+    if ep.empty:
+        return None
+    by = ep.groupby("member")
+    one = (
+        pd.DataFrame(
+            {
+                "setting": setting(r.spec),
+                "level": float(r.spec.noise.level),
+                "width": r.spec.model.width,
+                "best_val_acc": by["val_acc"].max().astype(float),
+                "final_train_acc": final_train_acc(ep).astype(float),
+                "epochs": by["epoch"].max().astype(float),
+            }
+        )
+        .rename_axis("member")
+        .reset_index()
+    )
+    one["member"] = one["member"].astype(int)
+    both = pd.concat([one.assign(panel=p) for p in panels(r.spec)])
+    return both.sort_values("member", kind="stable")  # per member, its panels
 
 
 COLUMNS = (
@@ -107,12 +113,6 @@ COLUMNS = (
 )
 
 
-def near_best_width(curve: pd.Series, tol: float = TOL) -> int:
-    """Smallest width (index) whose value is within tol of the curve's maximum."""
-    curve = curve.sort_index()
-    return int(curve[curve >= curve.max() - tol].index[0])
-
-
 def check(df: pd.DataFrame) -> Verdict:
     numbers: dict = {}
     results = {}
@@ -123,9 +123,9 @@ def check(df: pd.DataFrame) -> Verdict:
             return inconclusive(f"{panel}: needs real data and at least one noise level", **numbers)
         if curves.shape[1] < 3 or curves.isna().any().any():
             return inconclusive(f"{panel}: needs at least 3 widths at every level", **numbers)
-        wstar = {float(lv): near_best_width(curves.loc[lv]) for lv in curves.index}
+        wstar = {float(lv): trends.near_best(curves.loc[lv], TOL) for lv in curves.index}
         top = max(wstar)
-        rho = spearman(list(wstar), list(wstar.values()))
+        rho = trends.spearman(list(wstar), list(wstar.values()))
         ok = wstar[top] > wstar[0.0] and (rho > 0) and wstar[0.0] < int(curves.columns.max())
         results[panel] = ok
         numbers[panel] = {

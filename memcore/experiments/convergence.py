@@ -2,8 +2,9 @@
 
 Epochs until 100% training accuracy (against the possibly noisy training labels), per member;
 a member that never gets there within the run is censored (its time is at least the run's
-epochs). Two panels: against dataset size at a fixed width, and against width at a fixed size,
-one curve per setting. "Normalised" divides by the mean real-data time at the same size and width.
+epochs); definitions in metrics.convergence. Two panels: against dataset size at a fixed
+width, and against width at a fixed size, one curve per setting. "Normalised" divides by the mean
+real-data time at the same size and width.
 
 Claim: with noise, training time grows much faster with dataset size than for real data, and
 random labels (randY) take longer than real data.
@@ -29,6 +30,7 @@ from memcore.experiments.recipe import (
     rnd,
     setting,
 )
+from memcore.metrics import convergence as cv
 from memcore.spec import RunSpec
 
 GRID = {
@@ -99,24 +101,6 @@ def settings(dataset: str, scale: str) -> str:
     )
 
 
-def epochs_to_fit(ep: pd.DataFrame) -> pd.DataFrame:
-    """Per member: first epoch with training accuracy 1.0, or censored at the last epoch."""
-    rows = []
-    for member, g in ep.groupby("member"):
-        g = g.sort_values("epoch")
-        hit = g[g["train_acc"] >= 1.0 - 1e-9]
-        last = float(g["epoch"].max())
-        rows.append(
-            {
-                "member": int(member),
-                "epochs_to_fit": float(hit["epoch"].iloc[0]) if len(hit) else last,
-                "censored": not len(hit),
-                "max_epochs": last,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per (panel, setting, size, width, member); a run may appear in both panels."""
     parts = []
@@ -130,7 +114,7 @@ def frame(runs: list[RunData]) -> pd.DataFrame:
         ep = r.frame("epoch")
         if ep.empty:
             continue
-        t = epochs_to_fit(ep[ep["epoch"] > 0])
+        t = cv.epochs_to_fit(ep)
         for panel, ok in (
             ("size", r.spec.model.width == width_at or width_at is None),
             ("width", r.spec.data.train_size == size_at or size_at is None),
@@ -148,14 +132,7 @@ def frame(runs: list[RunData]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=list(COLUMNS))
     df = pd.concat(parts, ignore_index=True)
-    real = (
-        df[df["setting"] == "real"]
-        .groupby(["panel", "train_size", "width"])["epochs_to_fit"]
-        .mean()
-        .rename("real_time")
-    )
-    df = df.join(real, on=["panel", "train_size", "width"])
-    df["normalized"] = df["epochs_to_fit"] / df["real_time"]
+    df["normalized"] = cv.normalised(df, ("panel", "train_size", "width"))
     return df[list(COLUMNS)]
 
 

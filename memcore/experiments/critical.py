@@ -27,13 +27,15 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
+    concat_runs,
     describe,
     inconclusive,
     noise_changes,
+    panels,
     rnd,
     setting,
-    spearman,
 )
+from memcore.metrics import trends
 from memcore.spec import RunSpec
 
 ORDER_FRAC = 0.8
@@ -98,20 +100,15 @@ def level_settings(dataset: str, scale: str) -> str:
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per (setting, CSR measurement, member)."""
-    parts = []
-    for r in runs:
-        c = r.frame("csr")
-        if c.empty:
-            continue
-        c = c.assign(setting=setting(r.spec), level=float(r.spec.noise.level))
-        parts.append(c)
-    if not parts:
-        return pd.DataFrame(columns=list(COLUMNS))
-    df = pd.concat(parts, ignore_index=True)
-    for col in ("iters", "radius"):
-        if col not in df:
-            df[col] = np.nan
-    return df[list(COLUMNS)]
+    return concat_runs(runs, _csr_part, COLUMNS)
+
+
+def _csr_part(r: RunData) -> pd.DataFrame:
+    c = r.frame("csr").assign(setting=setting(r.spec), level=float(r.spec.noise.level))
+    for col in ("iters", "radius"):  # absent from records written before they were stored
+        if col not in c:
+            c[col] = np.nan
+    return c
 
 
 def check(df: pd.DataFrame) -> Verdict:
@@ -128,12 +125,10 @@ def check(df: pd.DataFrame) -> Verdict:
     ok = True
     parts = []
     for s in ("randX", "randY"):
-        above = float((m[s] > m["real"]).mean())
+        above = trends.fraction_above(m[s], m["real"])
         final_above = bool(m[s].iloc[-1] > m["real"].iloc[-1])
-        rise = float(m[s].iloc[-1] - m[s].iloc[0])
-        third = max(1, len(m) // 3)
-        early = float(m[s].iloc[third] - m[s].iloc[0])
-        late = float(m[s].iloc[-1] - m[s].iloc[-1 - third])
+        rise = trends.rise(m[s])
+        early, late = trends.early_late_change(m[s])
         numbers[s] = {
             "frac_above_real": rnd(above),
             "final": rnd(float(m[s].iloc[-1])),
@@ -152,40 +147,33 @@ def check(df: pd.DataFrame) -> Verdict:
 
 def level_frame(runs: list[RunData]) -> pd.DataFrame:
     """Long frame: train_acc, val_acc (per evaluated epoch) and csr (per measurement)."""
-    parts = []
-    for r in runs:
-        for panel in _panels(r):
-            ep = r.frame("epoch")
-            if not ep.empty:
-                long = ep.melt(
-                    id_vars=["epoch", "member"],
-                    value_vars=["train_acc", "val_acc"],
-                    var_name="metric",
-                    value_name="value",
-                )
-                parts.append(long.assign(panel=panel, level=float(r.spec.noise.level)))
-            c = r.frame("csr")
-            if not c.empty:
-                parts.append(
-                    pd.DataFrame(
-                        {
-                            "epoch": c["epoch"],
-                            "member": c["member"],
-                            "metric": "csr",
-                            "value": c["csr"],
-                            "panel": panel,
-                            "level": float(r.spec.noise.level),
-                        }
-                    )
-                )
-    if not parts:
-        return pd.DataFrame(columns=list(LEVEL_COLUMNS))
-    return pd.concat(parts, ignore_index=True)[list(LEVEL_COLUMNS)]
+    return concat_runs(runs, _level_part, LEVEL_COLUMNS)
 
 
-def _panels(r: RunData) -> tuple[str, ...]:
-    # Real data (level 0) is the first curve of both panels.
-    return ("randX", "randY") if setting(r.spec) == "real" else (r.spec.noise.kind,)
+def _level_part(r: RunData) -> pd.DataFrame | None:
+    ep, c = r.frame("epoch"), r.frame("csr")
+    long = (
+        []
+        if ep.empty
+        else [
+            ep.melt(
+                id_vars=["epoch", "member"],
+                value_vars=["train_acc", "val_acc"],
+                var_name="metric",
+                value_name="value",
+            )
+        ]
+    )
+    if not c.empty:
+        long.append(
+            pd.DataFrame(
+                {"epoch": c["epoch"], "member": c["member"], "metric": "csr", "value": c["csr"]}
+            )
+        )
+    if not long:
+        return None
+    level = float(r.spec.noise.level)
+    return pd.concat([d.assign(panel=p, level=level) for p in panels(r.spec) for d in long])
 
 
 def level_check(df: pd.DataFrame) -> Verdict:
@@ -206,8 +194,8 @@ def level_check(df: pd.DataFrame) -> Verdict:
             return inconclusive(f"{panel}: needs 3+ noise levels", **numbers)
         csr = {lv: float(mean["csr"][lv].iloc[-1]) for lv in levels}
         val = {lv: float(mean["val_acc"][lv].iloc[-1]) for lv in levels}
-        rc = spearman(levels, csr.values())
-        rv = spearman(levels, val.values())
+        rc = trends.spearman(levels, csr.values())
+        rv = trends.spearman(levels, val.values())
         numbers[panel] = {
             "final_csr": {str(k): rnd(v) for k, v in csr.items()},
             "final_val_acc": {str(k): rnd(v) for k, v in val.items()},
@@ -218,12 +206,7 @@ def level_check(df: pd.DataFrame) -> Verdict:
         parts.append(f"{panel}: rank corr. of level with CSR {rc:+.2f}, with val acc {rv:+.2f}")
         if panel == "randY":
             noisy = [lv for lv in levels if lv > 0]
-            peaked = 0
-            for lv in noisy:
-                v = mean["val_acc"][lv]
-                v = v[v.index > 0]
-                if len(v) and v.idxmax() < v.index.max() and v.iloc[-1] <= v.max() - DROP:
-                    peaked += 1
+            peaked = sum(trends.peaks_then_falls(mean["val_acc"][lv], DROP) for lv in noisy)
             numbers[panel]["levels_peak_then_fall"] = f"{peaked}/{len(noisy)}"
             ok &= peaked * 2 >= len(noisy) and len(noisy) > 0
             parts.append(f"randY val acc peaks then falls at {peaked}/{len(noisy)} levels")

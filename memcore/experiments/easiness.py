@@ -2,12 +2,13 @@
 
 K members (different init and data order, same data) train for exactly one epoch; for each
 tracked training example, p = fraction of members that classify it correctly (against its
-training label). Settings: real, randX 100%, randY 100%. Reference: Binomial(K, p0)/K with p0
-the mean p of randX (what p looks like if every example were equally easy), and the within-class
-reference (one binomial per class), the fair null when members share class-level biases.
+training label). Settings: real, randX 100%, randY 100%. References (metrics.easiness):
+Binomial(K, p0)/K with p0 the mean p of randX (what p looks like if every example were equally
+easy), and the within-class reference (one binomial per class), the fair null when members share
+class-level biases.
 
-Dispersion D = variance of p across examples / binomial variance p0(1-p0)/K: 1 = no more spread
-than chance; within-class D averages per-class variances against per-class binomials.
+Dispersion D and within-class D (metrics.easiness.dispersion, within_class_dispersion): variance
+of p across examples against the binomial variance; 1 = no more spread than chance.
 Claim: real data spreads widely; randX matches the binomial reference; randY lies between.
 Check: holds when within-class D is ordered real > randY > randX and randX's is within
 MATCH of 1. Inconclusive with fewer than MIN_MEMBERS members, a missing setting, real data
@@ -17,8 +18,6 @@ setting where p is degenerate (every example always or never right, so D is unde
 
 from __future__ import annotations
 
-from math import lgamma
-
 import numpy as np
 import pandas as pd
 
@@ -27,12 +26,14 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
+    concat_runs,
     describe,
     inconclusive,
     noise_changes,
     rnd,
     setting,
 )
+from memcore.metrics import easiness as ez
 from memcore.spec import RunSpec
 
 MIN_MEMBERS = 20
@@ -62,61 +63,31 @@ def settings(dataset: str, scale: str) -> str:
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per (setting, tracked example): p_correct after epoch 1."""
-    parts = []
-    for r in runs:
-        correct = r.arrays.get("correct")
-        if correct is None or "epoch" not in r.arrays:
-            continue
-        rows = np.flatnonzero(np.asarray(r.arrays["epoch"]) == 1)
-        if not len(rows):
-            continue
-        c = np.asarray(correct[rows[-1]], dtype=float)  # K x T
-        meta = r.frame("meta")
-        t = c.shape[1]
-        labels = meta["tracked_labels"].iloc[0] if "tracked_labels" in meta else [-1] * t
-        noisy = meta["tracked_noisy"].iloc[0] if "tracked_noisy" in meta else [False] * t
-        parts.append(
-            pd.DataFrame(
-                {
-                    "setting": setting(r.spec),
-                    "example": np.arange(t),
-                    "label": np.asarray(labels, dtype=int)[:t],
-                    "noisy": np.asarray(noisy, dtype=bool)[:t],
-                    "p_correct": c.mean(axis=0),
-                    "members": c.shape[0],
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=list(COLUMNS))
-    return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+    return concat_runs(runs, _after_one_epoch, COLUMNS)
 
 
-def binomial_reference(p0: float, k: int) -> pd.DataFrame:
-    """Binomial(k, p0)/k: columns p (0, 1/k, ..., 1) and prob (its probability mass)."""
-    j = np.arange(k + 1)
-    logc = np.array([lgamma(k + 1) - lgamma(i + 1) - lgamma(k - i + 1) for i in j])
-    p0 = min(max(p0, 1e-12), 1 - 1e-12)
-    logp = logc + j * np.log(p0) + (k - j) * np.log1p(-p0)
-    return pd.DataFrame({"p": j / k, "prob": np.exp(logp)})
-
-
-def dispersion(p: np.ndarray, k: int) -> float:
-    """Variance of p across examples over the binomial variance p0(1-p0)/k; nan if degenerate."""
-    p0 = float(np.mean(p))
-    ref = p0 * (1 - p0) / k
-    return float(np.var(p) / ref) if ref > 0 else float("nan")
-
-
-def within_class_dispersion(p: np.ndarray, labels: np.ndarray, k: int) -> float:
-    """Pooled within-class variance over pooled within-class binomial variance."""
-    num = den = 0.0
-    for c in np.unique(labels):
-        pc = p[labels == c]
-        p0 = float(pc.mean())
-        num += float(np.sum((pc - p0) ** 2))
-        den += len(pc) * p0 * (1 - p0) / k
-    return num / den if den > 0 else float("nan")
+def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
+    correct = r.arrays.get("correct")
+    if correct is None or "epoch" not in r.arrays:
+        return None
+    rows = np.flatnonzero(np.asarray(r.arrays["epoch"]) == 1)
+    if not len(rows):
+        return None
+    c = np.asarray(correct[rows[-1]], dtype=float)  # K x T
+    meta = r.frame("meta")
+    t = c.shape[1]
+    labels = meta["tracked_labels"].iloc[0] if "tracked_labels" in meta else [-1] * t
+    noisy = meta["tracked_noisy"].iloc[0] if "tracked_noisy" in meta else [False] * t
+    return pd.DataFrame(
+        {
+            "setting": setting(r.spec),
+            "example": np.arange(t),
+            "label": np.asarray(labels, dtype=int)[:t],
+            "noisy": np.asarray(noisy, dtype=bool)[:t],
+            "p_correct": ez.p_correct(c),
+            "members": c.shape[0],
+        }
+    )
 
 
 def check(df: pd.DataFrame) -> Verdict:
@@ -132,10 +103,10 @@ def check(df: pd.DataFrame) -> Verdict:
     for s in ("real", "randX", "randY"):
         g = df[df["setting"] == s]
         p = g["p_correct"].to_numpy(float)
-        d_wc[s] = within_class_dispersion(p, g["label"].to_numpy(), k)
+        d_wc[s] = ez.within_class_dispersion(p, g["label"].to_numpy(), k)
         numbers[s] = {
             "mean_p": rnd(float(p.mean())),
-            "dispersion": rnd(dispersion(p, k), 2),
+            "dispersion": rnd(ez.dispersion(p, k), 2),
             "dispersion_within_class": rnd(d_wc[s], 2),
             "always_right": rnd(float(np.mean(p == 1.0))),
             "never_right": rnd(float(np.mean(p == 0.0))),

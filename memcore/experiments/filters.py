@@ -5,9 +5,9 @@ On image data the paper's CNN is trained on real data and on 100% randY, and its
 are the filters. The engine stores them (engine.models.first_layer_filters) at initialisation
 and after the last epoch as the "first_layer" array of the run.
 
-Structure = mean correlation between neighbouring weights of a filter (horizontal and vertical
-neighbours for 2D filters, adjacent entries for 1D), after removing each filter's mean: about
--1/(n-1) (near 0) for i.i.d. noise and at initialisation, large for smooth, structured filters.
+Structure (metrics.filters) = mean correlation between neighbouring weights of a filter, after
+removing each filter's mean: near 0 for i.i.d. noise and at initialisation, large for smooth,
+structured filters.
 Claim: real-data filters look structured, randY filters noisy.
 Check: d = structure(real) - structure(randY) over all members' filters, with standard error se:
 holds when d > 2 se; fails when d + 2 se < MIN_EFFECT (real filters are confidently not more
@@ -24,12 +24,14 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
+    concat_runs,
     describe,
     inconclusive,
     noise_changes,
     rnd,
     setting,
 )
+from memcore.metrics.filters import structure
 from memcore.spec import RunSpec, preset
 
 GRID = {
@@ -82,53 +84,36 @@ def augment(run: RunData) -> RunData:
     return RunData(run.spec, run.records, arrays, run.status)
 
 
-def structure(f: np.ndarray) -> np.ndarray:
-    """Neighbour correlation of each filter (... x H x W -> ...), mean removed per filter."""
-    f = f - f.mean(axis=(-2, -1), keepdims=True)
-    den = (f**2).sum(axis=(-2, -1))
-    num = (f[..., :, 1:] * f[..., :, :-1]).sum(axis=(-2, -1))
-    n_pairs = f.shape[-2] * (f.shape[-1] - 1)
-    if f.shape[-2] > 1:
-        num = num + (f[..., 1:, :] * f[..., :-1, :]).sum(axis=(-2, -1))
-        n_pairs += (f.shape[-2] - 1) * f.shape[-1]
-    n = f.shape[-2] * f.shape[-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (num / n_pairs) / (den / n)
-
-
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per filter weight: (setting, member, filter, row, col, weight), plus per-filter
-    "structure" and "init_structure" columns."""
-    parts = []
-    for r in runs:
-        f = r.arrays.get("filters")
-        if f is None:
-            continue
-        f = np.asarray(f)
-        init = r.arrays.get("filters_init")
-        s = structure(f)
-        s0 = structure(np.asarray(init)) if init is not None else np.full(s.shape, np.nan)
-        k, nf, h, w = f.shape
-        kk, ff, ii, jj = np.meshgrid(
-            np.arange(k), np.arange(nf), np.arange(h), np.arange(w), indexing="ij"
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "setting": setting(r.spec),
-                    "member": kk.ravel(),
-                    "filter": ff.ravel(),
-                    "row": ii.ravel(),
-                    "col": jj.ravel(),
-                    "weight": f.ravel(),
-                    "structure": np.repeat(s.ravel(), h * w),
-                    "init_structure": np.repeat(s0.ravel(), h * w),
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=[*COLUMNS, "structure", "init_structure"])
-    return pd.concat(parts, ignore_index=True)
+    "structure" and "init_structure" columns (metrics.filters.structure)."""
+    return concat_runs(runs, _weights, (*COLUMNS, "structure", "init_structure"))
+
+
+def _weights(r: RunData) -> pd.DataFrame | None:
+    f = r.arrays.get("filters")
+    if f is None:
+        return None
+    f = np.asarray(f)
+    init = r.arrays.get("filters_init")
+    s = structure(f)
+    s0 = structure(np.asarray(init)) if init is not None else np.full(s.shape, np.nan)
+    k, nf, h, w = f.shape
+    kk, ff, ii, jj = np.meshgrid(
+        np.arange(k), np.arange(nf), np.arange(h), np.arange(w), indexing="ij"
+    )
+    return pd.DataFrame(
+        {
+            "setting": setting(r.spec),
+            "member": kk.ravel(),
+            "filter": ff.ravel(),
+            "row": ii.ravel(),
+            "col": jj.ravel(),
+            "weight": f.ravel(),
+            "structure": np.repeat(s.ravel(), h * w),
+            "init_structure": np.repeat(s0.ravel(), h * w),
+        }
+    )
 
 
 def check(df: pd.DataFrame) -> Verdict:

@@ -5,6 +5,7 @@ gives its grid of `RunSpec`s; `frame(runs)` turns the stored results of those sp
 spec + records + stacked arrays) into one tidy DataFrame; `check(df)` returns a `Verdict`:
 "holds", "fails" or "inconclusive" (runs missing, too few or too noisy), with a one-line summary
 and the numbers behind it. Checks read only the DataFrame, so they are tested on hand-made frames.
+Recipes compose the paper's definitions from memcore.metrics; they compute none themselves.
 
 Scales: "test" (seconds, for the test suite), "quick" (offline data on a 2-core CPU, minutes),
 "paper" (PAPER.md's sizes: MNIST / CIFAR-10 on a GPU).
@@ -113,6 +114,18 @@ class Recipe:
         return df, self.check(df)
 
 
+def concat_runs(
+    runs: Iterable[RunData],
+    part: Callable[[RunData], pd.DataFrame | None],
+    columns: Iterable[str],
+) -> pd.DataFrame:
+    """A recipe's frame: each run's part (None or empty: the run is skipped) stacked, in the
+    order of `columns`; an empty frame with those columns when no run has a part."""
+    cols = list(columns)
+    parts = [p for r in runs if (p := part(r)) is not None and not p.empty]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
 # -- spec helpers -------------------------------------------------------------------------------
 CSR_FIELDS = ("csr_set", "csr_probes", "csr_radius", "csr_alpha", "csr_beta", "csr_iters",
               "csr_min_new")  # fmt: skip
@@ -144,6 +157,13 @@ def setting(spec: RunSpec) -> str:
     return "real" if spec.noise.kind == "none" or spec.noise.level == 0 else spec.noise.kind
 
 
+def panels(spec: RunSpec) -> tuple[str, ...]:
+    """The noise panels ("randX", "randY") a run's curve is drawn in: real data (level 0) is the
+    first curve of both, a noisy run is in its own kind's."""
+    kind = setting(spec)
+    return ("randX", "randY") if kind == "real" else (kind,)
+
+
 def describe(spec: RunSpec) -> str:
     """Short human text of the training settings shown next to a figure."""
     m, t = spec.model, spec.train
@@ -154,42 +174,6 @@ def describe(spec: RunSpec) -> str:
         f"{spec.data.dataset} (train {n}), {model}, SGD lr {t.lr:g}{extra}, batch {t.batch_size}, "
         f"{t.epochs} epochs, {t.members} member(s)"
     )
-
-
-def spec_columns(spec: RunSpec) -> dict[str, Any]:
-    """Columns every recipe frame can carry: setting, noise kind and level, width, run key."""
-    return {
-        "setting": setting(spec),
-        "kind": spec.noise.kind,
-        "level": float(spec.noise.level),
-        "width": spec.model.width,
-        "train_size": spec.data.train_size,
-        "labels": spec.noise.labels,
-        "key": spec.key[:12],
-    }
-
-
-def epoch_frame(runs: Iterable[RunData], **extra: Callable[[RunSpec], Any]) -> pd.DataFrame:
-    """All "epoch" records of the runs with spec columns (and `extra` name -> f(spec))."""
-    parts = []
-    for r in runs:
-        df = r.frame("epoch")
-        if df.empty:
-            continue
-        for k, v in {**spec_columns(r.spec), **{n: f(r.spec) for n, f in extra.items()}}.items():
-            df[k] = v
-        parts.append(df)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-# -- statistics helpers -------------------------------------------------------------------------
-def spearman(x: Iterable[float], y: Iterable[float]) -> float:
-    """Spearman rank correlation (average ranks for ties); nan when either side is constant."""
-    a = pd.Series(list(x), dtype=float).rank()
-    b = pd.Series(list(y), dtype=float).rank()
-    if len(a) < 2 or a.std() == 0 or b.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def rnd(x: Any, digits: int = 3) -> Any:

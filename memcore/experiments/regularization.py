@@ -23,13 +23,14 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
+    concat_runs,
     describe,
     inconclusive,
     noise_changes,
     rnd,
     setting,
 )
-from memcore.metrics.regularization import tradeoff
+from memcore.metrics.regularization import memorization_cap, tradeoff, val_at_cap
 from memcore.spec import RunSpec
 
 MIN_FIT = 0.2
@@ -105,28 +106,25 @@ def settings(dataset: str, scale: str) -> str:
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """Training curves: one row per (regularizer, strength, data, member, epoch)."""
-    parts = []
-    for r in runs:
-        ep = r.frame("epoch")
-        if ep.empty:
-            continue
-        strengths = np.asarray(r.spec.train.strengths, dtype=float)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "regularizer": r.spec.train.regularizer,
-                    "strength": strengths[ep["member"].to_numpy(int)],
-                    "data": setting(r.spec),
-                    "member": ep["member"].astype(int),
-                    "epoch": ep["epoch"].astype(float),
-                    "train_acc": ep["train_acc"].astype(float),
-                    "val_acc": ep["val_acc"].astype(float),
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=list(COLUMNS))
-    return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+    return concat_runs(runs, _curves, COLUMNS)
+
+
+def _curves(r: RunData) -> pd.DataFrame | None:
+    ep = r.frame("epoch")
+    if ep.empty:
+        return None
+    strengths = np.asarray(r.spec.train.strengths, dtype=float)
+    return pd.DataFrame(
+        {
+            "regularizer": r.spec.train.regularizer,
+            "strength": strengths[ep["member"].to_numpy(int)],
+            "data": setting(r.spec),
+            "member": ep["member"].astype(int),
+            "epoch": ep["epoch"].astype(float),
+            "train_acc": ep["train_acc"].astype(float),
+            "val_acc": ep["val_acc"].astype(float),
+        }
+    )
 
 
 def check(df: pd.DataFrame, n_classes: int = 10) -> Verdict:
@@ -147,12 +145,9 @@ def check(df: pd.DataFrame, n_classes: int = 10) -> Verdict:
             f"the unregularized net fit only {fit0:.0%} of random labels: no memorization to cap",
             **numbers,
         )
-    cap = (fit0 + chance) / 2
+    cap = memorization_cap(fit0, n_classes)
     numbers["cap"] = rnd(cap)
-    at_cap = {}
-    for reg, g in t.groupby("regularizer"):
-        capped = g[g["randY_train_acc"] <= cap]
-        at_cap[reg] = float(capped["real_best_val_acc"].max()) if len(capped) else None
+    at_cap = val_at_cap(t, cap)
     numbers["val_at_cap"] = {r: rnd(v) for r, v in at_cap.items()}
     drop = [r for r in ("dropout", "adversarial") if r in at_cap]
     other = [r for r in ("weight_decay", "input_noise") if r in at_cap]

@@ -10,10 +10,10 @@ Gini check: per label mode, the fraction of evaluation steps (after step 0) at w
 Gini exceeds 100% randX's. Holds when it is at least HOLD_FRAC in both panels, fails when below
 FAIL_FRAC in either; in between is inconclusive (the curves cross too often to say).
 
-Class matrix check (10 classes): cell (i, j) = mean over class-j inputs of |dL^(i)/dx|_1. Holds
-when the diagonal mean exceeds the off-diagonal mean for real and random data (diagonal
-dominance) and real data's off-diagonal share of the total exceeds random data's by more than
-MIN_GAP; shares within MIN_GAP of each other are inconclusive.
+Class matrix check (10 classes): cell (i, j) = mean over class-j inputs of |dL^(i)/dx|_1,
+summarised by metrics.class_matrix. Holds when the diagonal mean exceeds the off-diagonal mean
+for real and random data (diagonal dominance) and real data's off-diagonal share of the total
+exceeds random data's by more than MIN_GAP; shares within MIN_GAP of each other are inconclusive.
 """
 
 from __future__ import annotations
@@ -25,11 +25,14 @@ from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,
+    concat_runs,
     inconclusive,
     noise_changes,
     rnd,
     setting,
 )
+from memcore.metrics import trends
+from memcore.metrics.class_matrix import diagonal_summary
 from memcore.spec import RunSpec, preset
 
 HOLD_FRAC = 0.9
@@ -110,28 +113,25 @@ def curve_name(kind: str, level: float) -> str:
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per (panel, setting, evaluation step): Gini of the running-mean sensitivity."""
-    parts = []
-    for r in runs:
-        s = r.frame("sens")
-        if s.empty:
-            continue
-        kind = setting(r.spec)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "panel": r.spec.noise.labels,
-                    "setting": kind,
-                    "level": float(r.spec.noise.level),
-                    "curve": curve_name(kind, r.spec.noise.level),
-                    "step": s["step"].astype(int),
-                    "gini": s["gini"].astype(float),
-                    "gini_time": s["gini_time"].astype(float) if "gini_time" in s else np.nan,
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=list(COLUMNS))
-    return pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+    return concat_runs(runs, _gini_curve, COLUMNS)
+
+
+def _gini_curve(r: RunData) -> pd.DataFrame | None:
+    s = r.frame("sens")
+    if s.empty:
+        return None
+    kind = setting(r.spec)
+    return pd.DataFrame(
+        {
+            "panel": r.spec.noise.labels,
+            "setting": kind,
+            "level": float(r.spec.noise.level),
+            "curve": curve_name(kind, r.spec.noise.level),
+            "step": s["step"].astype(int),
+            "gini": s["gini"].astype(float),
+            "gini_time": s["gini_time"].astype(float) if "gini_time" in s else np.nan,
+        }
+    )
 
 
 def check(df: pd.DataFrame) -> Verdict:
@@ -148,8 +148,7 @@ def check(df: pd.DataFrame) -> Verdict:
             )
         if not (np.isfinite(real[steps]).all() and np.isfinite(rand[steps]).all()):
             return inconclusive(f"{panel} labels: non-finite Gini values", **numbers)
-        above = real[steps] > rand[steps]
-        fracs[panel] = float(above.mean())
+        fracs[panel] = trends.fraction_above(real[steps], rand[steps])
         numbers[panel] = {
             "steps": len(steps),
             "frac_real_above": rnd(fracs[panel]),
@@ -170,27 +169,24 @@ def check(df: pd.DataFrame) -> Verdict:
 
 def class_frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per (setting, loss class i, input class j): the final per-class matrix."""
-    parts = []
-    for r in runs:
-        m = r.arrays.get("class_matrix")
-        if m is None or r.spec.noise.labels != "class" or not len(m):
-            continue
-        m = np.asarray(m[-1], dtype=float)
-        i, j = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "setting": setting(r.spec),
-                    "level": float(r.spec.noise.level),
-                    "loss_class": i.ravel(),
-                    "input_class": j.ravel(),
-                    "value": m.ravel(),
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=list(CLASS_COLUMNS))
-    return pd.concat(parts, ignore_index=True)[list(CLASS_COLUMNS)]
+    return concat_runs(runs, _class_matrix, CLASS_COLUMNS)
+
+
+def _class_matrix(r: RunData) -> pd.DataFrame | None:
+    m = r.arrays.get("class_matrix")
+    if m is None or r.spec.noise.labels != "class" or not len(m):
+        return None
+    m = np.asarray(m[-1], dtype=float)
+    i, j = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
+    return pd.DataFrame(
+        {
+            "setting": setting(r.spec),
+            "level": float(r.spec.noise.level),
+            "loss_class": i.ravel(),
+            "input_class": j.ravel(),
+            "value": m.ravel(),
+        }
+    )
 
 
 def class_check(df: pd.DataFrame) -> Verdict:
@@ -199,16 +195,14 @@ def class_check(df: pd.DataFrame) -> Verdict:
         d = df[(df["setting"] == s) & ((df["level"] == 1.0) | (s == "real"))]
         if d.empty:
             return inconclusive(f"missing the {s} run", **numbers)
-        diag = d[d["loss_class"] == d["input_class"]]["value"]
-        off = d[d["loss_class"] != d["input_class"]]["value"]
-        total = float(d["value"].sum())
-        if not np.isfinite(total) or total <= 0 or off.empty:
+        m = diagonal_summary(d)
+        if not np.isfinite(m["total"]) or m["total"] <= 0 or not m["offdiag_cells"]:
             return inconclusive(f"{s}: empty or non-finite class matrix", **numbers)
         numbers[s] = {
-            "diag_mean": rnd(float(diag.mean()), 6),
-            "offdiag_mean": rnd(float(off.mean()), 6),
-            "diag_over_offdiag": rnd(float(diag.mean() / off.mean()), 2),
-            "offdiag_share": rnd(float(off.sum()) / total),
+            "diag_mean": rnd(m["diag_mean"], 6),
+            "offdiag_mean": rnd(m["offdiag_mean"], 6),
+            "diag_over_offdiag": rnd(m["diag_over_offdiag"], 2),
+            "offdiag_share": rnd(m["offdiag_share"]),
         }
     dominant = all(numbers[s]["diag_over_offdiag"] > 1 for s in ("real", "randX"))
     gap = numbers["real"]["offdiag_share"] - numbers["randX"]["offdiag_share"]

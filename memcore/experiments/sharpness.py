@@ -22,13 +22,16 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
+    concat_runs,
     describe,
     inconclusive,
     noise_changes,
+    panels,
     rnd,
     setting,
-    spearman,
 )
+from memcore.metrics import trends
+from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
 
 RHO = 0.5
@@ -72,28 +75,26 @@ def settings(dataset: str, scale: str) -> str:
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
     """One row per (panel, level, member); real data (level 0) is in both panels."""
-    rows = []
-    for r in runs:
-        sh = r.frame("sharpness")
-        if sh.empty:
-            continue
-        ep = r.frame("epoch")
-        last = ep.sort_values("epoch").groupby("member")["train_acc"].last() if len(ep) else {}
-        kind = setting(r.spec)
-        for panel in ("randX", "randY") if kind == "real" else (kind,):
-            for _, row in sh.iterrows():
-                m = int(row["member"])
-                rows.append(
-                    {
-                        "panel": panel,
-                        "setting": kind,
-                        "level": float(r.spec.noise.level),
-                        "member": m,
-                        "sharpness": float(row["sharpness"]),
-                        "final_train_acc": float(last.get(m, np.nan)),
-                    }
-                )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return concat_runs(runs, _per_member, COLUMNS)
+
+
+def _per_member(r: RunData) -> pd.DataFrame | None:
+    sh = r.frame("sharpness")
+    if sh.empty:
+        return None
+    ep = r.frame("epoch")
+    fit = final_train_acc(ep) if len(ep) else pd.Series(dtype=float)
+    member = sh["member"].astype(int)
+    one = pd.DataFrame(
+        {
+            "setting": setting(r.spec),
+            "level": float(r.spec.noise.level),
+            "member": member,
+            "sharpness": sh["sharpness"].astype(float),
+            "final_train_acc": member.map(fit).astype(float),
+        }
+    )
+    return pd.concat([one.assign(panel=p) for p in panels(r.spec)])
 
 
 def check(df: pd.DataFrame) -> Verdict:
@@ -115,7 +116,7 @@ def check(df: pd.DataFrame) -> Verdict:
             return inconclusive(f"{panel}: needs real data and 2+ noise levels", **numbers)
         if not np.isfinite(m.to_numpy()).all():
             return inconclusive(f"{panel}: non-finite sharpness", **numbers)
-        rho = spearman(m.index, m.to_numpy())
+        rho = trends.spearman(m.index, m.to_numpy())
         up = bool(m.iloc[-1] > m.loc[0.0])
         numbers[panel] = {
             "sharpness": {str(k): rnd(float(v)) for k, v in m.items()},
