@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import errors, figure_charts, state
+from app import errors, state
+from charts import figures
 from memcore.experiments import get
 from memcore.jobs import sweep as fr
 from memcore.spec import DATASETS, OFFLINE_DATASETS
@@ -118,7 +119,7 @@ def live(name: str, dataset: str, scale: str) -> None:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:
             with errors.guarded("Could not draw the figure"):
-                chart = figure_charts.chart(name, result.frame)
+                chart = figures.chart(name, result.frame)
                 st.altair_chart(chart, width="content", theme=None)  # the poster look, as exported
         verdict_box(result)
         if active and not still:

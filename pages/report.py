@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app import errors, figure_page, state
+from charts import report as rep
 from memcore.experiments import RECIPES
-from memcore.experiments import report as rep
 from memcore.jobs import sweep as fr
 from memcore.spec import DATASETS
 
