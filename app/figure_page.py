@@ -1,14 +1,18 @@
-"""One paper-experiment page (pages/fig_*.py call `show(name)`): controls for dataset and scale,
-the settings, Run sweep (submits the recipe's specs through the jobs API), an overall progress
-bar, the figure drawn from the runs finished so far (a fragment re-reads the store every couple of
-seconds while runs are queued or running), the claim with its verdict, and how to read it.
+"""One paper-experiment page per recipe of memcore.experiments.RECIPES (app/main.py makes them
+with `page(name)`): controls for dataset and scale, the settings, Run sweep (submits the recipe's
+specs through the jobs API), an overall progress bar, the figure drawn from the runs finished so
+far (a fragment re-reads the store every couple of seconds while runs are queued or running), the
+claim with its verdict, and how to read it.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
-from app import errors, figure_charts, state
+from app import errors, state
+from charts import figures
 from memcore.experiments import get
 from memcore.jobs import sweep as fr
 from memcore.spec import DATASETS, OFFLINE_DATASETS
@@ -21,6 +25,22 @@ SCALE_HELP = (
 VERDICT_BOX = {"holds": st.success, "fails": st.error, "inconclusive": st.warning}
 VERDICT_TEXT = {"holds": "The claim holds", "fails": "The claim does not hold",
                 "inconclusive": "Not enough evidence"}  # fmt: skip
+
+
+def url_path(name: str) -> str:
+    """The page's URL path: /fig_capacity, /fig_class_sensitivity, ... (links stay valid)."""
+    return "fig_" + name.replace("-", "_")
+
+
+def page(name: str) -> st.Page:
+    """The navigation entry of experiment `name`: at /url_path(name), titled like 'Noise levels'.
+    Its page hash comes from the URL path, so a fresh `page(name)` also serves st.page_link."""
+    return st.Page(
+        partial(show, name),
+        title=name.replace("-", " ").capitalize(),
+        icon=":material/insert_chart:",
+        url_path=url_path(name),
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -118,7 +138,7 @@ def live(name: str, dataset: str, scale: str) -> None:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:
             with errors.guarded("Could not draw the figure"):
-                chart = figure_charts.chart(name, result.frame)
+                chart = figures.chart(name, result.frame)
                 st.altair_chart(chart, width="content", theme=None)  # the poster look, as exported
         verdict_box(result)
         if active and not still:

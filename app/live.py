@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, errors, runframes, state
+from app import errors, runframes, state
+from charts import per_example, sensitivity, training
 from memcore.spec import RunSpec
 
 POLL_S = 1.0
@@ -168,22 +169,22 @@ def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
         view["notes"].append("Waiting for the first evaluation…")
         return view
     c = view["charts"]
-    c["accuracy"] = charts.accuracy_chart(charts.accuracy_frame(epochs), kind, epochs=n_epochs)
+    c["accuracy"] = training.accuracy_chart(training.accuracy_frame(epochs), kind, epochs=n_epochs)
     if len(csr):
-        c["csr"] = charts.csr_chart(csr, kind, epochs=n_epochs)
+        c["csr"] = training.csr_chart(csr, kind, epochs=n_epochs)
     else:
         view["notes"].append("No critical sample ratio: set *CSR every* > 0 to measure it.")
     m = runframes.meta(recs)
     easy = runframes.easiness_frames(arrays, m) if arrays else None
     if easy is not None:
         title = "Easiness after epoch 1"
-        c["easiness"] = charts.easiness_chart(*easy, noise_kind=kind, title=title)
+        c["easiness"] = per_example.easiness_chart(*easy, noise_kind=kind, title=title)
     elif spec.train.members < 2:
         view["notes"].append("Easiness needs several members: set *Members* to 2 or more.")
     dm = runframes.data_map_frame(arrays, m) if arrays else None
     if dm is not None:
-        c["data_map"] = charts.data_map_chart(dm, kind)
-        c["forgetting"] = charts.forgetting_chart(dm, kind)
+        c["data_map"] = per_example.data_map_chart(dm, kind)
+        c["forgetting"] = per_example.forgetting_chart(dm, kind)
     return view
 
 
@@ -195,7 +196,7 @@ def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
         view["notes"].append("Waiting for the first loss-sensitivity evaluation…")
         return view
     view["metrics"]["Gini (running mean)"] = float(sens["gini"].iloc[-1])
-    view["charts"]["gini"] = charts.gini_chart(sens, _kind(spec))
+    view["charts"]["gini"] = sensitivity.gini_chart(sens, _kind(spec))
     matrix = runframes.class_matrix(arrays)
     if matrix is not None and matrix.shape[0] > 40:
         view["notes"].append(f"{matrix.shape[0]} classes (unique labels): too many for a heatmap.")
@@ -203,8 +204,8 @@ def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
         classes = runframes.meta(recs).get("classes")
         if classes is None or len(classes) != matrix.shape[0]:
             classes = None
-        view["charts"]["heatmap"] = charts.sensitivity_heatmap(
-            charts.class_matrix_frame(matrix, classes)
+        view["charts"]["heatmap"] = sensitivity.sensitivity_heatmap(
+            sensitivity.class_matrix_frame(matrix, classes)
         )
     return view
 

@@ -1,10 +1,10 @@
 """Entry point: `streamlit run app/main.py`.
 
-Page config, navigation over the files in the top-level pages/ folder (grouped: Explore, Paper
-experiments, Runs, About), the background workers (started once per server process, count from
-env MEMCORE_WORKERS, default 1; 0 = start none) and a sidebar line on workers and device.
-Paper-experiment pages are discovered by name (pages/fig_*.py, pages/report.py), so pages added
-later appear without touching this file.
+Page config, navigation (grouped: Explore, Paper experiments, Runs, About), the background
+workers (started once per server process, count from env MEMCORE_WORKERS, default 1; 0 = start
+none) and a sidebar line on workers and device. Each paper experiment's page is generated from
+the recipe list (memcore.experiments.RECIPES, app/figure_page.py); the hand-written pages are
+the files in the top-level pages/ folder.
 """
 
 from __future__ import annotations
@@ -19,36 +19,26 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, no
 
 import streamlit as st  # noqa: E402
 
-from app import errors, state  # noqa: E402
+from app import errors, figure_page, state  # noqa: E402
+from memcore.experiments import RECIPES  # noqa: E402
 
 PAGES = ROOT / "pages"
 
 
-def _title(path: Path) -> str:
-    """pages/fig_critical_ratio.py -> 'Critical ratio'."""
-    stem = path.stem.removeprefix("fig_").replace("_", " ").strip()
-    return stem[:1].upper() + stem[1:]
-
-
 def page_groups() -> dict[str, list[st.Page]]:
-    """{section: [st.Page]} over pages/; empty sections are left out."""
-    groups: dict[str, list[st.Page]] = {
+    """{section: [st.Page]}: hand-written pages from pages/, one generated page per recipe."""
+    experiments = sorted(RECIPES, key=figure_page.url_path)  # the order the page files had
+    return {
         "Explore": [
             st.Page(PAGES / "explore.py", title="Explore", icon=":material/science:", default=True)
         ],
         "Paper experiments": [
-            st.Page(p, title=_title(p), icon=":material/insert_chart:")
-            for p in sorted(PAGES.glob("fig_*.py"))
+            *(figure_page.page(name) for name in experiments),
+            st.Page(PAGES / "report.py", title="Reproduction report", icon=":material/fact_check:"),
         ],
         "Runs": [st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:")],
         "About": [st.Page(PAGES / "about.py", title="About", icon=":material/info:")],
     }
-    report = PAGES / "report.py"
-    if report.exists():
-        groups["Paper experiments"].append(
-            st.Page(report, title="Reproduction report", icon=":material/fact_check:")
-        )
-    return {name: pages for name, pages in groups.items() if pages}
 
 
 started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""A run's stored records and arrays -> the tidy frames app/charts.py draws. No Streamlit.
+"""A run's stored records and arrays -> the tidy frames the charts package draws. No Streamlit.
 
 Arrays are `memcore.jobs.api.arrays(key)`: each name stacked over the run's "arrays" records
 (leading row axis R), with "epoch" (float[R]) and "step" alongside. Train runs store, for the T
@@ -100,7 +100,7 @@ def class_matrix(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
 
 def overlay_frame(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """{run label: epoch records} -> run, epoch, metric ('validation'|'train'), value (mean
-    over members), for charts.overlay_chart."""
+    over members), for charts.training.overlay_chart."""
     parts = []
     for label, ep in runs.items():
         if ep.empty:

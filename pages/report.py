@@ -1,19 +1,14 @@
 """Reproduction report: every paper claim with its verdict on the stored runs, links to each
 experiment's page, a button that queues every sweep, and the report as a standalone file."""
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from app import errors, figure_page, state
+from charts import report as rep
 from memcore.experiments import RECIPES
-from memcore.experiments import report as rep
 from memcore.jobs import sweep as fr
 from memcore.spec import DATASETS
-
-PAGES = Path(__file__).resolve().parent
-PAGE_OF = {name: str(PAGES / f"fig_{name.replace('-', '_')}.py") for name in RECIPES}
 
 st.title("Reproduction report")
 st.caption(
@@ -55,7 +50,7 @@ cols = st.columns(2)
 for i, res in enumerate(results):
     with cols[i % 2]:
         st.page_link(
-            PAGE_OF[res.recipe.name],
+            figure_page.page(res.recipe.name),
             label=f"{res.recipe.title}: {res.verdict.verdict}",
             icon=":material/insert_chart:",
         )

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import charts, forms, live, runframes, state
+from app import forms, live, runframes, state
+from charts import export, training
 
 EXPLORE = Path(state.__file__).resolve().parents[1] / "pages" / "explore.py"
 st.title("Runs")
@@ -108,7 +109,7 @@ if picked:
             if (js := state.status(k)) is not None
         }
     )
-    overlay = charts.overlay_chart(curves)
+    overlay = training.overlay_chart(curves)
     st.altair_chart(overlay, width="stretch")
     st.caption("Colour = run; solid = validation accuracy, dashed = training accuracy (means).")
     b1, b2, b3 = st.columns(3)
@@ -121,14 +122,14 @@ if picked:
     )
     b2.download_button(
         "Chart (PNG)",
-        lambda: charts.export_image(overlay, "png"),
+        lambda: export.export_image(overlay, "png"),
         file_name="compare.png",
         mime="image/png",
         on_click="ignore",
     )
     b3.download_button(
         "Chart (SVG)",
-        lambda: charts.export_image(overlay, "svg"),
+        lambda: export.export_image(overlay, "svg"),
         file_name="compare.svg",
         mime="image/svg+xml",
         on_click="ignore",

@@ -217,3 +217,43 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             browser.close()
     (ARTIFACTS / "browser_timings.json").write_text(json.dumps(timings, indent=2))
     print(json.dumps(timings, indent=2))
+
+
+def test_generated_figure_pages_open_by_url_nav_and_report_links(server):
+    """The paper-experiment pages are generated from the recipe list; each keeps the URL its old
+    page file had (/fig_<name>), appears under "Paper experiments" and is linked by the report.
+    The capacity sweep is stored first (fake records, before the app starts its worker)."""
+    from test_pages_figures import seed
+
+    from memcore.experiments import get
+
+    seed(pool.open_store(server["store"]), "capacity")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server['url']}/fig_capacity?scale=test")
+            page.get_by_role("heading", name=get("capacity").title).wait_for(timeout=120_000)
+            page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+            page.get_by_text("9/9 runs done", exact=False).wait_for(timeout=60_000)
+            nav = page.get_by_test_id("stSidebarNav")
+            assert nav.get_by_text("Paper experiments").count() == 1
+            for title in ("Capacity", "Class sensitivity", "Noise levels", "Reproduction report"):
+                assert nav.get_by_role("link", name=title, exact=True).count() == 1, title
+            time.sleep(1.5)  # the chart finishes its draw
+            page.screenshot(path=str(ARTIFACTS / "browser_5_figure_page.png"), full_page=True)
+
+            nav.get_by_role("link", name="Noise levels", exact=True).click()
+            page.get_by_role("heading", name=get("noise-levels").title).wait_for(timeout=60_000)
+            assert "/fig_noise_levels" in page.url
+
+            page.goto(f"{server['url']}/report?scale=test")
+            page.get_by_role("heading", name="Reproduction report").wait_for(timeout=120_000)
+            link = page.get_by_role("link", name=f"{get('sharpness').title}: inconclusive")
+            link.click()
+            page.get_by_role("heading", name=get("sharpness").title).wait_for(timeout=60_000)
+            assert "/fig_sharpness" in page.url
+            assert "Traceback" not in page.inner_text("body")
+        finally:
+            browser.close()

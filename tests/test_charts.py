@@ -1,15 +1,23 @@
-"""Chart builders without Streamlit: tidy frames in, Vega-Lite specs with the right fields out."""
+"""The charts package: pure (no Streamlit, no app, no experiments), tidy frames in, Vega-Lite
+specs with the right fields out; the easiness references drawn are memcore.metrics.easiness's."""
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from app import charts
+from charts import export, per_example, sensitivity, style, training
+from memcore.metrics import easiness
 from memcore.records import frame
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _epoch_records(epochs=3, members=2, noisy=True):
@@ -55,7 +63,7 @@ def _encodings(spec: dict) -> list[dict]:
 
 
 def test_accuracy_frame_aggregates_members_into_bands():
-    df = charts.accuracy_frame(frame(_epoch_records(epochs=3, members=2), "epoch"))
+    df = training.accuracy_frame(frame(_epoch_records(epochs=3, members=2), "epoch"))
     assert set(df["series"]) == {"train (clean)", "train (noisy)", "validation"}
     assert len(df) == 3 * 4  # three series, epochs 0..3
     val = df[df["series"] == "validation"]
@@ -66,27 +74,27 @@ def test_accuracy_frame_aggregates_members_into_bands():
 
 
 def test_accuracy_frame_drops_empty_noisy_series():
-    df = charts.accuracy_frame(frame(_epoch_records(noisy=False), "epoch"))
+    df = training.accuracy_frame(frame(_epoch_records(noisy=False), "epoch"))
     assert "train (noisy)" not in set(df["series"])
 
 
 def test_accuracy_chart_encodings_and_poster_colours():
-    df = charts.accuracy_frame(frame(_epoch_records(), "epoch"))
-    spec = _spec(charts.accuracy_chart(df, noise_kind="randX"))
+    df = training.accuracy_frame(frame(_epoch_records(), "epoch"))
+    spec = _spec(training.accuracy_chart(df, noise_kind="randX"))
     encs = _encodings(spec)
     assert all(e["x"]["field"] == "epoch" for e in encs)
     line = next(e for e in encs if e["y"]["field"] == "mean")
-    assert line["color"]["scale"]["range"] == [charts.REAL, charts.RANDX, charts.VAL]
+    assert line["color"]["scale"]["range"] == [style.REAL, style.RANDX, style.VAL]
     assert all("tooltip" in e for e in encs)
-    spec_y = _spec(charts.accuracy_chart(df, noise_kind="randY"))
+    spec_y = _spec(training.accuracy_chart(df, noise_kind="randY"))
     line_y = next(e for e in _encodings(spec_y) if e["y"]["field"] == "mean")
-    assert line_y["color"]["scale"]["range"][1] == charts.RANDY
+    assert line_y["color"]["scale"]["range"][1] == style.RANDY
 
 
 def test_noise_colours_follow_the_poster():
-    assert charts.noise_color("none") == charts.REAL == "#1f77b4"
-    assert charts.noise_color("randX") == charts.RANDX
-    assert charts.noise_color("randY") == charts.RANDY
+    assert style.noise_color("none") == style.REAL == "#1f77b4"
+    assert style.noise_color("randX") == style.RANDX
+    assert style.noise_color("randY") == style.RANDY
 
 
 def test_csr_chart_mean_band():
@@ -98,7 +106,7 @@ def test_csr_chart_mean_band():
             "iters": [5, 7, 3, 4],
         }
     )
-    chart = charts.csr_chart(csr)
+    chart = training.csr_chart(csr)
     data = chart.data
     assert np.allclose(data["mean"], [0.2, 0.2]) and np.allclose(data["lo"], [0.1, 0.2])
     assert list(data["iters"]) == [7, 4]
@@ -125,7 +133,7 @@ def test_easiness_chart_histogram_and_reference():
             "probability": [comb(k, i) * 0.5**k for i in range(k + 1)],
         }
     )
-    spec = _spec(charts.easiness_chart(easy, ref, noise_kind="randY"))
+    spec = _spec(per_example.easiness_chart(easy, ref, noise_kind="randY"))
     assert len(spec["hconcat"]) == 2
     encs = _encodings(spec)
     assert any(e["x"].get("bin") for e in encs)  # histogram
@@ -134,19 +142,95 @@ def test_easiness_chart_histogram_and_reference():
     assert all("tooltip" in e for e in encs)
 
 
+def _old_sorted_reference(reference: pd.DataFrame, n: int) -> np.ndarray:
+    """The chart's own copy before metrics.easiness became the one home (kept as a reference)."""
+    ref = reference.sort_values("p_correct")
+    cdf = np.cumsum(ref["probability"].to_numpy())
+    q = 1.0 - (np.arange(n) + 0.5) / max(n, 1)
+    idx = np.clip(np.searchsorted(cdf, q - 1e-12), 0, len(ref) - 1)
+    return ref["p_correct"].to_numpy()[idx]
+
+
+def _binomial_refs(k=10, p_mean=0.37):
+    """The app's reference frame (runframes.easiness_frames' columns) for a fixed input."""
+    pmf = easiness.binomial_reference(k, p_mean)
+    return pmf.rename(columns={"p": "p_correct", "pmf": "probability"})
+
+
 def test_binomial_sorted_curve_is_descending_quantiles():
-    ref = pd.DataFrame({"p_correct": [0.0, 0.5, 1.0], "probability": [0.25, 0.5, 0.25]})
-    q = charts._sorted_reference(ref, 8)
+    ref = pd.DataFrame(
+        {"p_correct": [0.0, 0.5, 1.0], "probability": [0.25, 0.5, 0.25], "reference": "b"}
+    )
+    q = per_example.reference_curves(ref, 8)["p_correct"].to_numpy()
     assert list(q) == sorted(q, reverse=True)
     assert list(q[:2]) == [1.0, 1.0] and list(q[-2:]) == [0.0, 0.0]
 
 
+def test_easiness_chart_draws_metrics_sorted_reference():
+    n, ref = 37, _binomial_refs()
+    easy = pd.DataFrame(
+        {"example": np.arange(n), "p_correct": np.linspace(0, 1, n), "group": "clean"}
+    )
+    spec = per_example.easiness_chart(easy, ref).to_dict()
+    drawn = pd.DataFrame(spec["datasets"][spec["hconcat"][1]["layer"][1]["data"]["name"]])
+    want = easiness.sorted_reference(easiness.binomial_reference(10, 0.37), n)
+    assert np.array_equal(drawn["p_correct"], want["p"])
+    assert np.allclose(drawn["rank"], want["frac"])
+    assert set(drawn["reference"]) == {"binomial"}
+
+
+def test_reference_curves_match_the_old_chart_copy():
+    rng = np.random.default_rng(3)
+    correct = rng.random((8, 60)) < np.linspace(0.1, 0.9, 60)
+    mixed = easiness.mixture(easiness.class_binomial_reference(correct, np.arange(60) % 3))
+    for ref in (_binomial_refs(), mixed.rename(columns={"p": "p_correct", "pmf": "probability"})):
+        for n in (1, 7, 50, 333):
+            new = per_example.reference_curves(ref, n)["p_correct"].to_numpy()
+            assert np.array_equal(new, _old_sorted_reference(ref, n)), n
+
+
+CHARTS = sorted((ROOT / "charts").rglob("*.py"))
+ALLOWED_MEMCORE = ("memcore.metrics", "memcore.records", "memcore.spec")
+
+
+def _imports(path: Path) -> set[str]:
+    """Dotted names of every absolute import in `path`, also those inside functions."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", CHARTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_charts_import_no_streamlit_app_or_experiments(path):
+    for name in _imports(path):
+        top = name.split(".")[0]
+        assert top not in ("streamlit", "app", "pages", "diskcache"), (path, name)
+        if top == "memcore":
+            assert name.startswith(ALLOWED_MEMCORE), (path, name)
+
+
+def test_charts_load_without_streamlit():
+    code = (
+        "import sys, charts.figures, charts.report, charts.training, charts.per_example, "
+        "charts.sensitivity, charts.export\n"
+        "print(sorted(m for m in ('streamlit', 'app', 'memcore.experiments') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_heatmap_uses_log_colour_scale_and_floors_zeros():
     m = np.array([[10.0, 0.0], [0.1, 5.0]])
-    cells = charts.class_matrix_frame(m, ["a", "b"])
+    cells = sensitivity.class_matrix_frame(m, ["a", "b"])
     assert len(cells) == 4
     assert cells.set_index(["loss_class", "input_class"]).loc[("a", "b"), "sensitivity"] == 0.0
-    chart = charts.sensitivity_heatmap(cells)
+    chart = sensitivity.sensitivity_heatmap(cells)
     spec = _spec(chart)
     color = spec["encoding"]["color"]
     assert color["scale"]["type"] == "log"
@@ -159,7 +243,7 @@ def test_heatmap_uses_log_colour_scale_and_floors_zeros():
 
 def test_gini_chart_two_variants():
     sens = pd.DataFrame({"step": [10, 20], "gini": [0.3, 0.4], "gini_time": [0.2, 0.35]})
-    chart = charts.gini_chart(sens)
+    chart = sensitivity.gini_chart(sens)
     assert set(chart.data["variant"]) == {"running mean", "equal weight per time"}
     assert _spec(chart)["encoding"]["y"]["scale"]["domain"] == [0, 1]
 
@@ -174,11 +258,11 @@ def test_data_map_and_forgetting():
             "forgetting": [0, 0, 1, 2, 1, 1],
         }
     )
-    spec = _spec(charts.data_map_chart(pts, "randX"))
+    spec = _spec(per_example.data_map_chart(pts, "randX"))
     assert spec["encoding"]["x"]["field"] == "variability"
     assert spec["encoding"]["y"]["field"] == "confidence"
-    assert spec["encoding"]["color"]["scale"]["range"] == [charts.REAL, charts.RANDX]
-    f = charts.forgetting_chart(pts, "randX")
+    assert spec["encoding"]["color"]["scale"]["range"] == [style.REAL, style.RANDX]
+    f = per_example.forgetting_chart(pts, "randX")
     shares = f.data.groupby("group")["share"].sum()
     assert np.allclose(shares, 1.0)
 
@@ -192,21 +276,21 @@ def test_overlay_chart_colours_by_run():
             "value": [0.1, 0.2, 0.3, 0.4],
         }
     )
-    encs = _encodings(_spec(charts.overlay_chart(curves)))
+    encs = _encodings(_spec(training.overlay_chart(curves)))
     assert all(e["color"]["field"] == "run" for e in encs)
     assert any(e.get("strokeDash", {}).get("field") == "metric" for e in encs)
     assert any("tooltip" in e for e in encs)
 
 
 def test_export_png_and_svg():
-    df = charts.accuracy_frame(frame(_epoch_records(), "epoch"))
-    chart = charts.accuracy_chart(df)
-    png = charts.export_image(chart, "png", scale=1)
+    df = training.accuracy_frame(frame(_epoch_records(), "epoch"))
+    chart = training.accuracy_chart(df)
+    png = export.export_image(chart, "png", scale=1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    svg = charts.export_image(chart, "svg")
+    svg = export.export_image(chart, "svg")
     assert b"<svg" in svg[:200]
     with pytest.raises(ValueError, match="png or svg"):
-        charts.export_image(chart, "gif")
+        export.export_image(chart, "gif")
 
 
 # -- frames from stored runs (app/runframes.py) ----------------------------------------------
@@ -230,7 +314,7 @@ def test_easiness_frames_pick_epoch_one_and_add_references():
     assert easy.set_index("example").loc[11, "p_correct"] == 0.0  # epoch 1, not 0 or 2
     assert set(ref["reference"]) == {"binomial", "within-class"}
     assert np.allclose(ref.groupby("reference")["probability"].sum(), 1.0)
-    spec = _spec(charts.easiness_chart(easy, ref))
+    spec = _spec(per_example.easiness_chart(easy, ref))
     assert "within-class" in json.dumps(spec)
 
 

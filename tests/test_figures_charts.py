@@ -4,7 +4,10 @@ log scales where the paper uses them, and tooltips; every figure renders to SVG.
 from __future__ import annotations
 
 import json
+from math import lgamma
 
+import numpy as np
+import pandas as pd
 import pytest
 import vl_convert as vlc
 from test_figures_checks import (
@@ -19,9 +22,11 @@ from test_figures_checks import (
     reg_frame,
 )
 
-from app import figure_charts as fc
-from app.charts import RANDX, RANDY, REAL
+from charts import figures as fc
+from charts.figures.easiness import sorted_frame
+from charts.style import RANDX, RANDY, REAL, level_scale
 from memcore.experiments import filters
+from memcore.metrics.easiness import binomial_reference, sorted_reference
 
 
 def frames():
@@ -67,8 +72,6 @@ def test_every_figure_builds_renders_and_has_tooltips(name):
 
 @pytest.mark.parametrize("name", list(fc.BUILDERS))
 def test_empty_frames_give_an_empty_chart_not_an_error(name):
-    import pandas as pd
-
     fc.chart(name, pd.DataFrame()).to_dict()
 
 
@@ -80,7 +83,7 @@ def test_settings_use_the_poster_palette():
 
 
 def test_noise_levels_go_from_real_blue_to_red():
-    scale = fc.level_scale([0.0, 0.2, 0.8]).to_dict()
+    scale = level_scale([0.0, 0.2, 0.8]).to_dict()
     assert scale["range"][0] == REAL and len(scale["range"]) == 3
 
 
@@ -94,12 +97,34 @@ def test_log_scales_where_the_paper_uses_them():
 
 
 def test_easiness_figure_adds_the_binomial_reference():
-    d = fc.easiness_frame(frames()["easiness"])
+    d = sorted_frame(frames()["easiness"])
     assert set(d["setting"]) == {"real", "randX", "randY", "binomial"}
     ref = d[d["setting"] == "binomial"]["p_correct"]
     rx = frames()["easiness"].query("setting == 'randX'")["p_correct"]
     assert abs(ref.mean() - rx.mean()) < 0.02
     assert ref.is_monotonic_increasing
+
+
+def _old_binomial_curve(rx: pd.DataFrame) -> np.ndarray:
+    """The figure's own copy before metrics.easiness became the one home (kept as a reference):
+    Binomial(k, p0)/k with p0 clamped to (0, 1), ascending quantiles."""
+    k, p0 = int(rx["members"].iloc[0]), float(rx["p_correct"].mean())
+    j = np.arange(k + 1)
+    logc = np.array([lgamma(k + 1) - lgamma(i + 1) - lgamma(k - i + 1) for i in j])
+    p0 = min(max(p0, 1e-12), 1 - 1e-12)
+    prob = np.exp(logc + j * np.log(p0) + (k - j) * np.log1p(-p0))
+    q = (np.arange(len(rx)) + 0.5) / len(rx)
+    return (j / k)[np.searchsorted(np.cumsum(prob), q).clip(0, k)]
+
+
+def test_easiness_reference_is_metrics_sorted_reference_and_matches_the_old_copy():
+    df = frames()["easiness"]
+    rx = df[df["setting"] == "randX"]
+    drawn = sorted_frame(df).query("setting == 'binomial'")
+    want = sorted_reference(binomial_reference(100, float(rx["p_correct"].mean())), len(rx))
+    assert np.array_equal(drawn["p_correct"].to_numpy(), want["p"].to_numpy()[::-1])
+    assert np.allclose(drawn["rank"], want["frac"])
+    assert np.array_equal(drawn["p_correct"].to_numpy(), _old_binomial_curve(rx))
 
 
 def test_convergence_marks_censored_runs():

@@ -1,7 +1,8 @@
-"""AppTest for every paper-experiment page and the reproduction report page: they load on an
-empty store, Run sweep queues the recipe's runs, and stored results draw the figure and the
-verdict. Runs are stored by the jobs Worker in-process on hand-made record streams that follow
-memcore/records.py (no training, no worker processes)."""
+"""AppTest for every paper-experiment page and the reproduction report page: app/main.py makes
+one page per recipe at the URL the old page files had, they load on an empty store, Run sweep
+queues the recipe's runs, and stored results draw the figure and the verdict. Runs are stored by
+the jobs Worker in-process on hand-made record streams that follow memcore/records.py (no
+training, no worker processes)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from memcore.spec import RunSpec
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
 TIMEOUT = 120
-PAGES = {name: f"../pages/fig_{name.replace('-', '_')}.py" for name in RECIPES}
+URLS = {name: f"fig_{name.replace('-', '_')}" for name in RECIPES}  # the old pages/fig_*.py
+TITLES = {name: name.replace("-", " ").capitalize() for name in RECIPES}  # e.g. "Noise levels"
 
 
 @pytest.fixture
@@ -85,11 +87,28 @@ def seed(store, name: str, scale: str = "test") -> list[RunSpec]:
     return grid
 
 
+def open_url(at: AppTest, url_path: str) -> AppTest:
+    """Select the navigation page at /url_path for the next run.
+
+    AppTest.switch_page takes page files only; the figure pages are generated (callable st.Page),
+    and Streamlit 1.67 selects a page by its hash, which it derives from the url path. This does
+    what switch_page does for a file, by url: look the page up among the pages st.navigation
+    registered in the last run and request its hash."""
+    found = [h for h, p in at._registered_pages.items() if p.get("url_pathname") == url_path]
+    known = sorted(p.get("url_pathname", "") for p in at._registered_pages.values())
+    assert len(found) == 1, f"no page at /{url_path}; pages: {known}"
+    at._page_hash = found[0]
+    return at
+
+
 def page(name: str, scale: str = "test") -> AppTest:
+    """The app opened at experiment `name`'s URL, or at the page file `name`."""
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params["scale"] = scale
     at.run()
-    return at.switch_page(PAGES.get(name, name)).run()
+    if name in URLS:
+        return open_url(at, URLS[name]).run()
+    return at.switch_page(name).run()
 
 
 def no_exception(at: AppTest) -> None:
@@ -99,6 +118,15 @@ def no_exception(at: AppTest) -> None:
 def verdict_text(at: AppTest) -> str:
     boxes = [*at.success, *at.error, *at.warning]
     return " ".join(b.value for b in boxes)
+
+
+def test_navigation_has_one_page_per_recipe_at_the_old_urls_and_titles(store):
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    pages = {p["url_pathname"]: p["page_name"] for p in at._registered_pages.values()}
+    assert {u: pages.get(u) for u in URLS.values()} == {URLS[n]: TITLES[n] for n in RECIPES}
+    assert {"report", "runs", "about"} <= set(pages)
+    assert (ROOT / "pages").is_dir() and not list((ROOT / "pages").glob("fig_*.py"))
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
@@ -161,6 +189,6 @@ def test_page_warns_when_a_torchvision_dataset_is_missing(store, tmp_path, monke
     at.query_params["scale"] = "paper"
     at.query_params["dataset"] = "mnist"
     at.run()
-    at.switch_page(PAGES["capacity"]).run()
+    open_url(at, URLS["capacity"]).run()
     no_exception(at)
     assert any("mnist is not in the data folder" in w.value for w in at.warning)

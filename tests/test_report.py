@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from test_figures_checks import capacity_frame, class_frame, gini_frame
 
+from charts import report as rep
 from memcore.experiments import get
-from memcore.experiments import report as rep
 from memcore.jobs.sweep import FigureResult, Progress
 
 

@@ -107,7 +107,7 @@ def figure(args) -> int:
 
 
 def report(args) -> int:
-    from memcore.experiments import report as rep
+    from charts import report as rep  # Altair loads only for this verb
 
     datasets = (args.datasets or args.dataset).split(",")
     names = args.only.split(",") if args.only else list(RECIPES)

@@ -2,9 +2,10 @@
 experiment (claim, verdict and numbers, settings, how to read, the figure), as a standalone HTML
 page (figures inline as SVG) or Markdown (figures inline as base64 PNG).
 
-Figures come from `chart_fn(name, frame) -> Altair chart` (default: app.figure_charts.chart,
-imported lazily so memcore stays usable without the app) rendered by vl-convert-python. A figure
-that fails to render is replaced by a one-line note; the report is still written.
+Figures come from `chart_fn(name, frame) -> Altair chart` (default: charts.figures.chart)
+rendered by vl-convert-python (charts.export). A figure that fails to render is replaced by a
+one-line note; the report is still written. Results are memcore.jobs.sweep.FigureResult objects
+(read by attribute: recipe, dataset, scale, frame, verdict, progress, wall, errors).
 """
 
 from __future__ import annotations
@@ -14,35 +15,17 @@ import html
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+
+from charts import figures
+from charts.export import png, svg
 
 ICON = {"holds": "✅", "fails": "❌", "inconclusive": "❔"}
-
-
-def _default_chart_fn() -> Callable[[str, Any], Any] | None:
-    try:
-        from app.figure_charts import chart
-    except ImportError:  # the app is not installed: text-only report
-        return None
-    return chart
 
 
 def _spec(chart_fn, result) -> dict | None:
     if chart_fn is None or result.frame.empty:
         return None
     return chart_fn(result.recipe.name, result.frame).to_dict()
-
-
-def svg(vl_spec: dict) -> str:
-    import vl_convert as vlc
-
-    return vlc.vegalite_to_svg(vl_spec)
-
-
-def png(vl_spec: dict, scale: float = 1.5) -> bytes:
-    import vl_convert as vlc
-
-    return vlc.vegalite_to_png(vl_spec, scale=scale)
 
 
 def _figure(result, chart_fn, fmt: str) -> str:
@@ -68,7 +51,7 @@ def render(
     """The report for FigureResults (memcore.jobs.sweep) as HTML or Markdown text."""
     results = list(results)
     if chart_fn == "default":
-        chart_fn = _default_chart_fn()
+        chart_fn = figures.chart
     if fmt == "md":
         return _markdown(results, chart_fn)
     if fmt != "html":

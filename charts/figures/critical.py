@@ -1,0 +1,66 @@
+"""Figures of the critical-sample-ratio experiments (PAPER.md 6, ICML Figs. 8-9): CSR over epochs
+per setting, and accuracy with CSR per noise level.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from charts.style import SETTING_SCALE, H, W, empty, level_scale
+
+
+def chart(df: pd.DataFrame) -> alt.Chart:
+    """Critical sample ratio over epochs per setting: mean over members, band min-max."""
+    if df.empty:
+        return empty("Critical sample ratio")
+    d = df.groupby(["setting", "epoch"], as_index=False).agg(
+        csr=("csr", "mean"), lo=("csr", "min"), hi=("csr", "max"), iters=("iters", "max")
+    )
+    color = alt.Color("setting:N", scale=SETTING_SCALE)
+    base = alt.Chart(d).encode(x=alt.X("epoch:Q", title="epoch"), color=color)
+    band = base.mark_area(opacity=0.2).encode(y="lo:Q", y2="hi:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("csr:Q", title="critical sample ratio"),
+        tooltip=["setting", "epoch", alt.Tooltip("csr:Q", format=".3f"), "iters"],
+    )
+    return (band + line).properties(width=2 * W, height=H, title="Critical sample ratio")
+
+
+def levels_chart(df: pd.DataFrame) -> alt.Chart:
+    """Rows: accuracy (train solid, validation dashed) and CSR; columns: randX | randY."""
+    if df.empty:
+        return empty("Accuracy and CSR per noise level")
+    d = df.groupby(["panel", "level", "epoch", "metric"], as_index=False)["value"].mean()
+    color = alt.Color("level:O", scale=level_scale(d["level"]), title="noise level")
+    cols = []
+    for panel in ("randX", "randY"):
+        p = d[d["panel"] == panel]
+        acc = (
+            alt.Chart(p[p["metric"] != "csr"])
+            .mark_line()
+            .encode(
+                x=alt.X("epoch:Q"),
+                y=alt.Y("value:Q", title="accuracy"),
+                color=color,
+                strokeDash=alt.StrokeDash(
+                    "metric:N",
+                    scale=alt.Scale(domain=["train_acc", "val_acc"], range=[[1, 0], [5, 3]]),
+                ),
+                tooltip=["level", "metric", "epoch", alt.Tooltip("value:Q", format=".3f")],
+            )
+            .properties(width=W, height=H * 0.8, title=f"{panel}: accuracy")
+        )
+        csr = (
+            alt.Chart(p[p["metric"] == "csr"])
+            .mark_line(point=True)
+            .encode(
+                x="epoch:Q",
+                y=alt.Y("value:Q", title="critical sample ratio"),
+                color=color,
+                tooltip=["level", "epoch", alt.Tooltip("value:Q", format=".3f")],
+            )
+            .properties(width=W, height=H * 0.8, title=f"{panel}: CSR")
+        )
+        cols.append(alt.vconcat(acc, csr))
+    return alt.hconcat(*cols).properties(title="Accuracy and CSR per noise level")

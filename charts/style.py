@@ -1,0 +1,60 @@
+"""The poster's look, shared by every chart so one colour means one thing.
+
+Palette:
+- real data / clean examples: blue   REAL  = #1f77b4
+- randX (Gaussian inputs):     green  RANDX = #2ca02c
+- randY (random labels):       red    RANDY = #d62728
+- validation accuracy:         dark grey, dashed (always clean data)
+- null references:             grey (dashed)
+Noisy training examples take the colour of their noise kind (`noise_color`), so "noisy" is green
+in a randX run and red in a randY run, and clean examples are always blue. Noise levels go from
+blue (real, level 0) through orange to dark red (`level_scale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+REAL = "#1f77b4"
+RANDX = "#2ca02c"
+RANDY = "#d62728"
+VAL = "#444444"
+REFERENCE = "#7f7f7f"
+KIND_COLORS = {"none": REAL, "real": REAL, "randX": RANDX, "randY": RANDY}
+NOISE_RAMP = ["#fdae61", "#f46d43", "#d73027", "#a50026", "#67001f"]
+
+SETTINGS = ["real", "randX", "randY"]
+SETTING_SCALE = alt.Scale(domain=SETTINGS, range=[KIND_COLORS[s] for s in SETTINGS])
+
+HEIGHT = 330  # a run chart's whole box: Streamlit fits title, axes and legend inside it
+W, H = 280, 220  # one panel of a paper figure (pixels)
+
+
+def noise_color(kind: str) -> str:
+    """Colour of a noise kind ('none'/'real' -> blue, randX -> green, randY -> red)."""
+    return KIND_COLORS.get(kind, RANDY)
+
+
+def group_scale(noise_kind: str, present: Iterable[str] = ("clean", "noisy")) -> alt.Scale:
+    """clean -> blue, noisy -> the noise kind's colour; only groups present get a legend entry."""
+    colors = {"clean": REAL, "noisy": noise_color(noise_kind)}
+    domain = [g for g in ("clean", "noisy") if g in set(present)] or ["clean"]
+    return alt.Scale(domain=domain, range=[colors[g] for g in domain])
+
+
+def level_scale(levels: Iterable[float]) -> alt.Scale:
+    """Colour per noise level: real (0) blue, then orange -> dark red with the level."""
+    levels = sorted({float(v) for v in levels})
+    noisy = [v for v in levels if v > 0]
+    idx = np.linspace(0, len(NOISE_RAMP) - 1, max(len(noisy), 1)).round().astype(int)
+    colors = ([REAL] if 0.0 in levels else []) + [NOISE_RAMP[i] for i in idx[: len(noisy)]]
+    return alt.Scale(domain=levels, range=colors)
+
+
+def empty(title: str) -> alt.Chart:
+    """A blank panel with a title: what a figure shows before any run has finished."""
+    return alt.Chart(pd.DataFrame({"x": []})).mark_point().properties(title=title, width=W)

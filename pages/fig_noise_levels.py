@@ -1,5 +1,0 @@
-"""Paper experiment page: noise-levels (see memcore.experiments and app.figure_page)."""
-
-from app import figure_page
-
-figure_page.show("noise-levels")

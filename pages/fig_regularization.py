@@ -1,5 +1,0 @@
-"""Paper experiment page: regularization (see memcore.experiments and app.figure_page)."""
-
-from app import figure_page
-
-figure_page.show("regularization")

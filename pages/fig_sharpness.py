@@ -1,5 +1,0 @@
-"""Paper experiment page: sharpness (see memcore.experiments and app.figure_page)."""
-
-from app import figure_page
-
-figure_page.show("sharpness")
