@@ -17,8 +17,9 @@ Everything is batched: all P probes and all K ensemble members move in one tenso
 per iteration (one forward + backward), so a search costs `iters` batched passes.
 
 Units: `lass` takes radius/alpha/beta in DATA units. `csr` takes a MetricsSpec whose values are
-in 0-255 pixel units (the paper's r = 0.3, alpha = 0.25, beta = 0.2) and divides them by 255,
-times the data range (1 for [0, 1] data; pass `data_range` for anything else).
+in 0-255 pixel units (the paper's r = 0.3, alpha = 0.25, beta = 0.2) and converts them with
+`data_units` (value / 255 times the data's span: 1 for [0, 1] data; pass `value_range` for
+anything else). `data_units` is the one home of that conversion.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ class LassResult:
     def ratio(self) -> torch.Tensor:
         """Critical sample ratio per member, float[K]."""
         return self.critical.float().mean(dim=1)
+
+
+def data_units(value_255: float, value_range: tuple[float, float] = (0.0, 1.0)) -> float:
+    """A length in 0-255 pixel units (the spec's csr_radius/alpha/beta) in the data's units:
+    value_255 / 255 of the span of `value_range`, the data's (min, max); (0, 1) = images scaled
+    to [0, 1], where 0.3 -> 0.3 / 255."""
+    lo, hi = value_range
+    return value_255 / 255.0 * (hi - lo)
 
 
 def _per_member(x: torch.Tensor, logits: torch.Tensor, shared: bool | None) -> torch.Tensor:
@@ -144,20 +153,19 @@ def csr(
     metrics: Any,
     generator: torch.Generator | None = None,
     *,
-    data_range: float = 1.0,
+    value_range: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[torch.Tensor, int]:
     """Critical sample ratio per member, float[K], and the LASS iterations run.
 
     `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
-    are scaled by data_range / 255 (data_range = max - min of the data, 1 for [0, 1] images).
+    are converted with `data_units` (value_range = the data's (min, max), (0, 1) for images).
     """
-    scale = data_range / 255.0
     res = lass(
         forward,
         x,
-        radius=metrics.csr_radius * scale,
-        alpha=metrics.csr_alpha * scale,
-        beta=metrics.csr_beta * scale,
+        radius=data_units(metrics.csr_radius, value_range),
+        alpha=data_units(metrics.csr_alpha, value_range),
+        beta=data_units(metrics.csr_beta, value_range),
         iters=metrics.csr_iters,
         min_new=metrics.csr_min_new,
         generator=generator,
