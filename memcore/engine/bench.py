@@ -27,6 +27,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from memcore.data.datasets import Dataset
+from memcore.engine import device as devices
+from memcore.engine.device import resolve_device
+from memcore.engine.trainer import Trainer
 from memcore.spec import RunSpec
 
 # Other modules' benchmarks, run after the cases when they exist: (module, function(quick, dev)).
@@ -61,29 +65,20 @@ def cases(quick: bool, device: torch.device) -> list[Case]:
     return [Case("w64-k32", 64, 32, 20_000, repeats=2), Case("w512-k8", 512, 8, 10_000, repeats=2)]
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def peak_flops(device: torch.device, tf32: bool = False) -> float:
     """Measured FLOP/s of a large square matmul on `device` (fp32, or TF32 on CUDA)."""
     n = 8192 if device.type == "cuda" else 1024
-    old = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    try:
+    with devices.Tf32(tf32):
         a = torch.rand(n, n, device=device)
         b = torch.rand(n, n, device=device)
         torch.mm(a, b)
-        _sync(device)
+        devices.sync(device)
         reps, t0 = 0, time.perf_counter()
         while reps < 3 or time.perf_counter() - t0 < 0.5:
             torch.mm(a, b)
             reps += 1
-            _sync(device)
+            devices.sync(device)
         return 2 * n**3 * reps / (time.perf_counter() - t0)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = old
 
 
 def model_epoch_flops(case: Case) -> float:
@@ -92,9 +87,7 @@ def model_epoch_flops(case: Case) -> float:
     return case.n * (4 * sum(macs) + 2 * sum(macs[1:]))
 
 
-def _data(case: Case):
-    from memcore.data.datasets import Dataset
-
+def _data(case: Case) -> Dataset:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(case.n, case.d_in, generator=g)
     y = torch.randint(0, case.classes, (case.n,), generator=g)
@@ -129,7 +122,7 @@ def textbook(case: Case, data, device: torch.device) -> float:
         model = nn.Sequential(*layers, nn.Linear(sizes[-1], case.classes)).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=0.01)
         loss_fn = nn.CrossEntropyLoss()
-        _sync(device)
+        devices.sync(device)
         t0 = time.perf_counter()
         for _ in range(case.epochs):
             for xb, yb in loader:
@@ -137,15 +130,13 @@ def textbook(case: Case, data, device: torch.device) -> float:
                 opt.zero_grad()
                 loss_fn(model(xb), yb).backward()
                 opt.step()
-        _sync(device)
+        devices.sync(device)
         t_total += time.perf_counter() - t0
     return t_total / (case.textbook_models * case.epochs)
 
 
 def engine_time(case: Case, data, device: torch.device) -> float:
     """Seconds per model-epoch of the engine (K members; SGD steps only, no evaluation)."""
-    from memcore.engine.trainer import Trainer
-
     spec = RunSpec().replace(
         **{
             "model.width": case.width,
@@ -160,18 +151,17 @@ def engine_time(case: Case, data, device: torch.device) -> float:
         }
     )
     tr = Trainer(spec, data)
-    ctx = tr._tf32()
-    with ctx:
+    with tr.tf32():
         perm = tr.permutations(0)  # warm-up: a few steps (allocator, kernels)
         for s in range(3):
-            tr.sgd_step(*tr.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, 0)
-        _sync(device)
+            tr.sgd_step(*tr.on_device.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, 0)
+        devices.sync(device)
         t0 = time.perf_counter()
         for epoch in range(1, case.epochs + 1):
             perm = tr.permutations(epoch)
             for s in range(tr.steps_per_epoch):
-                tr.sgd_step(*tr.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, epoch)
-        _sync(device)
+                tr.sgd_step(*tr.on_device.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, epoch)
+        devices.sync(device)
         seconds = time.perf_counter() - t0
     return seconds / (case.members * case.epochs)
 
@@ -195,8 +185,6 @@ def run_case(case: Case, device: torch.device) -> dict[str, Any]:
 
 def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
     """All cases on `device` plus the other modules' benchmarks; a JSON-serialisable dict."""
-    from memcore.engine.trainer import resolve_device
-
     dev = resolve_device(device)
     out: dict[str, Any] = {
         "bench": "engine",
