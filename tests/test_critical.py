@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore.metrics.critical import bench_csr, csr, data_units, lass
+from memcore.metrics.critical import csr, data_units, lass
 from memcore.spec import MetricsSpec
 
 
@@ -171,9 +171,3 @@ def test_csr_uses_the_value_range():
     kw = dict(radius=80 / 255, alpha=10 / 255, beta=0.0, iters=10, min_new=0)
     ref = lass(forward, x, **kw, generator=torch.Generator().manual_seed(0))
     assert torch.equal(wide, ref.ratio)
-
-
-@pytest.mark.slow
-def test_bench_csr_smoke():
-    out = bench_csr(quick=True)
-    assert out["iters"] == 20 and out["seconds"] > 0 and 0 <= out["csr"] <= 1

@@ -188,12 +188,6 @@ def test_cli_prints_json_lines(capsys):
     assert np.asarray(lines[-1]["class_matrix"]).shape == (10, 10)
 
 
-@pytest.mark.slow
-def test_bench_sensitivity_smoke():
-    out = sens.bench_sensitivity(quick=True)
-    assert out["evaluations_class"] == out["evaluations_unique"] == 2
-
-
 def test_run_rejects_bad_settings_with_clear_errors():
     spec = preset("sensitivity-2x16", **{"model.width": 4, "train.batch_size": 50})
     with pytest.raises(ValueError, match="train.batch_size"):

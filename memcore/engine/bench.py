@@ -12,15 +12,16 @@ achieved FLOP/s as a fraction of the device's measured matmul throughput (a larg
 matmul, TF32 when the case uses it). Engine FLOPs per model-epoch: N * (2 fwd + 2 weight-grad) *
 sum(in*out) + N * 2 * sum(in*out over layers after the first) (input gradients).
 
-Cases are a list (`cases(quick, device)`); add one to measure something else. The benchmarks of
-metrics.critical (`bench_csr`) and metrics.sensitivity (`bench_sensitivity`) run too when those
-functions exist. Timings, never asserted in tests.
+Cases are a list (`cases(quick, device)`); add one to measure something else. The measurement
+benchmarks of engine.bench_measurements (EXTRAS: a CSR search, the sensitivity experiment) run
+after the cases. Timings, never asserted in tests.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,12 +30,16 @@ from torch import nn
 
 from memcore.data.datasets import Dataset
 from memcore.engine import device as devices
+from memcore.engine.bench_measurements import bench_csr, bench_sensitivity
 from memcore.engine.device import resolve_device
 from memcore.engine.trainer import Trainer
 from memcore.spec import RunSpec
 
-# Other modules' benchmarks, run after the cases when they exist: (module, function(quick, dev)).
-EXTRAS = (("critical", "bench_csr"), ("sensitivity", "bench_sensitivity"))
+# Measurement benchmarks run after the cases: (result key, function(quick, device)).
+EXTRAS: tuple[tuple[str, Callable[[bool, torch.device], dict[str, Any]]], ...] = (
+    ("critical", bench_csr),
+    ("sensitivity", bench_sensitivity),
+)
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def run_case(case: Case, device: torch.device) -> dict[str, Any]:
 
 
 def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
-    """All cases on `device` plus the other modules' benchmarks; a JSON-serialisable dict."""
+    """All cases on `device` plus the measurement benchmarks; a JSON-serialisable dict."""
     dev = resolve_device(device)
     out: dict[str, Any] = {
         "bench": "engine",
@@ -205,13 +210,8 @@ def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
         c["peak_gflops"] = round(peak / 1e9, 2)
         c["fraction_of_peak"] = round(c["engine_gflops"] * 1e9 / peak, 3)
     out["cases"] = timed
-    for mod, fn in EXTRAS:
-        try:
-            module = __import__(f"memcore.metrics.{mod}", fromlist=[fn])
-        except ImportError:
-            continue
-        if hasattr(module, fn):
-            out[mod] = getattr(module, fn)(quick, dev)
+    for key, bench_fn in EXTRAS:
+        out[key] = bench_fn(quick, dev)
     return out
 
 

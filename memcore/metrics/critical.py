@@ -24,8 +24,6 @@ anything else). `data_units` is the one home of that conversion.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -171,62 +169,3 @@ def csr(
         generator=generator,
     )
     return res.ratio, res.iters
-
-
-# -- benchmark ----------------------------------------------------------------------------------
-def _mlp_forward(
-    members: int, d_in: int, width: int, n_classes: int, device: torch.device, seed: int = 0
-) -> Forward:
-    """A K-member 2-hidden-layer ReLU MLP as stacked weights (bench only; no engine.models)."""
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    dims = [d_in, width, width, n_classes]
-    ws, bs = [], []
-    for a, b in zip(dims[:-1], dims[1:], strict=True):
-        bound = a**-0.5
-        ws.append(((torch.rand(members, a, b, generator=g) * 2 - 1) * bound).to(device))
-        bs.append(((torch.rand(members, 1, b, generator=g) * 2 - 1) * bound).to(device))
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        # x is shared (P x D) or per member (K x P x D)
-        h = x.unsqueeze(0).expand(members, *x.shape) if x.dim() == 2 else x
-        for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
-            h = torch.baddbmm(b, h, w)
-            if i < len(ws) - 1:
-                h = h.relu()
-        return h
-
-    return forward
-
-
-def bench_csr(quick: bool = False, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Time one full CSR search: 1,000 probes (200 when quick), 100 LASS iterations (no early
-    stop), 784-W-W-10 MLP with W = 512 on CPU and 4096 on a GPU, one member."""
-    device = torch.device(device)
-    gpu = device.type == "cuda"
-    width = 4096 if gpu else 512
-    probes = 200 if quick else 1000
-    iters = 20 if quick else 100
-    forward = _mlp_forward(1, 784, width, 10, device)
-    x = torch.rand(probes, 784, generator=torch.Generator().manual_seed(1)).to(device)
-    gen = torch.Generator(device=device).manual_seed(0)
-    kw = dict(radius=8 / 255, alpha=0.25 / 255, beta=0.2 / 255, iters=iters, min_new=0)
-    lass(forward, x[:10], **kw, generator=gen)  # warm-up (allocator, kernels)
-    if gpu:
-        torch.cuda.synchronize(device)
-    t0 = time.perf_counter()
-    res = lass(forward, x, **kw, generator=gen)
-    if gpu:
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - t0
-    return {
-        "bench": "csr",
-        "device": str(device),
-        "width": width,
-        "probes": probes,
-        "iters": res.iters,
-        "seconds": round(seconds, 4),
-        "ms_per_iter": round(1000 * seconds / res.iters, 3),
-        "csr": float(res.ratio[0]),
-        "threads": torch.get_num_threads(),
-        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
-    }

@@ -33,11 +33,9 @@ example's own loss at the current parameters. It is NOT the paper's definition (
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -309,42 +307,3 @@ def direct_sensitivity(
         (gx,) = torch.autograd.grad(ce, xg, retain_graph=m + 1 < k)
         per_member.append(gx.abs().flatten(1).sum(1))
     return torch.stack(per_member)
-
-
-# -- benchmark ----------------------------------------------------------------------------------
-def _synthetic(n: int, side: int, n_classes: int, unique: bool, seed: int = 0) -> SimpleNamespace:
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % n_classes
-    x = torch.rand(n, 1, side, side, generator=g)
-    return SimpleNamespace(
-        x_train=x,
-        y_train=torch.arange(n) if unique else y,
-        y_clean=y,
-        noisy=torch.zeros(n, dtype=torch.bool),
-        x_val=x[:0],
-        classes=tuple(range(n_classes)),
-        n_classes=n if unique else n_classes,
-    )
-
-
-def bench_sensitivity(quick: bool = False, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Wall time of the paper's sensitivity experiment: 1,000 examples (200 when quick) of
-    14 x 14 inputs, 2x16 MLP, 1 epoch at batch 10, evaluation every 10 steps, 10 classes and
-    unique labels. Runs on CPU whatever `device` (float64, launch-bound on a GPU)."""
-    from memcore.spec import preset
-
-    n = 200 if quick else 1000
-    spec = preset("sensitivity-2x16", **{"data.train_size": n})
-    out: dict[str, Any] = {
-        "bench": "sensitivity",
-        "device": "cpu",
-        "examples": n,
-        "threads": torch.get_num_threads(),
-        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
-    }
-    for name, unique in (("class", False), ("unique", True)):
-        t0 = time.perf_counter()
-        recs = list(run(spec, data=_synthetic(n, 14, 10, unique)))
-        out[f"seconds_{name}"] = round(time.perf_counter() - t0, 3)
-        out[f"evaluations_{name}"] = recs[-1]["summary"]["evaluations"]
-    return out
