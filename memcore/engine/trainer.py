@@ -190,12 +190,13 @@ class Trainer:
     # -- records ---------------------------------------------------------------------------
     def eval_records(self, epoch: float, lr: float, wall: float) -> list[dict[str, Any]]:
         """Evaluation records (engine.evaluation), with the filters at epoch 0 and the last."""
-        extra = {}
+        extra: dict[str, Any] = {}
         if epoch in (0, self.spec.train.epochs):
             extra = measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
         return self.evaluator.records(epoch, self.step, lr, wall, extra)
 
     def csr_records(self, epoch: int, wall_fn: Callable[[], float]) -> list[dict[str, Any]]:
+        """The "csr" records (engine.measurements) on the probe set drawn at the first call."""
         if self._probes is None:
             self._probes = measurements.probe_set(self.on_device, self.spec)
         probes, used = self._probes
@@ -204,6 +205,7 @@ class Trainer:
         )
 
     def records(self, should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
+        """The run's record stream from the current epoch on (module docstring)."""
         spec, t, m = self.spec, self.spec.train, self.spec.metrics
         stop = should_stop or (lambda: False)
         self._t0 = time.perf_counter()
