@@ -1,5 +1,6 @@
-"""memcore.engine.bench and `python -m memcore bench`: runs on tiny cases and reports every field
-(timings are printed, never asserted)."""
+"""memcore.engine.bench, its measurement benchmarks (engine.bench_measurements) and
+`python -m memcore bench`: runs on tiny cases and reports every field (timings are printed,
+never asserted)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 
 from memcore.cli import main
 from memcore.engine import bench
+from memcore.engine.bench_measurements import bench_csr, bench_sensitivity
 
 FIELDS = {
     "name",
@@ -62,9 +64,22 @@ def test_default_cases_cover_the_issue_targets():
     assert gpu == {(4096, 100, 60_000), (512, 100, 60_000)}
 
 
-def test_extra_benchmarks_are_called_when_present(tiny, monkeypatch):
-    import memcore.metrics.critical as critical
+def test_extra_benchmarks_are_called(tiny, monkeypatch):
+    monkeypatch.setattr(bench, "EXTRAS", (("critical", lambda quick, dev: {"q": quick}),))
+    assert bench.run(quick=True, device="cpu")["critical"] == {"q": True}
 
-    monkeypatch.setattr(bench, "EXTRAS", (("critical", "bench_csr"),))
-    monkeypatch.setattr(critical, "bench_csr", lambda quick, dev: {"bench": "csr", "q": quick})
-    assert bench.run(quick=True, device="cpu")["critical"] == {"bench": "csr", "q": True}
+
+def test_default_extras_are_the_measurement_benchmarks():
+    assert dict(bench.EXTRAS) == {"critical": bench_csr, "sensitivity": bench_sensitivity}
+
+
+@pytest.mark.slow
+def test_bench_csr_smoke():
+    out = bench_csr(quick=True)
+    assert out["iters"] == 20 and out["seconds"] > 0 and 0 <= out["csr"] <= 1
+
+
+@pytest.mark.slow
+def test_bench_sensitivity_smoke():
+    out = bench_sensitivity(quick=True)
+    assert out["evaluations_class"] == out["evaluations_unique"] == 2

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore.metrics.critical import bench_csr, csr, lass
+from memcore.metrics.critical import csr, data_units, lass
 from memcore.spec import MetricsSpec
 
 
@@ -150,7 +150,24 @@ def test_per_member_x_and_module_eval_mode():
     assert m.training
 
 
-@pytest.mark.slow
-def test_bench_csr_smoke():
-    out = bench_csr(quick=True)
-    assert out["iters"] == 20 and out["seconds"] > 0 and 0 <= out["csr"] <= 1
+# the spec's default and preset values (0.3, 0.25, 0.2; offline radius 2) and other round ones
+RADII_255 = (0.0, 0.2, 0.25, 0.3, 1.0, 2.0, 5.0, 8.0, 20.0, 80.0, 255.0)
+
+
+def test_data_units_matches_the_old_conversions():
+    # the three former copies: v / 255 (twice in the engine) and v * (range / 255) (csr)
+    for v in RADII_255:
+        assert data_units(v) == v / 255
+        assert data_units(v, (0.0, 1.0)) == v * (1.0 / 255.0)
+    assert data_units(255.0, (-1.0, 1.0)) == 2.0
+    assert data_units(51.0, (0.0, 255.0)) == pytest.approx(51.0)
+
+
+def test_csr_uses_the_value_range():
+    forward, _ = _mlp(1, 5, 16, 4)
+    x = torch.rand(100, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    m = MetricsSpec(csr_radius=40.0, csr_alpha=5.0, csr_beta=0.0, csr_iters=10, csr_min_new=0)
+    wide = csr(forward, x, m, torch.Generator().manual_seed(0), value_range=(-1.0, 1.0))[0]
+    kw = dict(radius=80 / 255, alpha=10 / 255, beta=0.0, iters=10, min_new=0)
+    ref = lass(forward, x, **kw, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(wide, ref.ratio)

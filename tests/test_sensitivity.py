@@ -1,5 +1,5 @@
-"""Unrolled loss-sensitivity against finite differences and a naive create_graph unroll; Gini
-properties; per-class matrix against a loop; the record stream of `run`."""
+"""Unrolled loss-sensitivity against finite differences and a naive create_graph unroll;
+per-class matrix against a loop; the record stream of `run` (its Gini: metrics.gini)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from memcore.metrics import sensitivity as sens
+from memcore.metrics.gini import gini
 from memcore.spec import preset
 
 
@@ -108,21 +109,6 @@ def test_class_matrix_and_running_means_match_loops():
     assert (per_class_sum >= acc.sens - 1e-15).all()
 
 
-def test_gini_properties():
-    rng = np.random.default_rng(0)
-    v = rng.exponential(size=50)
-    assert sens.gini(np.ones(7)) == pytest.approx(0.0, abs=1e-12)
-    onehot = np.zeros(10)
-    onehot[3] = 2.5
-    assert sens.gini(onehot) == pytest.approx(9 / 10)
-    assert sens.gini(rng.permutation(v)) == pytest.approx(sens.gini(v))
-    assert sens.gini(7.3 * v) == pytest.approx(sens.gini(v))
-    # Independent definition: mean absolute difference / (2 * mean).
-    ref = np.abs(v[:, None] - v[None, :]).sum() / (2 * len(v) ** 2 * v.mean())
-    assert sens.gini(v) == pytest.approx(ref)
-    assert sens.gini(np.zeros(4)) == 0.0
-
-
 def test_overflow_raises_clear_error():
     x, y, params, batches = _problem()
     un = _unroll(x, y, params, batches, 0.5)
@@ -161,7 +147,7 @@ def test_run_record_stream_and_determinism():
     assert a["sensitivity"].shape == (30,) and a["sensitivity"].dtype == np.float64
     assert a["class_matrix"].shape == (3, 3) and a["noisy"].sum() == 10
     assert recs[-2]["type"] == "arrays" and recs[-3]["gini"] == pytest.approx(
-        sens.gini(a["sensitivity"])
+        gini(a["sensitivity"])
     )
     again = list(sens.run(spec, data=_data()))
     assert np.array_equal(again[-2]["arrays"]["sensitivity"], a["sensitivity"])
@@ -200,12 +186,6 @@ def test_cli_prints_json_lines(capsys):
     assert [r["type"] for r in lines] == ["meta", "sens", "done", "class_matrix"]
     assert lines[0]["n_noisy"] == 50 and lines[0]["n_classes"] == 50
     assert np.asarray(lines[-1]["class_matrix"]).shape == (10, 10)
-
-
-@pytest.mark.slow
-def test_bench_sensitivity_smoke():
-    out = sens.bench_sensitivity(quick=True)
-    assert out["evaluations_class"] == out["evaluations_unique"] == 2
 
 
 def test_run_rejects_bad_settings_with_clear_errors():

@@ -12,25 +12,34 @@ achieved FLOP/s as a fraction of the device's measured matmul throughput (a larg
 matmul, TF32 when the case uses it). Engine FLOPs per model-epoch: N * (2 fwd + 2 weight-grad) *
 sum(in*out) + N * 2 * sum(in*out over layers after the first) (input gradients).
 
-Cases are a list (`cases(quick, device)`); add one to measure something else. The benchmarks of
-metrics.critical (`bench_csr`) and metrics.sensitivity (`bench_sensitivity`) run too when those
-functions exist. Timings, never asserted in tests.
+Cases are a list (`cases(quick, device)`); add one to measure something else. The measurement
+benchmarks of engine.bench_measurements (EXTRAS: a CSR search, the sensitivity experiment) run
+after the cases. Timings, never asserted in tests.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from memcore.data.datasets import Dataset
+from memcore.engine import device as devices
+from memcore.engine.bench_measurements import bench_csr, bench_sensitivity
+from memcore.engine.device import resolve_device
+from memcore.engine.trainer import Trainer
 from memcore.spec import RunSpec
 
-# Other modules' benchmarks, run after the cases when they exist: (module, function(quick, dev)).
-EXTRAS = (("critical", "bench_csr"), ("sensitivity", "bench_sensitivity"))
+# Measurement benchmarks run after the cases: (result key, function(quick, device)).
+EXTRAS: tuple[tuple[str, Callable[[bool, torch.device], dict[str, Any]]], ...] = (
+    ("critical", bench_csr),
+    ("sensitivity", bench_sensitivity),
+)
 
 
 @dataclass(frozen=True)
@@ -61,29 +70,20 @@ def cases(quick: bool, device: torch.device) -> list[Case]:
     return [Case("w64-k32", 64, 32, 20_000, repeats=2), Case("w512-k8", 512, 8, 10_000, repeats=2)]
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def peak_flops(device: torch.device, tf32: bool = False) -> float:
     """Measured FLOP/s of a large square matmul on `device` (fp32, or TF32 on CUDA)."""
     n = 8192 if device.type == "cuda" else 1024
-    old = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    try:
+    with devices.Tf32(tf32):
         a = torch.rand(n, n, device=device)
         b = torch.rand(n, n, device=device)
         torch.mm(a, b)
-        _sync(device)
+        devices.sync(device)
         reps, t0 = 0, time.perf_counter()
         while reps < 3 or time.perf_counter() - t0 < 0.5:
             torch.mm(a, b)
             reps += 1
-            _sync(device)
+            devices.sync(device)
         return 2 * n**3 * reps / (time.perf_counter() - t0)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = old
 
 
 def model_epoch_flops(case: Case) -> float:
@@ -92,9 +92,7 @@ def model_epoch_flops(case: Case) -> float:
     return case.n * (4 * sum(macs) + 2 * sum(macs[1:]))
 
 
-def _data(case: Case):
-    from memcore.data.datasets import Dataset
-
+def _data(case: Case) -> Dataset:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(case.n, case.d_in, generator=g)
     y = torch.randint(0, case.classes, (case.n,), generator=g)
@@ -129,7 +127,7 @@ def textbook(case: Case, data, device: torch.device) -> float:
         model = nn.Sequential(*layers, nn.Linear(sizes[-1], case.classes)).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=0.01)
         loss_fn = nn.CrossEntropyLoss()
-        _sync(device)
+        devices.sync(device)
         t0 = time.perf_counter()
         for _ in range(case.epochs):
             for xb, yb in loader:
@@ -137,15 +135,13 @@ def textbook(case: Case, data, device: torch.device) -> float:
                 opt.zero_grad()
                 loss_fn(model(xb), yb).backward()
                 opt.step()
-        _sync(device)
+        devices.sync(device)
         t_total += time.perf_counter() - t0
     return t_total / (case.textbook_models * case.epochs)
 
 
 def engine_time(case: Case, data, device: torch.device) -> float:
     """Seconds per model-epoch of the engine (K members; SGD steps only, no evaluation)."""
-    from memcore.engine.trainer import Trainer
-
     spec = RunSpec().replace(
         **{
             "model.width": case.width,
@@ -160,18 +156,17 @@ def engine_time(case: Case, data, device: torch.device) -> float:
         }
     )
     tr = Trainer(spec, data)
-    ctx = tr._tf32()
-    with ctx:
+    with tr.tf32():
         perm = tr.permutations(0)  # warm-up: a few steps (allocator, kernels)
         for s in range(3):
-            tr.sgd_step(*tr.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, 0)
-        _sync(device)
+            tr.sgd_step(*tr.on_device.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, 0)
+        devices.sync(device)
         t0 = time.perf_counter()
         for epoch in range(1, case.epochs + 1):
             perm = tr.permutations(epoch)
             for s in range(tr.steps_per_epoch):
-                tr.sgd_step(*tr.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, epoch)
-        _sync(device)
+                tr.sgd_step(*tr.on_device.gather(perm[:, s * tr.B : (s + 1) * tr.B]), 0.01, epoch)
+        devices.sync(device)
         seconds = time.perf_counter() - t0
     return seconds / (case.members * case.epochs)
 
@@ -194,9 +189,7 @@ def run_case(case: Case, device: torch.device) -> dict[str, Any]:
 
 
 def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
-    """All cases on `device` plus the other modules' benchmarks; a JSON-serialisable dict."""
-    from memcore.engine.trainer import resolve_device
-
+    """All cases on `device` plus the measurement benchmarks; a JSON-serialisable dict."""
     dev = resolve_device(device)
     out: dict[str, Any] = {
         "bench": "engine",
@@ -217,13 +210,8 @@ def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
         c["peak_gflops"] = round(peak / 1e9, 2)
         c["fraction_of_peak"] = round(c["engine_gflops"] * 1e9 / peak, 3)
     out["cases"] = timed
-    for mod, fn in EXTRAS:
-        try:
-            module = __import__(f"memcore.metrics.{mod}", fromlist=[fn])
-        except ImportError:
-            continue
-        if hasattr(module, fn):
-            out[mod] = getattr(module, fn)(quick, dev)
+    for key, bench_fn in EXTRAS:
+        out[key] = bench_fn(quick, dev)
     return out
 
 

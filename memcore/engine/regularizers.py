@@ -22,10 +22,13 @@ applied during evaluation.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from memcore.metrics import critical
 
 HIDDEN_KINDS = ("dropout", "hidden_noise", "adversarial")
 INPUT_KINDS = ("input_dropout", "input_noise")
@@ -110,3 +113,31 @@ class Regularizer:
             return h * mask, mask
 
         return dropout
+
+
+def adversarial_batch(
+    model: Callable[[Tensor], Tensor],
+    xb: Tensor,
+    yb: Tensor,
+    metrics: Any,
+    weight: float,
+    gen: torch.Generator,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Adversarial training's batch (PAPER.md item 7): [x; x^] with labels [y; y] and per-example
+    loss weights (1 - w)/B, w/B, where x^ = LASS(x) of each member on its own batch (xb: K x B x
+    ...), with metrics.csr_* (0-255 units, spec.MetricsSpec) and noise from `gen`."""
+    m, b = metrics, xb.shape[1]
+    res = critical.lass(
+        model,
+        xb,
+        radius=critical.data_units(m.csr_radius),
+        alpha=critical.data_units(m.csr_alpha),
+        beta=critical.data_units(m.csr_beta),
+        iters=m.csr_iters,
+        min_new=m.csr_min_new,
+        generator=gen,
+        shared=False,
+    )
+    weights = torch.cat([torch.full((b,), (1 - weight) / b), torch.full((b,), weight / b)])
+    x_adv = torch.cat([xb, res.x_adv.detach()], 1)
+    return x_adv, torch.cat([yb, yb], 1), weights.to(xb.device)

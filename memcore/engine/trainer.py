@@ -7,24 +7,22 @@ records every metrics.csr_every epochs and after the last, a "checkpoint" after 
 the last, "sharpness" at the end (metrics.sharpness), and "done". Settings are validated when
 `train` is called (a ValueError naming the field), before anything runs.
 
-Data order: member k's epoch-e order is a permutation from a generator seeded by (seed + k, e);
-a step gathers the next batch of every member at once (x[idx_KxB]). Every epoch visits every
-example: the last batch of an epoch is kept, smaller (like DataLoader's drop_last=False), so an
-epoch has ceil(N / batch_size) steps. Regularizer masks come from a generator seeded by
-(seed, epoch, step). Nothing depends on hidden RNG state, so a run resumed from a checkpoint
-gives the same records as an uninterrupted one, and member k of a K-member run equals a
-1-member run with seed + k (without a regularizer that draws masks or noise).
+Data order (engine.device_data): member k's epoch-e order is a permutation from a generator
+seeded by (seed + k, e); a step gathers the next batch of every member at once. Every epoch
+visits every example: the last batch of an epoch is kept, smaller (like DataLoader's
+drop_last=False), so an epoch has ceil(N / batch_size) steps. Regularizer masks come from a
+generator seeded by (seed, epoch, step). Nothing depends on hidden RNG state, so a run resumed
+from a checkpoint gives the same records as an uninterrupted one, and member k of a K-member run
+equals a 1-member run with seed + k (without a regularizer that draws masks or noise).
 
 Optimiser: SGD with momentum (buffer v = m v + g, like torch.optim.SGD), lr constant or
 multiplied by gamma every step_epochs epochs; the loss of each member is its mean cross-entropy
 over the batch. MLPs use a hand-written step that fuses the weight gradient and the update
 (`baddbmm_(alpha=-lr)` into the weights); the CNN (and bf16 autocast) uses autograd.
 
-Evaluation (epoch 0 before training, every eval_every epochs, the last epoch, and after each of
-the first metrics.early_steps steps of epoch 1) runs without gradients in large batches, in eval
-mode: loss/accuracy on all, clean and noisy training examples (against the training labels) and
-on the validation set; per-example correct/prob/loss for a fixed tracked subset of training
-examples (chosen by a generator seeded with data.seed, the same for every run on that data).
+Evaluation (engine.evaluation) at epoch 0 before training, every eval_every epochs, the last
+epoch, and after each of the first metrics.early_steps steps of epoch 1; CSR, sharpness and
+first-layer filters: engine.measurements.
 
 Resume: `train(spec, resume=state)` with the "state" of a checkpoint record continues after that
 epoch; the stream then starts with the records after the checkpoint (no second "meta").
@@ -34,7 +32,6 @@ iterator ends without a "done" record.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -44,40 +41,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from memcore.engine import models
-from memcore.engine.regularizers import Regularizer, mix_seed, step_generator
+from memcore import records
+from memcore.data import noise
+from memcore.engine import device as devices
+from memcore.engine import measurements, models
+from memcore.engine.device import resolve_device
+from memcore.engine.device_data import DeviceData, permutations
+from memcore.engine.evaluation import Evaluator
+from memcore.engine.regularizers import Regularizer, adversarial_batch, step_generator
 from memcore.spec import RunSpec
 
-# activations (K x chunk x width) per evaluation chunk, bounding memory: 64 MB on CPU, 512 MB
-# on GPUs (larger chunks keep a wide ensemble's evaluation matmuls efficient)
-EVAL_ELEMENTS = {"cpu": 2**24, "cuda": 2**27}
-SHARPNESS_EXAMPLES = 2048  # training examples in the loss whose Hessian sharpness measures
-# First-layer filters are stored at epoch 0 and after the last epoch (ICML Fig 2) when they
-# hold at most this many numbers (16 MB); a 100 x 784 x 4096 ensemble's would be 1.3 GB.
-FILTER_ELEMENTS = 2**22
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """auto -> cuda if available else cpu; cpu | cuda | cuda:N | mps, checked to exist."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise ValueError(f"train.device={name!r} is invalid: {e}") from None
-    if dev.type == "cpu":
-        return dev
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"train.device={name!r} is invalid: CUDA is not available here")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"train.device={name!r} is invalid: only {torch.cuda.device_count()} GPU(s)"
-            )
-        return dev
-    if dev.type == "mps" and torch.backends.mps.is_available():
-        return dev
-    raise ValueError(f"train.device={name!r} is invalid: must be auto, cpu, cuda, cuda:N or mps")
+__all__ = ["Trainer", "lr_at", "resolve_device", "train"]
 
 
 def lr_at(spec: RunSpec, epoch: int) -> float:
@@ -88,15 +62,6 @@ def lr_at(spec: RunSpec, epoch: int) -> float:
     return t.lr
 
 
-def _group(values: Tensor, mask: Tensor | None) -> Tensor | None:
-    """Mean over the examples in mask (K x N -> K), None if the group is empty."""
-    if mask is None:
-        return values.mean(1)
-    if not bool(mask.any()):
-        return None
-    return values[:, mask].mean(1)
-
-
 class Trainer:
     """One run's state: data on the device, the ensemble, optimiser buffers, counters."""
 
@@ -105,11 +70,7 @@ class Trainer:
             raise ValueError(f"task={spec.task!r} is invalid: the engine runs task 'train'")
         self.spec, t = spec, spec.train
         self.device = resolve_device(t.device)
-        if data is None:
-            from memcore.data import noise
-
-            data = noise.prepare(spec)
-        self.data = data
+        self.data = data = noise.prepare(spec) if data is None else data
         n = int(data.y_train.shape[0])
         if n == 0:
             raise ValueError("data.train_size: the training set is empty")
@@ -125,34 +86,19 @@ class Trainer:
             )
         self.K, self.N, self.B = t.members, n, t.batch_size
         self.steps_per_epoch = math.ceil(n / t.batch_size)
-        dev = self.device
         self.model = models.build(
-            spec.model, tuple(data.input_shape), data.n_classes, t.members, t.seed, dev
+            spec.model, tuple(data.input_shape), data.n_classes, t.members, t.seed, self.device
         )
-        flat = spec.model.arch == "mlp"
-
-        def put(x: Tensor) -> Tensor:
-            x = x.to(dev, torch.float32)
-            return x.reshape(x.shape[0], math.prod(x.shape[1:])) if flat else x.contiguous()
-
-        self.x, self.y = put(data.x_train), data.y_train.to(dev)
-        self.x_val, self.y_val = put(data.x_val), data.y_val.to(dev)
-        self.noisy = data.noisy.to(dev).bool()
-        self.clean = ~self.noisy
-        gen = torch.Generator().manual_seed(spec.data.seed)
-        t_n = min(spec.metrics.track_size, n)
-        self.tracked = torch.randperm(n, generator=gen)[:t_n].sort().values
-        self.reg = Regularizer(t.regularizer, t.strengths, dev)
-        bf16 = dev.type == "cuda" and t.precision == "bf16"  # autocast needs autograd's path
+        self.on_device = DeviceData.put(data, spec, self.device)
+        self.evaluator = Evaluator(self.model, self.on_device, spec.model.width, t.precision)
+        self.reg = Regularizer(t.regularizer, t.strengths, self.device)
+        bf16 = self.device.type == "cuda" and t.precision == "bf16"  # autocast needs autograd
         self.fast = isinstance(self.model, models.MLPEnsemble) and not bf16
         self.bufs = (
             [torch.zeros_like(p) for p in self.model.parameters()] if t.momentum > 0 else None
         )
         self.epoch, self.step, self.wall0 = 0, 0, 0.0
-        self.best_val: list[float | None] = [None] * self.K
-        self._xbuf: dict[int, Tensor] = {}
-        self._probes: Tensor | None = None
-        self.last: dict[str, Any] = {}
+        self._probes: tuple[Tensor, str] | None = None  # CSR probes and their split, drawn once
         if resume is not None:
             self.load(resume)
 
@@ -165,7 +111,7 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "wall": self.wall0 + time.perf_counter() - self._t0,
-            "best_val": list(self.best_val),
+            "best_val": list(self.evaluator.best_val),
             "key": self.spec.key,
         }
 
@@ -178,42 +124,16 @@ class Trainer:
                 b.copy_(torch.as_tensor(s))
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.wall0 = float(state.get("wall", 0.0))
-        self.best_val = list(state.get("best_val", self.best_val))
+        self.evaluator.best_val = list(state.get("best_val", self.evaluator.best_val))
 
     # -- training --------------------------------------------------------------------------
     def permutations(self, epoch: int) -> Tensor:
-        """K x N: member k's order in `epoch`, from a generator seeded by (seed + k, epoch)."""
-        seed = self.spec.train.seed
-        perms = [
-            torch.randperm(
-                self.N, generator=torch.Generator().manual_seed(mix_seed(seed + k, epoch))
-            )
-            for k in range(self.K)  # once per epoch, not per step
-        ]
-        return torch.stack(perms).to(self.device)
+        """K x N: every member's order in `epoch` (engine.device_data.permutations)."""
+        return permutations(self.N, self.K, self.spec.train.seed, epoch, self.device)
 
-    def _autocast(self):
-        p = self.spec.train.precision
-        if self.device.type == "cuda" and p == "bf16":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def _tf32(self):
-        """On CUDA, TF32 matmuls and convolutions exactly when precision is tf32 (cuDNN would
-        use TF32 convolutions by default even for fp32); flags restored afterwards."""
-        if self.device.type != "cuda":
-            return contextlib.nullcontext()
-        return _Tf32(self.spec.train.precision == "tf32")
-
-    def gather(self, idx_KxB: Tensor) -> tuple[Tensor, Tensor]:
-        """Batch x (K x B x ...) and labels (K x B) for all members, into a reused buffer."""
-        K, b = idx_KxB.shape
-        flat_idx = idx_KxB.reshape(-1)
-        buf = self._xbuf.get(b)
-        if buf is None:
-            buf = self._xbuf[b] = torch.empty((K * b, *self.x.shape[1:]), device=self.device)
-        torch.index_select(self.x, 0, flat_idx, out=buf)
-        return buf.view(K, b, *self.x.shape[1:]), self.y[flat_idx].view(K, b)
+    def tf32(self):
+        """The run's TF32 setting on CUDA, for the whole run (engine.device.tf32)."""
+        return devices.tf32(self.device, self.spec.train.precision)
 
     def sgd_step(self, xb: Tensor, yb: Tensor, lr: float, epoch: int) -> None:
         """One SGD step of all members on their batches xb (K x B x ...), yb (K x B)."""
@@ -225,7 +145,9 @@ class Trainer:
         )
         weights = None
         if reg.adversarial:
-            xb, yb, weights = self._adversarial_batch(xb, yb, gen)
+            xb, yb, weights = adversarial_batch(
+                self.model, xb, yb, self.spec.metrics, t.adv_weight, gen
+            )
         elif reg.active:
             xb = reg.input(xb, gen)
         if self.fast:
@@ -242,32 +164,11 @@ class Trainer:
             return
         self._autograd_step(xb, yb, lr, weights, reg.hidden(gen) if reg.active else None)
 
-    def _adversarial_batch(self, xb: Tensor, yb: Tensor, gen: torch.Generator):
-        """[x; x^] with labels [y; y] and weights (1-w)/B, w/B (PAPER.md item 7)."""
-        from memcore.metrics import critical
-
-        m, w, b = self.spec.metrics, self.spec.train.adv_weight, xb.shape[1]
-        res = critical.lass(
-            self.model,
-            xb,
-            radius=m.csr_radius / 255,
-            alpha=m.csr_alpha / 255,
-            beta=m.csr_beta / 255,
-            iters=m.csr_iters,
-            min_new=m.csr_min_new,
-            generator=gen,
-            shared=False,
-        )
-        weights = torch.cat([torch.full((b,), (1 - w) / b), torch.full((b,), w / b)]).to(
-            self.device
-        )
-        return torch.cat([xb, res.x_adv.detach()], 1), torch.cat([yb, yb], 1), weights
-
     def _autograd_step(self, xb, yb, lr, weights, hidden) -> None:
         t, model = self.spec.train, self.model
         model.train()
         params = list(model.parameters())
-        with self._autocast():
+        with devices.autocast(self.device, t.precision):
             logits = model(xb, hidden=hidden)
         ce = F.cross_entropy(
             logits.float().reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none"
@@ -286,140 +187,25 @@ class Trainer:
                 grads = self.bufs
             torch._foreach_add_(params, grads, alpha=-lr)
 
-    # -- evaluation ------------------------------------------------------------------------
-    @torch.no_grad()
-    def evaluate(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Per-example loss, correct, prob of the label: each K x N (no regularizer, eval mode)."""
-        self.model.eval()
-        n = x.shape[0]
-        if isinstance(self.model, models.CNNEnsemble):  # first conv's output per example
-            per_example = self.model.channels[1] * x[0, 0].numel()
-        else:
-            per_example = max(self.spec.model.width, x[0].numel(), self.model.n_classes)
-        budget = EVAL_ELEMENTS.get(self.device.type, EVAL_ELEMENTS["cpu"])
-        chunk = max(1, budget // (self.K * per_example))
-        losses, correct, probs = [], [], []
-        for i in range(0, n, chunk):
-            xc, yc = x[i : i + chunk], y[i : i + chunk]
-            with self._autocast():
-                logits = self.model(xc).float()  # K x b x C
-            logp = torch.log_softmax(logits, -1)
-            lp = logp.gather(2, yc.view(1, -1, 1).expand(self.K, -1, 1)).squeeze(2)
-            losses.append(-lp)
-            probs.append(lp.exp())
-            correct.append(logits.argmax(-1) == yc)
-        self.model.train()
-        return torch.cat(losses, 1), torch.cat(correct, 1), torch.cat(probs, 1)
-
+    # -- records ---------------------------------------------------------------------------
     def eval_records(self, epoch: float, lr: float, wall: float) -> list[dict[str, Any]]:
-        loss, correct, prob = self.evaluate(self.x, self.y)
-        acc = correct.float()
-        cols = {
-            "train_loss": _group(loss, None),
-            "train_acc": _group(acc, None),
-            "clean_loss": _group(loss, self.clean),
-            "clean_acc": _group(acc, self.clean),
-            "noisy_loss": _group(loss, self.noisy),
-            "noisy_acc": _group(acc, self.noisy),
-        }
-        if self.y_val.shape[0] > 0:
-            vl, vc, _ = self.evaluate(self.x_val, self.y_val)
-            cols["val_loss"], cols["val_acc"] = vl.mean(1), vc.float().mean(1)
-        else:
-            cols["val_loss"] = cols["val_acc"] = None
-        host = {k: (v.tolist() if v is not None else None) for k, v in cols.items()}
-        self.last = host
-        out = []
-        for k in range(self.K):
-            rec = {"type": "epoch", "epoch": epoch, "step": self.step, "member": k, "lr": lr}
-            rec.update({c: (v[k] if v is not None else None) for c, v in host.items()})
-            rec["wall"] = wall
-            out.append(rec)
-            va = rec["val_acc"]
-            if va is not None and (self.best_val[k] is None or va > self.best_val[k]):
-                self.best_val[k] = va
-        tr = self.tracked.to(self.device)
-        arrays = {
-            "correct": correct[:, tr].cpu().numpy(),
-            "prob": prob[:, tr].float().cpu().numpy(),
-            "loss": loss[:, tr].float().cpu().numpy(),
-        }
+        """Evaluation records (engine.evaluation), with the filters at epoch 0 and the last."""
+        extra: dict[str, Any] = {}
         if epoch in (0, self.spec.train.epochs):
-            filters = models.first_layer_filters(self.model, tuple(self.data.input_shape))
-            if filters.numel() <= FILTER_ELEMENTS:
-                # a copy: on CPU .numpy() would share memory with the weights SGD updates in place
-                arrays["first_layer"] = filters.float().cpu().numpy().copy()
-        out.append({"type": "arrays", "epoch": epoch, "step": self.step, "arrays": arrays})
-        return out
+            extra = measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
+        return self.evaluator.records(epoch, self.step, lr, wall, extra)
 
     def csr_records(self, epoch: int, wall_fn: Callable[[], float]) -> list[dict[str, Any]]:
-        """Critical sample ratio of every member on the fixed probe set (metrics.critical)."""
-        from memcore.metrics import critical
-
-        m = self.spec.metrics
+        """The "csr" records (engine.measurements) on the probe set drawn at the first call."""
         if self._probes is None:
-            pool = self.x_val if m.csr_set == "val" and self.x_val.shape[0] > 0 else self.x
-            g = torch.Generator().manual_seed(mix_seed(self.spec.data.seed, 255))
-            pick = torch.randperm(pool.shape[0], generator=g)[: m.csr_probes].sort().values
-            self._probes = pool[pick.to(self.device)]
-        gen = torch.Generator(device=self.device).manual_seed(
-            mix_seed(self.spec.train.seed, epoch, 3)
+            self._probes = measurements.probe_set(self.on_device, self.spec)
+        probes, used = self._probes
+        return measurements.csr_records(
+            self.model, probes, used, self.spec, epoch=epoch, step=self.step, wall_fn=wall_fn
         )
-        with self._autocast():
-            ratio, iters = critical.csr(self.model, self._probes, m, generator=gen)
-        ratio = ratio.tolist()
-        wall = wall_fn()
-        used = "val" if m.csr_set == "val" and self.x_val.shape[0] > 0 else "train"
-        return [
-            {
-                "type": "csr",
-                "epoch": epoch,
-                "step": self.step,
-                "member": k,
-                "csr": ratio[k],
-                "iters": int(iters),
-                "radius": m.csr_radius / 255,
-                "set": used,
-                "wall": wall,
-            }
-            for k in range(self.K)
-        ]
 
-    def sharpness_records(self, wall_fn: Callable[[], float]) -> list[dict[str, Any]]:
-        """Top Hessian eigenvalue of each member's training loss (on up to SHARPNESS_EXAMPLES
-        training examples, the tracked ones first) at the end of training."""
-        from memcore.metrics import sharpness
-
-        idx = self.tracked if self.tracked.numel() else torch.arange(self.N)
-        idx = idx[:SHARPNESS_EXAMPLES].to(self.device)
-        xs, ys = self.x[idx], self.y[idx]
-        model, params = self.model, list(self.model.parameters())
-        model.eval()  # BatchNorm with running statistics: a fixed function of the weights
-
-        def loss_fn() -> Tensor:
-            logits = model(xs)
-            ce = F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), ys.repeat(self.K), reduction="none"
-            )
-            return ce.view(self.K, -1).mean(1).sum()
-
-        gen = torch.Generator(device=self.device).manual_seed(mix_seed(self.spec.train.seed, 11))
-        values = sharpness.top_eigenvalue(loss_fn, params, generator=gen).tolist()
-        model.train()
-        wall = wall_fn()
-        return [
-            {
-                "type": "sharpness",
-                "epoch": self.epoch,
-                "member": k,
-                "sharpness": values[k],
-                "wall": wall,
-            }
-            for k in range(self.K)
-        ]
-
-    # -- the record stream -----------------------------------------------------------------
     def records(self, should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
+        """The run's record stream from the current epoch on (module docstring)."""
         spec, t, m = self.spec, self.spec.train, self.spec.metrics
         stop = should_stop or (lambda: False)
         self._t0 = time.perf_counter()
@@ -427,7 +213,7 @@ class Trainer:
         def wall() -> float:
             return self.wall0 + time.perf_counter() - self._t0
 
-        with self._tf32():
+        with self.tf32():
             if self.epoch == 0 and self.step == 0:
                 yield self.meta()
                 yield from self.eval_records(0, lr_at(spec, 0), wall())
@@ -441,7 +227,7 @@ class Trainer:
                 for s in range(self.steps_per_epoch):
                     if stop():
                         return
-                    xb, yb = self.gather(perm[:, s * self.B : (s + 1) * self.B])
+                    xb, yb = self.on_device.gather(perm[:, s * self.B : (s + 1) * self.B])
                     self.sgd_step(xb, yb, lr, epoch)
                     self.step += 1
                     if epoch == 1 and s < early:
@@ -455,57 +241,32 @@ class Trainer:
                 if m.csr_every and (epoch % m.csr_every == 0 or epoch == t.epochs):
                     yield from self.csr_records(epoch, wall)
                 if epoch < t.epochs:
-                    yield {"type": "checkpoint", "epoch": epoch, "state": self.state()}
+                    yield records.Checkpoint(epoch=epoch, state=self.state()).to_dict()
             if m.sharpness:
                 if stop():
                     return
-                yield from self.sharpness_records(wall)
-        yield {"type": "done", "wall": wall(), "epochs_run": self.epoch, "summary": self.summary()}
+                yield from measurements.sharpness_records(
+                    self.model, self.on_device, t.seed, epoch=self.epoch, wall_fn=wall
+                )
+        summary = self.evaluator.summary()
+        yield records.Done(wall=wall(), epochs_run=self.epoch, summary=summary).to_dict()
 
     def meta(self) -> dict[str, Any]:
-        d = self.data
-        tr = self.tracked
-        return {
-            "type": "meta",
-            "n_train": self.N,
-            "n_val": int(d.y_val.shape[0]),
-            "n_noisy": int(d.noisy.sum()),
-            "n_classes": int(d.n_classes),
-            "classes": [str(c) for c in d.classes],
-            "input_shape": [int(s) for s in d.input_shape],
-            "device": str(self.device),
-            "members": self.K,
-            "steps_per_epoch": self.steps_per_epoch,
-            "tracked": tr.tolist(),
-            "tracked_noisy": d.noisy[tr].bool().tolist(),
-            "tracked_labels": d.y_train[tr].tolist(),
-        }
-
-    def summary(self) -> dict[str, Any]:
-        """Means over members of the last evaluation's metrics and of the best val accuracy."""
-        best = [b for b in self.best_val if b is not None]
-        out: dict[str, Any] = {
-            c: (sum(v) / len(v) if v is not None else None) for c, v in self.last.items()
-        }
-        out["best_val_acc"] = sum(best) / len(best) if best else None
-        out["best_val_acc_members"] = list(self.best_val)
-        return out
-
-
-class _Tf32(contextlib.AbstractContextManager):
-    """Sets torch's TF32 flags (matmul and cuDNN) to `enabled` inside the block."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-
-    def __enter__(self):
-        self.old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = self.enabled
-        return self
-
-    def __exit__(self, *exc):
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = self.old
-        return False
+        d, tr = self.data, self.on_device.tracked
+        return records.Meta(
+            n_train=self.N,
+            n_val=int(d.y_val.shape[0]),
+            n_noisy=int(d.noisy.sum()),
+            n_classes=int(d.n_classes),
+            classes=[str(c) for c in d.classes],
+            input_shape=[int(s) for s in d.input_shape],
+            device=str(self.device),
+            members=self.K,
+            steps_per_epoch=self.steps_per_epoch,
+            tracked=tr.tolist(),
+            tracked_noisy=d.noisy[tr].bool().tolist(),
+            tracked_labels=d.y_train[tr].tolist(),
+        ).to_dict()
 
 
 def train(

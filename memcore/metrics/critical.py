@@ -17,14 +17,13 @@ Everything is batched: all P probes and all K ensemble members move in one tenso
 per iteration (one forward + backward), so a search costs `iters` batched passes.
 
 Units: `lass` takes radius/alpha/beta in DATA units. `csr` takes a MetricsSpec whose values are
-in 0-255 pixel units (the paper's r = 0.3, alpha = 0.25, beta = 0.2) and divides them by 255,
-times the data range (1 for [0, 1] data; pass `data_range` for anything else).
+in 0-255 pixel units (the paper's r = 0.3, alpha = 0.25, beta = 0.2) and converts them with
+`data_units` (value / 255 times the data's span: 1 for [0, 1] data; pass `value_range` for
+anything else). `data_units` is the one home of that conversion.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +49,14 @@ class LassResult:
     def ratio(self) -> torch.Tensor:
         """Critical sample ratio per member, float[K]."""
         return self.critical.float().mean(dim=1)
+
+
+def data_units(value_255: float, value_range: tuple[float, float] = (0.0, 1.0)) -> float:
+    """A length in 0-255 pixel units (the spec's csr_radius/alpha/beta) in the data's units:
+    value_255 / 255 of the span of `value_range`, the data's (min, max); (0, 1) = images scaled
+    to [0, 1], where 0.3 -> 0.3 / 255."""
+    lo, hi = value_range
+    return value_255 / 255.0 * (hi - lo)
 
 
 def _per_member(x: torch.Tensor, logits: torch.Tensor, shared: bool | None) -> torch.Tensor:
@@ -144,81 +151,21 @@ def csr(
     metrics: Any,
     generator: torch.Generator | None = None,
     *,
-    data_range: float = 1.0,
+    value_range: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[torch.Tensor, int]:
     """Critical sample ratio per member, float[K], and the LASS iterations run.
 
     `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
-    are scaled by data_range / 255 (data_range = max - min of the data, 1 for [0, 1] images).
+    are converted with `data_units` (value_range = the data's (min, max), (0, 1) for images).
     """
-    scale = data_range / 255.0
     res = lass(
         forward,
         x,
-        radius=metrics.csr_radius * scale,
-        alpha=metrics.csr_alpha * scale,
-        beta=metrics.csr_beta * scale,
+        radius=data_units(metrics.csr_radius, value_range),
+        alpha=data_units(metrics.csr_alpha, value_range),
+        beta=data_units(metrics.csr_beta, value_range),
         iters=metrics.csr_iters,
         min_new=metrics.csr_min_new,
         generator=generator,
     )
     return res.ratio, res.iters
-
-
-# -- benchmark ----------------------------------------------------------------------------------
-def _mlp_forward(
-    members: int, d_in: int, width: int, n_classes: int, device: torch.device, seed: int = 0
-) -> Forward:
-    """A K-member 2-hidden-layer ReLU MLP as stacked weights (bench only; no engine.models)."""
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    dims = [d_in, width, width, n_classes]
-    ws, bs = [], []
-    for a, b in zip(dims[:-1], dims[1:], strict=True):
-        bound = a**-0.5
-        ws.append(((torch.rand(members, a, b, generator=g) * 2 - 1) * bound).to(device))
-        bs.append(((torch.rand(members, 1, b, generator=g) * 2 - 1) * bound).to(device))
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        # x is shared (P x D) or per member (K x P x D)
-        h = x.unsqueeze(0).expand(members, *x.shape) if x.dim() == 2 else x
-        for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
-            h = torch.baddbmm(b, h, w)
-            if i < len(ws) - 1:
-                h = h.relu()
-        return h
-
-    return forward
-
-
-def bench_csr(quick: bool = False, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Time one full CSR search: 1,000 probes (200 when quick), 100 LASS iterations (no early
-    stop), 784-W-W-10 MLP with W = 512 on CPU and 4096 on a GPU, one member."""
-    device = torch.device(device)
-    gpu = device.type == "cuda"
-    width = 4096 if gpu else 512
-    probes = 200 if quick else 1000
-    iters = 20 if quick else 100
-    forward = _mlp_forward(1, 784, width, 10, device)
-    x = torch.rand(probes, 784, generator=torch.Generator().manual_seed(1)).to(device)
-    gen = torch.Generator(device=device).manual_seed(0)
-    kw = dict(radius=8 / 255, alpha=0.25 / 255, beta=0.2 / 255, iters=iters, min_new=0)
-    lass(forward, x[:10], **kw, generator=gen)  # warm-up (allocator, kernels)
-    if gpu:
-        torch.cuda.synchronize(device)
-    t0 = time.perf_counter()
-    res = lass(forward, x, **kw, generator=gen)
-    if gpu:
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - t0
-    return {
-        "bench": "csr",
-        "device": str(device),
-        "width": width,
-        "probes": probes,
-        "iters": res.iters,
-        "seconds": round(seconds, 4),
-        "ms_per_iter": round(1000 * seconds / res.iters, 3),
-        "csr": float(res.ratio[0]),
-        "threads": torch.get_num_threads(),
-        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
-    }

@@ -15,8 +15,7 @@ Every k = metrics.sens_every updates (t = k, 2k, ...):
 Per-class matrix (Fig 4): cell (i, j) = running mean over t of mean over x of class j of
 || dL^(i)_t / dx ||_1, with L^(i)_t = (1/N) sum over class-i examples of their CE, so that
 sum_i L^(i)_t = L_t. Classes are the ORIGINAL classes y_clean, also with unique labels.
-gini(): G = 2 sum_i i g_(i) / (n sum g) - (n + 1) / n over ascending g; 0 = all equal,
-(n - 1)/n = one non-zero value.
+The "sens" records carry the Gini coefficient (metrics.gini) of both running means.
 
 Exact computation (no finite differences, no truncation). At each evaluation a reverse sweep
 carries the adjoints a_s = dL^(i)_t / dtheta_s for all C classes at once (one batched
@@ -34,30 +33,21 @@ example's own loss at the current parameters. It is NOT the paper's definition (
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from memcore import records
+from memcore.metrics.gini import gini
+
 DTYPE = torch.float64
 OVERFLOW = 1e150  # beyond this the next few products overflow float64 anyway
 MAX_ELEMENTS = 2**27  # per-class input gradients C x N x D held in float64 (1 GiB)
-
-
-def gini(values: Any) -> float:
-    """Gini coefficient of non-negative values (PAPER.md item 4); 0 for all-zero input."""
-    g = np.sort(np.abs(np.asarray(values, dtype=np.float64).ravel()))
-    n, total = g.size, g.sum()
-    if n == 0 or total == 0:
-        return 0.0
-    i = np.arange(1, n + 1)
-    return float(2 * np.sum(i * g) / (n * total) - (n + 1) / n)
 
 
 # -- a plain float64 MLP as explicit tensors ------------------------------------------------------
@@ -240,21 +230,20 @@ def run(
     total = steps_per_epoch * spec.train.epochs
     when = set(eval_steps(total, spec.metrics.sens_every))
     order = torch.Generator().manual_seed(spec.train.seed + 1)
-    yield {
-        "type": "meta",
-        "n_train": n,
-        "n_val": len(data.x_val),
-        "n_noisy": int(noisy.sum()),
-        "n_classes": int(data.n_classes),
-        "classes": [str(c) for c in data.classes],
-        "input_shape": list(data.x_train.shape[1:]),
-        "device": "cpu",
-        "members": 1,
-        "steps_per_epoch": steps_per_epoch,
-        "tracked": [],
-        "tracked_noisy": [],
-        "tracked_labels": [],
-    }
+    yield records.Meta(
+        n_train=n,
+        n_val=len(data.x_val),
+        n_noisy=int(noisy.sum()),
+        n_classes=int(data.n_classes),
+        classes=[str(c) for c in data.classes],
+        input_shape=list(data.x_train.shape[1:]),
+        device="cpu",
+        members=1,
+        steps_per_epoch=steps_per_epoch,
+        tracked=[],
+        tracked_noisy=[],
+        tracked_labels=[],
+    ).to_dict()
     gini_ = gini_time = None
     for _ in range(spec.train.epochs):
         perm = torch.randperm(n, generator=order)
@@ -267,32 +256,29 @@ def run(
             acc.add(un.class_gradients(spec.metrics.sens_mode))
             gini_, gini_time = gini(acc.sens.numpy()), gini(acc.sens_time.numpy())
             wall = time.perf_counter() - t0
-            yield {
-                "type": "sens",
-                "step": un.step,
-                "gini": gini_,
-                "gini_time": gini_time,
-                "mean": float(acc.sens.mean()),
-                "wall": wall,
-            }
-            yield {
-                "type": "arrays",
-                "epoch": un.step / steps_per_epoch,
-                "step": un.step,
-                "arrays": {
+            yield records.Sens(
+                step=un.step,
+                gini=gini_,
+                gini_time=gini_time,
+                mean=float(acc.sens.mean()),
+                wall=wall,
+            ).to_dict()
+            yield records.Arrays(
+                epoch=un.step / steps_per_epoch,
+                step=un.step,
+                arrays={
                     "sensitivity": acc.sens.numpy().copy(),
                     "sensitivity_time": acc.sens_time.numpy().copy(),
                     "class_matrix": acc.matrix.numpy().copy(),
                     "labels": y_clean.numpy().astype(np.int64),
                     "noisy": noisy.numpy().astype(bool),
                 },
-            }
+            ).to_dict()
     loss, accuracy = un.loss_acc()
-    yield {
-        "type": "done",
-        "wall": time.perf_counter() - t0,
-        "epochs_run": spec.train.epochs,
-        "summary": {
+    yield records.Done(
+        wall=time.perf_counter() - t0,
+        epochs_run=spec.train.epochs,
+        summary={
             "gini": gini_,
             "gini_time": gini_time,
             "evaluations": acc.evals,
@@ -301,7 +287,7 @@ def run(
             "train_acc": accuracy,
             "sens_mode": spec.metrics.sens_mode,
         },
-    }
+    ).to_dict()
 
 
 # -- the cheap, non-paper variant ---------------------------------------------------------------
@@ -321,42 +307,3 @@ def direct_sensitivity(
         (gx,) = torch.autograd.grad(ce, xg, retain_graph=m + 1 < k)
         per_member.append(gx.abs().flatten(1).sum(1))
     return torch.stack(per_member)
-
-
-# -- benchmark ----------------------------------------------------------------------------------
-def _synthetic(n: int, side: int, n_classes: int, unique: bool, seed: int = 0) -> SimpleNamespace:
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % n_classes
-    x = torch.rand(n, 1, side, side, generator=g)
-    return SimpleNamespace(
-        x_train=x,
-        y_train=torch.arange(n) if unique else y,
-        y_clean=y,
-        noisy=torch.zeros(n, dtype=torch.bool),
-        x_val=x[:0],
-        classes=tuple(range(n_classes)),
-        n_classes=n if unique else n_classes,
-    )
-
-
-def bench_sensitivity(quick: bool = False, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Wall time of the paper's sensitivity experiment: 1,000 examples (200 when quick) of
-    14 x 14 inputs, 2x16 MLP, 1 epoch at batch 10, evaluation every 10 steps, 10 classes and
-    unique labels. Runs on CPU whatever `device` (float64, launch-bound on a GPU)."""
-    from memcore.spec import preset
-
-    n = 200 if quick else 1000
-    spec = preset("sensitivity-2x16", **{"data.train_size": n})
-    out: dict[str, Any] = {
-        "bench": "sensitivity",
-        "device": "cpu",
-        "examples": n,
-        "threads": torch.get_num_threads(),
-        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
-    }
-    for name, unique in (("class", False), ("unique", True)):
-        t0 = time.perf_counter()
-        recs = list(run(spec, data=_synthetic(n, 14, 10, unique)))
-        out[f"seconds_{name}"] = round(time.perf_counter() - t0, 3)
-        out[f"evaluations_{name}"] = recs[-1]["summary"]["evaluations"]
-    return out
