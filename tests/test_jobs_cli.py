@@ -39,7 +39,7 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_invalid_spec_is_rejected_naming_the_field_and_nothing_queued(capsys, store, flags, field):
     rc, out, err = cli(capsys, "submit", *TINY, *flags, "--store", store)
     assert rc == 2 and field in err and "Traceback" not in err and out == ""
-    assert api.list_runs(store) == [] and Store(store).cache.get("queue", []) == []
+    assert api.list_runs(store) == [] and Store(store).index.queue() == []
 
 
 def test_submit_status_runs_cancel_retry_export_delete(capsys, store, tmp_path):

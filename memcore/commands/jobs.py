@@ -1,11 +1,12 @@
-"""Job verbs: submit, worker, status, runs, cancel, delete, retry, export (all take --store).
+"""Job verbs: submit, worker, status, runs, cancel, delete, retry, recompute, export (--store).
 
     python -m memcore submit --preset digits-mlp --width 64      # prints the key last
     python -m memcore worker --device cuda:0 --max-jobs 10
     python -m memcore status KEY [--json]     runs [--status done] [--json]
     python -m memcore export KEY --format csv|parquet|json [--out FILE]
 
-KEY may be a unique prefix of a run key (at least 6 characters).
+KEY may be a unique prefix of a run key (at least 6 characters). With a public demo's settings
+on (memcore/demo.py), submit and retry check its caps first, as the app does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 
 import pandas as pd
 
+from memcore import settings
 from memcore.commands._spec_args import add_spec_arguments, spec_from_args
 from memcore.records import SCALAR_TYPES, frame
 
@@ -51,7 +53,7 @@ def resolve_key(prefix: str, store) -> str:
     """A full key from a unique prefix (>= 6 hex characters)."""
     from memcore.jobs.store import open_store
 
-    runs = open_store(store).cache.get("runs", {}, retry=True)
+    runs = open_store(store).index.runs()
     if prefix in runs:
         return prefix
     hits = [k for k in runs if k.startswith(prefix)] if len(prefix) >= 6 else []
@@ -64,9 +66,11 @@ def resolve_key(prefix: str, store) -> str:
 # -- submit / worker --------------------------------------------------------------------------
 @_handled
 def cmd_submit(args: argparse.Namespace) -> int:
+    from memcore import demo
     from memcore.jobs import api, pool
 
     spec = spec_from_args(args)  # ValueError naming the field -> exit 2, nothing queued
+    demo.check_submit([spec], args.store, retry=args.retry)  # caps: ValueError -> exit 2
     key = api.submit(spec, args.store, retry=args.retry)
     st = api.status(key, args.store)
     if args.workers:
@@ -103,11 +107,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def default_threads() -> int:
-    """Torch threads per worker: env MEMCORE_THREADS, else the cores left after one for the app,
-    shared among MEMCORE_WORKERS workers (at least 1)."""
-    if os.environ.get("MEMCORE_THREADS"):
-        return max(1, int(os.environ["MEMCORE_THREADS"]))
-    workers = max(1, int(os.environ.get("MEMCORE_WORKERS") or 1))
+    """Torch threads per worker: setting MEMCORE_THREADS, else the cores left after one for the
+    app, shared among MEMCORE_WORKERS workers (at least 1)."""
+    threads = settings.get("MEMCORE_THREADS")
+    if threads is not None:
+        return max(1, threads)
+    workers = max(1, settings.get("MEMCORE_WORKERS"))
     return max(1, ((os.cpu_count() or 1) - 1) // workers)
 
 
@@ -187,18 +192,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
 # -- change -----------------------------------------------------------------------------------
 @_handled
 def cmd_cancel(args: argparse.Namespace) -> int:
+    from memcore import demo
     from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
+    demo.check_manage(key)
     print(f"{api.cancel(key, args.store)} {key}")
     return 0
 
 
 @_handled
 def cmd_delete(args: argparse.Namespace) -> int:
+    from memcore import demo
     from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
+    demo.check_manage(key)
     api.delete(key, args.store)
     print(f"deleted {key}")
     return 0
@@ -206,10 +215,28 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 @_handled
 def cmd_retry(args: argparse.Namespace) -> int:
+    from memcore import demo
     from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
+    demo.check_submit([api.spec(key, args.store)], args.store, retry=True)
     print(f"{api.retry(key, args.store)} {key}")
+    return 0
+
+
+@_handled
+def cmd_recompute(args: argparse.Namespace) -> int:
+    """Drop a run's records and files and queue it again (e.g. after a corrupt artifact)."""
+    from memcore import demo
+    from memcore.jobs import api
+
+    key = resolve_key(args.key, args.store)
+    demo.check_manage(key)
+    demo.check(api.spec(key, args.store), demo.limits())  # new work: read-only mode and caps
+    if not api.mark_recompute(key, args.store):
+        print(f"error: run {key[:12]} is running; cancel it first", file=sys.stderr)
+        return 1
+    print(f"queued {key}")
     return 0
 
 
@@ -282,6 +309,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("cancel", cmd_cancel, "cancel a queued or running run"),
         ("delete", cmd_delete, "delete a run and its files"),
         ("retry", cmd_retry, "requeue a failed or cancelled run"),
+        ("recompute", cmd_recompute, "drop a run's results and queue it again from scratch"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("key", help="run key (or a unique prefix)")
