@@ -260,3 +260,22 @@ def test_unreadable_store_is_a_clear_error(tmp_path):
     (tmp_path / "bad" / "index" / "cache.db").write_bytes(b"not a database" * 500)
     with pytest.raises(StoreError, match="unreadable"):
         Store(tmp_path / "bad")
+
+
+def test_store_keys_are_spelled_only_in_the_index_module():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    raw = re.compile(
+        r"\.cache\.(get|set|add|delete|pop)\(|\b(status|spec|job|rec|pending|sweep):\{"
+    )
+    found = [
+        f"{p.relative_to(root)}:{i}"
+        for d in ("memcore", "app", "pages")
+        for p in sorted((root / d).rglob("*.py"))
+        if p.name != "index.py"
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if raw.search(line)
+    ]
+    assert found == []
