@@ -279,3 +279,16 @@ def test_store_keys_are_spelled_only_in_the_index_module():
         if raw.search(line)
     ]
     assert found == []
+
+
+def test_the_app_asks_for_the_recompute_of_a_corrupt_run_explicitly(memcore_env):
+    from app import state
+
+    store = state.store()
+    key = api.submit(tiny(), store)
+    run_one(store)
+    for f in (store.path / "artifacts" / key).glob("*.npz"):
+        f.write_bytes(b"garbage")
+    with pytest.raises(CorruptArtifact, match="checksum; the run was requeued for recompute"):
+        state.arrays(key, "token")
+    assert api.status(key, store).status == "queued"
