@@ -3,6 +3,7 @@ layers that submit (app/state.py and the CLI), never by memcore.jobs."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import threading
@@ -237,6 +238,14 @@ def test_jobs_know_no_demo_policy(demo_env) -> None:
     demo_env(MEMCORE_READONLY=1)
     key = api.submit(preset("mnist-mlp"))  # the jobs layer queues what it is given
     assert api.status(key).status == "queued"
+    jobs = Path(__file__).resolve().parents[1] / "memcore" / "jobs"
+    for path in jobs.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            assert not [n for n in names if n.startswith("memcore.demo")], path
 
 
 def test_app_rejects_an_oversized_spec_and_queues_nothing(demo_env) -> None:
