@@ -2,7 +2,7 @@
 # The memorization explorer as a shared demo: Streamlit app + supervised workers, non-root.
 #
 #   docker build -t memlab .
-#   docker run -d --name memlab -p 8501:8501 -v memlab-data:/data -e MEMLAB_DEMO=1 memlab
+#   docker run -d --name memlab -p 8501:8501 -v memlab-data:/data -e MEMCORE_DEMO=1 memlab
 #
 # Build args:
 #   BASE_IMAGE         any image with Python >= 3.11 and pip (default python:3.11-slim)
@@ -26,7 +26,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MEMCORE_WORKERS=1 \
     MEMCORE_STORE=/data/store \
     MEMCORE_DATA=/data/datasets \
-    MEMLAB_PREFETCHED=/opt/memlab/datasets \
+    MEMCORE_PREFETCHED=/opt/memlab/datasets \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 

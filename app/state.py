@@ -1,7 +1,8 @@
 """The app's handle on the jobs store: cached store, workers, and cached reads of runs.
 
 Everything that talks to memcore.jobs goes through here, so pages stay short and tests can seed
-a tmp store (env MEMCORE_STORE) and start no worker (env MEMCORE_WORKERS=0).
+a tmp store (setting MEMCORE_STORE) and start no worker (MEMCORE_WORKERS=0). The public demo's
+policy (memcore/demo.py) is applied here, before anything is submitted, cancelled or deleted.
 
 Caching: `st.cache_resource` holds the store handle and the "workers started" fact once per
 server process (shared by all sessions; the store is thread- and process-safe). Records and
@@ -12,22 +13,23 @@ epoch.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from memcore import demo
+from memcore import demo, settings
+from memcore.experiments.recipe import Recipe
 from memcore.jobs import api, pool
-from memcore.jobs.store import open_store
+from memcore.jobs import sweep as figure_sweep
+from memcore.jobs.store import CorruptArtifact, open_store
 from memcore.spec import RunSpec
 
 
 def store_path() -> str:
     """MEMCORE_STORE as set now ("" = the default store); part of every cache key below."""
-    return os.environ.get("MEMCORE_STORE", "")
+    return settings.get("MEMCORE_STORE") or ""
 
 
 @st.cache_resource(show_spinner=False)
@@ -41,9 +43,9 @@ def store():
 
 
 def worker_target() -> int:
-    """Workers the app keeps alive: env MEMCORE_WORKERS (default 1; 0 = none)."""
+    """Workers the app keeps alive: setting MEMCORE_WORKERS (default 1; 0 = none)."""
     try:
-        return max(0, int(os.environ.get("MEMCORE_WORKERS", "1")))
+        return max(0, settings.get("MEMCORE_WORKERS"))
     except ValueError:
         return 1
 
@@ -141,8 +143,14 @@ def _records(key: str, token: str, path: str) -> list[dict]:
 
 
 def arrays(key: str, token: str) -> dict[str, np.ndarray]:
-    """The run's stacked per-example arrays (cached per token); {} when none yet."""
-    return _arrays(key, token, store_path())
+    """The run's stacked per-example arrays (cached per token); {} when none yet. A corrupt
+    artifact requeues the run for recompute (an explicit call: reading the store changes
+    nothing) and raises CorruptArtifact saying so."""
+    try:
+        return _arrays(key, token, store_path())
+    except CorruptArtifact as e:
+        what = "requeued for recompute" if api.mark_recompute(key, store()) else "running"
+        raise CorruptArtifact(f"{e.args[0].split('; ')[0]}; the run was {what}") from e
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -155,17 +163,31 @@ def _arrays(key: str, token: str, path: str) -> dict[str, np.ndarray]:
 
 
 def submit(spec: RunSpec) -> str:
-    """Queue the spec (idempotent; a done run is returned as is). Raises ValueError."""
+    """Queue the spec (idempotent; a done run is returned as is). Raises ValueError (an invalid
+    spec, or over the demo's caps: nothing queued)."""
+    demo.check_submit([spec], store(), retry=True)
     key = api.submit(spec, store(), retry=True)
     ensure_workers(force=True)
     return key
 
 
+def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
+    """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
+    id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
+    specs = figure_sweep.grid(recipe, dataset, scale)
+    demo.check_submit(specs, store(), retry=True)
+    return api.submit_sweep(specs, store(), retry=True)
+
+
 def cancel(key: str) -> str:
+    """Cancel a run; ValueError when this demo visitor may not (not their run)."""
+    demo.check_manage(key)
     return api.cancel(key, store())
 
 
 def delete(key: str) -> bool:
+    """Delete a run and its files; ValueError when this demo visitor may not (not their run)."""
+    demo.check_manage(key)
     return api.delete(key, store())
 
 

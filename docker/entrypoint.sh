@@ -3,15 +3,16 @@
 #
 #   docker/entrypoint.sh [extra `streamlit run` flags...]
 #
-# Environment:
+# Environment (every setting: memcore/settings.py):
 #   PORT=8501                 port the app listens on (address: STREAMLIT_ADDRESS, 0.0.0.0)
 #   MEMCORE_WORKERS=1         worker processes (`python -m memcore worker`); each is restarted
 #                             when it dies (after 1 s, doubling to 30 s while it keeps dying fast)
 #   MEMCORE_STORE, MEMCORE_DATA  the job store and the dataset folder (the image: under /data)
-#   MEMLAB_DEMO, MEMLAB_*     demo-mode caps (memcore/demo.py); checked here, before starting
+#   MEMCORE_DEMO, MEMCORE_READONLY, MEMCORE_DEMO_MAX_*  demo-mode caps (memcore/demo.py);
+#                             checked here, before starting (old MEMLAB_* names: deprecated)
 #   MEMCORE_STOP_GRACE=8      seconds between SIGTERM and SIGKILL when stopping (keep it under
 #                             `docker stop`'s 10 s default)
-#   MEMLAB_PREFETCHED=/opt/memlab/datasets  datasets baked into the image, linked into
+#   MEMCORE_PREFETCHED=/opt/memlab/datasets  datasets baked into the image, linked into
 #                             MEMCORE_DATA when missing there (a fresh /data volume)
 #
 # SIGTERM or SIGINT stops the app and every worker (each in its own process group, so their
@@ -44,7 +45,8 @@ if ! [[ "$N_WORKERS" =~ ^[0-9]+$ ]]; then
 	exit 2
 fi
 
-# Fail at start, not at a visitor's first click, when a demo setting is malformed.
+# Fail at start, not at a visitor's first click, when a demo setting is malformed; say so here
+# when a deprecated MEMLAB_* name is used.
 check_demo='
 import sys, memcore.demo as d
 try:
@@ -52,7 +54,7 @@ try:
 except ValueError as e:
     sys.exit(f"invalid demo setting: {e}")
 '
-if ! limits="$("$PY" -c "$check_demo")"; then
+if ! limits="$("$PY" -W default::DeprecationWarning -c "$check_demo")"; then
 	log "not starting: fix the setting above"
 	exit 2
 fi
@@ -60,7 +62,7 @@ log "$limits"
 
 # Datasets baked into the image at build time live outside /data, so a mounted volume does not
 # hide them: link each one into MEMCORE_DATA unless that folder already has it.
-prefetched="${MEMLAB_PREFETCHED:-/opt/memlab/datasets}"
+prefetched="${MEMCORE_PREFETCHED:-${MEMLAB_PREFETCHED:-/opt/memlab/datasets}}"
 if [[ -n "${MEMCORE_DATA:-}" && -d "$prefetched" ]]; then
 	mkdir -p "$MEMCORE_DATA"
 	for item in "$prefetched"/*; do

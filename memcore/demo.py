@@ -1,28 +1,31 @@
 """Demo mode: what one visitor of a shared, public explorer may ask for.
 
 A hosted demo (the Docker image, docker/entrypoint.sh) serves strangers from a few CPU cores, so
-every submitted run is checked against caps before it is enqueued. Everything is read from the
-environment at call time, so an operator sets it with `docker run -e ...`:
+every submitted run is checked against caps before it is enqueued: the app (app/state.py) and
+the CLI (memcore/commands) call `check_submit` before they submit and `check_manage` before
+they cancel or delete; memcore.jobs knows nothing of this. The settings are read at call time
+(memcore/settings.py), so an operator sets them with `docker run -e ...`:
 
-    MEMLAB_DEMO=1                    turn the caps on (off by default: a local user is trusted)
-    MEMLAB_READONLY=1                serve stored runs only; nothing new is queued (works alone)
-    MEMLAB_MAX_WIDTH=1024            model.width (MLP hidden units per layer)
-    MEMLAB_MAX_WIDTH_MULT=2          model.width_mult (CNN channel multiplier)
-    MEMLAB_MAX_DEPTH=4               model.depth (MLP hidden layers)
-    MEMLAB_MAX_EPOCHS=50             train.epochs
-    MEMLAB_MAX_MEMBERS=16            train.members (K models trained together)
-    MEMLAB_MAX_TRAIN_SIZE=5000       training examples (data.train_size; 0 = the whole split)
-    MEMLAB_MAX_STEPS=20000           SGD steps = epochs x ceil(examples / batch_size)
-    MEMLAB_MAX_SENS_STEPS=1000       SGD steps of the unrolled sensitivity task (memory ~ steps)
-    MEMLAB_MAX_QUEUED_PER_SESSION=10 queued + running jobs one browser session may have
-    MEMLAB_MAX_QUEUED=50             queued + running jobs in the whole store
+    MEMCORE_DEMO=1                          caps on (off by default: local users are trusted)
+    MEMCORE_READONLY=1                      serve stored runs only; queue nothing (works alone)
+    MEMCORE_DEMO_MAX_WIDTH=1024             model.width (MLP hidden units per layer)
+    MEMCORE_DEMO_MAX_WIDTH_MULT=2           model.width_mult (CNN channel multiplier)
+    MEMCORE_DEMO_MAX_DEPTH=4                model.depth (MLP hidden layers)
+    MEMCORE_DEMO_MAX_EPOCHS=50              train.epochs
+    MEMCORE_DEMO_MAX_MEMBERS=16             train.members (K models trained together)
+    MEMCORE_DEMO_MAX_TRAIN_SIZE=5000        training examples (data.train_size; 0 = the whole split)
+    MEMCORE_DEMO_MAX_STEPS=20000            SGD steps = epochs x ceil(examples / batch_size)
+    MEMCORE_DEMO_MAX_SENS_STEPS=1000        SGD steps of the unrolled sensitivity task
+    MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=10  queued + running jobs one browser session may have
+    MEMCORE_DEMO_MAX_QUEUED=50              queued + running jobs in the whole store
 
-A cap set to 0 means "no cap". Caps only guard new work: a run already stored is served as is.
-`check` raises a ValueError naming the field, the value, the cap and the variable that sets it,
-e.g. "model.width=4096 exceeds this demo's cap of 1024 (set by MEMLAB_MAX_WIDTH)".
+(The old names MEMLAB_DEMO, MEMLAB_READONLY and MEMLAB_MAX_* still work for one release.) A cap
+set to 0 means "no cap". Caps only guard new work: a run already stored is served as is. `check`
+raises a ValueError naming the field, the value, the cap and the variable that sets it, e.g.
+"model.width=4096 exceeds this demo's cap of 1024 (set by MEMCORE_DEMO_MAX_WIDTH)".
 
-Visitors may cancel or delete only the runs their own session submitted (`check_manage`, called
-by the jobs API's cancel and delete); without a session (the CLI, an operator) anything goes.
+Visitors may cancel or delete only the runs their own session submitted (`check_manage`);
+without a session (the CLI, an operator) anything goes.
 
 Per-session counting: the app calls `set_session(id)` at the top of each script run (a
 ContextVar, so concurrent sessions served by different threads never mix); `admit` records the
@@ -34,11 +37,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
+from memcore import settings
+from memcore.jobs.control import as_spec
+from memcore.jobs.store import ACTIVE, StoreArg, open_store
 from memcore.spec import RunSpec
 
 # (default training split, all train-split images) per dataset, used when data.train_size is 0
@@ -54,18 +59,21 @@ SPLIT_SIZES = {
 READONLY_MESSAGE = "this demo is read-only: it serves stored runs only"
 MANAGE_MESSAGE = "this demo lets a visitor cancel or delete only the runs of their own session"
 
-# field name -> (environment variable, default in demo mode, type)
-_CAPS: dict[str, tuple[str, float, type]] = {
-    "max_width": ("MEMLAB_MAX_WIDTH", 1024, int),
-    "max_width_mult": ("MEMLAB_MAX_WIDTH_MULT", 2.0, float),
-    "max_depth": ("MEMLAB_MAX_DEPTH", 4, int),
-    "max_epochs": ("MEMLAB_MAX_EPOCHS", 50, int),
-    "max_members": ("MEMLAB_MAX_MEMBERS", 16, int),
-    "max_train_size": ("MEMLAB_MAX_TRAIN_SIZE", 5000, int),
-    "max_steps": ("MEMLAB_MAX_STEPS", 20000, int),
-    "max_sens_steps": ("MEMLAB_MAX_SENS_STEPS", 1000, int),
-    "max_queued_per_session": ("MEMLAB_MAX_QUEUED_PER_SESSION", 10, int),
-    "max_queued": ("MEMLAB_MAX_QUEUED", 50, int),
+# DemoLimits field -> the setting that sets it (defaults and types: memcore/settings.py)
+CAPS: dict[str, str] = {
+    name: "MEMCORE_DEMO_" + name.upper()
+    for name in (
+        "max_width",
+        "max_width_mult",
+        "max_depth",
+        "max_epochs",
+        "max_members",
+        "max_train_size",
+        "max_steps",
+        "max_sens_steps",
+        "max_queued_per_session",
+        "max_queued",
+    )
 }
 
 # How each cap reads in the UI (visitors see these, not the variable names).
@@ -85,7 +93,7 @@ _WORDS = {
 
 @dataclass(frozen=True)
 class DemoLimits:
-    """Caps of a demo; None = no cap. `demo` says whether MEMLAB_DEMO turned the caps on."""
+    """Caps of a demo; None = no cap. `demo` says whether MEMCORE_DEMO turned the caps on."""
 
     demo: bool = False
     readonly: bool = False
@@ -114,42 +122,19 @@ class DemoLimits:
         caps = [
             _WORDS[f.name].format(getattr(self, f.name))
             for f in fields(self)
-            if f.name in _CAPS and getattr(self, f.name) is not None
+            if f.name in CAPS and getattr(self, f.name) is not None
         ]
         return "Demo limits: " + (", ".join(caps) or "none") + "."
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"{name}={value!r} is invalid: use 1/true/yes/on or 0/false/no/off")
-
-
-def _number(env: Mapping[str, str], name: str, default: float, typ: type) -> float | None:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    what = "a whole number" if typ is int else "a number"
-    try:
-        value = typ(text)
-    except ValueError:
-        raise ValueError(f"{name}={text!r} is invalid: must be {what} >= 0 (0 = no cap)") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}={text!r} is invalid: must be {what} >= 0 (0 = no cap)")
-    return value or None  # 0 = no cap
-
-
 def limits(env: Mapping[str, str] | None = None) -> DemoLimits:
-    """The demo's caps from the environment (os.environ unless `env` is given).
-    Without MEMLAB_DEMO every cap is None; MEMLAB_READONLY applies with or without it."""
-    env = os.environ if env is None else env
-    demo, readonly = _flag(env, "MEMLAB_DEMO"), _flag(env, "MEMLAB_READONLY")
+    """The demo's caps from the settings (os.environ unless `env` is given). Without
+    MEMCORE_DEMO every cap is None; MEMCORE_READONLY applies with or without it; a cap of 0 is
+    None (no cap). Raises ValueError naming a malformed variable."""
+    demo, readonly = settings.get("MEMCORE_DEMO", env), settings.get("MEMCORE_READONLY", env)
     if not demo:
         return DemoLimits(readonly=readonly)
-    caps = {name: _number(env, var, default, typ) for name, (var, default, typ) in _CAPS.items()}
+    caps = {name: settings.get(var, env) or None for name, var in CAPS.items()}
     return DemoLimits(demo=True, readonly=readonly, **caps)
 
 
@@ -188,13 +173,13 @@ def check(spec: RunSpec, limits: DemoLimits) -> None:
     for name, value, cap_name, applies in simple:
         cap = getattr(limits, cap_name)
         if applies and cap is not None and value > cap:
-            raise _exceeds(name, value, cap, _CAPS[cap_name][0])
+            raise _exceeds(name, value, cap, CAPS[cap_name])
     n = train_examples(spec)
     if limits.max_train_size is not None and n > limits.max_train_size:
         shown = n if spec.data.train_size else f"0 (all {n:,} {spec.data.dataset} examples)"
         hint = f"; choose data.train_size <= {limits.max_train_size}"
         cap = limits.max_train_size
-        raise _exceeds("data.train_size", shown, cap, "MEMLAB_MAX_TRAIN_SIZE", hint)
+        raise _exceeds("data.train_size", shown, cap, CAPS["max_train_size"], hint)
     sens = spec.task == "sensitivity"
     cap_name = "max_sens_steps" if sens else "max_steps"
     cap, steps = getattr(limits, cap_name), sgd_steps(spec)
@@ -202,7 +187,7 @@ def check(spec: RunSpec, limits: DemoLimits) -> None:
         t = spec.train
         shown = f"{steps} (epochs={t.epochs} x ceil({n} examples / batch_size={t.batch_size}))"
         hint = "; use fewer epochs or examples, or a larger batch"
-        raise _exceeds("SGD steps", shown, cap, _CAPS[cap_name][0], hint)
+        raise _exceeds("SGD steps", shown, cap, CAPS[cap_name], hint)
 
 
 def check_queue(
@@ -213,8 +198,8 @@ def check_queue(
     if limits.readonly and adding:
         raise ValueError(READONLY_MESSAGE)
     for have, cap, var, who in (
-        (active_session, limits.max_queued_per_session, "MEMLAB_MAX_QUEUED_PER_SESSION", "you"),
-        (active_total, limits.max_queued, "MEMLAB_MAX_QUEUED", "all visitors"),
+        (active_session, limits.max_queued_per_session, CAPS["max_queued_per_session"], "you"),
+        (active_total, limits.max_queued, CAPS["max_queued"], "all visitors"),
     ):
         if cap is not None and adding and have + adding > cap:
             raise ValueError(
@@ -263,7 +248,7 @@ def admit(
 
     `active_total()` counts queued + running jobs in the store; `is_active(key)` says whether one
     run is queued or running. Both are only called when a queue cap is set. A no-op when the demo
-    is off. The jobs API calls this just before enqueueing, with only the specs it would add."""
+    is off. `check_submit` calls this with only the specs a submit would add."""
     lim = limits if limits is not None else globals()["limits"]()
     specs = list(specs)
     if not lim.active or not specs:
@@ -279,6 +264,28 @@ def admit(
     if sid is not None:
         with _lock:
             _ledger[sid] = mine + [s.key for s in specs]
+
+
+def check_submit(
+    specs: Iterable[RunSpec | dict | str], store: StoreArg = None, *, retry: bool = False
+) -> None:
+    """Raise ValueError if submitting `specs` to `store` would break the demo's caps or
+    read-only mode; a no-op unless MEMCORE_DEMO or MEMCORE_READONLY is set. Only the runs the
+    submit would ADD count (stored done/queued/running runs are served as is; failed or
+    cancelled ones count when `retry`); those are noted for the current session. Invalid specs
+    raise ValueError naming the field, as the submit itself would."""
+    lim = limits()
+    if not lim.active:
+        return
+    ix = open_store(store).index
+    again = ("failed", "cancelled") if retry else ()
+    unique = {x.key: x for x in map(as_spec, specs)}.values()
+    admit(
+        [x for x in unique if ix.status(x.key) in (None, *again)],
+        active_total=lambda: len(ix.queue()) + len(ix.running()),
+        is_active=lambda k: ix.status(k) in ACTIVE,
+        limits=lim,
+    )
 
 
 def check_manage(key: str, limits: DemoLimits | None = None) -> None:

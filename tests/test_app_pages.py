@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from memcore.jobs import api, jobqueue
+from memcore.jobs import api, lease
 from memcore.jobs.store import open_store
 from memcore.jobs.worker import Worker
 from memcore.spec import DATASET_DEFAULTS, RunSpec, preset
@@ -93,7 +93,7 @@ def seed(store, spec: RunSpec, runner=None, **kw) -> str:
     key = api.submit(spec, store)
     runner = runner or (lambda s, resume=None, should_stop=None: fake_records(s, **kw))
     w = Worker(store, runner=runner)
-    claim = jobqueue.claim(store, w.id)
+    claim = lease.claim(store, w.id)
     assert claim is not None and claim.key == key
     w.run_job(claim)
     return key
@@ -288,13 +288,13 @@ def test_runs_page_lists_compares_and_deletes(store):
 def test_running_run_shows_progress_live_charts_and_cancels(store):
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     key = api.submit(spec, store)
-    claim = jobqueue.claim(store, "test-worker")
+    claim = lease.claim(store, "test-worker")
     assert claim is not None and claim.key == key
     recs = list(fake_records(spec))
     shown = ("meta", "epoch")
     first_two_epochs = [r for r in recs if r["type"] in shown and r.get("epoch", 0) <= 1]
     progress = {"epoch": 1.0, "epochs": 3, "fraction": 1 / 3}
-    jobqueue.set_pending(store, key, "test-worker", first_two_epochs, progress)
+    lease.set_pending(store, key, "test-worker", first_two_epochs, progress)
     from app.forms import short_params
 
     at = app(short_params(spec))

@@ -1,8 +1,11 @@
-"""Demo-mode caps (memcore/demo.py): read from the environment, enforced with clear messages."""
+"""Demo-mode caps (memcore/demo.py): read from the settings, enforced with clear messages by the
+layers that submit (app/state.py and the CLI), never by memcore.jobs."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import os
 import threading
 from pathlib import Path
 
@@ -31,8 +34,8 @@ SPEC_CAPS = {
 
 def env(**caps: object) -> dict[str, str]:
     """A demo environment with every cap off except the ones given (by DemoLimits field)."""
-    out = {"MEMLAB_DEMO": "1"} | {var: "0" for var, _, _ in demo._CAPS.values()}
-    out |= {demo._CAPS[name][0]: str(v) for name, v in caps.items()}
+    out = {"MEMCORE_DEMO": "1"} | {var: "0" for var in demo.CAPS.values()}
+    out |= {demo.CAPS[name]: str(v) for name, v in caps.items()}
     return out
 
 
@@ -48,9 +51,9 @@ def test_off_by_default_nothing_is_capped() -> None:
 
 
 def test_demo_defaults_reject_the_paper_scale_and_accept_the_offline_default() -> None:
-    lim = demo.limits({"MEMLAB_DEMO": "1"})
-    assert all(getattr(lim, name) is not None for name in demo._CAPS)
-    with pytest.raises(ValueError, match=r"model\.width=4096 .*cap of 1024 .*MEMLAB_MAX_WIDTH"):
+    lim = demo.limits({"MEMCORE_DEMO": "1"})
+    assert all(getattr(lim, name) is not None for name in demo.CAPS)
+    with pytest.raises(ValueError, match=r"model\.width=4096 .*cap of 1024 .*DEMO_MAX_WIDTH\)"):
         demo.check(preset("mnist-mlp"), lim)
     for name in ("digits-mlp", "mnist1d-mlp", "sensitivity-2x16"):
         demo.check(preset(name), lim)
@@ -67,7 +70,7 @@ def test_each_spec_cap_admits_its_value_and_rejects_one_above(cap: str, limit: i
         demo.check(over, lim)
     msg = str(err.value)
     assert msg.startswith(f"{field}={limit + 1} exceeds this demo's cap of {limit} ")
-    assert f"(set by {demo._CAPS[cap][0]})" in msg
+    assert f"(set by {demo.CAPS[cap]})" in msg
 
 
 def test_zero_means_no_cap() -> None:
@@ -93,7 +96,7 @@ def test_step_cap_catches_tiny_batches_and_sensitivity_has_its_own() -> None:
     with pytest.raises(ValueError, match=r"steps=1200 \(.*\) exceeds .* cap of 1000 .*MAX_STEPS"):
         demo.check(spec.replace(**{"train.batch_size": 9}), lim)  # ceil(100/9) = 12 -> 1200
     sens = preset("sensitivity-2x16")  # 1,000 examples, batch 10: 100 steps
-    with pytest.raises(ValueError, match="MEMLAB_MAX_SENS_STEPS"):
+    with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_SENS_STEPS"):
         demo.check(sens, lim)
     demo.check(sens.replace(**{"data.train_size": 500}), lim)
 
@@ -119,7 +122,7 @@ def test_sgd_steps_matches_a_loop() -> None:
 
 
 def test_readonly_rejects_every_new_run_with_or_without_demo_mode() -> None:
-    for environ in ({"MEMLAB_READONLY": "1"}, {"MEMLAB_READONLY": "yes", "MEMLAB_DEMO": "1"}):
+    for environ in ({"MEMCORE_READONLY": "1"}, {"MEMCORE_READONLY": "yes", "MEMCORE_DEMO": "1"}):
         lim = demo.limits(environ)
         assert lim.readonly and lim.active
         with pytest.raises(ValueError, match=f"^{demo.READONLY_MESSAGE}$"):
@@ -130,11 +133,25 @@ def test_readonly_rejects_every_new_run_with_or_without_demo_mode() -> None:
 
 
 @pytest.mark.parametrize(
-    "var,value", [("MEMLAB_DEMO", "maybe"), ("MEMLAB_MAX_WIDTH", "-1"), ("MEMLAB_MAX_EPOCHS", "x")]
+    "var,value",
+    [("MEMCORE_DEMO", "maybe"), ("MEMCORE_DEMO_MAX_WIDTH", "-1"), ("MEMCORE_DEMO_MAX_EPOCHS", "x")],
 )
 def test_invalid_environment_names_the_variable(var: str, value: str) -> None:
     with pytest.raises(ValueError, match=var):
-        demo.limits({"MEMLAB_DEMO": "1", var: value})
+        demo.limits({"MEMCORE_DEMO": "1", var: value})
+
+
+def test_old_memlab_names_still_work_with_a_deprecation_warning() -> None:
+    with pytest.warns(DeprecationWarning) as caught:
+        lim = demo.limits({"MEMLAB_DEMO": "1", "MEMLAB_MAX_WIDTH": "64"})
+    said = [str(w.message) for w in caught]
+    assert any("MEMLAB_DEMO" in m and "use MEMCORE_DEMO" in m for m in said)
+    assert any("MEMLAB_MAX_WIDTH" in m and "use MEMCORE_DEMO_MAX_WIDTH" in m for m in said)
+    assert lim.demo and lim.max_width == 64
+    new = demo.limits(
+        {"MEMCORE_DEMO": "1", "MEMCORE_DEMO_MAX_WIDTH": "32", "MEMLAB_MAX_WIDTH": "64"}
+    )
+    assert new.max_width == 32  # the new name wins
 
 
 def test_queue_caps_count_session_and_total() -> None:
@@ -142,7 +159,7 @@ def test_queue_caps_count_session_and_total() -> None:
     demo.check_queue(lim, active_total=4, active_session=1, adding=1)
     with pytest.raises(ValueError, match=r"queued jobs=2 \+ 1 new .*cap of 2 .*PER_SESSION"):
         demo.check_queue(lim, active_total=2, active_session=2, adding=1)
-    with pytest.raises(ValueError, match=r"jobs=4 \+ 2 new .*cap of 5 .*MEMLAB_MAX_QUEUED\)"):
+    with pytest.raises(ValueError, match=r"jobs=4 \+ 2 new .*cap of 5 .*DEMO_MAX_QUEUED\)"):
         demo.check_queue(lim, active_total=4, active_session=0, adding=2)
 
 
@@ -164,7 +181,7 @@ def test_admit_counts_only_this_sessions_active_runs(monkeypatch: pytest.MonkeyP
         try:
             submit(sid, mine[0])
             submit(sid, mine[1])
-            with pytest.raises(ValueError, match="MEMLAB_MAX_QUEUED_PER_SESSION"):
+            with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_QUEUED_PER_SESSION"):
                 submit(sid, mine[2])
             active.discard(mine[0].key)  # one finished: room for one more
             submit(sid, mine[2])
@@ -195,70 +212,96 @@ def test_admit_is_a_noop_when_off_and_checks_every_spec_of_a_sweep() -> None:
 
 def test_describe_lists_the_caps_in_words() -> None:
     assert "off" in demo.limits({}).describe()
-    text = demo.limits({"MEMLAB_DEMO": "1"}).describe()
+    text = demo.limits({"MEMCORE_DEMO": "1"}).describe()
     assert "width ≤ 1024" in text and "≤ 10 queued runs per visitor" in text
     assert demo.limits(env(max_width=64)).describe() == "Demo limits: width ≤ 64."
     assert demo.limits(env()).describe() == "Demo limits: none."
-    assert "read-only" in demo.limits({"MEMLAB_READONLY": "1"}).describe().lower()
+    assert "read-only" in demo.limits({"MEMCORE_READONLY": "1"}).describe().lower()
 
 
-# -- through the jobs API (memcore.jobs.api calls demo.admit before enqueueing) -------------------
+# -- through the submitting layers (app/state.py and the CLI check before memcore.jobs) ----------
 @pytest.fixture
 def demo_env(memcore_env, monkeypatch: pytest.MonkeyPatch):
-    """A fresh store and session ledger; returns a setter of MEMLAB_* variables for this test."""
+    """A fresh store and session ledger; returns a setter of settings for this test."""
     monkeypatch.setattr(demo, "_ledger", {})
-    for var in ("MEMLAB_DEMO", "MEMLAB_READONLY", *(v for v, _, _ in demo._CAPS.values())):
+    for var in ("MEMCORE_DEMO", "MEMCORE_READONLY", *demo.CAPS.values()):
         monkeypatch.delenv(var, raising=False)
+    for var in [v for v in os.environ if v.startswith("MEMLAB_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("MEMCORE_WORKERS", "0")
     return lambda **kv: [monkeypatch.setenv(k, str(v)) for k, v in kv.items()]
 
 
-def test_api_rejects_an_oversized_spec_and_queues_nothing(demo_env) -> None:
+def test_jobs_know_no_demo_policy(demo_env) -> None:
     from memcore.jobs import api
 
-    demo_env(MEMLAB_DEMO=1)
+    demo_env(MEMCORE_READONLY=1)
+    key = api.submit(preset("mnist-mlp"))  # the jobs layer queues what it is given
+    assert api.status(key).status == "queued"
+    jobs = Path(__file__).resolve().parents[1] / "memcore" / "jobs"
+    for path in jobs.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            assert not [n for n in names if n.startswith("memcore.demo")], path
+
+
+def test_app_rejects_an_oversized_spec_and_queues_nothing(demo_env) -> None:
+    from app import state
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_DEMO=1)
     with pytest.raises(ValueError, match=r"^model\.width=4096 exceeds this demo's cap of 1024 "):
-        api.submit(preset("mnist-mlp"))
-    with pytest.raises(ValueError, match=r"train\.members=17 .*MEMLAB_MAX_MEMBERS"):
-        api.submit_sweep([SMALL, SMALL.replace(**{"train.members": 17})])
+        state.submit(preset("mnist-mlp"))
+    with pytest.raises(ValueError, match=r"train\.members=17 .*MEMCORE_DEMO_MAX_MEMBERS"):
+        demo.check_submit([SMALL, SMALL.replace(**{"train.members": 17})], state.store())
+    with pytest.raises(ValueError, match=r"train\.members=100 exceeds this demo's cap of 16"):
+        state.submit_sweep("easiness", "digits", "quick")  # a figure's sweep is checked whole
     assert api.list_runs() == []
-    assert api.submit(SMALL) == SMALL.key  # within the caps: queued
+    assert state.submit(SMALL) == SMALL.key  # within the caps: queued
     assert api.status(SMALL.key).status == "queued"
 
 
-def test_api_serves_stored_runs_over_the_caps_and_in_read_only_mode(demo_env) -> None:
+def test_app_serves_stored_runs_over_the_caps_and_in_read_only_mode(demo_env, capsys) -> None:
+    from app import state
+    from memcore.cli import main
     from memcore.jobs import api
 
     big = SMALL.replace(**{"model.width": 2048})
-    key = api.submit(big)  # demo off: anything goes
-    demo_env(MEMLAB_DEMO=1)
-    assert api.submit(big) == key  # already stored: no new work, no cap
-    demo_env(MEMLAB_READONLY=1)
-    assert api.submit(big) == key
+    key = state.submit(big)  # demo off: anything goes
+    demo_env(MEMCORE_DEMO=1)
+    assert state.submit(big) == key  # already stored: no new work, no cap
+    demo_env(MEMCORE_READONLY=1)
+    assert state.submit(big) == key
     with pytest.raises(ValueError, match=f"^{demo.READONLY_MESSAGE}$"):
-        api.submit(SMALL)
-    api.cancel(key)
-    with pytest.raises(ValueError, match="read-only"):
-        api.retry(key)
+        state.submit(SMALL)
+    state.cancel(key)
+    assert main(["retry", key]) == 2 and "read-only" in capsys.readouterr().err
+    assert main(["submit", "--preset", "digits-mlp", "--width", "16"]) == 2
     assert [r["key"] for r in api.list_runs()] == [key]
+    assert api.status(key).status == "cancelled"
 
 
-def test_api_queue_caps_per_session_and_in_total(demo_env) -> None:
+def test_app_queue_caps_per_session_and_in_total(demo_env) -> None:
+    from app import state
     from memcore.jobs import api
 
-    demo_env(MEMLAB_DEMO=1, MEMLAB_MAX_QUEUED_PER_SESSION=1, MEMLAB_MAX_QUEUED=2)
+    demo_env(MEMCORE_DEMO=1, MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=1, MEMCORE_DEMO_MAX_QUEUED=2)
     specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
     with demo.session("alice"):
-        api.submit(specs[0])
-        with pytest.raises(ValueError, match="MEMLAB_MAX_QUEUED_PER_SESSION"):
-            api.submit(specs[1])
-        assert api.submit(specs[0]) == specs[0].key  # resubmitting her own run is free
+        state.submit(specs[0])
+        with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_QUEUED_PER_SESSION"):
+            state.submit(specs[1])
+        assert state.submit(specs[0]) == specs[0].key  # resubmitting her own run is free
     with demo.session("bob"):
-        api.submit(specs[1])
-    with demo.session("carol"), pytest.raises(ValueError, match=r"MEMLAB_MAX_QUEUED\)"):
-        api.submit(specs[2])  # two queued in all
+        state.submit(specs[1])
+    with demo.session("carol"), pytest.raises(ValueError, match=r"DEMO_MAX_QUEUED\)"):
+        state.submit(specs[2])  # two queued in all
     api.cancel(specs[0].key)  # alice's run ends: room for her and for carol
     with demo.session("alice"):
-        api.submit(specs[2])
+        state.submit(specs[2])
     assert {r["status"] for r in api.list_runs()} == {"queued", "cancelled"}
 
 
@@ -269,7 +312,7 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
 
     from memcore.jobs import api
 
-    demo_env(MEMCORE_WORKERS=0, **{"MEMLAB_DEMO" if mode == "caps" else "MEMLAB_READONLY": 1})
+    demo_env(MEMCORE_WORKERS=0, **{"MEMCORE_DEMO" if mode == "caps" else "MEMCORE_READONLY": 1})
     main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
     at = AppTest.from_file(main, default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -278,7 +321,7 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
     assert not at.exception, [e.value for e in at.exception]
     errors = " ".join(e.value for e in at.error)
     if mode == "caps":
-        message = "model.width=4096 exceeds this demo's cap of 1024 (set by MEMLAB_MAX_WIDTH)"
+        message = "model.width=4096 exceeds this demo's cap of 1024 (set by MEMCORE_DEMO_MAX_WIDTH)"
         assert message in errors
         assert any("width ≤ 1024" in c.value for c in at.sidebar.caption)
     else:
@@ -287,26 +330,27 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
 
 
 def test_visitors_cancel_and_delete_only_their_own_runs(demo_env) -> None:
+    from app import state
     from memcore.jobs import api
 
-    demo_env(MEMLAB_DEMO=1)
+    demo_env(MEMCORE_DEMO=1)
     mine, theirs, operators = (SMALL.replace(**{"train.seed": s}) for s in range(3))
-    api.submit(operators)  # no session: the CLI or an operator
+    state.submit(operators)  # no session: the CLI or an operator
     with demo.session("bob"):
-        api.submit(theirs)
+        state.submit(theirs)
     with demo.session("alice"):
-        api.submit(mine)
+        state.submit(mine)
         for other in (theirs, operators):
             with pytest.raises(ValueError, match=f"^{demo.MANAGE_MESSAGE}$"):
-                api.cancel(other.key)
+                state.cancel(other.key)
             with pytest.raises(ValueError, match="only the runs of their own session"):
-                api.delete(other.key)
-        assert api.cancel(mine.key) == "cancelled" and api.delete(mine.key)
-    assert api.delete(theirs.key)  # the operator may
+                state.delete(other.key)
+        assert state.cancel(mine.key) == "cancelled" and state.delete(mine.key)
+    assert state.delete(theirs.key)  # the operator may
     assert [r["key"] for r in api.list_runs()] == [operators.key]
-    demo_env(MEMLAB_DEMO=0)
+    demo_env(MEMCORE_DEMO=0)
     with demo.session("alice"):
-        assert api.delete(operators.key)  # demo off: a local user manages everything
+        assert state.delete(operators.key)  # demo off: a local user manages everything
 
 
 def test_runs_page_refuses_a_visitor_deleting_someone_elses_run(demo_env) -> None:
@@ -314,7 +358,7 @@ def test_runs_page_refuses_a_visitor_deleting_someone_elses_run(demo_env) -> Non
 
     from memcore.jobs import api
 
-    demo_env(MEMCORE_WORKERS=0, MEMLAB_DEMO=1)
+    demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
     key = api.submit(SMALL)  # an operator's run
     main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
     at = AppTest.from_file(main, default_timeout=120).run()
@@ -332,7 +376,7 @@ def test_explore_page_refuses_cancelling_a_shared_link_to_someone_elses_run(demo
     from app.forms import short_params
     from memcore.jobs import api
 
-    demo_env(MEMCORE_WORKERS=0, MEMLAB_DEMO=1)
+    demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
     key = api.submit(SMALL)  # queued by someone else (no worker runs it)
     main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
     at = AppTest.from_file(main, default_timeout=120)

@@ -53,6 +53,7 @@ def test_dockerfile_runs_as_non_root_with_health_volume_and_entrypoint() -> None
     assert get("VOLUME") == ['["/data"]']
     env = " ".join(get("ENV"))
     assert "MEMCORE_STORE=/data/store" in env and "MEMCORE_DATA=/data/datasets" in env
+    assert "MEMCORE_PREFETCHED=/opt/memlab/datasets" in env and "MEMLAB" not in env
     assert "/_stcore" not in get("HEALTHCHECK")[0]  # the script holds the URL
     assert "docker/healthcheck.py" in get("HEALTHCHECK")[0]
     assert get("ENTRYPOINT") == ['["/app/docker/entrypoint.sh"]']
@@ -156,7 +157,7 @@ def entrypoint(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen,
             MEMCORE_STORE=str(tmp_path / "store"),
             MEMCORE_DATA=str(tmp_path / "data"),
             MEMCORE_OFFLINE="1",
-            MEMLAB_PREFETCHED=str(tmp_path / "prefetched"),
+            MEMCORE_PREFETCHED=str(tmp_path / "prefetched"),
             MEMCORE_WORKERS="1",
             MEMCORE_STOP_GRACE="8",
             PORT=str(_free_port()),
@@ -192,7 +193,7 @@ def test_entrypoint_serves_runs_jobs_restarts_workers_and_stops_cleanly(
     from memcore.jobs import api, pool
 
     (tmp_path / "prefetched" / "MNIST").mkdir(parents=True)  # as baked into the image
-    p, env = entrypoint(MEMLAB_DEMO="1", MEMLAB_MAX_WIDTH="64", MEMCORE_LEASE_S="3")
+    p, env = entrypoint(MEMCORE_DEMO="1", MEMCORE_DEMO_MAX_WIDTH="64", MEMCORE_LEASE_S="3")
     log, store, port = Path(env["LOG"]), env["MEMCORE_STORE"], int(env["PORT"])
     seen: set[int] = set()
 
@@ -270,7 +271,8 @@ def test_entrypoint_exits_when_the_app_dies_and_takes_the_workers_along(
 @pytest.mark.parametrize(
     "setting,message",
     [
-        ({"MEMLAB_DEMO": "1", "MEMLAB_MAX_WIDTH": "wide"}, "MEMLAB_MAX_WIDTH"),
+        ({"MEMCORE_DEMO": "1", "MEMCORE_DEMO_MAX_WIDTH": "wide"}, "MEMCORE_DEMO_MAX_WIDTH"),
+        ({"MEMLAB_DEMO": "1", "MEMLAB_MAX_WIDTH": "wide"}, "MEMLAB_MAX_WIDTH is deprecated"),
         ({"MEMCORE_WORKERS": "two"}, "MEMCORE_WORKERS"),
     ],
 )

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from memcore.jobs import api, fake, jobqueue
+from memcore.jobs import api, fake, lease
 from memcore.jobs.store import CorruptArtifact, Store, StoreError
 from memcore.jobs.worker import Worker
 from memcore.spec import RunSpec, preset
@@ -22,7 +22,7 @@ def tiny(**changes) -> RunSpec:
 
 def run_one(store: Store, runner=fake.run) -> str:
     w = Worker(store, runner=runner)
-    return w.run_job(jobqueue.claim(store, w.id))
+    return w.run_job(lease.claim(store, w.id))
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def store(tmp_path) -> Store:
 def test_submit_twice_makes_one_job(store):
     k1, k2 = api.submit(tiny(), store), api.submit(tiny(), store)
     assert k1 == k2 == tiny().key
-    assert store.cache.get("queue") == [k1]
+    assert store.index.queue() == [k1]
     assert [r["key"] for r in api.list_runs(store)] == [k1]
     assert api.status(k1, store).status == "queued"
 
@@ -44,7 +44,7 @@ def test_done_key_returned_as_is(store):
     n = api.status(key, store).n_records
     assert api.submit(tiny(), store) == key
     st = api.status(key, store)
-    assert (st.status, st.n_records, store.cache.get("queue")) == ("done", n, [])
+    assert (st.status, st.n_records, store.index.queue()) == ("done", n, [])
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_invalid_spec_rejected_naming_field_nothing_queued(store, bad, field):
         api.submit(bad, store)
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         api.submit_sweep([tiny(), bad], store)  # one bad spec: none of the sweep is queued
-    assert store.cache.get("queue", []) == [] and api.list_runs(store) == []
+    assert store.index.queue() == [] and api.list_runs(store) == []
 
 
 def test_queue_limit_is_a_clear_error_and_all_or_nothing(tmp_path):
@@ -74,7 +74,7 @@ def test_queue_limit_is_a_clear_error_and_all_or_nothing(tmp_path):
     run_one(store)
     with pytest.raises(ValueError, match="queue is full"):
         api.submit_sweep([tiny(**{"train.seed": s}) for s in (10, 11)], store)
-    assert len(store.cache.get("queue")) == 2 and len(api.list_runs(store)) == 3
+    assert len(store.index.queue()) == 2 and len(api.list_runs(store)) == 3
 
 
 def test_concurrent_claims_never_share_a_job(store):
@@ -82,7 +82,7 @@ def test_concurrent_claims_never_share_a_job(store):
     got: list[str] = []
 
     def claimer(i):
-        while (c := jobqueue.claim(store, f"w{i}")) is not None:
+        while (c := lease.claim(store, f"w{i}")) is not None:
             got.append(c.key)
 
     threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
@@ -95,24 +95,24 @@ def test_expired_lease_goes_back_to_the_front_and_old_owner_is_locked_out(tmp_pa
     store = Store(tmp_path / "s", lease_s=0.3)
     k1 = api.submit(tiny(), store)
     k2 = api.submit(tiny(**{"train.seed": 1}), store)
-    assert jobqueue.claim(store, "dead").key == k1
-    assert jobqueue.claim(store, "alive").key == k2  # k1's lease is still valid
+    assert lease.claim(store, "dead").key == k1
+    assert lease.claim(store, "alive").key == k2  # k1's lease is still valid
     assert not api.status(k1, store).stalled
     time.sleep(0.4)
     assert api.status(k1, store).stalled  # its worker stopped beating
-    c = jobqueue.claim(store, "late")
+    c = lease.claim(store, "late")
     assert c.key == k1 and api.status(k1, store).attempts == 2
-    with pytest.raises(jobqueue.LeaseLost):
-        jobqueue.commit(store, k1, "dead", [{"type": "meta"}])
+    with pytest.raises(lease.LeaseLost):
+        lease.commit(store, k1, "dead", [{"type": "meta"}])
 
 
 def test_records_since_is_a_suffix_and_pending_comes_last(store):
     key = api.submit(tiny(), store)
-    c = jobqueue.claim(store, "w")
+    c = lease.claim(store, "w")
     recs = [{"type": "epoch", "epoch": float(i), "member": 0} for i in range(7)]
-    jobqueue.commit(store, key, "w", recs[:3], checkpoint=("x", "y"))
-    jobqueue.commit(store, key, "w", recs[3:5], checkpoint=("x", "y"))
-    jobqueue.set_pending(store, key, "w", recs[5:], {"epoch": 2.0, "fraction": 0.5})
+    lease.commit(store, key, "w", recs[:3], checkpoint=("x", "y"))
+    lease.commit(store, key, "w", recs[3:5], checkpoint=("x", "y"))
+    lease.set_pending(store, key, "w", recs[5:], {"epoch": 2.0, "fraction": 0.5})
     assert c is not None and api.records(key, 0, store) == recs
     for since in range(9):
         assert api.records(key, since, store) == recs[since:]
@@ -121,8 +121,8 @@ def test_records_since_is_a_suffix_and_pending_comes_last(store):
 
 def test_cancel_retry_delete(store):
     key = api.submit(tiny(), store)
-    assert api.cancel(key, store) == "cancelled" and store.cache.get("queue") == []
-    assert jobqueue.claim(store, "w") is None
+    assert api.cancel(key, store) == "cancelled" and store.index.queue() == []
+    assert lease.claim(store, "w") is None
     assert api.submit(tiny(), store) == key and api.status(key, store).status == "cancelled"
     assert api.retry(key, store) == "queued"
     assert run_one(store) == "done"
@@ -162,15 +162,19 @@ def test_cuda_oom_message_says_what_to_reduce(store):
     assert "model.width" in err and "train.members" in err and "train.batch_size" in err
 
 
-def test_corrupt_artifact_is_detected_and_only_that_run_recomputed(store):
+def test_corrupt_artifact_is_reported_by_a_pure_read_and_recomputed_on_request(store):
     k1, k2 = api.submit(tiny(), store), api.submit(tiny(**{"train.seed": 1}), store)
     run_one(store), run_one(store)
     good = api.arrays(k1, store)
     assert good["correct"].shape == (4, 1, 8) and list(good["epoch"]) == [1.0, 2.0, 3.0, 4.0]
     victim = sorted((store.path / "artifacts" / k1).glob("*.npz"))[0]
     victim.write_bytes(victim.read_bytes()[:-7] + b"garbage")
-    with pytest.raises(CorruptArtifact, match="checksum.*requeued"):
+    before = api.records(k1, 0, store)
+    with pytest.raises(CorruptArtifact, match="checksum.*memcore recompute"):
         api.arrays(k1, store)
+    # Reads never write: the run stays done with its records until recompute is asked for.
+    assert api.status(k1, store).status == "done" and api.records(k1, 0, store) == before
+    assert api.mark_recompute(k1, store)
     assert api.status(k1, store).status == "queued" and api.records(k1, 0, store) == []
     other = api.arrays(k2, store)  # the other run is untouched
     assert api.status(k2, store).status == "done" and other["correct"].shape == (4, 1, 8)
@@ -187,7 +191,7 @@ def test_eviction_takes_oldest_finished_runs_never_queued_or_running(tmp_path):
         run_one(store)
     running = api.submit(tiny(**{"train.seed": 10}), store)
     queued = [api.submit(tiny(**{"train.seed": s}), store) for s in (11, 12)]
-    assert jobqueue.claim(store, "w").key == running
+    assert lease.claim(store, "w").key == running
     store.size_limit = store.size() - 1  # just over: evicting the oldest run is enough
     assert api.enforce_limit(store) == [done[0]]
     store.size_limit = 1  # impossible: every finished run goes, active ones stay
@@ -256,3 +260,35 @@ def test_unreadable_store_is_a_clear_error(tmp_path):
     (tmp_path / "bad" / "index" / "cache.db").write_bytes(b"not a database" * 500)
     with pytest.raises(StoreError, match="unreadable"):
         Store(tmp_path / "bad")
+
+
+def test_store_keys_are_spelled_only_in_the_index_module():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    raw = re.compile(
+        r"\.cache\.(get|set|add|delete|pop)\(|\b(status|spec|job|rec|pending|sweep):\{"
+    )
+    found = [
+        f"{p.relative_to(root)}:{i}"
+        for d in ("memcore", "app", "pages")
+        for p in sorted((root / d).rglob("*.py"))
+        if p.name != "index.py"
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if raw.search(line)
+    ]
+    assert found == []
+
+
+def test_the_app_asks_for_the_recompute_of_a_corrupt_run_explicitly(memcore_env):
+    from app import state
+
+    store = state.store()
+    key = api.submit(tiny(), store)
+    run_one(store)
+    for f in (store.path / "artifacts" / key).glob("*.npz"):
+        f.write_bytes(b"garbage")
+    with pytest.raises(CorruptArtifact, match="checksum; the run was requeued for recompute"):
+        state.arrays(key, "token")
+    assert api.status(key, store).status == "queued"

@@ -10,7 +10,7 @@ import pytest
 
 from memcore.cli import main
 from memcore.jobs import api, fake
-from memcore.jobs.store import Store
+from memcore.jobs.store import CorruptArtifact, Store
 from memcore.jobs.worker import Worker
 
 TINY = ["--width", "16", "--epochs", "3"]
@@ -39,7 +39,7 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_invalid_spec_is_rejected_naming_the_field_and_nothing_queued(capsys, store, flags, field):
     rc, out, err = cli(capsys, "submit", *TINY, *flags, "--store", store)
     assert rc == 2 and field in err and "Traceback" not in err and out == ""
-    assert api.list_runs(store) == [] and Store(store).cache.get("queue", []) == []
+    assert api.list_runs(store) == [] and Store(store).index.queue() == []
 
 
 def test_submit_status_runs_cancel_retry_export_delete(capsys, store, tmp_path):
@@ -97,3 +97,16 @@ def test_worker_threads_leave_a_core_for_the_app_and_share_the_rest(monkeypatch)
     assert jobs_cmd.default_threads() == 5
     monkeypatch.setenv("MEMCORE_THREADS", "4")
     assert jobs_cmd.default_threads() == 4
+
+
+def test_recompute_requeues_a_run_whose_artifact_is_corrupt(capsys, store):
+    key = cli(capsys, "submit", *TINY, "--store", store)[1].split()[-1]
+    Worker(store, runner=fake.run).serve(max_jobs=1, idle_exit=0)
+    capsys.readouterr()
+    victim = sorted((Store(store).path / "artifacts" / key).glob("*.npz"))[0]
+    victim.write_bytes(b"garbage")
+    with pytest.raises(CorruptArtifact, match=f"memcore recompute {key[:12]}"):
+        api.arrays(key, store)
+    assert api.status(key, store).status == "done"  # the read changed nothing
+    assert cli(capsys, "recompute", key[:8], "--store", store)[1].split() == ["queued", key]
+    assert api.status(key, store).status == "queued" and api.records(key, 0, store) == []

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from memcore.jobs import api, fake, jobqueue
+from memcore.jobs import api, fake, lease
 from memcore.jobs.store import Store
 from memcore.jobs.worker import Worker, default_runner
 from memcore.spec import RunSpec, preset
@@ -57,7 +57,7 @@ def clean_run(tmp_path, spec, runner) -> tuple[list, dict]:
     s = Store(tmp_path / "clean")
     key = api.submit(spec, s)
     w = Worker(s, runner=runner)
-    assert w.run_job(jobqueue.claim(s, w.id)) == "done"
+    assert w.run_job(lease.claim(s, w.id)) == "done"
     return api.records(key, 0, s), api.arrays(key, s)
 
 
@@ -67,13 +67,13 @@ def test_crash_then_resume_on_another_worker_equals_uninterrupted_run(tmp_path):
     key = api.submit(spec, store)
     a = Worker(store, runner=after_checkpoints(default_runner, 2, crash))
     with pytest.raises(Crash):
-        a.run_job(jobqueue.claim(store, a.id))
+        a.run_job(lease.claim(store, a.id))
     assert api.status(key, store).status == "running"
     kept = api.records(key, 0, store)
     assert [r["epoch"] for r in kept if r["type"] == "epoch"] == [0.0, 1.0, 2.0]
     time.sleep(0.3)  # a's lease expires
     b = Worker(store)
-    claim = jobqueue.claim(store, b.id)
+    claim = lease.claim(store, b.id)
     assert claim.key == key and claim.checkpoint["records"] == len(kept)
     assert b.run_job(claim) == "done"
     recs, arrs = api.records(key, 0, store), api.arrays(key, store)
@@ -93,12 +93,12 @@ def test_sigterm_requeues_to_front_and_resume_is_identical(tmp_path):
     other = api.submit(tiny(**{"train.seed": 1}), store)
     w = Worker(store, runner=fake.run)
     w.runner = after_checkpoints(fake.run, 2, w.term.set)
-    assert w.run_job(jobqueue.claim(store, w.id)) == "requeued"
+    assert w.run_job(lease.claim(store, w.id)) == "requeued"
     st = api.status(key, store)
     assert (st.status, st.queue_position, st.worker) == ("queued", 0, None)
-    assert store.cache.get("queue") == [key, other]
+    assert store.index.queue() == [key, other]
     w2 = Worker(store, runner=fake.run)
-    assert w2.run_job(jobqueue.claim(store, w2.id)) == "done"
+    assert w2.run_job(lease.claim(store, w2.id)) == "done"
     assert api.records(key, 0, store) == clean_run(tmp_path, spec, fake.run)[0]
 
 
@@ -120,7 +120,7 @@ def test_cancel_stops_within_one_epoch(tmp_path, monkeypatch):
 
     w = Worker(store, runner=runner)
     t0 = time.time()
-    assert w.run_job(jobqueue.claim(store, w.id)) == "stopped"
+    assert w.run_job(lease.claim(store, w.id)) == "stopped"
     assert len(yielded_after_cancel) <= 1 and time.time() - t0 < 3 * 0.3 + 1.5
     st = api.status(key, store)
     assert st.status == "cancelled" and st.n_records == 1 + 2 * 2  # meta + 2 epochs kept
@@ -138,8 +138,8 @@ def test_worker_device_fills_in_auto_only(tmp_path):
     auto = api.submit(tiny(**{"train.device": "auto"}), store)
     api.submit(tiny(**{"train.device": "cpu", "train.seed": 3}), store)
     w = Worker(store, device="cuda:1", runner=runner)
-    assert w.run_job(jobqueue.claim(store, w.id)) == "done"
-    assert w.run_job(jobqueue.claim(store, w.id)) == "done"
+    assert w.run_job(lease.claim(store, w.id)) == "done"
+    assert w.run_job(lease.claim(store, w.id)) == "done"
     assert seen == ["cuda:1", "cpu"]
     assert api.spec(auto, store).train.device == "auto"  # the key's spec is unchanged
 
@@ -150,7 +150,7 @@ def test_corrupt_checkpoint_restarts_the_run_from_scratch(tmp_path):
     key = api.submit(spec, store)
     a = Worker(store, runner=after_checkpoints(fake.run, 3, crash))
     with pytest.raises(Crash):
-        a.run_job(jobqueue.claim(store, a.id))
+        a.run_job(lease.claim(store, a.id))
     (ck,) = (store.path / "checkpoints").iterdir()
     ck.write_bytes(b"\0" + ck.read_bytes()[1:])
     time.sleep(0.3)
@@ -161,6 +161,6 @@ def test_corrupt_checkpoint_restarts_the_run_from_scratch(tmp_path):
         return fake.run(spec, resume=resume, **kw)
 
     b = Worker(store, runner=runner)
-    assert b.run_job(jobqueue.claim(store, b.id)) == "done"
+    assert b.run_job(lease.claim(store, b.id)) == "done"
     assert resumed == [None]  # the corrupt checkpoint was not used
     assert api.records(key, 0, store) == clean_run(tmp_path, spec, fake.run)[0]

@@ -68,11 +68,13 @@ def _warn_missing(dataset: str) -> None:
 
 
 def _run(name: str, args, dataset: str):
+    from memcore import demo
     from memcore.jobs import sweep as fr
 
     _warn_missing(dataset)
     if args.stored_only:
         return fr.evaluate(name, dataset, args.scale, args.store)
+    demo.check_submit(fr.grid(name, dataset, args.scale), args.store)  # a public demo's caps
     return fr.run(
         name,
         dataset,

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from memcore import settings
 from memcore.data.files import DatasetUnavailable, have_files, open_torchvision
 from memcore.data.splits import stratified_split, subset
 from memcore.spec import DataSpec
@@ -174,7 +175,7 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     """Folder of downloaded datasets: `root`, else env MEMCORE_DATA, else <repo>/cache/datasets."""
     if root is not None:
         return Path(root).expanduser().resolve()
-    env = os.environ.get("MEMCORE_DATA")
+    env = settings.get("MEMCORE_DATA")
     return Path(env).expanduser().resolve() if env else REPO / "cache" / "datasets"
 
 

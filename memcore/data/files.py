@@ -12,7 +12,6 @@ with a file lock.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from memcore import settings
 from memcore.spec import OFFLINE_DATASETS
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def have_files(info: DatasetInfo, root: Path, names: tuple[str, ...]) -> bool:
 
 def downloads_allowed() -> bool:
     """False when env MEMCORE_OFFLINE is set to a true value (tests and air-gapped machines)."""
-    return os.environ.get("MEMCORE_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on")
+    return not settings.get("MEMCORE_OFFLINE")
 
 
 _probe_cache: dict[str, tuple[float, bool]] = {}

@@ -1,11 +1,14 @@
 """Jobs: runs computed by worker processes and kept in a diskcache store.
 
-- `store`: the store folder (one diskcache.Cache + checksummed artifact/checkpoint files).
-- `jobqueue`: atomic state transitions (enqueue, lease-based claim, commit, requeue, fail).
-- `api`: submit / status / records / arrays / result / cancel / delete / retry / list_runs /
-  submit_sweep / sweep_status, for the app and the CLI.
-- `worker`: the worker loop (`python -m memcore worker`); `pool`: start/find workers.
+- `store`: the store folder (the index, a diskcache.Cache, + checksummed artifact/checkpoint files).
+- `index`: the index's key scheme, in one place, behind typed accessors.
+- `jobqueue`: atomic state transitions asked for by users (enqueue, cancel, recompute, remove,
+  evict); `lease`: those made by workers (claim with a lease, commit, fail, give back).
+- `control` (asking for work) and `runs`, `status` (pure reads): the API of the app and the CLI,
+  gathered in `api`.
+- `worker`: the worker loop (`python -m memcore worker`), `runner`: what it runs; `pool`:
+  start/find workers; `sweep`: run a figure's sweep through the store.
 - `fake`: a deterministic stand-in runner with the engine's record shapes (tests).
 
-This is the only package that imports diskcache.
+This is the only package that imports diskcache. It knows no visitor policy (memcore/demo.py).
 """

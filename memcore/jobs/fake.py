@@ -12,14 +12,13 @@ handling tests).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from memcore import records
+from memcore import records, settings
 from memcore.spec import RunSpec
 
 
@@ -32,8 +31,8 @@ def run(
     spec: RunSpec, *, resume: dict | None = None, should_stop: Callable[[], bool] | None = None
 ) -> Iterator[dict[str, Any]]:
     stop = should_stop or (lambda: False)
-    pause = float(os.environ.get("MEMCORE_FAKE_EPOCH_S", "0.02"))
-    fail_at = int(os.environ.get("MEMCORE_FAKE_FAIL_AT", "0"))
+    pause = settings.get("MEMCORE_FAKE_EPOCH_S")
+    fail_at = settings.get("MEMCORE_FAKE_FAIL_AT")
     t, K, T = spec.train, spec.train.members, 8
     start = 0 if resume is None else int(resume["epoch"])
     if resume is None:

@@ -18,8 +18,7 @@ import sys
 import time
 from typing import Any
 
-import diskcache
-
+from memcore import settings
 from memcore.jobs.store import Store, open_store, repo_root
 
 SPAWN_GRACE_S = 60.0  # a started worker has this long to send its first heartbeat
@@ -41,7 +40,7 @@ def _pid_alive(pid: int) -> bool:
 
 def workers(store: Store | str | None = None) -> list[dict[str, Any]]:
     """Every heartbeat record (alive or not): id, pid, host, device, key, beat, jobs_done."""
-    return list(open_store(store).cache.get("workers", {}, retry=True).values())
+    return list(open_store(store).index.workers().values())
 
 
 def workers_alive(store: Store | str | None = None) -> list[dict[str, Any]]:
@@ -67,8 +66,8 @@ def start_worker(
     if idle_exit is not None:
         cmd += ["--idle-exit", str(idle_exit)]
     log = store.path / "logs" / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}.log"
-    env = dict(os.environ)
     root = str(repo_root())
+    env = settings.child_env()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -91,18 +90,18 @@ def ensure_workers(
     """Make sure `n` workers are alive or starting; returns their records (starting ones as
     {"pid", "starting": True})."""
     s = open_store(store)
-    with diskcache.Lock(s.cache, "pool-lock", expire=30):
+    with s.index.lock("pool-lock", expire=30):
         alive = workers_alive(s)
         beating = {w["pid"] for w in alive if w["host"] == socket.gethostname()}
         now = time.time()
         spawning = {
             pid: t
-            for pid, t in s.cache.get("spawning", {}, retry=True).items()
+            for pid, t in s.index.spawning().items()
             if now - t < SPAWN_GRACE_S and pid not in beating and _pid_alive(pid)
         }
         for _ in range(n - len(alive) - len(spawning)):
             spawning[start_worker(s, device, idle_exit).pid] = now
-        s.cache.set("spawning", spawning, retry=True)
+        s.index.set_spawning(spawning)
     return alive + [{"pid": pid, "starting": True} for pid in spawning]
 
 

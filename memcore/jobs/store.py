@@ -1,16 +1,11 @@
-"""The run store: one `diskcache.Cache` plus checksummed artifact files in one folder.
+"""The run store: one `diskcache.Cache` (the index) plus checksummed files in one folder.
 
-Layout of a store folder (`open_store(path)`; path from the argument, env MEMCORE_STORE, or
+Layout of a store folder (`open_store(path)`; path from the argument, setting MEMCORE_STORE, or
 <repo>/cache/store):
 
-- `index/`: the diskcache.Cache (SQLite WAL: readers never block the writer for long). Keys:
-  `status:K` (queued | running | done | failed | cancelled; created with an atomic `add`, so the
-  same spec submitted twice makes one job), `spec:K` (canonical JSON), `job:K` (dict: progress,
-  timings, worker, lease expiry, error, traceback, record chunk ends, checkpoint and summary),
-  `rec:K:i` (the i-th append-only chunk of records, one per committed epoch), `pending:K` (records
-  of the current, not yet checkpointed epoch, shown live and dropped on a crash), and the shared
-  `queue` (FIFO list of keys), `running` ({key: worker id}), `runs` ({key: submit time}),
-  `workers` ({worker id: heartbeat}), `sweep:S` (list of keys).
+- `index/`: the diskcache.Cache (SQLite WAL: readers never block the writer for long); its keys
+  are spelled only in memcore/jobs/index.py and read and written through `store.index` (outside
+  a transaction) or `with store.transact() as ix:` (atomically).
 - `artifacts/K/N.npz`: the arrays of record N of run K; its sha256 is kept in the record.
 - `checkpoints/K.N.pt`: `torch.save` of the resume state after record N; sha256 in `job:K`.
 - `logs/`: worker logs (pool.ensure_workers).
@@ -37,13 +32,12 @@ from typing import Any
 import diskcache
 import numpy as np
 
+from memcore import settings
+from memcore.jobs.index import RunIndex
+
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 ACTIVE = ("queued", "running")
-
-DEFAULT_SIZE_LIMIT = 20 * 2**30  # bytes (cache + artifacts + checkpoints)
-DEFAULT_MAX_QUEUE = 1000  # queued jobs at most
-DEFAULT_LEASE_S = 30.0  # a running job's lease; heartbeats renew it every lease/4
 
 
 class StoreError(RuntimeError):
@@ -51,7 +45,8 @@ class StoreError(RuntimeError):
 
 
 class CorruptArtifact(StoreError):
-    """An artifact file failed its checksum; the run was marked for recompute."""
+    """An artifact or checkpoint file is missing or failed its checksum (nothing was changed:
+    recomputing the run is an explicit call, `api.mark_recompute` or `memcore recompute`)."""
 
 
 def repo_root() -> Path:
@@ -59,12 +54,7 @@ def repo_root() -> Path:
 
 
 def default_path() -> Path:
-    return Path(os.environ.get("MEMCORE_STORE") or repo_root() / "cache" / "store")
-
-
-def _env_number(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    return float(text) if text else default
+    return Path(settings.get("MEMCORE_STORE") or repo_root() / "cache" / "store")
 
 
 def sha256_file(path: Path) -> str:
@@ -123,7 +113,7 @@ def _open_cache(directory: Path, attempts: int = 40) -> diskcache.Cache:
 
 
 class Store:
-    """A store folder: `cache` (diskcache.Cache) and helpers for its files and limits."""
+    """A store folder: its index (`index`, `transact()`) and helpers for its files and limits."""
 
     def __init__(
         self,
@@ -134,13 +124,14 @@ class Store:
         lease_s: float | None = None,
     ) -> None:
         self.path = Path(path or default_path()).resolve()
-        self.size_limit = int(size_limit or _env_number("MEMCORE_STORE_LIMIT", DEFAULT_SIZE_LIMIT))
-        self.max_queue = int(max_queue or _env_number("MEMCORE_MAX_QUEUE", DEFAULT_MAX_QUEUE))
-        self.lease_s = float(lease_s or _env_number("MEMCORE_LEASE_S", DEFAULT_LEASE_S))
+        self.size_limit = int(size_limit or settings.get("MEMCORE_STORE_LIMIT"))
+        self.max_queue = int(max_queue or settings.get("MEMCORE_MAX_QUEUE"))
+        self.lease_s = float(lease_s or settings.get("MEMCORE_LEASE_S"))
         with disk_errors(self.path):
             for sub in ("index", "artifacts", "checkpoints", "logs"):
                 (self.path / sub).mkdir(parents=True, exist_ok=True)
             self.cache = _open_cache(self.path / "index")
+        self.index = RunIndex(self.cache, self.path)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -149,10 +140,10 @@ class Store:
         self.cache.close()
 
     @contextlib.contextmanager
-    def transact(self) -> Iterator[diskcache.Cache]:
-        """All cache writes inside happen atomically (one SQLite IMMEDIATE transaction)."""
+    def transact(self) -> Iterator[RunIndex]:
+        """All index writes inside happen atomically (one SQLite IMMEDIATE transaction)."""
         with disk_errors(self.path), self.cache.transact(retry=True):
-            yield self.cache
+            yield self.index
 
     # -- artifacts ------------------------------------------------------------------------
     def artifact_path(self, key: str, index: int) -> Path:
@@ -228,6 +219,7 @@ class Store:
 
 
 _OPEN: dict[tuple[int, Path], Store] = {}
+StoreArg = Store | str | os.PathLike | None  # what every jobs function takes as `store`
 
 
 def open_store(path: str | os.PathLike | Store | None = None) -> Store:

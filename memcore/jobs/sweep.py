@@ -25,6 +25,7 @@ from memcore.experiments import get
 from memcore.experiments.recipe import Recipe, RunData, Verdict
 from memcore.jobs import api
 from memcore.jobs.store import open_store
+from memcore.spec import RunSpec
 
 
 @dataclass
@@ -81,9 +82,15 @@ def _recipe(recipe: Recipe | str) -> Recipe:
     return get(recipe) if isinstance(recipe, str) else recipe
 
 
+def grid(recipe: Recipe | str, dataset: str, scale: str) -> list[RunSpec]:
+    """The specs of the recipe's sweep on `dataset` at `scale`."""
+    return list(_recipe(recipe).grid(dataset, scale))
+
+
 def submit(recipe: Recipe | str, dataset: str, scale: str, store=None, retry=False) -> str:
-    """Queue every spec of the recipe not yet in the store; returns the sweep id."""
-    return api.submit_sweep(_recipe(recipe).grid(dataset, scale), store, retry=retry)
+    """Queue every spec of the recipe not yet in the store; returns the sweep id. (No visitor
+    policy: a public demo checks `grid(...)` with memcore.demo.check_submit first.)"""
+    return api.submit_sweep(grid(recipe, dataset, scale), store, retry=retry)
 
 
 def progress(recipe: Recipe | str, dataset: str, scale: str, store=None) -> Progress:

@@ -17,17 +17,19 @@ Errors mark the run failed with the message and traceback (CUDA out of memory sa
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import signal
 import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
 from typing import Any
 
-from memcore.jobs import api, jobqueue
+from memcore import settings
+from memcore.jobs import lease
+from memcore.jobs.jobqueue import enforce_limit
+from memcore.jobs.runner import Runner, default_runner, warm_up
+from memcore.jobs.runs import records
 from memcore.jobs.store import (
     CorruptArtifact,
     Store,
@@ -38,45 +40,7 @@ from memcore.jobs.store import (
 )
 from memcore.spec import RunSpec
 
-Runner = Callable[..., Iterator[dict[str, Any]]]
 PENDING_EVERY_S = 0.5  # live-record refresh period
-# Seconds between committed checkpoints (env MEMCORE_CHECKPOINT_EVERY_S; default 0 = every
-# epoch). Raise it for huge models whose per-epoch torch.save would dominate: a crash then loses
-# the epochs since the last committed checkpoint, and resumes from there.
-CHECKPOINT_EVERY_S = float(os.environ.get("MEMCORE_CHECKPOINT_EVERY_S") or 0)
-
-
-def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
-    """Dispatch on spec.task: "train" -> memcore.engine.trainer.train, "sensitivity" ->
-    metrics.sensitivity.run. Env MEMCORE_JOBS_RUNNER="module:function" replaces it (tests)."""
-    override = os.environ.get("MEMCORE_JOBS_RUNNER")
-    if override:
-        mod, _, fn = override.partition(":")
-        return getattr(importlib.import_module(mod), fn)(
-            spec, resume=resume, should_stop=should_stop
-        )
-    if spec.task == "sensitivity":
-        from memcore.metrics import sensitivity
-
-        return sensitivity.run(spec, should_stop=should_stop)
-    from memcore.engine import trainer as engine
-
-    return engine.train(spec, resume=resume, should_stop=should_stop)
-
-
-def warm_up() -> None:
-    """Import the engine and load the offline default dataset before the first claim, so the
-    first Run of a fresh app shows its first curve point in about a second, not after the
-    several seconds these take on a cold process. Skipped when a test runner is injected."""
-    if os.environ.get("MEMCORE_JOBS_RUNNER"):
-        return
-    try:
-        from memcore.data import datasets  # noqa: F401
-        from memcore.spec import DataSpec
-
-        datasets.load(DataSpec())
-    except Exception as e:  # a warm-up failure must not stop the worker; jobs report errors
-        print(f"warm-up skipped: {e}", flush=True)
 
 
 def _error_message(e: BaseException, spec: RunSpec) -> str:
@@ -133,11 +97,11 @@ class Worker:
 
     def beat(self, *, gone: bool = False) -> None:
         key = self.key
-        if key is not None and not jobqueue.renew(self.store, key, self.id):
+        if key is not None and not lease.renew(self.store, key, self.id):
             self.lost = True
-        with self.store.transact() as c:
+        with self.store.transact() as ix:
             now = time.time()  # drop records of workers dead for an hour (SIGKILL, reboot)
-            workers = {i: w for i, w in c.get("workers", {}).items() if now - w["beat"] < 3600}
+            workers = {i: w for i, w in ix.workers().items() if now - w["beat"] < 3600}
             if gone:
                 workers.pop(self.id, None)
             else:
@@ -152,7 +116,7 @@ class Worker:
                     "started": self.started,
                     "jobs_done": self.jobs_done,
                 }
-            c.set("workers", workers)
+            ix.set_workers(workers)
 
     def _beat_loop(self, stop: threading.Event) -> None:
         while not stop.wait(self.beat_every):
@@ -168,13 +132,11 @@ class Worker:
         now = time.time()
         if self.key and now - self._last_check > 0.2:  # cheap: one indexed read, throttled
             self._last_check = now
-            job = self.store.cache.get(f"job:{self.key}", retry=True)
-            st = self.store.cache.get(f"status:{self.key}", retry=True)
-            if st != "running" or job is None or job["worker"] != self.id:
+            if not lease.owns(self.store, self.key, self.id):
                 self.lost = True
         return self.lost
 
-    def _resume(self, claim: jobqueue.Claim) -> tuple[Any, int]:
+    def _resume(self, claim: lease.Claim) -> tuple[Any, int]:
         ck = claim.checkpoint
         state, keep = None, 0
         if ck is not None:
@@ -186,18 +148,18 @@ class Worker:
             state, keep = None, 0  # sensitivity.run has no resume
         if state is not None:
             print(f"[worker {self.id}] resuming {claim.key[:12]} after record {keep}", flush=True)
-        jobqueue.truncate(self.store, claim.key, self.id, keep)
+        lease.truncate(self.store, claim.key, self.id, keep)
         self.store.remove_checkpoints(claim.key, keep=ck["file"] if state is not None else None)
         return state, keep
 
-    def run_job(self, claim: jobqueue.Claim) -> str:
+    def run_job(self, claim: lease.Claim) -> str:
         """Compute one claimed job; returns its outcome (done/failed/requeued/stopped)."""
         key, spec, s = claim.key, claim.spec, self.store
         self.key, self.lost = key, False
         try:
             self.beat()  # show the new job in the heartbeat record now
             state, n = self._resume(claim)
-            prior = api.records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
+            prior = records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
             meta = next((r for r in prior if r["type"] == "meta"), None)
             run_spec = spec
             if self.device and spec.train.device == "auto":
@@ -207,6 +169,9 @@ class Worker:
             buf: list[dict[str, Any]] = []
             progress: dict[str, Any] = {"epochs": spec.train.epochs}
             last_flush = last_ck = time.time()
+            # Seconds between committed checkpoints (0 = every epoch): raised for huge models
+            # whose per-epoch torch.save would dominate; a crash then resumes from the last one.
+            checkpoint_every = settings.get("MEMCORE_CHECKPOINT_EVERY_S")
             for rec in self.runner(run_spec, resume=state, should_stop=self.should_stop):
                 kind = rec["type"]
                 if kind == "meta":
@@ -225,11 +190,11 @@ class Worker:
                     names = sorted(rec["arrays"])
                     rec = {k: v for k, v in rec.items() if k != "arrays"}
                     rec.update(names=names, file=rel, sha256=sha)
-                if kind == "checkpoint" and time.time() - last_ck < CHECKPOINT_EVERY_S:
+                if kind == "checkpoint" and time.time() - last_ck < checkpoint_every:
                     continue  # too soon after the last one: keep buffering (big models)
                 if kind == "checkpoint":
                     ck = s.write_checkpoint(key, n + len(buf), rec["state"])
-                    jobqueue.commit(s, key, self.id, buf, checkpoint=ck, progress=progress)
+                    lease.commit(s, key, self.id, buf, checkpoint=ck, progress=progress)
                     n += len(buf)
                     buf = []
                     s.remove_checkpoints(key, keep=ck[0])
@@ -237,21 +202,21 @@ class Worker:
                     continue
                 buf.append(rec)
                 if kind == "done":
-                    summary = _summary(api.records(key, 0, s)[:n] + buf, rec)
-                    jobqueue.commit(s, key, self.id, buf, progress=progress, summary=summary)
+                    summary = _summary(records(key, 0, s)[:n] + buf, rec)
+                    lease.commit(s, key, self.id, buf, progress=progress, summary=summary)
                     s.remove_checkpoints(key)
                     return "done"
                 if time.time() - last_flush > PENDING_EVERY_S:
-                    jobqueue.set_pending(s, key, self.id, buf, progress)
+                    lease.set_pending(s, key, self.id, buf, progress)
                     last_flush = time.time()
             if self.term.is_set() and not self.lost:
-                jobqueue.requeue(s, key, self.id)
+                lease.requeue(s, key, self.id)
                 return "requeued"
             if self.lost:
                 return "stopped"
             raise RuntimeError("the run ended without a 'done' record")
-        except jobqueue.LeaseLost:
-            if not api.exists(key, s):
+        except lease.LeaseLost:
+            if not s.index.has_run(key):
                 s.remove_files(key)  # deleted while running: drop files written since
             return "stopped"
         except Exception as e:
@@ -263,7 +228,7 @@ class Worker:
                 msg = _error_message(e, spec)
             print(f"[worker {self.id}] run {key[:12]} failed: {msg}", flush=True)
             try:
-                jobqueue.fail(s, key, self.id, msg, traceback.format_exc())
+                lease.fail(s, key, self.id, msg, traceback.format_exc())
             except Exception as e2:  # e.g. the disk is still full: the lease will expire
                 print(f"[worker {self.id}] could not record the failure: {e2}", flush=True)
             return "failed"
@@ -288,7 +253,7 @@ class Worker:
         try:
             while not self.term.is_set():
                 try:
-                    claim = jobqueue.claim(self.store, self.id)
+                    claim = lease.claim(self.store, self.id)
                 except Exception as e:  # e.g. the store briefly unreadable: keep serving
                     print(f"[worker {self.id}] claim failed: {e}", flush=True)
                     self.term.wait(1.0)
@@ -308,7 +273,7 @@ class Worker:
                     flush=True,
                 )
                 try:
-                    for k in api.enforce_limit(self.store):
+                    for k in enforce_limit(self.store):
                         print(f"[worker {self.id}] evicted {k[:12]} (size limit)", flush=True)
                 except StoreError as e:
                     print(f"[worker {self.id}] eviction failed: {e}", flush=True)

@@ -1,0 +1,80 @@
+"""Asking for work: submit runs and sweeps, retry, cancel, delete, recompute, evict.
+
+Every function takes `store=None`: a Store, a folder path, or None for the default store
+(setting MEMCORE_STORE, else <repo>/cache/store). Runs are computed by worker processes, never in
+the caller. No visitor policy here: a public demo's caps are checked by the caller before it
+submits (memcore/demo.py, used by the app and the CLI).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from memcore.jobs import jobqueue
+from memcore.jobs.runs import spec as stored_spec
+from memcore.jobs.store import ACTIVE, StoreArg, open_store
+from memcore.spec import RunSpec
+
+
+def as_spec(spec: RunSpec | dict | str) -> RunSpec:
+    """Validate whatever was given into a RunSpec (raises ValueError naming the field)."""
+    if isinstance(spec, RunSpec):
+        return RunSpec.from_dict(spec.to_dict())  # re-validate: a spec may be built unchecked
+    if isinstance(spec, str):
+        return RunSpec.from_json(spec)
+    if isinstance(spec, dict):
+        return RunSpec.from_dict(spec)
+    raise ValueError(f"spec={spec!r} is invalid: must be a RunSpec, dict or JSON")
+
+
+def submit(spec: RunSpec | dict | str, store: StoreArg = None, *, retry: bool = False) -> str:
+    """Queue a run unless the store has it; returns its key. A done, queued or running key is
+    returned as is; a failed/cancelled one stays so unless `retry=True`."""
+    return jobqueue.enqueue(open_store(store), [as_spec(spec)], retry=retry)[0]
+
+
+def sweep_id(keys: list[str]) -> str:
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+
+
+def submit_sweep(specs: list, store: StoreArg = None, *, retry: bool = False) -> str:
+    """Queue a grid of runs all at once (none if one is invalid or the queue would overflow);
+    returns the sweep id."""
+    s = open_store(store)
+    keys = jobqueue.enqueue(s, [as_spec(x) for x in specs], retry=retry)
+    sid = sweep_id(keys)
+    s.index.set_sweep(sid, keys)
+    return sid
+
+
+def cancel(key: str, store: StoreArg = None) -> str:
+    """Cancel a queued or running run (a worker stops it within an epoch); returns its status."""
+    return jobqueue.cancel(open_store(store), key)
+
+
+def retry(key: str, store: StoreArg = None) -> str:
+    """Requeue a failed or cancelled run (resuming from its last checkpoint)."""
+    s = open_store(store)
+    st, _ = s.index.require(key)
+    if st == "done":
+        raise ValueError(f"run {key[:12]} is done; nothing to retry (delete it to recompute)")
+    if st in ACTIVE:
+        return st
+    jobqueue.enqueue(s, [stored_spec(key, s)], retry=True)
+    return "queued"
+
+
+def delete(key: str, store: StoreArg = None) -> bool:
+    """Remove a run and its files (a running one stops: its worker loses the lease)."""
+    return jobqueue.remove(open_store(store), key)
+
+
+def mark_recompute(key: str, store: StoreArg = None) -> bool:
+    """Drop a run's records and files and queue it again; False if it is running."""
+    return jobqueue.recompute(open_store(store), key)
+
+
+def enforce_limit(store: StoreArg = None) -> list[str]:
+    """Delete the oldest finished runs (never queued or running) until the store fits its
+    size limit; returns the evicted keys."""
+    return jobqueue.enforce_limit(open_store(store))

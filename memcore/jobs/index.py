@@ -1,0 +1,144 @@
+"""The store's index: its key scheme, in one place, behind typed accessors.
+
+The index is the diskcache.Cache in <store>/index/. Per run key K:
+
+    status:K    queued | running | done | failed | cancelled (created with an atomic `add`)
+    spec:K      the spec's canonical JSON
+    job:K       dict: progress, timings, worker, lease expiry, error, traceback, record chunk
+                ends, checkpoint and summary (`jobqueue.new_job`)
+    rec:K:i     the i-th append-only chunk of committed records
+    pending:K   records of the current, not yet checkpointed epoch (shown live)
+
+and shared ones: `queue` (FIFO list of keys), `running` ({key: worker id}), `runs` ({key: submit
+time}), `workers` ({worker id: heartbeat record}), `spawning` ({pid: start time}) and `sweep:S`
+(list of keys). Nothing else in the code spells these strings.
+
+A RunIndex wraps the Cache outside a transaction (`store.index`, reads retry on a busy database)
+or inside one (`with store.transact() as ix:`, where writes are atomic together).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import diskcache
+
+Job = dict[str, Any]
+
+
+class RunIndex:
+    """Typed reads and writes of the store's index keys (see the module docstring)."""
+
+    def __init__(self, cache: diskcache.Cache, where: object = "") -> None:
+        self.cache = cache
+        self.where = where  # the store folder, for messages
+
+    def _get(self, key: str, default: Any = None) -> Any:
+        return self.cache.get(key, default, retry=True)
+
+    def _set(self, key: str, value: Any) -> None:
+        self.cache.set(key, value, retry=True)
+
+    def _delete(self, key: str) -> None:
+        self.cache.delete(key, retry=True)
+
+    # -- one run ----------------------------------------------------------------------------
+    def has_run(self, key: str) -> bool:
+        return f"status:{key}" in self.cache
+
+    def status(self, key: str) -> str | None:
+        return self._get(f"status:{key}")
+
+    def require(self, key: str) -> tuple[str, Job]:
+        """(status, job) of run `key`; KeyError when the store has no such run."""
+        st, job = self.status(key), self.job(key)
+        if st is None or job is None:
+            raise KeyError(f"no run with key {key} in the store at {self.where}")
+        return st, job
+
+    def add_status(self, key: str, status: str) -> bool:
+        """Create the run's status unless it exists (atomic); True when created."""
+        return self.cache.add(f"status:{key}", status, retry=True)
+
+    def set_status(self, key: str, status: str) -> None:
+        self._set(f"status:{key}", status)
+
+    def spec_json(self, key: str) -> str | None:
+        return self._get(f"spec:{key}")
+
+    def set_spec_json(self, key: str, text: str) -> None:
+        self._set(f"spec:{key}", text)
+
+    def job(self, key: str) -> Job | None:
+        return self._get(f"job:{key}")
+
+    def set_job(self, key: str, job: Job) -> None:
+        self._set(f"job:{key}", job)
+
+    def chunk(self, key: str, i: int) -> list[dict]:
+        return self._get(f"rec:{key}:{i}", [])
+
+    def set_chunk(self, key: str, i: int, records: list[dict]) -> None:
+        self._set(f"rec:{key}:{i}", records)
+
+    def delete_chunks(self, key: str, start: int, stop: int) -> None:
+        for i in range(start, stop):
+            self._delete(f"rec:{key}:{i}")
+
+    def pending(self, key: str) -> list[dict]:
+        return self._get(f"pending:{key}", [])
+
+    def set_pending(self, key: str, records: list[dict]) -> None:
+        self._set(f"pending:{key}", records)
+
+    def drop_pending(self, key: str) -> None:
+        self._delete(f"pending:{key}")
+
+    def delete_run(self, key: str) -> None:
+        """Every per-run key of `key` (records, status, spec, job, pending)."""
+        job = self.job(key)
+        self.delete_chunks(key, 0, len(job["chunks"]) if job else 0)
+        for prefix in ("status", "spec", "job", "pending"):
+            self._delete(f"{prefix}:{key}")
+
+    # -- shared -----------------------------------------------------------------------------
+    def queue(self) -> list[str]:
+        return list(self._get("queue", []))
+
+    def set_queue(self, keys: list[str]) -> None:
+        self._set("queue", list(keys))
+
+    def running(self) -> dict[str, str]:
+        return dict(self._get("running", {}))
+
+    def set_running(self, running: dict[str, str]) -> None:
+        self._set("running", running)
+
+    def runs(self) -> dict[str, float]:
+        return dict(self._get("runs", {}))
+
+    def set_runs(self, runs: dict[str, float]) -> None:
+        self._set("runs", runs)
+
+    def workers(self) -> dict[str, dict[str, Any]]:
+        return dict(self._get("workers", {}))
+
+    def set_workers(self, workers: dict[str, dict[str, Any]]) -> None:
+        self._set("workers", workers)
+
+    def spawning(self) -> dict[int, float]:
+        return dict(self._get("spawning", {}))
+
+    def set_spawning(self, spawning: dict[int, float]) -> None:
+        self._set("spawning", spawning)
+
+    def sweep(self, sweep_id: str) -> list[str] | None:
+        keys = self._get(f"sweep:{sweep_id}")
+        return None if keys is None else list(keys)
+
+    def set_sweep(self, sweep_id: str, keys: list[str]) -> None:
+        self._set(f"sweep:{sweep_id}", list(keys))
+
+    def lock(self, name: str, expire: float) -> diskcache.Lock:
+        """A cross-process lock kept in the index (e.g. "pool-lock" while starting workers)."""
+        return diskcache.Lock(self.cache, name, expire=expire)

@@ -1,0 +1,222 @@
+"""The job state machine, workers' side: claim with a lease, renew, commit, fail, give back.
+
+A claim takes the queue's first key and writes the worker's id and a lease expiry (now +
+store.lease_s) into the job; heartbeats renew it. A claim first returns every running job whose
+lease expired to the FRONT of the queue (its worker died), where it resumes from its checkpoint.
+A worker's writes (pending records, commits) succeed only while it still owns the job, so two
+workers never both write one run, and a cancelled or deleted job stops taking records.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from memcore.jobs.index import Job, RunIndex
+from memcore.jobs.jobqueue import finish, put_back
+from memcore.jobs.store import Store
+from memcore.spec import RunSpec
+
+
+class LeaseLost(RuntimeError):
+    """The job is no longer this worker's (cancelled, deleted, or its lease was taken over)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job handed to a worker: its spec and where to resume."""
+
+    key: str
+    spec: RunSpec
+    checkpoint: dict[str, Any] | None  # {"file", "sha256", "records"} or None
+    committed: int  # records already committed
+
+
+def _expire_leases(ix: RunIndex, queue: list[str], now: float) -> list[str]:
+    expired = []
+    for key in ix.running():
+        job = ix.job(key)
+        if ix.status(key) != "running" or job is None or (job["lease"] or 0) < now:
+            expired.append(key)
+    for key in reversed(expired):
+        if ix.status(key) == "running":
+            put_back(ix, key, queue, front=True)
+        else:
+            running = ix.running()
+            running.pop(key, None)
+            ix.set_running(running)
+    return expired
+
+
+def _nothing_to_claim(ix: RunIndex, now: float) -> bool:
+    """Read-only pre-check, so idle workers polling the queue do not write."""
+    if ix.queue():
+        return False
+    for key in ix.running():
+        job = ix.job(key)
+        if job is None or (job["lease"] or 0) < now:
+            return False
+    return True
+
+
+def claim(store: Store, worker_id: str) -> Claim | None:
+    """Take the first queued job (after requeueing expired leases); None when the queue is empty."""
+    now = time.time()
+    if _nothing_to_claim(store.index, now):
+        return None
+    with store.transact() as ix:
+        queue = ix.queue()
+        _expire_leases(ix, queue, now)
+        while queue:
+            key = queue.pop(0)
+            if ix.status(key) != "queued":
+                continue  # cancelled or deleted while queued
+            job = ix.job(key)
+            job.update(
+                worker=worker_id,
+                lease=now + store.lease_s,
+                attempts=job["attempts"] + 1,
+                started=job["started"] or now,
+                attempt_started=now,
+                attempt_fraction=job["progress"]["fraction"],
+                finished=None,
+            )
+            ix.set_job(key, job)
+            ix.set_status(key, "running")
+            ix.drop_pending(key)
+            ix.set_running({**ix.running(), key: worker_id})
+            ix.set_queue(queue)
+            n = job["chunks"][-1] if job["chunks"] else 0
+            return Claim(key, RunSpec.from_json(ix.spec_json(key)), job["checkpoint"], n)
+        ix.set_queue(queue)
+    return None
+
+
+def _owned(ix: RunIndex, key: str, worker_id: str) -> Job:
+    job = ix.job(key)
+    if ix.status(key) != "running" or job is None or job["worker"] != worker_id:
+        raise LeaseLost(f"run {key[:12]} is no longer owned by worker {worker_id}")
+    return job
+
+
+def owns(store: Store, key: str, worker_id: str) -> bool:
+    """Whether `worker_id` still holds run `key` (one read, no transaction)."""
+    try:
+        _owned(store.index, key, worker_id)
+    except LeaseLost:
+        return False
+    return True
+
+
+def renew(store: Store, key: str, worker_id: str) -> bool:
+    """Extend the lease; False when the job is no longer this worker's."""
+    with store.transact() as ix:
+        try:
+            job = _owned(ix, key, worker_id)
+        except LeaseLost:
+            return False
+        job["lease"] = time.time() + store.lease_s
+        ix.set_job(key, job)
+    return True
+
+
+def _progress(job: Job, progress: dict[str, Any] | None, now: float) -> None:
+    if not progress:
+        return
+    p = dict(job["progress"], **progress)
+    done = p["fraction"] - job["attempt_fraction"]
+    elapsed = now - (job["attempt_started"] or now)
+    p["eta"] = elapsed / done * (1 - p["fraction"]) if done > 0 and elapsed > 0 else None
+    job["progress"] = p
+
+
+def set_pending(
+    store: Store, key: str, worker_id: str, records: list[dict], progress: dict | None
+) -> None:
+    """Show the current epoch's records live (replaced on each call, dropped on a crash)."""
+    with store.transact() as ix:
+        job = _owned(ix, key, worker_id)
+        _progress(job, progress, time.time())
+        ix.set_job(key, job)
+        ix.set_pending(key, records)
+
+
+def commit(
+    store: Store,
+    key: str,
+    worker_id: str,
+    records: list[dict],
+    *,
+    checkpoint: tuple[str, str] | None = None,
+    progress: dict | None = None,
+    summary: dict | None = None,
+) -> None:
+    """Append one chunk of records (and point at its checkpoint) atomically.
+
+    `summary` given: the run is done (status, finish time, summary written in the same
+    transaction). Raises LeaseLost (nothing written) when the job is no longer this worker's.
+    """
+    now = time.time()
+    with store.transact() as ix:
+        job = _owned(ix, key, worker_id)
+        n = job["chunks"][-1] if job["chunks"] else 0
+        if records:
+            ix.set_chunk(key, len(job["chunks"]), records)
+            job["chunks"] = [*job["chunks"], n + len(records)]
+        if checkpoint is not None:
+            job["checkpoint"] = {
+                "file": checkpoint[0],
+                "sha256": checkpoint[1],
+                "records": n + len(records),
+            }
+        _progress(job, progress, now)
+        ix.drop_pending(key)
+        if summary is not None:
+            finish(ix, job, "done", now)
+            job["summary"] = summary
+            job["checkpoint"] = None
+            job["progress"] = {**job["progress"], "fraction": 1.0, "eta": 0.0}
+        ix.set_job(key, job)
+
+
+def fail(store: Store, key: str, worker_id: str, error: str, tb: str) -> None:
+    """Mark the run failed with its error; its last checkpoint stays for a retry."""
+    with store.transact() as ix:
+        try:
+            job = _owned(ix, key, worker_id)
+        except LeaseLost:
+            return
+        finish(ix, job, "failed", time.time())
+        job.update(error=error, traceback=tb)
+        ix.set_job(key, job)
+        ix.drop_pending(key)
+
+
+def requeue(store: Store, key: str, worker_id: str) -> None:
+    """Give a running job back (worker stopping): front of the queue, resumes from checkpoint."""
+    with store.transact() as ix:
+        try:
+            job = _owned(ix, key, worker_id)
+        except LeaseLost:
+            return
+        if job["attempt_started"]:
+            job["duration"] = (job["duration"] or 0.0) + time.time() - job["attempt_started"]
+        ix.set_job(key, job)
+        queue = ix.queue()
+        put_back(ix, key, queue, front=True)
+        ix.set_queue(queue)
+
+
+def truncate(store: Store, key: str, worker_id: str, keep: int) -> None:
+    """Drop committed records after the first `keep` (resume point); keep=0 restarts the run."""
+    with store.transact() as ix:
+        job = _owned(ix, key, worker_id)
+        chunks = [n for n in job["chunks"] if n <= keep]
+        ix.delete_chunks(key, len(chunks), len(job["chunks"]))
+        job["chunks"] = chunks
+        if keep == 0:
+            job["checkpoint"] = None
+            job["progress"] = {**job["progress"], "epoch": 0.0, "fraction": 0.0, "eta": None}
+            job["attempt_fraction"] = 0.0
+        ix.set_job(key, job)

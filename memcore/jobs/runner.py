@@ -1,0 +1,45 @@
+"""What a worker runs for a spec: the engine, the sensitivity task, or an injected test runner."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from memcore import settings
+from memcore.spec import RunSpec
+
+Runner = Callable[..., Iterator[dict[str, Any]]]
+
+
+def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
+    """Dispatch on spec.task: "train" -> memcore.engine.trainer.train, "sensitivity" ->
+    metrics.sensitivity.run. Setting MEMCORE_JOBS_RUNNER="module:function" replaces it (tests)."""
+    override = settings.get("MEMCORE_JOBS_RUNNER")
+    if override:
+        mod, _, fn = override.partition(":")
+        return getattr(importlib.import_module(mod), fn)(
+            spec, resume=resume, should_stop=should_stop
+        )
+    if spec.task == "sensitivity":
+        from memcore.metrics import sensitivity
+
+        return sensitivity.run(spec, should_stop=should_stop)
+    from memcore.engine import trainer as engine
+
+    return engine.train(spec, resume=resume, should_stop=should_stop)
+
+
+def warm_up() -> None:
+    """Import the engine and load the offline default dataset before the first claim, so the
+    first Run of a fresh app shows its first curve point in about a second, not after the
+    several seconds these take on a cold process. Skipped when a test runner is injected."""
+    if settings.get("MEMCORE_JOBS_RUNNER"):
+        return
+    try:
+        from memcore.data import datasets  # noqa: F401
+        from memcore.spec import DataSpec
+
+        datasets.load(DataSpec())
+    except Exception as e:  # a warm-up failure must not stop the worker; jobs report errors
+        print(f"warm-up skipped: {e}", flush=True)
