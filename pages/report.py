@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from app import errors, figure_page, state
+from memcore.data.registry import DATASETS
 from memcore.experiments import RECIPES
 from memcore.experiments import report as rep
 from memcore.jobs import sweep as fr
-from memcore.spec import DATASETS
 
 PAGES = Path(__file__).resolve().parent
 PAGE_OF = {name: str(PAGES / f"fig_{name.replace('-', '_')}.py") for name in RECIPES}

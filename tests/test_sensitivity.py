@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from memcore.metrics import sensitivity as sens
-from memcore.spec import preset
+from memcore.presets import preset
 
 
 @pytest.fixture(autouse=True)

@@ -93,7 +93,7 @@ def model_epoch_flops(case: Case) -> float:
 
 
 def _data(case: Case):
-    from memcore.data.datasets import Dataset
+    from memcore.data.loading import Dataset
 
     g = torch.Generator().manual_seed(0)
     x = torch.rand(case.n, case.d_in, generator=g)

@@ -30,7 +30,8 @@ from memcore.experiments.recipe import (
     rnd,
     setting,
 )
-from memcore.spec import RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 GRID = {
     "test": {

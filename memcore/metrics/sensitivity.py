@@ -199,7 +199,7 @@ def run(
 ) -> Iterator[dict[str, Any]]:
     """The sensitivity task (spec.task == "sensitivity"): yields records.py records
     "meta", then per evaluation "sens" and "arrays", then "done". Stops quietly (no "done")
-    when should_stop() is true. `data`: a memcore.data.datasets.Dataset (default: noise.prepare).
+    when should_stop() is true. `data`: a memcore.data.loading.Dataset (default: noise.prepare).
     Runs on the CPU whatever train.device: the float64 2x16 net is launch-bound on a GPU.
     Data order: one permutation per epoch from a generator seeded train.seed + 1; the last
     batch of an epoch may be smaller. "arrays" come with every evaluation (running values)."""
@@ -343,7 +343,7 @@ def bench_sensitivity(quick: bool = False, device: str | torch.device = "cpu") -
     """Wall time of the paper's sensitivity experiment: 1,000 examples (200 when quick) of
     14 x 14 inputs, 2x16 MLP, 1 epoch at batch 10, evaluation every 10 steps, 10 classes and
     unique labels. Runs on CPU whatever `device` (float64, launch-bound on a GPU)."""
-    from memcore.spec import preset
+    from memcore.presets import preset
 
     n = 200 if quick else 1000
     spec = preset("sensitivity-2x16", **{"data.train_size": n})
