@@ -18,7 +18,7 @@ Every dataset's inputs are float32 in `value_range` = [0, 1] as loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -84,7 +84,8 @@ class DatasetInfo:
     classes: tuple[str, ...]
     split: str  # the default split: one of SPLITS
     split_text: str  # the default split, in words
-    run_defaults: dict[str, Any]  # {"section.field": value} a form applies on picking this data
+    # {"section.field": value} a form applies on picking this data (a dict: kept out of the hash)
+    run_defaults: dict[str, Any] = field(hash=False)
     preset: str  # the preset (memcore.presets) a figure's runs build on
     value_range: tuple[float, float] = (0.0, 1.0)  # min, max of the input tensors as loaded
     folder: str = ""  # torchvision: where the files go, relative to the data root
