@@ -13,9 +13,9 @@ import streamlit as st
 
 from app import errors, state
 from charts import figures
+from memcore.data.registry import DATASETS, OFFLINE_DATASETS
 from memcore.experiments import get
 from memcore.jobs import sweep as fr
-from memcore.spec import DATASETS, OFFLINE_DATASETS
 
 POLL_S = 2.0
 SCALE_HELP = (
@@ -52,9 +52,9 @@ def _memo(store_path: str) -> dict:
 @st.cache_data(ttl=60, show_spinner=False)
 def _missing(dataset: str) -> str | None:
     """A message when the dataset's files are not in the data folder, else None."""
-    from memcore.data import datasets
+    from memcore.data import files
 
-    for a in datasets.availability():
+    for a in files.availability():
         if a.name == dataset and a.status == "missing":
             return (
                 f"{dataset} is not in the data folder: put {', '.join(a.files)} into "

@@ -17,117 +17,86 @@ from typing import Any
 
 import streamlit as st
 
-from memcore.spec import (
-    DATASET_DEFAULTS,
-    DATASETS,
-    DEFAULT_PRESET,
-    LABEL_MODES,
-    NOISE_KINDS,
-    OFFLINE_DATASETS,
-    PRESETS,
-    REGULARIZERS,
-    RunSpec,
-    field_types,
-    from_flat,
-    preset,
-)
+from memcore.data.registry import OFFLINE_DATASETS, REGISTRY
+from memcore.presets import DEFAULT_PRESET, PRESETS, preset
+from memcore.spec import RunSpec, field_meta, field_types, from_flat
+from memcore.spec_fields import FieldMeta
+from memcore.spec_sections import REG_RANGES
 
 CUSTOM = "custom"
+# train.strength's range depends on the regularizer: the widget allows the widest one
+STRENGTH_BOUNDS = (
+    min(lo for lo, _ in REG_RANGES.values()),
+    max(hi for _, hi in REG_RANGES.values()),
+)
 
 
 @dataclass(frozen=True)
 class Field:
-    """One widget: dotted spec field, label, kind (select|slider|int|float), options/limits."""
+    """One widget: dotted spec field, label, kind (select|slider|int|float), step and format.
+
+    Its options, limits and help are the spec field's metadata (memcore.spec.field_meta). A
+    number widget has no open bounds, so an open end moves in by the smallest step `fmt` shows.
+    """
 
     name: str
     label: str
     kind: str
-    options: tuple = ()
-    lo: float = 0
-    hi: float = 0
     step: float = 1
     fmt: str | None = None
-    help: str = ""
+
+    @property
+    def meta(self) -> FieldMeta:
+        return field_meta(self.name)
+
+    @property
+    def options(self) -> tuple:
+        return self.meta.choices
+
+    @property
+    def help(self) -> str:
+        return self.meta.help
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        """The widget's (min, max): the spec's range, open ends moved in by one shown step."""
+        m = self.meta
+        # no range in the spec: selects, and train.strength (its range depends on the regularizer)
+        if m.lo is None or m.hi is None:
+            return STRENGTH_BOUNDS
+        shown = 10.0 ** -int(self.fmt[2:-1]) if self.fmt else self.step  # "%.4f" -> 0.0001
+        lo = round(m.lo + shown, 10) if m.open_lo else m.lo
+        hi = round(m.hi - shown, 10) if m.open_hi else m.hi
+        return lo, hi
+
+    @property
+    def lo(self) -> float:
+        return self.limits[0]
+
+    @property
+    def hi(self) -> float:
+        return self.limits[1]
 
 
 FIELDS: tuple[Field, ...] = (
-    Field(
-        "data.dataset",
-        "Dataset",
-        "select",
-        DATASETS,
-        help="digits and mnist1d work offline; the others need their files in the data folder.",
-    ),
-    Field(
-        "noise.kind",
-        "Noise",
-        "select",
-        NOISE_KINDS,
-        help="randX: inputs replaced by Gaussian noise. randY: labels replaced by random ones.",
-    ),
-    Field(
-        "noise.level",
-        "Noise level (fraction p)",
-        "slider",
-        lo=0.0,
-        hi=1.0,
-        step=0.05,
-        help="Exactly round(p*N) training examples are corrupted. Must be 0 for 'none'.",
-    ),
-    Field(
-        "noise.labels",
-        "Labels",
-        "select",
-        LABEL_MODES,
-        help="unique: every training example is its own class (N-way output).",
-    ),
-    Field("model.width", "Width (hidden units)", "int", lo=1, hi=65536, step=16),
-    Field("model.depth", "Depth (hidden layers)", "int", lo=1, hi=16),
-    Field("train.regularizer", "Regularizer", "select", REGULARIZERS),
-    Field(
-        "train.strength",
-        "Strength",
-        "float",
-        lo=0.0,
-        hi=10.0,
-        step=0.05,
-        fmt="%.3f",
-        help="Rate (dropout), std (noise) or L2 coefficient (weight decay); 0 for 'none'.",
-    ),
-    Field("train.epochs", "Epochs", "int", lo=1, hi=100_000),
-    Field(
-        "train.members",
-        "Members (models trained together)",
-        "int",
-        lo=1,
-        hi=4096,
-        help="K models with seeds seed..seed+K-1; bands show their spread. Easiness needs K>1.",
-    ),
-    Field("train.batch_size", "Batch size", "int", lo=1, hi=1_000_000, step=16),
-    Field("train.lr", "Learning rate", "float", lo=0.0001, hi=100.0, step=0.01, fmt="%.4f"),
-    Field("train.momentum", "Momentum", "float", lo=0.0, hi=0.99, step=0.1, fmt="%.2f"),
-    Field("metrics.csr_every", "CSR every (epochs, 0 = off)", "int", lo=0, hi=100_000),
-    Field(
-        "metrics.csr_radius",
-        "CSR radius (0-255 pixel units)",
-        "float",
-        lo=0.0,
-        hi=255.0,
-        step=0.1,
-        fmt="%.2f",
-        help="L-inf radius of the LASS search; the paper uses 0.3.",
-    ),
-    Field("metrics.csr_probes", "CSR probes", "int", lo=1, hi=100_000, step=100),
-    Field(
-        "metrics.csr_min_new",
-        "CSR early stop (new per iteration)",
-        "int",
-        lo=0,
-        hi=100_000,
-        help="LASS stops when an iteration finds fewer new critical samples than this (the "
-        "paper: 20 for 1,000 probes); 0 runs every iteration.",
-    ),
-    Field("train.seed", "Seed", "int", lo=0, hi=2**31 - 1),
+    Field("data.dataset", "Dataset", "select"),
+    Field("noise.kind", "Noise", "select"),
+    Field("noise.level", "Noise level (fraction p)", "slider", step=0.05),
+    Field("noise.labels", "Labels", "select"),
+    Field("model.width", "Width (hidden units)", "int", step=16),
+    Field("model.depth", "Depth (hidden layers)", "int"),
+    Field("train.regularizer", "Regularizer", "select"),
+    Field("train.strength", "Strength", "float", step=0.05, fmt="%.3f"),
+    Field("train.epochs", "Epochs", "int"),
+    Field("train.members", "Members (models trained together)", "int"),
+    Field("train.batch_size", "Batch size", "int", step=16),
+    Field("train.lr", "Learning rate", "float", step=0.01, fmt="%.4f"),
+    Field("train.momentum", "Momentum", "float", step=0.1, fmt="%.2f"),
+    Field("metrics.csr_every", "CSR every (epochs, 0 = off)", "int"),
+    Field("metrics.csr_radius", "CSR radius (0-255 pixel units)", "float", step=0.1, fmt="%.2f"),
+    Field("metrics.csr_probes", "CSR probes", "int", step=100),
+    Field("metrics.csr_min_new", "CSR early stop (new per iteration)", "int"),
+    Field("train.seed", "Seed", "int"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 SECTIONS = {
@@ -225,7 +194,8 @@ def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
     dataset = state[key(prefix, "data.dataset")]
     base = dict(state[key(prefix, "base")])
     base["data.dataset"] = dataset
-    for name, value in DATASET_DEFAULTS.get(dataset, {}).items():
+    defaults = REGISTRY[dataset].run_defaults if dataset in REGISTRY else {}
+    for name, value in defaults.items():
         base[name] = value
         match = [f for f in FIELDS if f.name == name]
         if match:

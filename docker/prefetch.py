@@ -21,7 +21,9 @@ def main(argv: list[str]) -> int:
         return 2
     folder, names = argv[0], [n for a in argv[1:] for n in a.replace(",", " ").split()]
     os.environ["MEMCORE_DATA"] = folder
-    from memcore.data.datasets import REGISTRY, DatasetUnavailable, load
+    from memcore.data.files import DatasetUnavailable
+    from memcore.data.loading import load
+    from memcore.data.registry import REGISTRY
     from memcore.spec import DataSpec
 
     unknown = [n for n in names if n not in REGISTRY]

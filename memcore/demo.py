@@ -44,17 +44,8 @@ from dataclasses import dataclass, fields
 from memcore import settings
 from memcore.jobs.control import as_spec
 from memcore.jobs.store import ACTIVE, StoreArg, open_store
+from memcore.data.registry import REGISTRY
 from memcore.spec import RunSpec
-
-# (default training split, all train-split images) per dataset, used when data.train_size is 0
-# ("all"); kept here so a check never loads a dataset (tests compare with datasets.REGISTRY).
-SPLIT_SIZES = {
-    "digits": (1438, 1797),
-    "mnist1d": (4000, 4000),
-    "mnist": (50000, 60000),
-    "fashion_mnist": (50000, 60000),
-    "cifar10": (50000, 50000),
-}
 
 READONLY_MESSAGE = "this demo is read-only: it serves stored runs only"
 MANAGE_MESSAGE = "this demo lets a visitor cancel or delete only the runs of their own session"
@@ -147,7 +138,8 @@ def train_examples(spec: RunSpec) -> float:
     split, or what data.val_fraction leaves of the train images)."""
     if spec.data.train_size:
         return spec.data.train_size
-    default, total = SPLIT_SIZES.get(spec.data.dataset, (math.inf, math.inf))
+    info = REGISTRY.get(spec.data.dataset)  # the registry's sizes: a check never loads data
+    default, total = (info.n_train, info.n_images) if info else (math.inf, math.inf)
     vf = spec.data.val_fraction
     return default if vf == 0 else total - math.floor(vf * total)
 

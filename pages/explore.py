@@ -7,7 +7,8 @@ the same form and the same run. A configuration stored before shows at once, wit
 import streamlit as st
 
 from app import forms, live, state
-from memcore.spec import OFFLINE_DATASETS
+from memcore.data import files as fetch
+from memcore.data.registry import OFFLINE_DATASETS
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen
@@ -47,16 +48,13 @@ def _unavailable(name: str) -> str | None:
     """Why `name` cannot be used offline (naming the folder), or None."""
     if name in OFFLINE_DATASETS:
         return None
-    from memcore.data import datasets  # imports torch: only when a download could be needed
-    from memcore.data import files as fetch
-
-    row = next((a for a in datasets.availability() if a.name == name), None)
+    row = next((a for a in fetch.availability() if a.name == name), None)
     if row is None or row.status != "missing" or fetch.downloads_allowed():
         return None
     return (
         f"Dataset {name!r} is not available offline. Put {', '.join(row.files)} in "
         f"{row.folder} (or point MEMCORE_DATA at a folder that has them), or choose an offline "
-        "dataset: digits or mnist1d."
+        f"dataset: {' or '.join(OFFLINE_DATASETS)}."
     )
 
 

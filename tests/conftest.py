@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from memcore.spec import RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 ENV_VARS = ("MEMCORE_OFFLINE", "MEMCORE_DATA", "MEMCORE_STORE")
 
@@ -68,6 +69,6 @@ def tiny_spec() -> RunSpec:
 @pytest.fixture
 def digits_data(tiny_spec: RunSpec):
     """The clean digits Dataset of `tiny_spec` (cached in-process; do not modify in place)."""
-    from memcore.data.datasets import load
+    from memcore.data.loading import load
 
     return load(tiny_spec.data)

@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from memcore.data.registry import REGISTRY
 from memcore.jobs import api, lease
 from memcore.jobs.store import open_store
 from memcore.jobs.worker import Worker
-from memcore.spec import DATASET_DEFAULTS, RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
@@ -183,7 +185,7 @@ def test_preset_and_dataset_change_fill_their_defaults(store):
     assert at.number_input(key="explore:train.lr").value == pytest.approx(0.01)
     at.selectbox(key="explore:data.dataset").set_value("mnist1d").run()
     assert at.number_input(key="explore:train.lr").value == pytest.approx(0.1)
-    want = DATASET_DEFAULTS["mnist1d"]["metrics.csr_radius"]
+    want = REGISTRY["mnist1d"].run_defaults["metrics.csr_radius"]
     assert at.number_input(key="explore:metrics.csr_radius").value == pytest.approx(want)
     no_exception(at)
 

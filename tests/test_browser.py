@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from memcore.jobs import api, pool
-from memcore.spec import preset
+from memcore.presets import preset
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from memcore.cli import main
-from memcore.data import datasets as D
+from memcore.data.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_datasets_json_lists_every_dataset(tmp_path, capsys):
     assert main(["datasets", "--json", "--root", str(tmp_path)]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert set(rows) == set(D.REGISTRY)
-    for name, info in D.REGISTRY.items():
+    assert set(rows) == set(REGISTRY)
+    for name, info in REGISTRY.items():
         r = rows[name]
         assert tuple(r["input_shape"]) == info.input_shape
         assert (r["n_train"], r["n_val"], r["n_classes"]) == (
@@ -39,9 +39,9 @@ def test_datasets_table_runs_as_a_module(tmp_path):
     lines = out.stdout.splitlines()
     assert lines[0].split()[:3] == ["dataset", "status", "shape"]
     table = {
-        ln.split()[0]: ln.split() for ln in lines[1:] if ln.strip() and ln.split()[0] in D.REGISTRY
+        ln.split()[0]: ln.split() for ln in lines[1:] if ln.strip() and ln.split()[0] in REGISTRY
     }
-    assert set(table) == set(D.REGISTRY)
+    assert set(table) == set(REGISTRY)
     assert table["digits"][1:3] == ["offline", "1x8x8"]
     assert table["cifar10"][1:3] == ["missing", "3x32x32"]
     assert str(tmp_path.resolve()) in out.stdout  # where to put the missing files

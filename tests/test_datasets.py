@@ -1,24 +1,29 @@
-"""data.datasets: offline datasets, splits, subsets, downscaling, and the offline error path."""
+"""data.loading: offline datasets, splits, subsets, downscaling; data.files: availability and
+the data folder."""
 
 from __future__ import annotations
 
 import random
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore.data import datasets as D
-from memcore.data.datasets import availability, load
+from memcore.data import files
+from memcore.data import loading as D
+from memcore.data.files import availability
+from memcore.data.loading import load
+from memcore.data.registry import REGISTRY
 from memcore.spec import DataSpec
 
-TORCHVISION = [n for n, i in D.REGISTRY.items() if not i.offline]
+TORCHVISION = [n for n, i in REGISTRY.items() if not i.offline]
 
 
 def _check_layout(ds: D.Dataset, shape: tuple[int, ...]):
-    info = D.REGISTRY[ds.name]
+    info = REGISTRY[ds.name]
     assert ds.input_shape == shape
     for x, y in ((ds.x_train, ds.y_train), (ds.x_val, ds.y_val)):
         assert x.dtype == torch.float32 and y.dtype == torch.int64
@@ -34,7 +39,7 @@ def test_digits_offline_shape_range_and_split():
 
     ds = load(DataSpec(dataset="digits"))
     _check_layout(ds, (1, 8, 8))
-    info = D.REGISTRY["digits"]
+    info = REGISTRY["digits"]
     assert (ds.n_train, ds.n_val) == (info.n_train, info.n_val)
     # The split is a partition of the 1,797 images, stratified at 20% per class.
     raw = load_digits()
@@ -167,18 +172,46 @@ def test_cached_mnist_stub_loads_from_the_data_folder(tmp_path):
     assert small.input_shape == (1, 14, 14) and small.n_train == 100
 
 
+def test_cached_cifar10_stub_uses_its_test_set_for_validation(tmp_path, monkeypatch):
+    """A hand-made CIFAR-10 stand-in (5 x 20 train, 30 test images; checksums switched off):
+    N x 3 x 32 x 32 in [0, 1] with the pixels / 255, the test set as the validation set."""
+    import pickle
+
+    import torchvision.datasets.cifar as tv_cifar
+
+    monkeypatch.setattr(tv_cifar, "check_integrity", lambda *a, **k: True)
+    monkeypatch.setattr(tv_cifar.CIFAR10, "_check_integrity", lambda self: True)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    batches = {f"data_batch_{i}": 20 for i in range(1, 6)} | {"test_batch": 30}
+    images = {}
+    for stem, n in batches.items():
+        images[stem] = rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8)
+        batch = {"data": images[stem], "labels": [int(v) for v in rng.integers(0, 10, n)]}
+        (folder / stem).write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": list(range(10))}))
+    assert {a.name: a.status for a in availability(tmp_path)}["cifar10"] == "cached"
+    ds = load(DataSpec(dataset="cifar10"), root=tmp_path)
+    _check_layout(ds, (3, 32, 32))
+    assert (ds.n_train, ds.n_val) == (100, 30)
+    want = torch.from_numpy(images["test_batch"].reshape(-1, 3, 32, 32)).float() / 255
+    assert torch.equal(ds.x_val, want)
+    D.clear_cache()
+
+
 def test_registry_file_names_match_torchvision():
     from torchvision.datasets import CIFAR10, MNIST, FashionMNIST
 
     for name, cls in (("mnist", MNIST), ("fashion_mnist", FashionMNIST)):
-        assert D.REGISTRY[name].files == tuple(f for f, _ in cls.resources)
-        assert D.REGISTRY[name].classes[-1] in cls.classes[-1]
-    assert D.REGISTRY["cifar10"].files == (CIFAR10.filename,)
+        assert REGISTRY[name].files == tuple(f for f, _ in cls.resources)
+        assert REGISTRY[name].classes[-1] in cls.classes[-1]
+    assert REGISTRY["cifar10"].files == (CIFAR10.filename,)
 
 
 def test_availability_lists_every_dataset(tmp_path):
     rows = {a.name: a for a in availability(tmp_path)}
-    assert set(rows) == set(D.REGISTRY)
+    assert set(rows) == set(REGISTRY)
     assert rows["digits"].status == rows["mnist1d"].status == "offline"
     for name in TORCHVISION:
         assert rows[name].status == "missing"
@@ -187,7 +220,8 @@ def test_availability_lists_every_dataset(tmp_path):
 
 def test_data_root_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMCORE_DATA", str(tmp_path / "env"))
-    assert D.data_root() == (tmp_path / "env").resolve()
-    assert D.data_root(tmp_path / "arg") == (tmp_path / "arg").resolve()
+    assert files.data_root() == (tmp_path / "env").resolve()
+    assert files.data_root(tmp_path / "arg") == (tmp_path / "arg").resolve()
     monkeypatch.delenv("MEMCORE_DATA")
-    assert D.data_root() == D.REPO / "cache" / "datasets"
+    repo = Path(__file__).resolve().parents[1]
+    assert files.data_root() == repo / "cache" / "datasets"

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memcore import demo
-from memcore.spec import RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 SMALL = preset("digits-mlp", **{"model.width": 16, "train.epochs": 2})
 
@@ -101,13 +102,14 @@ def test_step_cap_catches_tiny_batches_and_sensitivity_has_its_own() -> None:
     demo.check(sens.replace(**{"data.train_size": 500}), lim)
 
 
-def test_split_sizes_match_the_dataset_registry() -> None:
-    from memcore.data.datasets import REGISTRY
+def test_train_examples_are_the_registry_split_sizes() -> None:
+    from memcore.data.registry import REGISTRY
 
     for name, info in REGISTRY.items():
-        assert demo.SPLIT_SIZES[name][0] == info.n_train
+        spec = SMALL.replace(**{"data.dataset": name, "data.train_size": 0})
+        assert demo.train_examples(spec) == info.n_train
     # With data.val_fraction the bound stays within one example per class of the real split.
-    from memcore.data.datasets import load
+    from memcore.data.loading import load
 
     for vf in (0.0, 0.1, 0.5):
         spec = SMALL.replace(**{"data.train_size": 0, "data.val_fraction": vf})

@@ -1,4 +1,4 @@
-"""memcore.data.files (through datasets.load): offline requests fail fast with the folder and file
+"""memcore.data.files (through loading.load): offline requests fail fast with the folder and file
 names; no test touches the network (MEMCORE_OFFLINE=1, or the socket/download is replaced)."""
 
 from __future__ import annotations
@@ -8,12 +8,13 @@ import time
 
 import pytest
 
-from memcore.data import datasets as D
 from memcore.data import files as fetch
-from memcore.data.datasets import DatasetUnavailable, availability, load
+from memcore.data.files import DatasetUnavailable, availability
+from memcore.data.loading import load
+from memcore.data.registry import REGISTRY
 from memcore.spec import DataSpec
 
-TORCHVISION = [n for n, i in D.REGISTRY.items() if not i.offline]
+TORCHVISION = [n for n, i in REGISTRY.items() if not i.offline]
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
@@ -25,9 +26,9 @@ def test_offline_torchvision_request_fails_fast_naming_the_folder(name, tmp_path
         load(DataSpec(dataset=name), root=tmp_path)
     assert time.monotonic() - t0 < 10
     msg = str(err.value)
-    folder = (tmp_path / D.REGISTRY[name].folder).resolve()
+    folder = (tmp_path / REGISTRY[name].folder).resolve()
     assert str(folder) in msg
-    assert all(f in msg for f in D.REGISTRY[name].files)
+    assert all(f in msg for f in REGISTRY[name].files)
     assert isinstance(err.value, ValueError)
 
 
@@ -58,7 +59,7 @@ def test_unreachable_network_probe_gives_up_fast(tmp_path, monkeypatch):
 def test_bad_archives_are_reported_not_trusted(tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for f in D.REGISTRY["mnist"].files:
+    for f in REGISTRY["mnist"].files:
         (raw / f).write_bytes(b"not a gzip")
     assert {a.name: a.status for a in availability(tmp_path)}["mnist"] == "cached"
     with pytest.raises(DatasetUnavailable, match="checksums"):

@@ -18,7 +18,7 @@ from memcore.experiments import (
     sharpness,
 )
 from memcore.experiments.recipe import RunData
-from memcore.spec import preset
+from memcore.presets import preset
 
 RNG = np.random.default_rng(0)
 

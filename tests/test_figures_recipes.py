@@ -46,7 +46,7 @@ def test_quick_grids_use_the_calibrated_learning_rate_on_offline_data():
 
 
 def test_unused_csr_settings_do_not_enter_the_key(monkeypatch):
-    from memcore import spec as S
+    from memcore import presets as S
 
     before = {s.key for s in get("capacity").grid("digits", "quick")}
     csr_before = {s.key for s in get("critical").grid("digits", "quick")}

@@ -12,7 +12,8 @@ import pytest
 from memcore.jobs import api, fake, lease
 from memcore.jobs.store import CorruptArtifact, Store, StoreError
 from memcore.jobs.worker import Worker
-from memcore.spec import RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 
 def tiny(**changes) -> RunSpec:

@@ -15,7 +15,7 @@ import numpy as np
 from memcore.engine import trainer as engine
 from memcore.jobs import api, pool
 from memcore.jobs.store import Store
-from memcore.spec import preset
+from memcore.presets import preset
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE = {"MEMCORE_JOBS_RUNNER": "memcore.jobs.fake:run"}
@@ -48,7 +48,7 @@ SUBMITTER = textwrap.dedent(
     """
     import sys, threading
     from memcore.jobs import api
-    from memcore.spec import preset
+    from memcore.presets import preset
     specs = [preset("digits-mlp", **{"model.width": 16, "train.epochs": 3, "train.seed": s})
              for s in range(10)]
     keys = []

@@ -10,7 +10,8 @@ import pytest
 from memcore.jobs import api, fake, lease
 from memcore.jobs.store import Store
 from memcore.jobs.worker import Worker, default_runner
-from memcore.spec import RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 
 def tiny(**changes) -> RunSpec:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from memcore.data import noise as N
-from memcore.data.datasets import Dataset, load
+from memcore.data.loading import Dataset, load
 from memcore.spec import NoiseSpec
 
 

@@ -67,7 +67,7 @@ def test_walker_sees_imports_everywhere(tmp_path):
 
 def test_there_is_something_to_check():
     rel = {p.relative_to(MEMCORE).as_posix() for p in FILES}
-    assert {"spec.py", "data/datasets.py", "data/noise.py", "cli.py"} <= rel
+    assert {"spec.py", "data/loading.py", "data/noise.py", "cli.py"} <= rel
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -82,7 +82,7 @@ def test_no_streamlit_and_diskcache_only_in_jobs(path):
 
 def test_science_modules_import_without_streamlit_or_diskcache():
     code = (
-        "import sys, memcore.spec, memcore.data.datasets, memcore.data.noise, memcore.cli\n"
+        "import sys, memcore.spec, memcore.data.loading, memcore.data.noise, memcore.cli\n"
         "print(sorted(m for m in ('streamlit', 'diskcache') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -13,7 +13,7 @@ from memcore import records
 from memcore.engine import trainer
 from memcore.jobs import fake
 from memcore.metrics import sensitivity
-from memcore.spec import preset
+from memcore.presets import preset
 
 # The keys as records.py's docstring listed them before the constructors existed.
 DOCUMENTED = {

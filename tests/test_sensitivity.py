@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from memcore.metrics import sensitivity as sens
 from memcore.metrics.gini import gini
-from memcore.spec import preset
+from memcore.presets import preset
 
 
 @pytest.fixture(autouse=True)

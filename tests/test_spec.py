@@ -1,4 +1,5 @@
-"""memcore.spec: validation names the field, canonical JSON, stable keys, flat form, presets."""
+"""memcore.spec and memcore.presets: validation names the field, canonical JSON, stable keys,
+flat form, presets."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore import spec as S
-from memcore.spec import PRESETS, RunSpec, field_types, from_flat, preset
+from memcore.data.registry import DATASETS
+from memcore.presets import PRESETS, preset
+from memcore.spec import RunSpec, field_meta, field_types, from_flat
 
 # A base where every field matters (noise on, a regularizer with a range), so each field has a
 # valid alternative value.
@@ -21,9 +24,7 @@ BASE = preset(
     **{"noise.kind": "randY", "noise.level": 0.2, "train.regularizer": "dropout",
        "train.strength": 0.1},
 )  # fmt: skip
-OPTION_TUPLES = [
-    v for v in vars(S).values() if isinstance(v, tuple) and v and isinstance(v[0], str)
-]
+OPTION_TUPLES = [c for n in field_types() if (c := field_meta(n).choices) and isinstance(c[0], str)]
 
 
 def _candidates(name: str, value):
@@ -64,7 +65,7 @@ def test_key_changes_with_every_field():
 
 _KEY_SCRIPT = """
 import json, sys
-from memcore.spec import PRESETS, preset
+from memcore.presets import PRESETS, preset
 print(json.dumps({n: preset(n).key for n in PRESETS}))
 """
 
@@ -109,7 +110,7 @@ def test_every_invalid_field_is_rejected_with_its_name(name):
         assert name in str(err.value), (bad, str(err.value))
 
 
-# Numeric ranges stated in spec.py's field comments: (lo, hi) inclusive.
+# Numeric ranges, as the fields' metadata states them: (lo, hi) inclusive.
 RANGES = {
     "data.train_size": (0, 10_000_000),
     "data.downscale": (0, 1024),
@@ -147,6 +148,13 @@ RANGES = {
 def test_range_table_covers_every_numeric_field():
     numeric = {n for n, t in field_types().items() if t in (int, float)}
     assert numeric == set(RANGES)
+
+
+def test_range_table_is_the_field_metadata():
+    for name, (lo, hi) in RANGES.items():
+        meta = field_meta(name)
+        if name != "train.strength":  # its range depends on the regularizer
+            assert (meta.lo, meta.hi) == (lo, hi), name
 
 
 @st.composite
@@ -224,7 +232,7 @@ def test_canonical_json_is_sorted_and_compact():
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_are_valid_and_round_trip(name):
     s = preset(name)
-    assert s.data.dataset in S.DATASETS
+    assert s.data.dataset in DATASETS
     assert RunSpec.from_json(s.to_json()) == s
     for field, value in PRESETS[name].items():
         assert s.to_flat()[field] == value

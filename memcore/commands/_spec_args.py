@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from memcore.spec import DEFAULT_PRESET, PRESETS, RunSpec, field_types, from_flat, preset
+from memcore.presets import DEFAULT_PRESET, PRESETS, preset
+from memcore.spec import RunSpec, field_types, from_flat
 
 ALIASES = {
     "data.dataset": ["--dataset"],

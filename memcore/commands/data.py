@@ -10,7 +10,7 @@ import argparse
 import dataclasses
 import json
 
-from memcore.data.datasets import availability, data_root
+from memcore.data.files import availability, data_root
 
 
 def register(sub: argparse._SubParsersAction) -> None:

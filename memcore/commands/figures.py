@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from memcore.data.registry import DATASETS
 from memcore.experiments import RECIPES, SCALES, get
-from memcore.experiments.recipe import PRESET_FOR
 
 
 def register(sub) -> None:
@@ -41,7 +41,7 @@ def register(sub) -> None:
 
 
 def _common(p) -> None:
-    p.add_argument("--dataset", default="digits", choices=sorted(PRESET_FOR))
+    p.add_argument("--dataset", default="digits", choices=sorted(DATASETS))
     p.add_argument("--scale", default="quick", choices=SCALES)
     p.add_argument("--store", default=None, help="store folder (default env MEMCORE_STORE)")
     p.add_argument(
@@ -59,9 +59,9 @@ def _progress(p) -> None:
 
 def _warn_missing(dataset: str) -> None:
     """Say up front when the dataset's files are not there (runs then download or fail)."""
-    from memcore.data import datasets
+    from memcore.data import files
 
-    for a in datasets.availability():
+    for a in files.availability():
         if a.name == dataset and a.status == "missing":
             print(f"warning: {dataset} is not in {a.folder} ({', '.join(a.files)}); its runs "
                   "download it when online and fail otherwise", file=sys.stderr)  # fmt: skip

@@ -1,6 +1,8 @@
 """Dataset files on disk: where they go, whether they are there, and fetching them safely.
 
-torchvision datasets (mnist, fashion_mnist, cifar10) live under a data folder. `open_torchvision`
+`data_root()` is the data folder (argument, else env MEMCORE_DATA, else <repo>/cache/datasets);
+`availability()` says per dataset whether it is offline, cached there or missing. torchvision
+datasets (mnist, fashion_mnist, cifar10) live under a data folder. `open_torchvision`
 first reads local files (download=False); archives placed by hand are checked (md5) and
 extracted without network; otherwise it downloads only when env MEMCORE_OFFLINE is not set and a
 TCP probe of the host answers within PROBE_TIMEOUT_S (the probe runs in a daemon thread, so a
@@ -12,19 +14,18 @@ with a file lock.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from memcore import settings
-from memcore.spec import OFFLINE_DATASETS
+from memcore.data.registry import OFFLINE_DATASETS, REGISTRY, DatasetInfo
 
-if TYPE_CHECKING:
-    from memcore.data.datasets import DatasetInfo
-
+REPO = Path(__file__).resolve().parents[2]
 PROBE_TIMEOUT_S = 2.0
 
 
@@ -32,9 +33,53 @@ class DatasetUnavailable(ValueError):
     """A dataset's files are missing and cannot be downloaded; the message says what to do."""
 
 
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Folder of downloaded datasets: `root`, else env MEMCORE_DATA, else <repo>/cache/datasets."""
+    if root is not None:
+        return Path(root).expanduser().resolve()
+    env = settings.get("MEMCORE_DATA")
+    return Path(env).expanduser().resolve() if env else REPO / "cache" / "datasets"
+
+
 def have_files(info: DatasetInfo, root: Path, names: tuple[str, ...]) -> bool:
     """Whether all `names` exist in the dataset's folder under `root` (no checksums)."""
     return bool(names) and all((root / info.folder / n).is_file() for n in names)
+
+
+@dataclass(frozen=True)
+class Availability:
+    """One row of `availability()`: status is offline (ships with a package), cached (files in
+    the data folder) or missing."""
+
+    name: str
+    status: str
+    input_shape: tuple[int, ...]
+    n_train: int
+    n_val: int
+    n_classes: int
+    source: str
+    split: str
+    folder: str  # absolute folder of the files ("" for offline datasets)
+    files: tuple[str, ...] = field(default=())  # files to put there when missing
+
+
+def availability(root: str | os.PathLike | None = None) -> list[Availability]:
+    """Every registered dataset with its status; cheap (checks file names, loads nothing)."""
+    base = data_root(root)
+    rows = []
+    for info in REGISTRY.values():
+        if info.offline:
+            status, folder = "offline", ""
+        else:
+            cached = have_files(info, base, info.extracted) or have_files(info, base, info.files)
+            status, folder = ("cached" if cached else "missing"), str(base / info.folder)
+        rows.append(
+            Availability(
+                info.name, status, info.input_shape, info.n_train, info.n_val,
+                len(info.classes), info.source, info.split_text, folder.rstrip("/."), info.files,
+            )
+        )  # fmt: skip
+    return rows
 
 
 def downloads_allowed() -> bool:
@@ -93,16 +138,15 @@ def _archives_ok(info: DatasetInfo, root: Path) -> bool:
     from torchvision.datasets.utils import check_integrity
 
     cls = _tv_class(info)
-    pairs = [(cls.filename, cls.tgz_md5)] if info.name == "cifar10" else cls.resources
+    # MNIST-like classes list (file, md5) resources; CIFAR10 has one archive with its md5
+    pairs = getattr(cls, "resources", None) or [(cls.filename, cls.tgz_md5)]
     return all(check_integrity(str(root / info.folder / f), m) for f, m in pairs)
 
 
 def _tv_class(info: DatasetInfo):
     import torchvision.datasets as tvd
 
-    return {"mnist": tvd.MNIST, "fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[
-        info.name
-    ]
+    return getattr(tvd, info.torchvision_class)
 
 
 @contextlib.contextmanager

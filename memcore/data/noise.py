@@ -25,7 +25,7 @@ import dataclasses
 
 import torch
 
-from memcore.data.datasets import Dataset, load
+from memcore.data.loading import Dataset, load
 from memcore.spec import NoiseSpec, RunSpec
 
 
@@ -59,7 +59,7 @@ def gaussian_like(x: torch.Tensor, m: int, x_stats: str, gen: torch.Generator) -
 def apply(ds: Dataset, noise: NoiseSpec) -> Dataset:
     """The clean dataset `ds` (from `load`) with noise applied; `ds` itself is not changed."""
     if bool(ds.noisy.any()):
-        raise ValueError("noise.apply needs a clean dataset (from datasets.load); got a noisy one")
+        raise ValueError("noise.apply needs a clean dataset (from loading.load); got a noisy one")
     n = ds.n_train
     y, n_classes = ds.y_clean, ds.n_classes
     if noise.labels == "unique":

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from memcore.data.datasets import Dataset
+from memcore.data.loading import Dataset
 from memcore.engine import device as devices
 from memcore.engine.bench_measurements import bench_csr, bench_sensitivity
 from memcore.engine.device import resolve_device

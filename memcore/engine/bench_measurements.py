@@ -14,7 +14,7 @@ import torch
 
 from memcore.engine import device as devices
 from memcore.metrics import critical, sensitivity
-from memcore.spec import preset
+from memcore.presets import preset
 
 
 def _mlp_forward(

@@ -39,7 +39,7 @@ class DeviceData:
 
     @classmethod
     def put(cls, data: Any, spec: RunSpec, device: torch.device) -> DeviceData:
-        """`data` (a memcore.data.datasets.Dataset) on `device`, laid out for spec.model.arch;
+        """`data` (a memcore.data.loading.Dataset) on `device`, laid out for spec.model.arch;
         the tracked subset holds min(metrics.track_size, N) examples."""
         flat = spec.model.arch == "mlp"
 

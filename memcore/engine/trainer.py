@@ -277,6 +277,6 @@ def train(
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Train spec's K members; an iterator over records (module docstring). Raises ValueError
-    for invalid settings before anything runs. data: a memcore.data.datasets.Dataset (default
+    for invalid settings before anything runs. data: a memcore.data.loading.Dataset (default
     noise.prepare(spec)); resume: a checkpoint record's "state"."""
     return Trainer(spec, data, resume).records(should_stop)

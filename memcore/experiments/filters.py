@@ -32,7 +32,8 @@ from memcore.experiments.recipe import (
     setting,
 )
 from memcore.metrics.filters import structure
-from memcore.spec import RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 GRID = {
     "test": {

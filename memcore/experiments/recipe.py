@@ -21,17 +21,12 @@ import numpy as np
 import pandas as pd
 
 from memcore import records as rec
-from memcore.spec import MetricsSpec, RunSpec, preset
+from memcore.data.registry import DATASETS, REGISTRY
+from memcore.presets import preset
+from memcore.spec import MetricsSpec, RunSpec
 
 SCALES = ("test", "quick", "paper")
 VERDICTS = ("holds", "fails", "inconclusive")
-PRESET_FOR = {
-    "digits": "digits-mlp",
-    "mnist1d": "mnist1d-mlp",
-    "mnist": "mnist-mlp",
-    "fashion_mnist": "mnist-mlp",
-    "cifar10": "mnist-mlp",
-}
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ class Recipe:
     check: Callable[[pd.DataFrame], Verdict]
     columns: tuple[str, ...]  # columns `frame` always returns
     settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
-    datasets: tuple[str, ...] = ("digits", "mnist1d", "mnist", "fashion_mnist", "cifar10")
+    datasets: tuple[str, ...] = DATASETS
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
     augment: Callable[[RunData], RunData] | None = None
 
@@ -138,7 +133,7 @@ def base_spec(dataset: str, **changes: Any) -> RunSpec:
     CSR fields at MetricsSpec's defaults: they do not change its results, so a new CSR
     calibration of the presets must not change its key and throw its cached results away."""
     off = {"metrics.csr_every": 0, "metrics.track_size": 0, "data.dataset": dataset}
-    spec = preset(PRESET_FOR[dataset], **{**off, **changes})
+    spec = preset(REGISTRY[dataset].preset, **{**off, **changes})
     if spec.metrics.csr_every == 0 and spec.train.regularizer != "adversarial":
         default = MetricsSpec()
         spec = spec.replace(**{f"metrics.{f}": getattr(default, f) for f in CSR_FIELDS})

@@ -33,7 +33,8 @@ from memcore.experiments.recipe import (
 )
 from memcore.metrics import trends
 from memcore.metrics.class_matrix import diagonal_summary
-from memcore.spec import RunSpec, preset
+from memcore.presets import preset
+from memcore.spec import RunSpec
 
 HOLD_FRAC = 0.9
 MIN_GAP = 0.02  # off-diagonal shares closer than this are "the same" (class matrix check)

@@ -37,9 +37,10 @@ def warm_up() -> None:
     if settings.get("MEMCORE_JOBS_RUNNER"):
         return
     try:
-        from memcore.data import datasets  # noqa: F401
+        from memcore.data import loading
+        from memcore.engine import trainer  # noqa: F401  (imports torch and the models)
         from memcore.spec import DataSpec
 
-        datasets.load(DataSpec())
+        loading.load(DataSpec())
     except Exception as e:  # a warm-up failure must not stop the worker; jobs report errors
         print(f"warm-up skipped: {e}", flush=True)

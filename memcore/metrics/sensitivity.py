@@ -189,7 +189,7 @@ def run(
 ) -> Iterator[dict[str, Any]]:
     """The sensitivity task (spec.task == "sensitivity"): yields records.py records
     "meta", then per evaluation "sens" and "arrays", then "done". Stops quietly (no "done")
-    when should_stop() is true. `data`: a memcore.data.datasets.Dataset (default: noise.prepare).
+    when should_stop() is true. `data`: a memcore.data.loading.Dataset (default: noise.prepare).
     Runs on the CPU whatever train.device: the float64 2x16 net is launch-bound on a GPU.
     Data order: one permutation per epoch from a generator seeded train.seed + 1; the last
     batch of an epoch may be smaller. "arrays" come with every evaluation (running values)."""

@@ -1,0 +1,214 @@
+"""Loading datasets: tensors in [0, 1], a fixed train/validation split, subsets and downscaling.
+
+`load(DataSpec) -> Dataset` gives float32 inputs N x *input_shape (images N x C x H x W; mnist1d
+N x 1 x 40) and int64 labels. Flattening for MLPs is the model's job. Which datasets exist, their
+shapes and default splits: memcore.data.registry.
+
+`data.val_fraction > 0` replaces the default split for every dataset: that share of the train
+images (per class, seeded by data.seed) becomes validation. Then `data.train_size` picks a subset
+of the training split (class-balanced when `data.balanced`, as balanced as class counts allow;
+seeded by data.seed; subsets of growing size are nested), and `data.downscale` average-pools
+images to downscale x downscale.
+
+torchvision datasets are read from `files.data_root()`; missing files are fetched or reported by
+memcore.data.files (`DatasetUnavailable` names the folder and the files to put there).
+
+Loaded datasets are cached in-process; the returned tensors are shared: callers must not mutate
+them in place (clone first).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from memcore.data.files import data_root, open_torchvision
+from memcore.data.registry import DIGITS_VAL_FRACTION, MNIST_DEFAULT_VAL, REGISTRY, DatasetInfo
+from memcore.data.splits import stratified_split, subset
+from memcore.spec import DataSpec
+
+__all__ = ["Dataset", "clear_cache", "load"]
+
+SPLIT_SEED = 0  # fixed seed of the MNIST-like hold-out, so data.seed only moves the subset
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A loaded dataset. x_* float32 N x *input_shape; y_* int64 N.
+
+    y_train: training labels after noise; y_clean: the original class labels (before noise, also
+    with unique labels); noisy: bool N, the examples the noise changed; y_val/x_val always clean.
+    n_classes: output units (len(classes), or N with unique labels). Tensors may be shared with
+    the in-process cache: never modify them in place.
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    y_clean: torch.Tensor
+    noisy: torch.Tensor
+    classes: tuple[str, ...]
+    n_classes: int
+    input_shape: tuple[int, ...]
+
+    @property
+    def n_train(self) -> int:
+        return int(self.y_train.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.y_val.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class _Raw:
+    """Train images (x: uint8 or float, before / scale) and an optional predefined validation."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    x_val: torch.Tensor | None
+    y_val: torch.Tensor | None
+    scale: float
+
+
+@functools.lru_cache(maxsize=3)
+def _raw(name: str, root: str) -> _Raw:
+    info = REGISTRY[name]
+    if info.source == "scikit-learn":
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        x = torch.from_numpy(d.images.astype(np.float32)).reshape(-1, 1, 8, 8)
+        return _Raw(x, torch.from_numpy(d.target.astype(np.int64)), None, None, 16.0)
+    if info.source == "mnist1d":
+        return _mnist1d()
+    tr = open_torchvision(info, Path(root), train=True)
+    if info.split != "given":
+        return _Raw(_images(tr.data), _labels(tr.targets), None, None, 255.0)
+    te = open_torchvision(info, Path(root), train=False)
+    return _Raw(_images(tr.data), _labels(tr.targets), _images(te.data), _labels(te.targets), 255.0)
+
+
+def _images(data) -> torch.Tensor:
+    """torchvision's stored images as N x C x H x W: MNIST-like keep a uint8 tensor N x H x W,
+    CIFAR10 a numpy array N x H x W x C."""
+    if isinstance(data, torch.Tensor):
+        return data.unsqueeze(1)
+    return torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
+
+
+def _labels(targets) -> torch.Tensor:
+    return torch.as_tensor(targets, dtype=torch.int64)
+
+
+def _mnist1d() -> _Raw:
+    """MNIST-1D generated locally (never `get_dataset`, which downloads and writes a pickle).
+
+    make_dataset reseeds numpy's and Python's global RNGs; we restore both afterwards. Min-max
+    scaled with the 4,000 train sequences' statistics; the test set lies inside their range.
+    """
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        d = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    lo, hi = float(d["x"].min()), float(d["x"].max())
+
+    def scaled(a: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(((a - lo) / (hi - lo)).astype(np.float32)).unsqueeze(1)
+        return t.clamp_(0.0, 1.0)
+
+    def lab(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a.astype(np.int64))
+
+    return _Raw(scaled(d["x"]), lab(d["y"]), scaled(d["x_test"]), lab(d["y_test"]), 1.0)
+
+
+def _check(data: DataSpec, info: DatasetInfo) -> None:
+    """Option checks that need the dataset's facts (the spec checks the rest)."""
+    if data.downscale and len(info.input_shape) != 3:
+        raise ValueError(
+            f"data.downscale={data.downscale} is invalid: {info.name} is not an image dataset; "
+            "use 0"
+        )
+    if data.downscale > info.input_shape[-1]:
+        raise ValueError(
+            f"data.downscale={data.downscale} is invalid: must be 0 or at most the native side "
+            f"{info.input_shape[-1]} of {info.name}"
+        )
+
+
+def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
+    """The clean dataset a DataSpec describes (see the module docstring); cached in-process.
+
+    Raises ValueError naming data.train_size / data.downscale for impossible requests and
+    DatasetUnavailable (a ValueError) when files are missing and cannot be downloaded.
+    """
+    info = REGISTRY[data.dataset]
+    _check(data, info)
+    return _load(data, "" if info.offline else str(data_root(root)))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(data: DataSpec, root: str) -> Dataset:
+    info = REGISTRY[data.dataset]
+    raw = _raw(data.dataset, root)
+    n_cls = len(info.classes)
+    gen = torch.Generator().manual_seed(data.seed)
+    x, y = raw.x, raw.y
+    if data.val_fraction > 0:
+        tr, va = stratified_split(y, data.val_fraction, n_cls, gen)
+        x_val, y_val = x[va], y[va]
+    elif raw.x_val is not None:
+        tr, x_val, y_val = torch.arange(len(y)), raw.x_val, raw.y_val
+    elif info.split == "stratified":
+        tr, va = stratified_split(y, DIGITS_VAL_FRACTION, n_cls, gen)
+        x_val, y_val = x[va], y[va]
+    else:  # MNIST-like: a fixed 10k hold-out, the same for every data.seed
+        perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(SPLIT_SEED))
+        n_val = min(MNIST_DEFAULT_VAL, len(y) // 6)  # 10k of the real 60k; a sixth of a stub
+        tr, va = perm[n_val:].sort().values, perm[:n_val].sort().values
+        x_val, y_val = x[va], y[va]
+    if data.train_size:
+        if data.train_size > len(tr):
+            raise ValueError(
+                f"data.train_size={data.train_size} is invalid: {data.dataset} has {len(tr)} "
+                "training examples with this split (0 = all)"
+            )
+        tr = tr[subset(y[tr], data.train_size, data.balanced, n_cls, gen)]
+    x_tr = x[tr].float() / raw.scale
+    x_val = x_val.float() / raw.scale
+    if data.downscale and data.downscale != info.input_shape[-1]:
+        x_tr = F.adaptive_avg_pool2d(x_tr, data.downscale)
+        x_val = F.adaptive_avg_pool2d(x_val, data.downscale)
+    y_tr = y[tr].clone()
+    return Dataset(
+        name=data.dataset,
+        x_train=x_tr.contiguous(),
+        y_train=y_tr,
+        x_val=x_val.contiguous(),
+        y_val=y_val.clone(),
+        y_clean=y_tr,
+        noisy=torch.zeros(len(y_tr), dtype=torch.bool),
+        classes=info.classes,
+        n_classes=n_cls,
+        input_shape=tuple(x_tr.shape[1:]),
+    )
+
+
+def clear_cache() -> None:
+    """Forget loaded datasets (frees memory; files added since are seen on the next load)."""
+    _load.cache_clear()
+    _raw.cache_clear()

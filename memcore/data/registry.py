@@ -1,0 +1,149 @@
+"""The dataset registry: one table of every dataset's static facts. Dataset names live only here.
+
+Pure Python (no torch, nothing else from memcore): the spec, the loaders, the files on disk, the
+jobs, the demo policy and the app all read this table. Loading nothing, it is cheap to import.
+
+| name          | source                      | input     | train / validation (default split)   |
+|---------------|-----------------------------|-----------|--------------------------------------|
+| digits        | scikit-learn (offline)      | 1 x 8 x 8 | 1,797 images, 20% stratified val,    |
+|               |                             |           | seeded by data.seed; pixels / 16     |
+| mnist1d       | mnist1d package (offline)   | 1 x 40    | its own 4,000 / 1,000 split; min-max |
+|               |                             |           | scaled with the 4,000 train images   |
+| mnist         | torchvision (data folder)   | 1 x 28x28 | 60k train -> 50k / 10k held out with |
+| fashion_mnist | torchvision (data folder)   | 1 x 28x28 | a fixed seed; the test set is unused |
+| cifar10       | torchvision (data folder)   | 3 x 32x32 | 50k train / the 10k test set         |
+
+Every dataset's inputs are float32 in `value_range` = [0, 1] as loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DATASETS",
+    "DIGITS_VAL_FRACTION",
+    "MNIST_DEFAULT_VAL",
+    "OFFLINE_CSR",
+    "OFFLINE_DATASETS",
+    "PAPER_CSR",
+    "REGISTRY",
+    "SPLITS",
+    "DatasetInfo",
+]
+
+DIGIT_NAMES = tuple(str(i) for i in range(10))
+FASHION_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+CIFAR_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+_CIFAR_BATCHES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
+MNIST_DEFAULT_VAL = 10_000  # MNIST-like default validation size, held out of the 60k train images
+DIGITS_VAL_FRACTION = 0.2  # digits' default validation share (stratified, seeded by data.seed)
+
+# How the default train/validation split is made (data.val_fraction = 0):
+SPLITS = (
+    "stratified",  # DIGITS_VAL_FRACTION of the images per class, seeded by data.seed
+    "given",  # the source's own test set is the validation set
+    "holdout",  # MNIST_DEFAULT_VAL images held out with a fixed seed
+)
+
+# Per-dataset quick run defaults (PAPER.md calibration notes): lr 0.1 on small offline data, and
+# a CSR search that makes a few percent of real-data probes critical. The authors' early stop
+# (fewer than 20 new critical samples in an iteration) was set for 1,000 probes; on the 359
+# digits validation probes it ends every search after one iteration, so offline data searches
+# all iterations (csr_min_new 0), where radius 2/255 leaves ~3% of trained real-data probes
+# critical.
+OFFLINE_CSR: dict[str, Any] = {"metrics.csr_radius": 2.0, "metrics.csr_min_new": 0}
+PAPER_CSR: dict[str, Any] = {"metrics.csr_radius": 0.3, "metrics.csr_min_new": 20}
+_OFFLINE_RUN = {"train.lr": 0.1, "train.batch_size": 64, **OFFLINE_CSR}
+_PAPER_RUN = {"train.lr": 0.01, "train.batch_size": 128, **PAPER_CSR}
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Static facts about one dataset (no loading)."""
+
+    name: str
+    source: str  # scikit-learn | mnist1d | torchvision
+    input_shape: tuple[int, ...]  # one example, C x H x W for images (mnist1d: 1 x 40)
+    n_train: int  # default training split size
+    n_val: int  # default validation split size
+    n_images: int  # all train-split images (what data.val_fraction divides)
+    classes: tuple[str, ...]
+    split: str  # the default split: one of SPLITS
+    split_text: str  # the default split, in words
+    # {"section.field": value} a form applies on picking this data (a dict: kept out of the hash)
+    run_defaults: dict[str, Any] = field(hash=False)
+    preset: str  # the preset (memcore.presets) a figure's runs build on
+    value_range: tuple[float, float] = (0.0, 1.0)  # min, max of the input tensors as loaded
+    folder: str = ""  # torchvision: where the files go, relative to the data root
+    files: tuple[str, ...] = ()  # torchvision: archives to put in `folder`
+    extracted: tuple[str, ...] = ()  # torchvision: what they extract to (either set is enough)
+    url: str = ""  # torchvision: where the archives come from
+    torchvision_class: str = ""  # torchvision: the class in torchvision.datasets
+
+    @property
+    def offline(self) -> bool:
+        return self.source != "torchvision"
+
+
+def _mnist_like(name: str, folder: str, classes: tuple[str, ...], url: str) -> DatasetInfo:
+    return DatasetInfo(
+        name=name,
+        source="torchvision",
+        input_shape=(1, 28, 28),
+        n_train=60_000 - MNIST_DEFAULT_VAL,
+        n_val=MNIST_DEFAULT_VAL,
+        n_images=60_000,
+        classes=classes,
+        split="holdout",
+        split_text="50k/10k of the 60k train images (fixed seed); test set unused",
+        run_defaults=dict(_PAPER_RUN),
+        preset="mnist-mlp",
+        folder=f"{folder}/raw",
+        files=tuple(f + ".gz" for f in _MNIST_FILES),
+        extracted=_MNIST_FILES,
+        url=url,
+        torchvision_class=folder,
+    )
+
+
+REGISTRY: dict[str, DatasetInfo] = {
+    "digits": DatasetInfo(
+        "digits", "scikit-learn", (1, 8, 8), 1438, 359, 1797, DIGIT_NAMES, "stratified",
+        "20% stratified validation, seeded by data.seed", dict(_OFFLINE_RUN), "digits-mlp",
+    ),
+    "mnist1d": DatasetInfo(
+        "mnist1d", "mnist1d", (1, 40), 4000, 1000, 4000, DIGIT_NAMES, "given",
+        "the package's 4,000 train / 1,000 test", dict(_OFFLINE_RUN), "mnist1d-mlp",
+    ),
+    "mnist": _mnist_like(
+        "mnist", "MNIST", DIGIT_NAMES, "https://ossci-datasets.s3.amazonaws.com/mnist/"
+    ),
+    "fashion_mnist": _mnist_like(
+        "fashion_mnist", "FashionMNIST", FASHION_NAMES,
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ),
+    "cifar10": DatasetInfo(
+        "cifar10", "torchvision", (3, 32, 32), 50_000, 10_000, 50_000, CIFAR_NAMES, "given",
+        "50k train / the 10k test set", dict(_PAPER_RUN), "mnist-mlp", folder=".",
+        files=("cifar-10-python.tar.gz",),
+        extracted=tuple(f"cifar-10-batches-py/{b}" for b in _CIFAR_BATCHES),
+        url="https://www.cs.toronto.edu/~kriz/", torchvision_class="CIFAR10",
+    ),
+}  # fmt: skip
+
+DATASETS: tuple[str, ...] = tuple(REGISTRY)  # every name, in the table's order
+OFFLINE_DATASETS: tuple[str, ...] = tuple(n for n, i in REGISTRY.items() if i.offline)

@@ -1,0 +1,108 @@
+"""memcore.data.registry: the one table of datasets matches the tables it replaced, stays pure
+Python, and agrees with what loading actually gives."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memcore.data.registry import DATASETS, OFFLINE_DATASETS, REGISTRY, SPLITS
+from memcore.presets import PRESETS, preset
+from memcore.spec import field_types
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The tables the registry replaced, as they were (spec.DATASETS / OFFLINE_DATASETS /
+# DATASET_DEFAULTS, demo.SPLIT_SIZES, experiments.recipe.PRESET_FOR).
+_OFF = {
+    "train.lr": 0.1,
+    "train.batch_size": 64,
+    "metrics.csr_radius": 2.0,
+    "metrics.csr_min_new": 0,
+}
+_PAPER = {
+    "train.lr": 0.01, "train.batch_size": 128, "metrics.csr_radius": 0.3, "metrics.csr_min_new": 20,
+}  # fmt: skip
+OLD_DATASET_DEFAULTS = {
+    "digits": _OFF, "mnist1d": _OFF, "mnist": _PAPER, "fashion_mnist": _PAPER, "cifar10": _PAPER,
+}  # fmt: skip
+OLD_SPLIT_SIZES = {
+    "digits": (1438, 1797),
+    "mnist1d": (4000, 4000),
+    "mnist": (50000, 60000),
+    "fashion_mnist": (50000, 60000),
+    "cifar10": (50000, 50000),
+}
+OLD_PRESET_FOR = {
+    "digits": "digits-mlp",
+    "mnist1d": "mnist1d-mlp",
+    "mnist": "mnist-mlp",
+    "fashion_mnist": "mnist-mlp",
+    "cifar10": "mnist-mlp",
+}
+# experiments.recipe.base_spec(dataset).key before the registry (CODE_VERSION 3)
+BASE_SPEC_KEYS = {
+    "digits": "78fd1f22b4273e2102129bf3ec2c083a1bf14b1c4178b36fdcb09bcd5cd55803",
+    "mnist1d": "89dfc70790641c0a9f3a1e513025aff6196cf5932d69afc98ac587a4ce3a880f",
+    "mnist": "9c5d95d3c7ecf20816a60786e2c98e7b3113de51a053eb68a26cd3d6ac04ab33",
+    "fashion_mnist": "fa7e72fcd06dee33af681f0a86ebe313f256a92f3d4c241e4b758acc67ad5438",
+    "cifar10": "c18129677aca3533e82ec945c022d29b18bf4cd23c92ab6097219501bd17789f",
+}
+
+
+def test_registry_matches_the_tables_it_replaced():
+    assert DATASETS == ("digits", "mnist1d", "mnist", "fashion_mnist", "cifar10")
+    assert OFFLINE_DATASETS == ("digits", "mnist1d")
+    assert {n: i.run_defaults for n, i in REGISTRY.items()} == OLD_DATASET_DEFAULTS
+    assert {n: (i.n_train, i.n_images) for n, i in REGISTRY.items()} == OLD_SPLIT_SIZES
+    assert {n: i.preset for n, i in REGISTRY.items()} == OLD_PRESET_FOR
+
+
+def test_figure_base_specs_keep_their_keys():
+    from memcore.experiments.recipe import base_spec
+
+    assert {d: base_spec(d).key for d in DATASETS} == BASE_SPEC_KEYS
+
+
+def test_registry_imports_no_torch_and_nothing_else_of_memcore():
+    code = (
+        "import json, sys, memcore.data.registry\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('memcore', 'torch')))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert json.loads(out.stdout) == ["memcore", "memcore.data", "memcore.data.registry"]
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_entries_are_consistent(name):
+    info = REGISTRY[name]
+    assert info.name == name and info.split in SPLITS and len(info.classes) >= 2
+    assert info.preset in PRESETS
+    assert set(info.run_defaults) <= set(field_types())
+    preset(info.preset, **{**info.run_defaults, "data.dataset": name})  # a valid spec
+    lo, hi = info.value_range
+    assert lo < hi
+    if info.split == "given":  # the validation set is the source's test set
+        assert info.n_images == info.n_train
+    else:  # the validation set comes out of the train images
+        assert info.n_train + info.n_val == info.n_images
+    if not info.offline:
+        assert info.files and info.extracted and info.url and info.torchvision_class
+
+
+@pytest.mark.parametrize("name", OFFLINE_DATASETS)
+def test_offline_data_loads_as_the_registry_says(name):
+    from memcore.data.loading import load
+    from memcore.spec import DataSpec
+
+    info, ds = REGISTRY[name], load(DataSpec(dataset=name))
+    assert (ds.n_train, ds.n_val, ds.input_shape) == (info.n_train, info.n_val, info.input_shape)
+    lo, hi = info.value_range
+    for x in (ds.x_train, ds.x_val):
+        assert lo <= float(x.min()) and float(x.max()) <= hi
