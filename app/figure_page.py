@@ -44,7 +44,7 @@ def page(name: str) -> st.Page:
 
 
 @st.cache_resource(show_spinner=False)
-def _memo(store_path: str) -> dict:
+def memo(store_path: str) -> dict:
     """Finished runs already read (key -> RunData); shared by sessions: finished runs are fixed."""
     return {}
 
@@ -109,7 +109,7 @@ def show(name: str) -> None:
         n = len(recipe.grid(dataset, scale))
         if st.button(f"Run sweep ({n} runs)", type="primary", key=f"{name}-run"):
             with errors.guarded("Could not submit the sweep"):
-                fr.submit(recipe, dataset, scale, state.store(), retry=True)
+                state.submit_sweep(recipe, dataset, scale)
                 state.ensure_workers(force=True)
                 st.toast(f"Submitted {n} runs; finished ones are reused.")
         live(name, dataset, scale)
@@ -133,7 +133,7 @@ def live(name: str, dataset: str, scale: str) -> None:
         if still and not state.workers_alive():
             st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
         with st.spinner("Reading the stored runs (filters: replaying final weights once) ..."):
-            result = fr.evaluate(name, dataset, scale, store, memo=_memo(state.store_path()))
+            result = fr.evaluate(name, dataset, scale, store, memo=memo(state.store_path()))
         for e in result.errors:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:

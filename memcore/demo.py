@@ -42,9 +42,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
 from memcore import settings
+from memcore.data.registry import REGISTRY
 from memcore.jobs.control import as_spec
 from memcore.jobs.store import ACTIVE, StoreArg, open_store
-from memcore.data.registry import REGISTRY
 from memcore.spec import RunSpec
 
 READONLY_MESSAGE = "this demo is read-only: it serves stored runs only"

@@ -22,11 +22,11 @@ if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="
     with errors.guarded("Could not submit the sweeps"):
         for r in RECIPES.values():
             if dataset in r.datasets:
-                fr.submit(r, dataset, scale, state.store(), retry=True)
+                state.submit_sweep(r, dataset, scale)
         state.ensure_workers(force=True)
         st.toast("Submitted; each experiment's page shows its progress.")
 
-memo = figure_page._memo(state.store_path())
+memo = figure_page.memo(state.store_path())
 results = []
 with errors.guarded("Could not read the stored runs"):
     for name, r in RECIPES.items():

@@ -389,3 +389,19 @@ def test_explore_page_refuses_cancelling_a_shared_link_to_someone_elses_run(demo
     assert not at.exception, [e.value for e in at.exception]
     assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
     assert api.status(key).status == "queued"
+
+
+def test_figure_page_run_sweep_is_checked_against_the_caps(demo_env) -> None:
+    """The figure page submits through app.state.submit_sweep: an over-cap sweep is refused
+    with the cap's message and nothing is queued."""
+    from test_pages_figures import page
+
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_DEMO=1)
+    at = page("easiness", scale="quick")  # 100 members per run, over the demo's 16
+    [button] = [b for b in at.button if b.label.startswith("Run sweep")]
+    at = button.click().run()
+    assert not at.exception
+    assert any("exceeds this demo's cap" in e.value for e in at.error)
+    assert api.list_runs() == []
