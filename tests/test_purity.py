@@ -1,5 +1,8 @@
-"""The core stays pure: memcore never imports streamlit (nor the app layer), and diskcache only
-inside memcore/jobs. Walks every import statement (also those inside functions) with ast."""
+"""Imports only point down. Every module of memcore, charts, app and pages has a layer (its
+longest matching prefix in LAYERS, lowest first); a module may import only modules of its own
+or lower layers, and the two programs (the app and the command line) never import each other.
+No import cycles between modules. Walks
+every import statement with ast, also those inside functions, so lazy imports count too."""
 
 from __future__ import annotations
 
@@ -11,22 +14,57 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MEMCORE = ROOT / "memcore"
-FILES = sorted(MEMCORE.rglob("*.py"))
+PACKAGES = ("memcore", "charts", "app", "pages")
+
+# Lowest first. Stated in README's Layout section; change both together.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("memcore.settings", "memcore.data.registry"),  # pure tables: import nothing of ours
+    # what a run is (fields with their metadata, sections, the spec and its key, presets) and
+    # what it yields (typed records)
+    (
+        "memcore.spec_fields",
+        "memcore.spec_sections",
+        "memcore.spec",
+        "memcore.presets",
+        "memcore.records",
+    ),
+    ("memcore.data",),  # loading, files on disk, splits, noise
+    ("memcore.metrics",),  # each paper definition once (pure functions)
+    ("memcore.engine",),  # trains K members, measures with metrics while training
+    ("memcore.experiments",),  # the paper's figures: sweeps of specs + claim checks
+    ("memcore.jobs",),  # store, queue, workers, sweep runner
+    ("memcore.demo",),  # public-demo policy, checked by its callers before they submit
+    ("charts",),  # pure Altair chart builders and the report
+    ("memcore.commands", "memcore.cli", "memcore.__main__", "app"),  # the two programs
+    ("pages",),  # Streamlit pages
+)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+FILES = sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
+MODULES = {module_name(p): p for p in FILES}
 
 
 def imported_names(path: Path) -> set[str]:
-    """Dotted names of every module `path` imports (absolute imports only)."""
+    """Dotted names of every module `path` imports (absolute imports; `from a import b` gives
+    a.b when a.b is one of our modules, else a)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-        elif (  # importlib.import_module("x.y") with a literal name
+            subs = {f"{node.module}.{a.name}" for a in node.names} & set(MODULES)
+            names.update(subs or {node.module})
+        elif (
             isinstance(node, ast.Call)
-            and getattr(node.func, "attr", "") == "import_module"
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("import_module",)
             and node.args
             and isinstance(node.args[0], ast.Constant)
         ):
@@ -34,55 +72,115 @@ def imported_names(path: Path) -> set[str]:
     return names
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Top-level names of every module `path` imports."""
-    return {n.split(".")[0] for n in imported_names(path)}
+def layer(name: str) -> tuple[int, str]:
+    """(layer index, matched prefix) of a module of ours."""
+    if name == "memcore":  # the bare package: its __init__ is empty, the layers are inside
+        return (0, name)
+    best = (-1, "")
+    for i, prefixes in enumerate(LAYERS):
+        for p in prefixes:
+            if (name == p or name.startswith(p + ".")) and len(p) > len(best[1]):
+                best = (i, p)
+    if best[0] < 0:
+        raise AssertionError(f"{name} has no layer: add it to LAYERS (and README's Layout)")
+    return best
 
 
-def app_closure(names: set[str]) -> set[Path]:
-    """Source files of the app-layer modules in `names`, their packages and what they import
-    from the app layer in turn (the app may be imported lazily by memcore; it must then not
-    drag streamlit in)."""
-    todo, seen = [n for n in names if n.split(".")[0] in ("app", "pages")], set()
-    while todo:
-        parts = todo.pop().split(".")
-        for i in range(1, len(parts) + 1):
-            base = ROOT.joinpath(*parts[:i])
-            for f in (base / "__init__.py", base.with_suffix(".py")):
-                if f.is_file() and f not in seen:
-                    seen.add(f)
-                    todo += [n for n in imported_names(f) if n.split(".")[0] in ("app", "pages")]
-    return seen
+def ours(name: str) -> bool:
+    return name.split(".")[0] in PACKAGES
 
 
-def test_walker_sees_imports_everywhere(tmp_path):
-    src = tmp_path / "m.py"
-    src.write_text(
-        "import os.path\nfrom a.b import c\n"
-        "def f():\n    import streamlit as st\n    importlib.import_module('diskcache')\n"
-        "from . import rel\n"
-    )
-    assert imported_modules(src) == {"os", "a", "streamlit", "diskcache"}
+def violations(graph: dict[str, set[str]]) -> list[str]:
+    out = []
+    for mod, deps in graph.items():
+        lm, pm = layer(mod)
+        for dep in deps:
+            if not ours(dep) or dep == mod or mod.startswith(dep + "."):
+                continue  # a package's __init__ runs first anyway
+            ld, pd_ = layer(dep)
+            programs = {pm.split(".")[0] == "app", pd_.split(".")[0] == "app"}
+            if ld > lm or (ld == lm == len(LAYERS) - 2 and len(programs) == 2):
+                out.append(f"{mod} (layer {lm}) imports {dep} (layer {ld})")
+    return out
 
 
-def test_there_is_something_to_check():
-    rel = {p.relative_to(MEMCORE).as_posix() for p in FILES}
-    assert {"spec.py", "data/loading.py", "data/noise.py", "cli.py"} <= rel
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle found by a depth-first search over modules of ours (one per back edge)."""
+    found, state, stack = [], {}, []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for d in sorted(graph.get(m, ())):
+            if d not in graph:
+                continue
+            if state.get(d) == 1:
+                found.append(stack[stack.index(d) :] + [d])
+            elif d not in state:
+                visit(d)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    return found
+
+
+def project_graph() -> dict[str, set[str]]:
+    return {
+        m: {n for n in imported_names(p) if ours(n) and n != m and not m.startswith(n + ".")}
+        for m, p in MODULES.items()
+    }
+
+
+def test_every_module_has_a_layer():
+    assert {
+        "memcore.spec",
+        "memcore.data.noise",
+        "memcore.engine.trainer",
+        "charts",
+        "app.main",
+    } <= set(MODULES)
+    for m in MODULES:
+        layer(m)
+
+
+def test_checker_catches_upward_imports_and_cycles():
+    up = {"memcore.data.noise": {"memcore.engine.trainer"}, "memcore.engine.trainer": set()}
+    assert violations(up) == [
+        "memcore.data.noise (layer 2) imports memcore.engine.trainer (layer 4)"
+    ]
+    side = {"app.state": {"memcore.commands.jobs"}, "memcore.commands.jobs": set()}
+    assert len(violations(side)) == 1  # same layer, other program
+    loop = {"memcore.data.a": {"memcore.data.b"}, "memcore.data.b": {"memcore.data.a"}}
+    assert violations(loop) == [] and cycles(loop) == [
+        ["memcore.data.a", "memcore.data.b", "memcore.data.a"]
+    ]
+
+
+def test_imports_only_point_down():
+    assert violations(project_graph()) == []
+
+
+def test_no_import_cycles():
+    assert cycles(project_graph()) == []
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_no_streamlit_and_diskcache_only_in_jobs(path):
-    mods = imported_modules(path)
-    assert "streamlit" not in mods
-    for f in app_closure(imported_names(path)):  # app modules memcore reaches (lazily)
-        assert "streamlit" not in imported_modules(f), f"{path} reaches streamlit via {f}"
-    if "jobs" not in path.relative_to(MEMCORE).parts:
+def test_streamlit_only_in_app_and_pages_diskcache_only_in_jobs(path):
+    mods = {n.split(".")[0] for n in imported_names(path)}
+    name = module_name(path)
+    if not name.startswith(("app", "pages")):
+        assert "streamlit" not in mods
+    if not name.startswith("memcore.jobs"):
         assert "diskcache" not in mods
 
 
-def test_science_modules_import_without_streamlit_or_diskcache():
+def test_core_and_charts_import_without_streamlit_or_diskcache():
     code = (
-        "import sys, memcore.spec, memcore.data.loading, memcore.data.noise, memcore.cli\n"
+        "import sys, memcore.spec, memcore.data.noise, memcore.engine.trainer, memcore.cli\n"
+        "import charts.figures, charts.report\n"
         "print(sorted(m for m in ('streamlit', 'diskcache') if m in sys.modules))"
     )
     out = subprocess.run(
