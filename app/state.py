@@ -104,16 +104,19 @@ def sidebar_status(where, page_s: float | None = None) -> None:
 
 # -- runs -------------------------------------------------------------------------------------
 def spec_of(key: str) -> RunSpec | None:
-    """A stored run's spec (immutable per key, so cached for good)."""
-    return _spec_of(key, store_path())
+    """A stored run's spec, or None when the store has no such run (yet)."""
+    try:
+        return _spec_of(key, store_path())
+    except KeyError:
+        return None
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _spec_of(key: str, path: str) -> RunSpec | None:
-    try:
-        return api.spec(key, store())
-    except KeyError:
-        return None
+def _spec_of(key: str, path: str) -> RunSpec:
+    # A spec is immutable per key, so a found one is cached for good. "Not found" raises: Streamlit
+    # never caches an exception, so a link to a run submitted later finds it (a cached None
+    # said "deleted" until the server restarted).
+    return api.spec(key, store())
 
 
 def status(key: str) -> api.JobStatus | None:

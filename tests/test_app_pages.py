@@ -330,3 +330,21 @@ def test_a_real_engine_run_renders_every_training_chart(store, tiny_spec):
     for needed in ({"series", "mean"}, {"p_correct", "rank"}, {"variability", "confidence"}):
         assert any(needed <= f for f in found), needed
     assert any("critical sample ratio" in json.dumps(s) for s in charts(at))
+
+
+def test_a_link_to_a_run_not_stored_yet_shows_it_once_it_is(store):
+    """'Not found' is never cached: a shared link opened before its run exists shows the run
+    as soon as it is stored (it used to say "This run was deleted." until a restart)."""
+    from app import state
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2})
+    assert state.spec_of(spec.key) is None
+    at = app(short_params(spec))
+    assert any("not been run yet" in i.value for i in at.info)
+    seed(store, spec)
+    assert state.spec_of(spec.key) == spec
+    at.run()
+    no_exception(at)
+    assert not [w for w in at.warning if "deleted" in w.value]
+    assert charts(at)
