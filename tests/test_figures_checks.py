@@ -15,10 +15,12 @@ import pytest
 from memcore.experiments import (
     RECIPES,
     capacity,
+    class_sensitivity,
     convergence,
     critical,
     easiness,
     filters,
+    noise_levels,
     regularization,
     sensitivity,
     sharpness,
@@ -295,29 +297,29 @@ def class_frame(real_off: float, rand_off: float, seeds: int = 4, acc: float = 0
 
 
 def test_class_matrix_check():
-    v = sensitivity.class_check(class_frame(0.5, 0.2))
+    v = class_sensitivity.check(class_frame(0.5, 0.2))
     assert v.verdict == "holds", v.summary
     assert verdicts(v) == {
         "diagonal dominates": "holds",
         "real shares more across classes": "holds",
     }
-    v = sensitivity.class_check(class_frame(0.2, 0.5))
+    v = class_sensitivity.check(class_frame(0.2, 0.5))
     assert verdicts(v)["real shares more across classes"] == "fails" and v.verdict == "fails"
-    v = sensitivity.class_check(class_frame(20.0, 0.5))  # not diagonal
+    v = class_sensitivity.check(class_frame(20.0, 0.5))  # not diagonal
     assert v.parts["diagonal dominates"].verdict == "fails" and v.verdict == "fails"
 
 
 def test_class_matrix_check_inconclusive():
     one = class_frame(2.0, 0.5)
-    assert sensitivity.class_check(one[one["setting"] == "real"]).verdict == "inconclusive"
-    v = sensitivity.class_check(class_frame(0.5, 0.2, acc=0.12))
+    assert class_sensitivity.check(one[one["setting"] == "real"]).verdict == "inconclusive"
+    v = class_sensitivity.check(class_frame(0.5, 0.2, acc=0.12))
     assert v.verdict == "inconclusive" and "12.0% training accuracy" in v.summary
-    v = sensitivity.class_check(class_frame(0.5, 0.2, seeds=1))
+    v = class_sensitivity.check(class_frame(0.5, 0.2, seeds=1))
     assert v.verdict == "inconclusive" and "seed" in v.summary
     df = class_frame(0.5, 0.5)  # the seeds disagree about which shares more
     df.loc[(df["setting"] == "real") & (df["seed"] % 2 == 0) & (df["value"] < 5), "value"] = 0.6
     df.loc[(df["setting"] == "real") & (df["seed"] % 2 == 1) & (df["value"] < 5), "value"] = 0.4
-    assert sensitivity.class_check(df).parts["real shares more across classes"].verdict == (
+    assert class_sensitivity.check(df).parts["real shares more across classes"].verdict == (
         "inconclusive"
     )
 
@@ -375,24 +377,24 @@ def levels_frame(csr_rises: bool, falls: bool = True, fit: float = 1.0) -> pd.Da
 
 
 def test_noise_levels_check():
-    v = critical.level_check(levels_frame(csr_rises=True))
+    v = noise_levels.check(levels_frame(csr_rises=True))
     assert v.verdict == "holds", v.summary
     assert verdicts(v) == {"CSR rises with level": "holds",
                            "validation accuracy falls with level": "holds",
                            "randY validation peaks then falls": "holds"}  # fmt: skip
     assert "4/4" in v.parts["randY validation peaks then falls"].summary
-    v = critical.level_check(levels_frame(csr_rises=False))
+    v = noise_levels.check(levels_frame(csr_rises=False))
     assert v.verdict == "fails" and verdicts(v)["CSR rises with level"] == "fails"
     assert verdicts(v)["randY validation peaks then falls"] == "holds"
-    v = critical.level_check(levels_frame(csr_rises=True, falls=False))
+    v = noise_levels.check(levels_frame(csr_rises=True, falls=False))
     assert v.verdict == "fails" and verdicts(v)["randY validation peaks then falls"] == "fails"
 
 
 def test_noise_levels_inconclusive_outside_its_regime():
-    v = critical.level_check(levels_frame(csr_rises=True, fit=0.41))
+    v = noise_levels.check(levels_frame(csr_rises=True, fit=0.41))
     assert v.verdict == "inconclusive" and "randY 80% fitted only 41%" in v.summary
     df = levels_frame(csr_rises=True)
-    assert critical.level_check(df[df["level"] < 0.3]).verdict == "inconclusive"
+    assert noise_levels.check(df[df["level"] < 0.3]).verdict == "inconclusive"
 
 
 # -- regularization -----------------------------------------------------------------------------

@@ -1,5 +1,4 @@
-"""Loss-sensitivity: its Gini coefficient over training, and the per-class matrix
-(PAPER.md 4-5; poster Figs 3.2 and 3.3, ICML Figs 3-4).
+"""Loss-sensitivity: its Gini coefficient over training (PAPER.md 4; poster Fig 3.2, ICML Fig 3).
 
 Runs are `task="sensitivity"` specs (metrics.sensitivity): a 2x16 MLP trained by SGD on 1,000
 examples, the loss-sensitivity g_x = running mean over evaluation steps of |dL_t/dx|_1 through
@@ -9,19 +8,16 @@ the unrolled SGD updates. Settings: real, randX 50%, randX 100%; labels: 10 clas
 Real data and 100% randX run with several seeds (init and data order, train.seed); Gini depends
 on the initial weights, so they are compared seed by seed (metrics.spread: paired, t quantile).
 
-Regime (both checks): the real-data net learns its labels during the run (final training
-accuracy at least MIN_LEARNED of the way from chance to 1; chance is 1/1,000 with unique
-labels); below it the part is inconclusive, naming the accuracy reached.
+Regime (this check and class-sensitivity): the real-data net learns its labels during the run
+(final training accuracy at least MIN_LEARNED of the way from chance to 1; chance is 1/1,000 with
+unique labels); below it the part is inconclusive, naming the accuracy reached.
 
 Gini check, one part per label mode ("10 classes", "unique labels"), combined by
 experiments.verdict.combine: per seed, the mean over evaluation steps (after step 0) of Gini(real)
 - Gini(100% randX); the part holds when the mean over seeds is above 0 by t x its standard error,
 fails when it is confidently at or below 0, and is inconclusive in between or with < 2 seeds.
 
-Class matrix check (10 classes): cell (i, j) = mean over class-j inputs of |dL^(i)/dx|_1,
-summarised per seed by metrics.class_matrix. Two parts: "diagonal dominates" (per setting, log of
-the diagonal / off-diagonal mean ratio above 0, over seeds) and "real shares more across classes"
-(real data's off-diagonal share of the total minus random data's, paired by seed).
+The class-by-class matrix is experiments.class_sensitivity (same runs, class labels).
 """
 
 from __future__ import annotations
@@ -41,7 +37,6 @@ from memcore.experiments.recipe import (
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
-from memcore.metrics.class_matrix import diagonal_summary
 from memcore.spec import RunSpec, preset
 
 MIN_LEARNED = 0.2  # regime: real data's training accuracy this far from chance towards 1
@@ -70,12 +65,11 @@ COLUMNS = (
     "panel", "setting", "level", "curve", "seed", "step", "gini", "gini_time", "train_acc",
     "n_classes",
 )  # fmt: skip
-CLASS_COLUMNS = (
-    "setting", "level", "seed", "loss_class", "input_class", "value", "train_acc", "n_classes",
-)  # fmt: skip
 
 
-def _spec(dataset: str, scale: str, kind: str, level: float, labels: str, seed: int = 0) -> RunSpec:
+def run_spec(
+    dataset: str, scale: str, kind: str, level: float, labels: str, seed: int = 0
+) -> RunSpec:
     g = GRID[scale]
     ch = {
         **g["extra"],
@@ -99,19 +93,14 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     with every seed of the scale."""
     seeds = range(GRID[scale]["seeds"])
     return [
-        _spec(dataset, scale, kind, level, labels, seed)
+        run_spec(dataset, scale, kind, level, labels, seed)
         for labels in ("class", "unique")
         for kind, level in SETTINGS
         for seed in (seeds if (kind, level) in COMPARED else (0,))
     ]
 
 
-def class_specs(dataset: str, scale: str) -> list[RunSpec]:
-    seeds = range(GRID[scale]["seeds"])
-    return [_spec(dataset, scale, k, lv, "class", seed) for k, lv in COMPARED for seed in seeds]
-
-
-def _describe(s: RunSpec) -> str:
+def describe_run(s: RunSpec) -> str:
     t = s.train
     return (
         f"{s.data.dataset} ({s.data.train_size} examples"
@@ -126,13 +115,9 @@ def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)
     u = s[-1]
     return (
-        f"{_describe(s[0])}; unique labels: {u.train.epochs} epoch(s), evaluated every "
+        f"{describe_run(s[0])}; unique labels: {u.train.epochs} epoch(s), evaluated every "
         f"{u.metrics.sens_every} steps"
     )
-
-
-def class_settings(dataset: str, scale: str) -> str:
-    return _describe(class_specs(dataset, scale)[0]) + "; real vs 100% randX"
 
 
 def curve_name(kind: str, level: float) -> str:
@@ -159,12 +144,12 @@ def _gini_curve(r: RunData) -> pd.DataFrame | None:
             "step": s["step"].astype(int),
             "gini": s["gini"].astype(float),
             "gini_time": s["gini_time"].astype(float) if "gini_time" in s else np.nan,
-            **_learned(r),
+            **learned(r),
         }
     )
 
 
-def _learned(r: RunData) -> dict[str, float]:
+def learned(r: RunData) -> dict[str, float]:
     """The regime: final training accuracy (the "done" summary) and the number of classes
     (the "meta" record; the training set size with unique labels); nan when absent."""
     done = [x for x in r.records if x.get("type") == "done"]
@@ -188,7 +173,7 @@ def _gini_panel(d: pd.DataFrame) -> Verdict:
     rand = d[(d["setting"] == "randX") & (d["level"] == 1.0)]
     if real.empty or rand.empty:
         return inconclusive("needs real and 100% randX runs")
-    stop = unmet([_learned_condition(real)])
+    stop = unmet([learned_condition(real)])
     if stop:
         return stop
     g_real = real.pivot_table(index="step", columns="seed", values="gini")
@@ -223,7 +208,7 @@ def _gini_panel(d: pd.DataFrame) -> Verdict:
     return Verdict(v, text, numbers)
 
 
-def _learned_condition(real: pd.DataFrame) -> tuple[bool, str]:
+def learned_condition(real: pd.DataFrame) -> tuple[bool, str]:
     """The regime: the real-data net learns its labels (mean final training accuracy over
     seeds at least MIN_LEARNED of the way from chance to 1)."""
     acc = float(real.groupby("seed")["train_acc"].first().mean())
@@ -235,84 +220,6 @@ def _learned_condition(real: pd.DataFrame) -> tuple[bool, str]:
         f"the real-data net reached only {acc:.1%} training accuracy (chance {chance:.1%}, "
         f"regime: >= {need:.1%})",
     )
-
-
-def class_frame(runs: list[RunData]) -> pd.DataFrame:
-    """One row per (setting, loss class i, input class j): the final per-class matrix."""
-    return concat_runs(runs, _class_matrix, CLASS_COLUMNS)
-
-
-def _class_matrix(r: RunData) -> pd.DataFrame | None:
-    m = r.arrays.get("class_matrix")
-    if m is None or r.spec.noise.labels != "class" or not len(m):
-        return None
-    m = np.asarray(m[-1], dtype=float)
-    i, j = np.meshgrid(np.arange(m.shape[0]), np.arange(m.shape[1]), indexing="ij")
-    return pd.DataFrame(
-        {
-            "setting": setting(r.spec),
-            "level": float(r.spec.noise.level),
-            "seed": r.spec.train.seed,
-            "loss_class": i.ravel(),
-            "input_class": j.ravel(),
-            "value": m.ravel(),
-            **_learned(r),
-        }
-    )
-
-
-def class_check(df: pd.DataFrame) -> Verdict:
-    """Regime, then two parts (module docstring) combined by experiments.verdict.combine."""
-    rows = {}
-    for s in ("real", "randX"):
-        d = df[(df["setting"] == s) & ((df["level"] == 1.0) | (s == "real"))]
-        if d.empty:
-            return inconclusive(f"missing the {s} run")
-        for seed, g in d.groupby("seed"):
-            m = diagonal_summary(g)
-            if not np.isfinite(m["total"]) or m["total"] <= 0 or not m["offdiag_cells"]:
-                return inconclusive(f"{s} seed {seed}: empty or non-finite class matrix")
-            rows[(s, seed)] = m
-    stop = unmet([_learned_condition(df[df["setting"] == "real"])])
-    if stop:
-        return stop
-    t = pd.DataFrame(rows).T
-    numbers = {
-        s: {
-            "diag_over_offdiag": rnd(float(t.loc[s, "diag_over_offdiag"].mean()), 2),
-            "offdiag_share": rnd(float(t.loc[s, "offdiag_share"].mean())),
-            "seeds": len(t.loc[s]),
-        }
-        for s in ("real", "randX")
-    }
-    seeds = t.loc["real"].index.intersection(t.loc["randX"].index)
-    if len(seeds) < 2:
-        return inconclusive(
-            f"{len(seeds)} seed(s) with both runs: the per-seed comparison needs {MIN_SEEDS}+",
-            **numbers,
-        )
-    z = spread.z_for(len(seeds) - 1)
-    dom = {}
-    for s in ("real", "randX"):
-        logr = np.log(t.loc[s].loc[seeds, "diag_over_offdiag"].astype(float))
-        mean, se = spread.paired(logr, np.zeros(len(logr)))
-        text = (
-            f"{s}: diagonal / off-diagonal mean x{np.exp(mean):.2f} (log {mean:+.2f} +- {se:.2f})"
-        )
-        dom[s] = Verdict(
-            spread.ordering(mean, se, z), text, {"log_ratio": rnd(mean), "se": rnd(se)}
-        )
-    a = t.loc["real"].loc[seeds, "offdiag_share"].astype(float)
-    b = t.loc["randX"].loc[seeds, "offdiag_share"].astype(float)
-    mean, se = spread.paired(a, b)
-    shared = Verdict(
-        spread.ordering(mean, se, z),
-        f"off-diagonal share real {a.mean():.3f} vs randX {b.mean():.3f} (paired difference "
-        f"{mean:+.3f} +- {se:.3f} s.e. over {len(seeds)} seeds)",
-        {"difference": rnd(mean), "se": rnd(se)},
-    )
-    parts = {"diagonal dominates": combine(dom), "real shares more across classes": shared}
-    return combine(parts, numbers)
 
 
 RECIPE = Recipe(
@@ -340,30 +247,4 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
-)
-
-CLASS_RECIPE = Recipe(
-    name="class-sensitivity",
-    title="Per-class loss-sensitivity",
-    figure="poster Fig 3.3, ICML Fig 4",
-    claim=(
-        "The class-by-class loss-sensitivity matrix is dominated by its diagonal for real and "
-        "random data; real data has more mass off the diagonal (patterns shared across classes)."
-    ),
-    how_to_read=(
-        "Cell (i, j): how much the loss of class-i examples depends on the inputs of class-j "
-        "examples, averaged over training (log colour scale; darker = larger). Left real data, "
-        "right random inputs. A bright diagonal means each class's loss depends mostly on its "
-        "own examples; off-diagonal colour means classes share what is learned."
-    ),
-    regime=(
-        f"The real-data net learns its 10 classes during the run (training accuracy at least "
-        f"{MIN_LEARNED:.0%} of the way from chance to 100%); {MIN_SEEDS} seeds of real and 100% "
-        "randX, compared seed by seed."
-    ),
-    specs=class_specs,
-    frame=class_frame,
-    check=class_check,
-    columns=CLASS_COLUMNS,
-    settings=class_settings,
 )
