@@ -35,6 +35,7 @@ from memcore.experiments.sensitivity import (
     describe_run,
     learned,
     learned_condition,
+    real_train_acc,
     run_spec,
 )
 from memcore.experiments.verdict import combine, unmet
@@ -96,7 +97,7 @@ def check(df: pd.DataFrame) -> Verdict:
     if stop:
         return stop
     t = pd.DataFrame(rows).T
-    numbers = {
+    numbers: dict = {
         s: {
             "diag_over_offdiag": rnd(float(t.loc[s, "diag_over_offdiag"].mean()), 2),
             "offdiag_share": rnd(float(t.loc[s, "offdiag_share"].mean())),
@@ -104,6 +105,7 @@ def check(df: pd.DataFrame) -> Verdict:
         }
         for s in ("real", "randX")
     }
+    numbers["real_train_acc"] = rnd(real_train_acc(df[df["setting"] == "real"]))
     seeds = t.loc["real"].index.intersection(t.loc["randX"].index)
     if len(seeds) < 2:
         return inconclusive(

@@ -52,12 +52,13 @@ GRID = {
         "level": 0.5,
         "extra": {"train.epochs": 15, "train.batch_size": 32},
     },
-    # Quick: the regime is "every run fits its labels". randY 50% on 500 digits needs about 350
-    # epochs at batch 64 (issue 12), i.e. about 2,800 SGD steps, and more on more examples (the
-    # claim: noisy time grows with size). Batch 32 doubles the steps per epoch, so 500 epochs
-    # give 2.5-4.5x those steps on sizes 200-800: room for the growth, without censoring. Sizes
-    # 200 / 400 / 800 (a 4x range, the paper's 5k-50k is 10x) keep the largest run at 12,500
-    # small steps. 3 members: a spread for the paired tolerances (t with 2 degrees of freedom
+    # Quick: the regime is "every run fits its labels". Measured on digits (lr 0.1, width 256):
+    # 500 random labels are fitted (train accuracy 1.0) after about 3,000 SGD steps at batch 64
+    # (.96 at 2,400, .99 at 2,800); randY 50% on 500 examples needs about 350 epochs at batch 64
+    # (issue 12), i.e. 2,800 steps. Batch 32 and 400 epochs give 2,800 / 5,200 / 10,000 steps on
+    # 200 / 400 / 800 examples (100 / 200 / 400 random labels): room for the growth with size
+    # without censoring. Sizes span 4x (the paper's 5k-50k span 10x) so that the largest run
+    # stays cheap. 3 members: a spread for the paired tolerances (t with 2 degrees of freedom
     # per size; 9 size x member pairs for "randY slower").
     "quick": {
         "sizes": (200, 400, 800),
@@ -65,7 +66,7 @@ GRID = {
         "size_at": 400,
         "width_at": 256,
         "level": 0.5,
-        "extra": {"train.epochs": 500, "train.batch_size": 32, "train.members": 3},
+        "extra": {"train.epochs": 400, "train.batch_size": 32, "train.members": 3},
     },
     "paper": {
         "sizes": (5000, 10000, 20000, 50000),
@@ -156,8 +157,7 @@ def frame(runs: list[RunData]) -> pd.DataFrame:
 
 
 def _mode(values: list) -> object:
-    s = pd.Series(values)
-    return s.value_counts().idxmax()
+    return pd.Series(values).value_counts().idxmax()
 
 
 def check(df: pd.DataFrame) -> Verdict:
@@ -169,22 +169,14 @@ def check(df: pd.DataFrame) -> Verdict:
         return inconclusive("needs real data at two or more dataset sizes")
     real = d[d["setting"] == "real"]
     cens = real[real["censored"]]
-    if len(cens):
-        n, worst = int(cens["train_size"].iloc[0]), cens.iloc[0]
-        fit = (
-            f", final training accuracy {worst['final_train_acc']:.1%}"
-            if "final_train_acc" in d
-            else ""
+    if len(cens):  # the regime: real data fits at every size
+        worst = cens.iloc[0]
+        fit = f", final training accuracy {worst.get('final_train_acc', float('nan')):.1%}"
+        why = (
+            f"real data at size {int(worst['train_size'])} never reached 100% training accuracy "
+            f"in {worst['max_epochs']:g} epochs ({len(cens)} member(s){fit})"
         )
-        return unmet(
-            [
-                (
-                    False,
-                    f"real data at size {n} never reached 100% training accuracy in "
-                    f"{worst['max_epochs']:g} epochs ({len(cens)} member(s){fit})",
-                )
-            ]
-        )
+        return unmet([(False, why)]) or inconclusive(why)
     t = d.pivot_table(
         index=["setting", "train_size"], columns="member", values="epochs_to_fit", aggfunc="mean"
     )

@@ -194,6 +194,7 @@ def _gini_panel(d: pd.DataFrame) -> Verdict:
         g_real.loc[steps, seeds].mean(axis=1), g_rand.loc[steps, seeds].mean(axis=1)
     )
     numbers = {
+        "real_train_acc": rnd(real_train_acc(real)),
         "seeds": len(seeds),
         "steps": len(steps),
         "gap_per_seed": [rnd(float(x)) for x in gap],
@@ -208,10 +209,15 @@ def _gini_panel(d: pd.DataFrame) -> Verdict:
     return Verdict(v, text, numbers)
 
 
+def real_train_acc(real: pd.DataFrame) -> float:
+    """Mean over seeds of the real-data net's final training accuracy."""
+    return float(real.groupby("seed")["train_acc"].first().mean())
+
+
 def learned_condition(real: pd.DataFrame) -> tuple[bool, str]:
     """The regime: the real-data net learns its labels (mean final training accuracy over
     seeds at least MIN_LEARNED of the way from chance to 1)."""
-    acc = float(real.groupby("seed")["train_acc"].first().mean())
+    acc = real_train_acc(real)
     n = float(real["n_classes"].iloc[0])
     chance = 1.0 / n if np.isfinite(n) and n > 0 else float("nan")
     need = chance + MIN_LEARNED * (1 - chance)
