@@ -43,7 +43,11 @@ from memcore.spec import RunSpec
 
 N_CLASSES = 10  # every offline and paper dataset here has 10 classes
 MIN_FIT = 0.95  # regime: at the largest width every level fits its training labels
-MIN_LEARNED = 0.3  # regime: real data's best validation accuracy is this far above chance
+# Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
+# 10 classes: "well above chance" on both offline datasets (mnist1d's MLP reaches .59 on all
+# its data after 30 epochs, issue 12, and less on 500 examples).
+MIN_LEARNED = 0.2
+LEARNED_VAL = 0.1 + MIN_LEARNED  # the validation accuracy that MIN_LEARNED asks for
 
 GRID = {
     "test": {
@@ -216,10 +220,10 @@ RECIPE = Recipe(
         "smallest width within the spread over members (t x standard error) of that line's best."
     ),
     regime=(
-        f"The nets have trained to the end of learning: real data has learned (best validation "
-        f"accuracy at least {MIN_LEARNED:.0%} above chance) and the widest net has fitted its "
-        f"training labels at every noise level (final training accuracy >= {MIN_FIT:.0%}); "
-        "2+ members per point, for the spread."
+        "The nets have trained to the end of learning: real data has learned (best validation "
+        f"accuracy at least {LEARNED_VAL:.0%}, 3x chance with 10 classes) and the widest net has "
+        "fitted its training labels at every noise level (final training accuracy >= "
+        f"{MIN_FIT:.0%}); 2+ members per point, for the spread."
     ),
     specs=specs,
     frame=frame,

@@ -43,7 +43,11 @@ from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
 
 N_CLASSES = 10  # every offline and paper dataset here has 10 classes
-MIN_LEARNED = 0.3  # regime: real data's validation accuracy is this far above chance
+# Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
+# 10 classes: "well above chance" on both offline datasets (mnist1d's MLP reaches .59 on all
+# its data after 30 epochs, issue 12, and less on 500 examples).
+MIN_LEARNED = 0.2
+LEARNED_VAL = 0.1 + MIN_LEARNED  # the validation accuracy that MIN_LEARNED asks for
 MIN_FIT = 0.9  # regime: every noisy net has fitted this much of its training labels
 GRID = {
     "test": {
@@ -238,9 +242,9 @@ RECIPE = Recipe(
         "run is in the tooltip."
     ),
     regime=(
-        f"The nets have learned and memorized: real data's validation accuracy is at least "
-        f"{MIN_LEARNED:.0%} above chance and the 100%-noise nets have fitted at least "
-        f"{MIN_FIT:.0%} of their training labels by the last CSR measurement."
+        "The nets have learned and memorized: real data's validation accuracy is at least "
+        f"{LEARNED_VAL:.0%} (3x chance with 10 classes) and the 100%-noise nets have fitted at "
+        f"least {MIN_FIT:.0%} of their training labels by the last CSR measurement."
     ),
     specs=specs,
     frame=frame,

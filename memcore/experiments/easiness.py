@@ -181,7 +181,7 @@ RECIPE = Recipe(
     ),
     regime=(
         f"After one epoch the real-data net has learned something (mean P(correct) at least "
-        f"{MIN_LEARNED:.0%} above chance) and examples are not all always or never right; "
+        f"{MIN_LEARNED:g} above chance) and examples are not all always or never right; "
         f"{MIN_MEMBERS}+ members."
     ),
     specs=specs,

@@ -64,7 +64,11 @@ GRID = {
     "paper": {"extra": {"train.epochs": 100}},
 }
 N_CLASSES = 10
-MIN_LEARNED = 0.3  # regime: real data's validation accuracy this far above chance
+# Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
+# 10 classes: "well above chance" on both offline datasets (mnist1d's MLP reaches .59 on all
+# its data after 30 epochs, issue 12, and less on 500 examples).
+MIN_LEARNED = 0.2
+LEARNED_VAL = 0.1 + MIN_LEARNED  # the validation accuracy that MIN_LEARNED asks for
 MIN_FIT = 0.9  # regime: the randY net has fitted this much of its random labels
 N_SHOW = 16  # filters per member kept for the figure
 COLUMNS = ("setting", "member", "filter", "row", "col", "weight")
@@ -209,9 +213,9 @@ RECIPE = Recipe(
         "weights (0 for pure noise, as at initialisation)."
     ),
     regime=(
-        f"The nets are trained: real data has learned (validation accuracy at least "
-        f"{MIN_LEARNED:.0%} above chance) and the random-label net has fitted its labels "
-        f"(training accuracy >= {MIN_FIT:.0%})."
+        "The nets are trained: real data has learned (validation accuracy at least "
+        f"{LEARNED_VAL:.0%}, 3x chance with 10 classes) and the random-label net has fitted its "
+        f"labels (training accuracy >= {MIN_FIT:.0%})."
     ),
     specs=specs,
     frame=frame,

@@ -43,7 +43,11 @@ from memcore.metrics.regularization import memorization_cap, tradeoff, val_at_ca
 from memcore.spec import RunSpec
 
 MIN_FIT = 0.95  # regime: the unregularized net has fitted its random labels
-MIN_LEARNED = 0.3  # regime: real data's best validation accuracy this far above chance
+# Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
+# 10 classes: "well above chance" on both offline datasets (mnist1d's MLP reaches .59 on all
+# its data after 30 epochs, issue 12, and less on 500 examples).
+MIN_LEARNED = 0.2
+LEARNED_VAL = 0.1 + MIN_LEARNED  # the validation accuracy that MIN_LEARNED asks for
 VALUES = {
     "dropout": (0.0, 0.2, 0.4, 0.6, 0.8, 0.9),
     "input_dropout": (0.0, 0.2, 0.4, 0.6, 0.8, 0.9),
@@ -111,10 +115,12 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 def settings(dataset: str, scale: str) -> str:
     g = GRID[scale]
     vals = "; ".join(f"{r} {list(_values(r, g['n_values']))}" for r in g["regs"])
-    s = specs(dataset, scale)[0]
+    grid = specs(dataset, scale)
+    s = grid[0]
+    a = next((x for x in grid if x.train.regularizer == "adversarial"), s)  # its LASS settings
     adv = (
         f"; adversarial training weight {ADV_WEIGHT} on LASS samples (<= "
-        f"{s.metrics.csr_iters} iterations, radius {s.metrics.csr_radius:g}/255)"
+        f"{a.metrics.csr_iters} iterations, radius {a.metrics.csr_radius:g}/255)"
     )
     adv = adv if "adversarial" in g["regs"] else ""
     return f"{describe(s)} (one member per value); values: {vals}{adv}"
@@ -236,9 +242,9 @@ RECIPE = Recipe(
         "random labels and on real data."
     ),
     regime=(
-        f"The unregularized net has fitted its 100% random labels (training accuracy >= "
+        "The unregularized net has fitted its 100% random labels (training accuracy >= "
         f"{MIN_FIT:.0%}) and, on real data, has learned (best validation accuracy at least "
-        f"{MIN_LEARNED:.0%} above chance)."
+        f"{LEARNED_VAL:.0%}, 3x chance with 10 classes)."
     ),
     specs=specs,
     frame=frame,
