@@ -239,6 +239,8 @@ def test_easiness_inconclusive_outside_its_regime():
     df.loc[df["setting"] == "randX", "p_correct"] = 0.0
     v = easiness.check(df)
     assert v.verdict == "inconclusive" and "degenerate" in v.summary
+    v = easiness.check(df[df["setting"] != "randY"])
+    assert v.verdict == "inconclusive" and "missing settings: randY" in v.summary
 
 
 # -- loss-sensitivity ---------------------------------------------------------------------------
@@ -354,8 +356,12 @@ def test_csr_check_inconclusive():
     assert critical.check(zero).verdict == "inconclusive"
     v = critical.check(csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2}, fit=0.41))
     assert v.verdict == "inconclusive" and "randY fitted only 41%" in v.summary
+    _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True, real_val=0.2))
+    assert v.verdict == "inconclusive" and "real data reached only 20% validation" in v.summary
     v = critical.check(csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2}, real_val=0.15))
     assert v.verdict == "inconclusive" and "15% validation accuracy" in v.summary
+    v = critical.check(csr_frame({"real": 0.02, "randX": 0.3}))
+    assert v.verdict == "inconclusive" and "missing settings: randY" in v.summary
 
 
 def levels_frame(csr_rises: bool, falls: bool = True, fit: float = 1.0) -> pd.DataFrame:
@@ -396,6 +402,9 @@ def test_noise_levels_inconclusive_outside_its_regime():
     assert v.verdict == "inconclusive" and "randY 80% fitted only 41%" in v.summary
     df = levels_frame(csr_rises=True)
     assert noise_levels.check(df[df["level"] < 0.3]).verdict == "inconclusive"
+    df.loc[(df["level"] == 0) & (df["metric"] == "val_acc"), "value"] = 0.12
+    v = noise_levels.check(df)
+    assert v.verdict == "inconclusive" and "real data ended at 12% validation" in v.summary
 
 
 # -- regularization -----------------------------------------------------------------------------
@@ -428,6 +437,10 @@ def test_regularization_check():
 def test_regularization_inconclusive_outside_its_regime():
     v = regularization.check(reg_frame(0.02, 0.3, base_fit=0.41))
     assert v.verdict == "inconclusive" and "fitted only 41% of its random labels" in v.summary
+    df = reg_frame(0.02, 0.3)
+    df.loc[df["data"] == "real", "val_acc"] *= 0.2
+    v = regularization.check(df)
+    assert v.verdict == "inconclusive" and "real data reached only 19% validation" in v.summary
 
 
 def test_regularization_tradeoff_takes_final_noise_fit_and_best_real_val():
@@ -464,7 +477,9 @@ def epochs(train: float, val: float) -> list[dict]:
             for e in range(6)]  # fmt: skip
 
 
-def filter_runs(real_smooth: bool, rand_fit: float = 1.0, rand_smooth: bool = False):
+def filter_runs(
+    real_smooth: bool, rand_fit: float = 1.0, rand_smooth: bool = False, real_val: float = 0.9
+):
     yy, xx = np.mgrid[0:5, 0:5]
     blobs = np.stack([np.exp(-((yy - 2 + i % 3 - 1) ** 2 + (xx - 2) ** 2) / 3) for i in range(16)])
     noise = RNG.normal(size=(16, 5, 5))
@@ -473,7 +488,7 @@ def filter_runs(real_smooth: bool, rand_fit: float = 1.0, rand_smooth: bool = Fa
         f = blobs + 0.05 * RNG.normal(size=blobs.shape) if smooth else noise
         spec = preset("digits-mlp", **{"noise.kind": "none" if kind == "real" else "randY",
                                        "noise.level": 0.0 if kind == "real" else 1.0})  # fmt: skip
-        recs = epochs(1.0, 0.9) if kind == "real" else epochs(rand_fit, 0.1)
+        recs = epochs(1.0, real_val) if kind == "real" else epochs(rand_fit, 0.1)
         arrays = {"filters": f[None], "filters_init": RNG.normal(size=(1, 16, 5, 5))}
         runs.append(RunData(spec, recs, arrays))
     return runs
@@ -489,3 +504,5 @@ def test_filters_check():
     assert v.verdict == "inconclusive", v.summary  # both noise: within the spread
     _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True, rand_fit=0.41))
     assert v.verdict == "inconclusive" and "randY fitted only 41%" in v.summary
+    _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True, real_val=0.2))
+    assert v.verdict == "inconclusive" and "real data reached only 20% validation" in v.summary

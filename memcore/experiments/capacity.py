@@ -165,7 +165,8 @@ def _panel(d: pd.DataFrame) -> Verdict:
             (members >= 2, f"{members} member(s): the near-best tolerance needs 2+ seeds"),
             (
                 real_val >= chance + MIN_LEARNED,
-                f"real data reached only {real_val:.0%} validation accuracy (chance {chance:.0%})",
+                f"real data reached only {real_val:.0%} validation accuracy "
+                f"(regime: >= {chance + MIN_LEARNED:.0%})",
             ),
             (
                 not loose,

@@ -187,7 +187,7 @@ def _regime(last: pd.DataFrame) -> list[tuple[bool, str]]:
         (
             last.loc["real", "val_acc"] >= chance + MIN_LEARNED,
             f"real data reached only {last.loc['real', 'val_acc']:.0%} validation accuracy "
-            f"(chance {chance:.0%})",
+            f"(regime: >= {chance + MIN_LEARNED:.0%})",
         )
     ]
     for s in last.index:

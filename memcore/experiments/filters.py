@@ -164,7 +164,7 @@ def check(df: pd.DataFrame) -> Verdict:
                 (
                     real_val >= chance + MIN_LEARNED,
                     f"real data reached only {real_val:.0%} validation accuracy (chance "
-                    f"{chance:.0%})",
+                    f"{chance:.0%}, regime: >= {chance + MIN_LEARNED:.0%})",
                 ),
                 (
                     fit >= MIN_FIT,

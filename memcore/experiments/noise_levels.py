@@ -135,7 +135,8 @@ def _level_regime(finals: dict[str, pd.DataFrame]) -> list[tuple[bool, str]]:
             out.append(
                 (
                     real >= chance + MIN_LEARNED,
-                    f"real data ended at {real:.0%} validation accuracy (chance {chance:.0%})",
+                    f"real data ended at {real:.0%} validation accuracy "
+                    f"(regime: >= {chance + MIN_LEARNED:.0%})",
                 )
             )
         for lv, a in m["train_acc"].items():

@@ -172,7 +172,8 @@ def check(df: pd.DataFrame, n_classes: int = 10) -> Verdict:
             ),
             (
                 val0 >= chance + MIN_LEARNED,
-                f"real data reached only {val0:.0%} validation accuracy (chance {chance:.0%})",
+                f"real data reached only {val0:.0%} validation accuracy "
+                f"(regime: >= {chance + MIN_LEARNED:.0%})",
             ),
         ],
         **numbers,
