@@ -50,8 +50,9 @@ COLUMNS = ("panel", "level", "epoch", "member", "metric", "value")
 
 def specs(dataset: str, scale: str) -> list[RunSpec]:
     g = GRID[scale]
+    extra = {**g["extra"], **g.get("level_extra", {})}
     return [
-        base_spec(dataset, **g["extra"], **noise_changes(kind, level))
+        base_spec(dataset, **extra, **noise_changes(kind, level))
         for kind in ("randX", "randY")
         for level in g["levels"]
     ]
