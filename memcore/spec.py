@@ -40,7 +40,9 @@ __all__ = [
     "from_flat",
 ]
 
-CODE_VERSION = "3"  # 2: CSR after the last epoch; 3: first-layer filters stored
+# 2: CSR after the last epoch; 3: first-layer filters stored; 4: mnist1d in its own
+# representation (not min-max scaled) and "/255" settings relative to each dataset's value range
+CODE_VERSION = "4"
 
 SECTIONS = {
     "data": DataSpec,

@@ -239,14 +239,16 @@ class MetricsSpec(_Section):
     csr_set: str = spec_field("val", "CSR probes are drawn from this set.", choices=CSR_SETS)
     csr_probes: int = spec_field(1000, "CSR probe points.", unit="probes", lo=1, hi=100_000)
     csr_radius: float = spec_field(
-        0.3, "L-inf radius of the LASS search; the paper uses 0.3.",
-        unit="0-255 pixel units", lo=0.0, hi=255.0,
+        0.3,
+        "L-inf radius of the LASS search, in 1/255 of the dataset's value range (one pixel "
+        "level on 8-bit images); the paper uses 0.3.",
+        unit="/255 of the data range", lo=0.0, hi=255.0,
     )  # fmt: skip
     csr_alpha: float = spec_field(
-        0.25, "LASS step on the gradient sign.", unit="0-255 pixel units", lo=0.0, hi=255.0
+        0.25, "LASS step on the gradient sign.", unit="/255 of the data range", lo=0.0, hi=255.0
     )
     csr_beta: float = spec_field(
-        0.2, "LASS Langevin noise std.", unit="0-255 pixel units", lo=0.0, hi=255.0
+        0.2, "LASS Langevin noise std.", unit="/255 of the data range", lo=0.0, hi=255.0
     )
     csr_iters: int = spec_field(100, "LASS iterations at most.", unit="iterations", lo=1, hi=10_000)
     csr_min_new: int = spec_field(

@@ -171,3 +171,26 @@ def test_csr_uses_the_value_range():
     kw = dict(radius=80 / 255, alpha=10 / 255, beta=0.0, iters=10, min_new=0)
     ref = lass(forward, x, **kw, generator=torch.Generator().manual_seed(0))
     assert torch.equal(wide, ref.ratio)
+
+
+def test_r_over_255_is_the_same_share_of_the_range_on_every_dataset():
+    from memcore.data.registry import REGISTRY
+
+    spans = {n: i.value_range[1] - i.value_range[0] for n, i in REGISTRY.items()}
+    assert spans["mnist1d"] > 5 * spans["digits"]  # two datasets with different ranges
+    for r in (0.3, 2.0, 8.0):
+        shares = {n: data_units(r, i.value_range) / spans[n] for n, i in REGISTRY.items()}
+        assert all(s == pytest.approx(r / 255) for s in shares.values()), shares
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d", "mnist", "fashion_mnist", "cifar10"])
+def test_csr_is_zero_at_radius_zero_on_every_dataset(name):
+    from memcore.data.registry import REGISTRY
+
+    lo, hi = REGISTRY[name].value_range
+    forward, _ = _mlp(2, 5, 16, 4)
+    g = torch.Generator().manual_seed(1)
+    x = lo + (hi - lo) * torch.rand(200, 5, generator=g, dtype=torch.float64)
+    m = MetricsSpec(csr_radius=0.0, csr_alpha=1.0, csr_beta=1.0, csr_iters=20, csr_min_new=0)
+    ratio, _ = csr(forward, x, m, torch.Generator().manual_seed(0), value_range=(lo, hi))
+    assert (ratio == 0).all()

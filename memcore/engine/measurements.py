@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from memcore import records
+from memcore.data.registry import REGISTRY
 from memcore.engine import device as devices
 from memcore.engine import models
 from memcore.engine.device_data import DeviceData
@@ -60,7 +61,8 @@ def csr_records(
     m, device = spec.metrics, probes.device
     gen = torch.Generator(device=device).manual_seed(mix_seed(spec.train.seed, epoch, 3))
     with devices.autocast(device, spec.train.precision):
-        ratio, iters = critical.csr(model, probes, m, generator=gen)
+        value_range = REGISTRY[spec.data.dataset].value_range
+        ratio, iters = critical.csr(model, probes, m, value_range=value_range, generator=gen)
     ratio = ratio.tolist()
     wall = wall_fn()
     return [
@@ -70,7 +72,7 @@ def csr_records(
             member=k,
             csr=ratio[k],
             iters=int(iters),
-            radius=critical.data_units(m.csr_radius),
+            radius=critical.data_units(m.csr_radius, REGISTRY[spec.data.dataset].value_range),
             set=used,
             wall=wall,
         ).to_dict()

@@ -43,6 +43,7 @@ from torch import Tensor
 
 from memcore import records
 from memcore.data import noise
+from memcore.data.registry import REGISTRY
 from memcore.engine import device as devices
 from memcore.engine import measurements, models
 from memcore.engine.device import resolve_device
@@ -146,7 +147,13 @@ class Trainer:
         weights = None
         if reg.adversarial:
             xb, yb, weights = adversarial_batch(
-                self.model, xb, yb, self.spec.metrics, t.adv_weight, gen
+                self.model,
+                xb,
+                yb,
+                self.spec.metrics,
+                t.adv_weight,
+                gen,
+                value_range=REGISTRY[self.spec.data.dataset].value_range,
             )
         elif reg.active:
             xb = reg.input(xb, gen)

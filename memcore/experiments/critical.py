@@ -110,7 +110,7 @@ def csr_text(s: RunSpec) -> str:
     return (
         f"CSR every {m.csr_every} epochs on up to {m.csr_probes} {m.csr_set} probes, radius "
         f"{m.csr_radius:g}/255, alpha {m.csr_alpha:g}/255, beta {m.csr_beta:g}/255, "
-        f"<= {m.csr_iters} LASS iterations"
+        f"<= {m.csr_iters} LASS iterations (x/255 = that share of the data's value range)"
     )
 
 

@@ -120,7 +120,7 @@ def settings(dataset: str, scale: str) -> str:
     a = next((x for x in grid if x.train.regularizer == "adversarial"), s)  # its LASS settings
     adv = (
         f"; adversarial training weight {ADV_WEIGHT} on LASS samples (<= "
-        f"{a.metrics.csr_iters} iterations, radius {a.metrics.csr_radius:g}/255)"
+        f"{a.metrics.csr_iters} iterations, radius {a.metrics.csr_radius:g}/255 of the data range)"
     )
     adv = adv if "adversarial" in g["regs"] else ""
     return f"{describe(s)} (one member per value); values: {vals}{adv}"
