@@ -12,9 +12,9 @@ Failures:
   `retries`); a task whose Dask worker dies is rescheduled by the scheduler (at most its
   `distributed.scheduler.allowed-failures`, default 3, then KilledWorker). What still fails is
   marked failed in the store with its error and the sweep goes on with the rest.
-- interrupting the driver (Ctrl-C, SIGTERM) gives its runs back to the queue; a killed driver's
-  leases run out (MEMCORE_LEASE_S) and its runs go back too; running the sweep again computes
-  only what is missing.
+- interrupting the driver (Ctrl-C, SIGTERM) gives its runs in flight back to the queue; a
+  killed driver's leases run out (MEMCORE_LEASE_S) and its runs go back too; running the sweep
+  again computes only what is missing.
 - a run cancelled or deleted meanwhile (Runs page) loses its lease; its task is cancelled.
 
 Tasks go through client.submit rather than joblib's dask backend: joblib's Parallel cancels
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -66,7 +67,7 @@ class _Committer(Worker):
     same code a worker uses. Its leases are renewed by the driver's keeper thread, and it has
     no heartbeat record: it is not one of this machine's workers (the pool must not count it)."""
 
-    def __init__(self, store: Store, scheduler: str) -> None:
+    def __init__(self, store: Store) -> None:
         super().__init__(store)  # no device: the spec runs as is, on the Dask worker's device
         self.id = f"dask-{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
 
@@ -158,14 +159,17 @@ class Dask:
         comes; claim runs that come back to the queue (a lease ran out); until `finished()`.
         Runs held by others (local workers, another driver) are waited for, not computed."""
         keys = {s.key for s in specs}
-        committer = _Committer(store, self.scheduler)
+        committer = _Committer(store)
         held: dict[Future, lease.Claim] = {}
         keeper = _LeaseKeeper(store, committer.id, held)
         keeper.start()
         submitted: list[str] = []
         ready = threading.Event()
+        restore = _sigterm_interrupts()
         try:
             while True:
+                if self.client.status in ("closing", "closed"):
+                    raise RuntimeError(f"lost the Dask scheduler at {self.scheduler}")
                 while (claim := lease.claim(store, committer.id, only=keys)) is not None:
                     future = self.submit(claim)
                     future.add_done_callback(lambda _: ready.set())  # in the client's thread
@@ -184,6 +188,7 @@ class Dask:
                     print(f"[dask driver] {claim.key[:12]} {outcome}", file=sys.stderr, flush=True)
                     future.release()
         finally:
+            restore()
             keeper.stopped.set()
             for future, claim in held.items():  # interrupted or timed out: give the runs back
                 future.cancel()
@@ -200,6 +205,19 @@ class Dask:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _sigterm_interrupts() -> Callable[[], None]:
+    """Make SIGTERM interrupt the driver like Ctrl-C (so it gives its runs back to the queue);
+    returns the function restoring the previous handler. Main thread only (signal's rule)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def connect(scheduler: str) -> Client:
