@@ -318,3 +318,13 @@ def test_figure_page_hides_the_cluster_field_in_demo_mode(tmp_path, monkeypatch)
     at = _figure_page("easiness")
     assert not at.exception
     assert not any(t.key == "easiness-scheduler" for t in at.text_input)
+
+
+def test_claim_only_takes_the_sweeps_own_runs_and_leaves_the_queue_in_order(tiny_spec, tmp_path):
+    store = open_store(tmp_path / "store")
+    theirs, ours = _specs(tiny_spec, 2), _specs(tiny_spec, 2, **{"train.epochs": 3})
+    api.submit_sweep([theirs[0], ours[0], theirs[1], ours[1]], store)
+    got = [lease.claim(store, "driver", only={s.key for s in ours}) for _ in range(3)]
+    assert [c.key for c in got[:2]] == [s.key for s in ours] and got[2] is None
+    assert store.index.queue() == [s.key for s in theirs]
+    assert lease.claim(store, "worker").key == theirs[0].key  # plain claims are unchanged
