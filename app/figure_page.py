@@ -1,8 +1,9 @@
 """One paper-experiment page per recipe of memcore.experiments.RECIPES (app/main.py makes them
 with `page(name)`): controls for dataset and scale, the settings, Run sweep (submits the recipe's
-specs through the jobs API), an overall progress bar, the figure drawn from the runs finished so
-far (a fragment re-reads the store every couple of seconds while runs are queued or running), the
-claim with its verdict, and how to read it.
+specs through the jobs API, or with a Dask scheduler address starts a driver that runs them on
+that cluster: memcore/jobs/dask_backend.py), an overall progress bar, the figure drawn from the
+runs finished so far (a fragment re-reads the store every couple of seconds while runs are queued
+or running), the claim with its verdict, and how to read it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import streamlit as st
 
 from app import errors, state
 from charts import figures
+from memcore import demo, settings
 from memcore.data.registry import DATASETS, OFFLINE_DATASETS
 from memcore.experiments import get
 from memcore.jobs import sweep as fr
@@ -107,13 +109,58 @@ def show(name: str) -> None:
         if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):
             st.warning(msg)
         n = len(recipe.grid(dataset, scale))
+        scheduler = cluster_field(name)
         if st.button(f"Run sweep ({n} runs)", type="primary", key=f"{name}-run"):
             with errors.guarded("Could not submit the sweep"):
-                state.submit_sweep(recipe, dataset, scale)
-                state.ensure_workers(force=True)
+                if scheduler:
+                    run_on_cluster(name, dataset, scale, scheduler)
+                else:
+                    state.submit_sweep(recipe, dataset, scale)
+                    state.ensure_workers(force=True)
                 st.toast(f"Submitted {n} runs; finished ones are reused.")
+        cluster_status(name)
         live(name, dataset, scale)
     st.markdown(f"**How to read it.** {recipe.how_to_read}")
+
+
+def cluster_field(name: str) -> str:
+    """The Dask scheduler address to run the sweep on ("" = this machine's workers); never
+    shown in demo or read-only mode, where sweeps use the app's own workers only."""
+    if demo.limits().active:
+        return ""
+    default = settings.get("MEMCORE_DASK_SCHEDULER") or ""
+    return st.text_input(
+        "Dask scheduler (optional)",
+        value=default,
+        placeholder="tcp://HOST:8786",
+        help="Compute this sweep's missing runs on a Dask cluster; results are stored here and "
+        "appear below as they finish. Empty: this machine's workers.",
+        key=f"{name}-scheduler",
+    ).strip()
+
+
+def run_on_cluster(name: str, dataset: str, scale: str, scheduler: str) -> None:
+    """Check the scheduler answers, then start the sweep's driver process (it queues the runs,
+    sends each to the cluster and stores the results here); remembered for cluster_status."""
+    from memcore.jobs import dask_backend
+
+    if demo.limits().active:
+        raise ValueError("this demo runs sweeps on its own workers only")
+    link = dask_backend.check(scheduler)
+    proc, log = dask_backend.start_driver(name, dataset, scale, scheduler, state.store())
+    st.session_state[f"{name}-dask"] = {
+        "scheduler": scheduler, "dashboard": link, "pid": proc.pid, "log": str(log)
+    }  # fmt: skip
+
+
+def cluster_status(name: str) -> None:
+    """Where the sweep started from this session runs: the cluster and its dashboard link."""
+    run = st.session_state.get(f"{name}-dask")
+    if not run:
+        return
+    dash = f" · [Dask dashboard]({run['dashboard']})" if run["dashboard"] else ""
+    st.markdown(f"Sweep sent to the Dask cluster at `{run['scheduler']}`{dash}")
+    st.caption(f"Driver process {run['pid']}, log `{run['log']}`")
 
 
 def live(name: str, dataset: str, scale: str) -> None:

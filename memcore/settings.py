@@ -82,6 +82,20 @@ _TABLE = (
         "epoch at which the fake runner raises (0 = never)",
         minimum=0,
     ),
+    # Dask cluster (memcore/jobs/dask_backend.py)
+    Setting(
+        "MEMCORE_DASK_SCHEDULER",
+        str,
+        None,
+        "Dask scheduler for --backend dask and the figure pages, e.g. tcp://host:8786",
+    ),
+    Setting(
+        "MEMCORE_DASK_RETRIES",
+        int,
+        2,
+        "reruns of a Dask task that raised (dead workers: the scheduler's allowed-failures)",
+        minimum=0,
+    ),
     # datasets
     Setting(
         "MEMCORE_DATA", str, None, "downloaded datasets folder (default <repo>/cache/datasets)"

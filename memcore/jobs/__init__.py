@@ -7,7 +7,8 @@
 - `control` (asking for work) and `runs`, `status` (pure reads): the API of the app and the CLI,
   gathered in `api`.
 - `worker`: the worker loop (`python -m memcore worker`), `runner`: what it runs; `pool`:
-  start/find workers; `sweep`: run a figure's sweep through the store.
+  start/find workers; `sweep`: run a figure's sweep through the store; `backends` (+
+  `dask_backend`): where a sweep's runs are computed, this machine or a Dask cluster.
 - `fake`: a deterministic stand-in runner with the engine's record shapes (tests).
 
 This is the only package that imports diskcache. It knows no visitor policy (memcore/demo.py).

@@ -10,6 +10,7 @@ workers never both write one run, and a cancelled or deleted job stops taking re
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,18 +61,24 @@ def _nothing_to_claim(ix: RunIndex, now: float) -> bool:
     return True
 
 
-def claim(store: Store, worker_id: str) -> Claim | None:
-    """Take the first queued job (after requeueing expired leases); None when the queue is empty."""
+def claim(store: Store, worker_id: str, only: Collection[str] | None = None) -> Claim | None:
+    """Take the first queued job (after requeueing expired leases); None when the queue is empty.
+    `only`: take the first queued job among these keys (a sweep driver computing its own runs
+    elsewhere, memcore/jobs/backends.py); other queued jobs keep their place."""
     now = time.time()
     if _nothing_to_claim(store.index, now):
         return None
     with store.transact() as ix:
         queue = ix.queue()
         _expire_leases(ix, queue, now)
+        skipped: list[str] = []
         while queue:
             key = queue.pop(0)
             if ix.status(key) != "queued":
                 continue  # cancelled or deleted while queued
+            if only is not None and key not in only:
+                skipped.append(key)
+                continue
             job = ix.job(key)
             job.update(
                 worker=worker_id,
@@ -86,10 +93,10 @@ def claim(store: Store, worker_id: str) -> Claim | None:
             ix.set_status(key, "running")
             ix.drop_pending(key)
             ix.set_running({**ix.running(), key: worker_id})
-            ix.set_queue(queue)
+            ix.set_queue(skipped + queue)
             n = job["chunks"][-1] if job["chunks"] else 0
             return Claim(key, RunSpec.from_json(ix.spec_json(key)), job["checkpoint"], n)
-        ix.set_queue(queue)
+        ix.set_queue(skipped + queue)
     return None
 
 

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from memcore import settings
@@ -60,17 +61,25 @@ def start_worker(
     store: Store, device: str | None = None, idle_exit: float | None = None
 ) -> subprocess.Popen:
     """Start one detached worker process logging to <store>/logs/worker-<time>-<n>.log."""
-    cmd = [sys.executable, "-m", "memcore", "worker", "--store", str(store.path)]
+    args = ["worker", "--store", str(store.path)]
     if device:
-        cmd += ["--device", device]
+        args += ["--device", device]
     if idle_exit is not None:
-        cmd += ["--idle-exit", str(idle_exit)]
-    log = store.path / "logs" / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}.log"
+        args += ["--idle-exit", str(idle_exit)]
+    return spawn(args, store, "worker")[0]
+
+
+def spawn(args: list[str], store: Store, log_name: str) -> tuple[subprocess.Popen, Path]:
+    """Start `python -m memcore ARGS` detached from this process (it outlives a Streamlit rerun
+    or the app), logging to <store>/logs/<log_name>-<time>-<n>.log; returns it and its log."""
+    cmd = [sys.executable, "-m", "memcore", *args]
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}"
+    log = store.path / "logs" / f"{log_name}-{stamp}.log"
     root = str(repo_root())
     env = settings.child_env()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     with open(log, "ab") as out:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             cmd,
             cwd=root,
             env=env,
@@ -79,6 +88,7 @@ def start_worker(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # survives the caller's process group (Streamlit reruns)
         )
+    return proc, log
 
 
 def ensure_workers(
