@@ -262,6 +262,11 @@ class MetricsSpec(_Section):
     sens_every: int = spec_field(
         10, "Sensitivity task: SGD steps between evaluations.", unit="steps", lo=1, hi=100_000
     )
+    sens_class_every: int = spec_field(
+        1, "Sensitivity task: the per-class matrix is updated every this many evaluations (the "
+        "Gini uses every one); an update costs as many backward sweeps as there are classes.",
+        unit="evaluations", lo=1, hi=100_000,
+    )  # fmt: skip
     sens_mode: str = spec_field(
         "total", "Sensitivity: the total derivative, or indirect (through theta_t only).",
         choices=SENS_MODES,
