@@ -11,6 +11,7 @@ others are run first.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -200,7 +201,7 @@ def run(
     if workers > 0:
         from memcore.jobs import pool
 
-        pool.ensure_workers(workers, s)
+        pool.ensure_workers(workers, s, parent=os.getpid())  # they exit with this process
     else:
         from memcore.jobs.worker import Worker
 
