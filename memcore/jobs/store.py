@@ -119,9 +119,12 @@ class Store:
                     for sub in ("index", "artifacts", "checkpoints", "logs"):
                         (self.path / sub).mkdir(parents=True, exist_ok=True)
                     self.cache = open_cache(self.path / "index")
-            except ReadOnlyStore:
-                if not (self.path / "index" / "cache.db").is_file():
-                    raise  # nothing to read either
+            except StoreError as e:
+                # SQLite says "unable to open database file" when it cannot create its -shm
+                # file in a read-only folder: the folder's writability decides.
+                ro = isinstance(e, ReadOnlyStore) or not os.access(self.path / "index", os.W_OK)
+                if not ro or not (self.path / "index" / "cache.db").is_file():
+                    raise  # not a read-only store, or nothing to read either
                 self.readonly = True
         if self.readonly:
             with disk_errors(self.path):
