@@ -130,7 +130,11 @@ _TABLE = (
     _demo_cap("QUEUED", 50, int, "queued + running jobs in the whole store"),
     # read by docker/entrypoint.sh (shell)
     Setting(
-        "MEMCORE_STOP_GRACE", float, 8.0, "shell: seconds between SIGTERM and SIGKILL", minimum=0
+        "MEMCORE_STOP_GRACE",
+        int,
+        8,
+        "shell: whole seconds between SIGTERM and SIGKILL (under docker stop's 10 s)",
+        minimum=0,
     ),
     Setting(
         "MEMCORE_PREFETCHED",

@@ -11,8 +11,11 @@ Layout of a store folder (`open_store(path)`; path from the argument, setting ME
 - `logs/`: worker logs (pool.ensure_workers).
 
 Files are written before the transaction that references them, so a crash leaves at most an
-orphan file, never a record pointing at nothing. diskcache's own eviction is off
-(eviction_policy="none"): `enforce_limit` evicts whole finished runs, oldest first.
+orphan file, never a record pointing at nothing; a failed write (a full disk) removes its partial
+file. A store that cannot be written is opened read-only (`Store.readonly`): reads work, writes
+raise ReadOnlyStore. A zero-length or damaged index raises DamagedStore pointing at `doctor`.
+diskcache's own eviction is off (eviction_policy="none"): `enforce_limit` evicts whole finished
+runs, oldest first.
 """
 
 from __future__ import annotations
