@@ -230,3 +230,18 @@ def test_a_worker_started_for_a_parent_exits_when_the_parent_is_killed(tmp_path)
     assert pool.workers_alive(store) == []
     log = next((store / "logs").glob("worker-*.log")).read_text()
     assert f"parent {parent.pid} is gone: stopping" in log and "Traceback" not in log
+
+
+@pytest.mark.parametrize("limit", ["0", "1K", "20G"])
+def test_store_limit_settings_keep_finished_runs_and_a_tiny_limit_says_why(tmp_path, limit):
+    store = tmp_path / "store"
+    keys = [api.submit(small(**{"train.seed": s}), store) for s in range(2)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MEMCORE_JOBS_RUNNER="memcore.jobs.fake:run")
+    env["MEMCORE_STORE_LIMIT"] = limit
+    w = worker(store, env, "--max-jobs", "2")
+    out, _ = w.communicate(timeout=60)
+    assert w.returncode == 0, out
+    assert {r["key"]: r["status"] for r in api.list_runs(store)} == dict.fromkeys(keys, "done")
+    warned = "bigger than the store's size limit" in out and "MEMCORE_STORE_LIMIT=1 KiB" in out
+    assert warned == (limit == "1K"), out
+    assert "] evicted " not in out
