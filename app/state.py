@@ -13,6 +13,7 @@ epoch.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -53,15 +54,16 @@ def worker_target() -> int:
 @st.cache_resource(show_spinner=False)
 def _workers_started(n: int, path: str) -> float:
     if n > 0:
-        pool.ensure_workers(n, store())
+        pool.ensure_workers(n, store(), parent=os.getpid())
     return time.time()
 
 
 def ensure_workers(force: bool = False) -> None:
-    """Make sure the configured number of workers is alive (once per process, or now)."""
+    """Make sure the configured number of workers is alive (once per process, or now). They
+    are tied to this server process: they exit (requeueing their job) when it is gone."""
     n = worker_target()
     if force and n > 0:
-        pool.ensure_workers(n, store())
+        pool.ensure_workers(n, store(), parent=os.getpid())
     else:
         _workers_started(n, store_path())
 

@@ -17,12 +17,27 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 GiB = 2**30
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([KMGTP]?)(?:I?B)?", re.IGNORECASE)
+
+
+class ByteSize(int):
+    """A size in bytes, written as bytes or with a binary unit: 500M, 20G, 1.5T, 20GiB, 2 GB
+    (K/M/G/T/P = powers of 1024)."""
+
+    @classmethod
+    def parse(cls, text: str) -> ByteSize:
+        m = _SIZE.fullmatch(text.strip())
+        if m is None:
+            raise ValueError(text)
+        return cls(round(float(m.group(1)) * _UNITS[m.group(2).upper()]))
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,7 @@ class Setting:
     """One environment variable: its type, default (None = unset), help, and old name."""
 
     name: str
-    type: type  # str | int | float | bool
+    type: type  # str | int | float | bool | ByteSize
     default: Any
     help: str
     alias: str | None = None  # deprecated name, read when `name` is unset (one release)
@@ -51,13 +66,20 @@ _TABLE = (
     Setting("MEMCORE_THREADS", int, None, "torch threads per worker (default: cores shared)"),
     Setting(
         "MEMCORE_STORE_LIMIT",
-        float,
-        20 * GiB,
-        "store size in bytes; oldest finished runs evicted",
-        minimum=1,
+        ByteSize,
+        ByteSize(20 * GiB),
+        "store size (500M, 20G, 1.5T or bytes; 0 = no cap); oldest finished runs evicted",
+        minimum=0,
     ),
     Setting("MEMCORE_MAX_QUEUE", float, 1000, "queued jobs at most", minimum=1),
     Setting("MEMCORE_LEASE_S", float, 30.0, "seconds a running job's lease lasts", minimum=0),
+    Setting(
+        "MEMCORE_MAX_ATTEMPTS",
+        int,
+        3,
+        "worker deaths (e.g. out of memory) after which a job is failed",
+        minimum=1,
+    ),
     Setting(
         "MEMCORE_CHECKPOINT_EVERY_S",
         float,
@@ -122,7 +144,11 @@ _TABLE = (
     _demo_cap("QUEUED", 50, int, "queued + running jobs in the whole store"),
     # read by docker/entrypoint.sh (shell)
     Setting(
-        "MEMCORE_STOP_GRACE", float, 8.0, "shell: seconds between SIGTERM and SIGKILL", minimum=0
+        "MEMCORE_STOP_GRACE",
+        int,
+        8,
+        "shell: whole seconds between SIGTERM and SIGKILL (under docker stop's 10 s)",
+        minimum=0,
     ),
     Setting(
         "MEMCORE_PREFETCHED",
@@ -166,11 +192,13 @@ def _parse(s: Setting, var: str, text: str) -> Any:
         raise ValueError(f"{var}={text!r} is invalid: use 1/true/yes/on or 0/false/no/off")
     if s.type is str:
         return text
-    what = "a whole number" if s.type is int else "a number"
+    what = {int: "a whole number", ByteSize: "a size (e.g. 500M, 20G, 1.5T)"}.get(
+        s.type, "a number"
+    )
     if s.minimum is not None:
         what += f" >= {s.minimum:g}"
     try:
-        value = s.type(text)
+        value = ByteSize.parse(text) if s.type is ByteSize else s.type(text)
     except ValueError:
         raise ValueError(f"{var}={text!r} is invalid: must be {what}") from None
     if not math.isfinite(value) or (s.minimum is not None and value < s.minimum):

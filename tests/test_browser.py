@@ -80,9 +80,9 @@ def _stop(proc: subprocess.Popen, store: Path) -> None:
     pids += list(pool.open_store(store).cache.get("spawning", {}))
     deadline = time.time() + 15
     for pid in set(pids):
-        while pool._pid_alive(pid) and time.time() < deadline:
+        while pool.pid_alive(pid) and time.time() < deadline:
             time.sleep(0.2)
-        if pool._pid_alive(pid):
+        if pool.pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore.metrics.critical import csr, data_units, lass
+from memcore.metrics.critical import SearchStopped, csr, data_units, lass
 from memcore.spec import MetricsSpec
 
 
@@ -194,3 +194,38 @@ def test_csr_is_zero_at_radius_zero_on_every_dataset(name):
     m = MetricsSpec(csr_radius=0.0, csr_alpha=1.0, csr_beta=1.0, csr_iters=20, csr_min_new=0)
     ratio, _ = csr(forward, x, m, torch.Generator().manual_seed(0), value_range=(lo, hi))
     assert (ratio == 0).all()
+
+
+def test_should_stop_ends_a_search_at_the_next_iteration():
+    forward, _ = _mlp(2, 6, 8, 3)
+    x = torch.rand(40, 6, dtype=torch.float64)
+    calls = []
+
+    def stop_after_five() -> bool:
+        calls.append(1)
+        return len(calls) > 5
+
+    with pytest.raises(SearchStopped, match="stopped after 5 of 10000 LASS iterations"):
+        lass(forward, x, radius=0.5, alpha=0.01, beta=0.0, iters=10_000, min_new=0,
+             should_stop=stop_after_five)  # fmt: skip
+    full = lass(forward, x, radius=0.5, alpha=0.01, beta=0.0, iters=5, min_new=0,
+                should_stop=lambda: False)  # fmt: skip
+    assert full.iters == 5  # a stop check that never fires changes nothing
+
+
+def test_the_engine_ends_its_stream_when_stopped_inside_a_csr_search(tiny_spec):
+    from memcore.engine import trainer
+
+    spec = tiny_spec.replace(
+        **{"metrics.csr_every": 1, "metrics.csr_iters": 10_000, "metrics.csr_min_new": 0}
+    )
+    checks = 0
+
+    def stop() -> bool:  # true from the 20th check on: inside the epoch-0 search
+        nonlocal checks
+        checks += 1
+        return checks >= 20
+
+    recs = list(trainer.train(spec, should_stop=stop))
+    assert [r["type"] for r in recs if r["type"] in ("csr", "done")] == []
+    assert checks == 20  # it stopped at the first check that said so, not 10,000 later

@@ -56,13 +56,17 @@ def csr_records(
     epoch: int,
     step: int,
     wall_fn: Callable[[], float],
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """One "csr" record per member: its critical sample ratio on `probes` (metrics.critical)."""
+    """One "csr" record per member: its critical sample ratio on `probes` (metrics.critical).
+    Raises critical.SearchStopped when `should_stop()` turns true during the search."""
     m, device = spec.metrics, probes.device
     gen = torch.Generator(device=device).manual_seed(mix_seed(spec.train.seed, epoch, 3))
     with devices.autocast(device, spec.train.precision):
         value_range = REGISTRY[spec.data.dataset].value_range
-        ratio, iters = critical.csr(model, probes, m, value_range=value_range, generator=gen)
+        ratio, iters = critical.csr(
+            model, probes, m, generator=gen, value_range=value_range, should_stop=should_stop
+        )
     ratio = ratio.tolist()
     wall = wall_fn()
     return [

@@ -26,8 +26,8 @@ first-layer filters: engine.measurements.
 
 Resume: `train(spec, resume=state)` with the "state" of a checkpoint record continues after that
 epoch; the stream then starts with the records after the checkpoint (no second "meta").
-Cancel: `should_stop()` is checked before every step and evaluation; when it returns True the
-iterator ends without a "done" record.
+Cancel: `should_stop()` is checked before every step and evaluation and inside every CSR search
+(each LASS iteration); when it returns True the iterator ends without a "done" record.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from memcore.engine.device import resolve_device
 from memcore.engine.device_data import DeviceData, permutations
 from memcore.engine.evaluation import Evaluator
 from memcore.engine.regularizers import Regularizer, adversarial_batch, step_generator
+from memcore.metrics import critical
 from memcore.spec import RunSpec
 
 __all__ = ["Trainer", "lr_at", "resolve_device", "train"]
@@ -202,17 +203,36 @@ class Trainer:
             extra = measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
         return self.evaluator.records(epoch, self.step, lr, wall, extra)
 
-    def csr_records(self, epoch: int, wall_fn: Callable[[], float]) -> list[dict[str, Any]]:
-        """The "csr" records (engine.measurements) on the probe set drawn at the first call."""
+    def csr_records(
+        self,
+        epoch: int,
+        wall_fn: Callable[[], float],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The "csr" records (engine.measurements) on the probe set drawn at the first call;
+        raises critical.SearchStopped when `should_stop()` turns true during the search."""
         if self._probes is None:
             self._probes = measurements.probe_set(self.on_device, self.spec)
         probes, used = self._probes
         return measurements.csr_records(
-            self.model, probes, used, self.spec, epoch=epoch, step=self.step, wall_fn=wall_fn
+            self.model,
+            probes,
+            used,
+            self.spec,
+            epoch=epoch,
+            step=self.step,
+            wall_fn=wall_fn,
+            should_stop=should_stop,
         )
 
     def records(self, should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
         """The run's record stream from the current epoch on (module docstring)."""
+        try:
+            yield from self._records(should_stop)
+        except critical.SearchStopped:
+            return  # asked to stop inside a CSR search: end like a stop between steps
+
+    def _records(self, should_stop: Callable[[], bool] | None) -> Iterator[dict[str, Any]]:
         spec, t, m = self.spec, self.spec.train, self.spec.metrics
         stop = should_stop or (lambda: False)
         self._t0 = time.perf_counter()
@@ -225,7 +245,7 @@ class Trainer:
                 yield self.meta()
                 yield from self.eval_records(0, lr_at(spec, 0), wall())
                 if m.csr_every:
-                    yield from self.csr_records(0, wall)
+                    yield from self.csr_records(0, wall, stop)
             early = min(m.early_steps, self.steps_per_epoch - 1)
             for epoch in range(self.epoch + 1, t.epochs + 1):
                 lr = lr_at(spec, epoch)
@@ -246,7 +266,7 @@ class Trainer:
                     yield from self.eval_records(epoch, lr, wall())
                 # the last epoch too, so every run ends with its final CSR
                 if m.csr_every and (epoch % m.csr_every == 0 or epoch == t.epochs):
-                    yield from self.csr_records(epoch, wall)
+                    yield from self.csr_records(epoch, wall, stop)
                 if epoch < t.epochs:
                     yield records.Checkpoint(epoch=epoch, state=self.state()).to_dict()
             if m.sharpness:

@@ -2,6 +2,8 @@
 
 - `store`: the store folder (the index, a diskcache.Cache, + checksummed artifact/checkpoint files).
 - `index`: the index's key scheme, in one place, behind typed accessors.
+- `cachefile`: opening the index file (writable, read-only, empty or damaged); `faults`: the
+  store's errors (disk full, read-only, damaged) with what to do; `doctor`: check and repair.
 - `jobqueue`: atomic state transitions asked for by users (enqueue, cancel, recompute, remove,
   evict); `lease`: those made by workers (claim with a lease, commit, fail, give back).
 - `control` (asking for work) and `runs`, `status` (pure reads): the API of the app and the CLI,

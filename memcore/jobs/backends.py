@@ -16,6 +16,7 @@ through the workers' write path (memcore/jobs/lease.py), so the app shows them l
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -87,7 +88,7 @@ class Local(Closing):
         if self.workers > 0:
             from memcore.jobs import pool
 
-            pool.ensure_workers(self.workers, store)
+            pool.ensure_workers(self.workers, store, parent=os.getpid())  # they exit with us
         else:
             from memcore.jobs.worker import Worker
 

@@ -9,6 +9,7 @@ submits (memcore/demo.py, used by the app and the CLI).
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 from memcore.jobs import jobqueue
 from memcore.jobs.runs import spec as stored_spec
@@ -76,5 +77,9 @@ def mark_recompute(key: str, store: StoreArg = None) -> bool:
 
 def enforce_limit(store: StoreArg = None) -> list[str]:
     """Delete the oldest finished runs (never queued or running) until the store fits its
-    size limit; returns the evicted keys."""
-    return jobqueue.enforce_limit(open_store(store))
+    size limit (setting MEMCORE_STORE_LIMIT, 0 = no cap); returns the evicted keys. A run bigger
+    than the whole limit is kept, with a warning naming the setting."""
+    out = jobqueue.enforce_limit(open_store(store))
+    if (text := out.warning()) is not None:
+        warnings.warn(text, RuntimeWarning, stacklevel=2)
+    return out.evicted
