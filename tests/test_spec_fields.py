@@ -47,7 +47,8 @@ MESSAGES = [
     ({"data.val_fraction": 1.0}, "data.val_fraction=1.0 is invalid: must be a number in "
      "[0.0, 0.9]"),
     ({"noise.seed": -1}, "noise.seed=-1 is invalid: must be an integer in [0, 2147483647]"),
-    ({"model.width_mult": 0}, "model.width_mult=0 is invalid: must be > 0"),
+    # a real field's int is canonicalised to a float first (1 and 1.0 are one spec, one key)
+    ({"model.width_mult": 0}, "model.width_mult=0.0 is invalid: must be > 0"),
     ({"train.lr": 0.0}, "train.lr=0.0 is invalid: must be > 0"),
     ({"train.momentum": 1.0}, "train.momentum=1.0 is invalid: must be a number in [0.0, 1.0)"),
     ({"train.strength": 1.0}, "train.strength=1.0 is invalid: with regularizer 'dropout' it must "
