@@ -104,6 +104,115 @@ def test_step_cap_catches_tiny_batches_and_sensitivity_has_its_own() -> None:
     demo.check(sens.replace(**{"data.train_size": 500}), lim)
 
 
+ISSUE_LINK = {  # issue 13: about 4e6 s of CSR work, queued by a shared link
+    "metrics.csr_every": 1,
+    "metrics.csr_probes": 100_000,
+    "metrics.csr_iters": 10_000,
+    "metrics.track_size": 100_000,
+}
+
+
+def test_the_metrics_link_of_the_issue_is_refused() -> None:
+    lim = demo.limits({"MEMCORE_DEMO": "1"})
+    with pytest.raises(ValueError, match=r"metrics\.csr_probes=100000 .*MAX_CSR_PROBES"):
+        demo.check(SMALL.replace(**ISSUE_LINK), lim, device="cpu")
+    for name, value in ISSUE_LINK.items():  # each field alone
+        if name != "metrics.csr_every":
+            spec = SMALL.replace(**{"metrics.csr_every": 1, name: value})
+            with pytest.raises(ValueError, match=f"{name}={value} exceeds"):
+                demo.check(spec, lim, device="cpu")
+
+
+def test_the_cost_caps_bound_what_the_field_caps_allow() -> None:
+    """On a CPU server, with only the cost caps on, the issue's link on the form's default
+    settings is still refused, and so is CSR every epoch on a large run that every field cap
+    allows; the message gives the estimate."""
+    device = "cpu"
+    lim = demo.limits(env(max_seconds=600, max_memory_mb=4096))
+    with pytest.raises(ValueError, match=r"estimated (time|memory)=.*MEMCORE_DEMO_MAX_"):
+        demo.check(preset("digits-mlp").replace(**ISSUE_LINK), lim, device=device)
+    fields_ok = demo.limits({"MEMCORE_DEMO": "1", "MEMCORE_DEMO_MAX_SECONDS": "0"})
+    big = preset(
+        "mnist1d-mlp",
+        **{"model.width": 1024, "model.depth": 4, "train.members": 16, "train.epochs": 50,
+           "train.batch_size": 256, "metrics.csr_every": 1},
+    )  # fmt: skip
+    demo.check(big, fields_ok, device=device)  # every single field within its cap
+    with pytest.raises(ValueError, match=r"estimated time=\d+ s exceeds .*MAX_SECONDS\) \(≈"):
+        demo.check(big, demo.limits({"MEMCORE_DEMO": "1"}), device=device)
+
+
+def test_visitors_cannot_choose_the_device() -> None:
+    lim = demo.limits({"MEMCORE_DEMO": "1"})
+    for device in ("cpu", "cuda", "cuda:999", "mps"):
+        with pytest.raises(ValueError, match=f"train.device='{device}': .*must be auto"):
+            demo.check(SMALL.replace(**{"train.device": device}), lim, device="cpu")
+    demo.check(SMALL, lim, device="cpu")  # auto: the server's device
+
+
+def test_the_cli_refuses_over_cap_metrics_in_demo_mode(demo_env, capsys) -> None:
+    from memcore.cli import main
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_DEMO=1)
+    assert main(["submit", "--metrics-csr-iters", "10000", "--csr-every", "1"]) == 2
+    assert "metrics.csr_iters=10000 exceeds" in capsys.readouterr().err
+    assert main(["submit", "--device", "cpu"]) == 2
+    assert "must be auto" in capsys.readouterr().err
+    assert api.list_runs() == []
+
+
+@pytest.mark.parametrize(
+    "param, value, said",
+    [
+        ("metrics.csr_iters", "10000", "metrics.csr_iters=10000 exceeds"),
+        ("train.device", "cuda:999", "train.device='cuda:999': this demo trains"),
+    ],
+)
+def test_a_link_over_the_caps_fails_the_apps_link_validation(demo_env, param, value, said):
+    from streamlit.testing.v1 import AppTest
+
+    demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120)
+    at.query_params[param] = value
+    if param == "metrics.csr_iters":
+        at.query_params["metrics.csr_every"] = "1"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [plain(e.value) for e in at.error]
+    assert any("link's settings are invalid" in e and said in e for e in errors), errors
+
+
+def test_without_the_demo_a_missing_device_is_refused_at_run(demo_env) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_WORKERS=0)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120)
+    at.query_params["train.device"] = "cuda:999"
+    at.run()
+    at.button(key="explore:run").click().run()
+    errors = [plain(e.value) for e in at.error]
+    assert any("Not submitted: train.device='cuda:999' is invalid" in e for e in errors), errors
+    assert api.list_runs() == []
+
+
+def test_the_form_shows_the_estimated_cost_before_run(demo_env) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    demo_env(MEMCORE_WORKERS=0)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120).run()
+    [line] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated cost")]
+    assert "FLOP" in line and "B," in line and " on " in line
+    at.number_input(key="explore:train.epochs").set_value(60).run()
+    [later] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated cost")]
+    assert later != line
+
+
 def test_train_examples_are_the_registry_split_sizes() -> None:
     from memcore.data.registry import REGISTRY
 

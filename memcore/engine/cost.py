@@ -15,7 +15,8 @@ layers, the shapes of engine.models.CNNEnsemble), P parameters per member.
 FLOPs (a multiply-add is 2; backward costs twice the forward):
     train        6 M K N E
     evaluation   2 M K (N + V) (2 + floor(E / eval_every) + early_steps)
-    CSR          4 M K probes iters n_csr (input gradients only; every iteration counted),
+    CSR          4 M K P' iters n_csr (input gradients only; every iteration counted), P' =
+                 min(csr_probes, the probe set's size),
                  n_csr = 1 + ceil(E / csr_every) when csr_every > 0
     sharpness    24 M K 2048 (20 Hessian-vector products on 2,048 examples, 4x a backward each)
     sensitivity  (task "sensitivity", float64, on the CPU) evaluations at t = k, 2k, ... S,
@@ -185,8 +186,9 @@ def estimate(spec: RunSpec, device: str = "cpu", threads: int | None = None) -> 
     steps = sgd_steps(spec)
     if spec.task == "sensitivity":
         device, every = "cpu", mx.sens_every  # the task always runs on the CPU, in float64
-        evals = max(1, steps // every)
-        recomputed = every * evals * (evals + 1) // 2
+        evals = steps // every
+        recomputed = every * evals * (evals + 1) // 2 if evals else steps  # else one, at S
+        evals = max(1, evals)
         flops = FP64_SLOWDOWN * (8 * m * b * c * recomputed + 6 * m * c * n * evals)
         memory = 8 * p * (steps + 1) + 2 * 8 * c * n * d + 8 * d * (n + v)
         launches = steps + recomputed
@@ -194,14 +196,16 @@ def estimate(spec: RunSpec, device: str = "cpu", threads: int | None = None) -> 
         n_eval = 2 + e // mx.eval_every + mx.early_steps
         n_csr = 1 + math.ceil(e / mx.csr_every) if mx.csr_every else 0
         flops = 6 * m * k * n * e + 2 * m * k * (n + v) * n_eval
-        flops += 4 * m * k * mx.csr_probes * mx.csr_iters * n_csr  # no weight gradients
+        pool = v if mx.csr_set == "val" and v > 0 else n
+        probes = min(mx.csr_probes, pool)  # engine.measurements.probe_set draws at most all
+        flops += 4 * m * k * probes * mx.csr_iters * n_csr  # no weight gradients
         if mx.sharpness:
             flops += 4 * 6 * m * k * SHARPNESS_EXAMPLES * SHARPNESS_HVPS
         tracked = min(mx.track_size, n)
         memory = 4 * (3 * p * k + d * (n + v) + 3 * k * b * a + 3 * k * tracked * (e + 2))
         memory += EVAL_BYTES[_kind(device)]
         if mx.csr_every:
-            memory += 4 * 3 * k * mx.csr_probes * (d + a)
+            memory += 4 * 3 * k * probes * (d + a)
         launches = steps + mx.csr_iters * n_csr + n_eval
     kind = _kind(device)
     rate = RATES[kind] * ((threads or cpu_threads()) if kind == "cpu" else 1)
