@@ -28,8 +28,10 @@ _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation chara
 
 
 def escape(text: str) -> str:
-    """`text` as Markdown that renders exactly as `text` (no link, image, emphasis, colour)."""
-    return _PUNCTUATION.sub(r"\\\1", text)
+    """`text` as Markdown that renders as `text` (no link, image, emphasis, colour); lines
+    lose their indentation, which Markdown would turn into a code block."""
+    lines = (line.lstrip() for line in text.replace("\t", " ").split("\n"))
+    return _PUNCTUATION.sub(r"\\\1", "\n".join(lines))
 
 
 def details_allowed() -> bool:

@@ -155,7 +155,7 @@ def test_the_cli_refuses_over_cap_metrics_in_demo_mode(demo_env, capsys) -> None
     from memcore.jobs import api
 
     demo_env(MEMCORE_DEMO=1)
-    assert main(["submit", "--metrics-csr-iters", "10000", "--csr-every", "1"]) == 2
+    assert main(["submit", "--metrics-csr-iters", "10000"]) == 2  # the command
     assert "metrics.csr_iters=10000 exceeds" in capsys.readouterr().err
     assert main(["submit", "--device", "cpu"]) == 2
     assert "must be auto" in capsys.readouterr().err
