@@ -78,11 +78,10 @@ def draw(js) -> None:
     st.caption(f"run key {js.key[:12]} · attempts {js.attempts}")
     if js.status == "failed":
         st.error(
-            f"The run failed: {js.error}\n\nChange the settings and press Run to retry; "
-            "the details below help when reporting a bug."
+            f"The run failed: {errors.escape(str(js.error))}\n\nChange the settings and press "
+            "Run to retry."
         )
-        with st.expander("Details (traceback)"):
-            st.code(js.traceback or "no traceback stored", language="text")
+        errors.traceback_expander(js.traceback)  # not in a public demo: it names server paths
     elif js.status == "cancelled":
         st.warning(f"Cancelled at epoch {js.epoch:g}. Press Run to resume it.")
     elif js.status == "queued":
@@ -101,7 +100,7 @@ def draw(js) -> None:
                 state.cancel(js.key)
                 st.rerun()
             except ValueError as e:  # demo mode: visitors cancel only their own runs
-                st.error(f"Not cancelled: {e}")
+                errors.error("Not cancelled", e)
     view = run_view(js.key, state.token(js), state.store_path())
     layout(view, js)
 

@@ -52,9 +52,9 @@ class Setting:
     minimum: float | None = None  # numbers: smallest allowed value
 
 
-def _demo_cap(field: str, default: float, typ: type, help: str) -> Setting:
-    old = "MEMLAB_MAX_" + field
-    return Setting(f"MEMCORE_DEMO_MAX_{field}", typ, default, help + " (0 = no cap)", old, 0)
+def _demo_cap(field: str, default: float, typ: type, help: str, old: bool = True) -> Setting:
+    alias = "MEMLAB_MAX_" + field if old else None  # caps added after the rename have none
+    return Setting(f"MEMCORE_DEMO_MAX_{field}", typ, default, help + " (0 = no cap)", alias, 0)
 
 
 _TABLE = (
@@ -140,8 +140,27 @@ _TABLE = (
     _demo_cap("TRAIN_SIZE", 5000, int, "training examples (a whole split counts its size)"),
     _demo_cap("STEPS", 20000, int, "SGD steps = epochs x ceil(examples / batch_size)"),
     _demo_cap("SENS_STEPS", 1000, int, "SGD steps of the unrolled sensitivity task"),
-    _demo_cap("QUEUED_PER_SESSION", 10, int, "queued + running jobs per browser session"),
+    _demo_cap("CSR_PROBES", 1000, int, "metrics.csr_probes", old=False),
+    _demo_cap("CSR_ITERS", 100, int, "metrics.csr_iters (LASS iterations)", old=False),
+    _demo_cap("TRACK_SIZE", 2000, int, "metrics.track_size (examples tracked)", old=False),
+    _demo_cap("EARLY_STEPS", 100, int, "metrics.early_steps (evaluations in epoch 1)", old=False),
+    _demo_cap("SECONDS", 600.0, float, "a run's estimated seconds (engine.cost)", old=False),
+    _demo_cap("MEMORY_MB", 4096, int, "a run's estimated memory in MB (engine.cost)", old=False),
+    _demo_cap(
+        "QUEUED_PER_SESSION",
+        10,
+        int,
+        "queued + running jobs per visitor (client address, else browser session)",
+    ),
     _demo_cap("QUEUED", 50, int, "queued + running jobs in the whole store"),
+    Setting(
+        "MEMCORE_DEMO_PROXIES",
+        int,
+        0,
+        "trusted reverse proxies in front of the app: the visitor's address is the N-th entry "
+        "from the right of X-Forwarded-For (0 = the connection's address)",
+        minimum=0,
+    ),
     # read by docker/entrypoint.sh (shell)
     Setting(
         "MEMCORE_STOP_GRACE",

@@ -71,11 +71,13 @@ def _level_0_without_noise(n: NoiseSpec) -> None:
         fail(n._f("level"), n.level, "must be 0 when noise.kind is 'none'")
 
 
-def _strengths_in_regularizer_range(t: TrainSpec) -> None:
+def _in_regularizer_range(t: TrainSpec, name: str, s: object) -> None:
     lo, hi = REG_RANGES[t.regularizer]
-    for i, s in enumerate((t.strength, *t.member_strengths)):
-        name = t._f("strength") if i == 0 else t._f(f"member_strengths[{i - 1}]")
-        check_number(name, s, lo, hi, what=f"with regularizer {t.regularizer!r} it ")
+    check_number(t._f(name), s, lo, hi, what=f"with regularizer {t.regularizer!r} it ")
+
+
+def _strength_in_regularizer_range(t: TrainSpec) -> None:
+    _in_regularizer_range(t, "strength", t.strength)
 
 
 def _one_strength_per_member(t: TrainSpec) -> None:
@@ -85,9 +87,12 @@ def _one_strength_per_member(t: TrainSpec) -> None:
             t.member_strengths,
             f"must be empty or have one value per member ({t.members})",
         )
+    for i, s in enumerate(t.member_strengths):
+        _in_regularizer_range(t, f"member_strengths[{i}]", s)
 
 
 def _device_name(t: TrainSpec) -> None:
+    # whether the device exists is checked where the run would go (engine.device, at submit)
     if not isinstance(t.device, str) or not _DEVICE_RE.match(t.device):
         fail(t._f("device"), t.device, "must be auto, cpu, cuda, cuda:N or mps")
 
@@ -195,7 +200,7 @@ class TrainSpec(_Section):
     strength: float = spec_field(
         0.0, "Rate (dropout), std (noise) or L2 coefficient (weight decay); 0 for 'none'. "
         "Its range depends on the regularizer (REG_RANGES).",
-        rule=_strengths_in_regularizer_range,
+        rule=_strength_in_regularizer_range,
     )  # fmt: skip
     member_strengths: tuple[float, ...] = spec_field(
         (), "Per-member strengths (one per member); empty = all the same strength.",

@@ -6,7 +6,7 @@ the same form and the same run. A configuration stored before shows at once, wit
 
 import streamlit as st
 
-from app import forms, live, state
+from app import errors, forms, live, state
 from memcore.data import files as fetch
 from memcore.data.registry import OFFLINE_DATASETS
 
@@ -24,6 +24,7 @@ if url and url != ss.get(APPLIED):
     ss[APPLIED] = url
     try:
         linked = forms.spec_from_params(url)
+        state.check_link(linked)  # the demo's caps, unless the run is stored
         forms.load(ss, P, linked)
         ss[SHOWN] = linked.key
     except ValueError as e:
@@ -32,16 +33,18 @@ forms.ensure(ss, P)
 
 with st.sidebar:
     run_clicked = st.button("Run", type="primary", width="stretch", key=f"{P}:run")
+    cost_line = st.empty()  # the run's estimated cost, filled once the form is read
     forms.draw_form(P)
 
 if url_error:
-    st.error(f"The link's settings are invalid: {url_error}. The form shows the defaults.")
+    errors.error("The link's settings are invalid (the form shows the defaults)", url_error)
 
 try:
     spec = forms.spec_from_state(ss, P)
+    cost_line.caption(f"Estimated cost: {state.estimate(spec).describe()}")
 except ValueError as e:
     spec = None
-    st.error(f"Invalid settings: {e}")
+    errors.error("Invalid settings", e)
 
 
 def _unavailable(name: str) -> str | None:
@@ -67,9 +70,9 @@ if run_clicked and spec is not None:
         try:
             ss[SHOWN] = state.submit(spec)
         except ValueError as e:  # demo caps, a full queue
-            st.error(f"Not submitted: {e}")
+            errors.error("Not submitted", e)
         except Exception as e:  # the store is unreadable or the disk is full
-            st.error(f"Could not reach the run store: {e}")
+            errors.error("Could not reach the run store", e)
 
 # 3. What to show: the form's own run if stored, else the last one shown.
 shown = ss.get(SHOWN)

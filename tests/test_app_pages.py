@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_errors import plain
 
 from memcore.data.registry import REGISTRY
 from memcore.jobs import api, lease
@@ -193,7 +194,7 @@ def test_preset_and_dataset_change_fill_their_defaults(store):
 def test_invalid_setting_shows_st_error_and_submits_nothing(store):
     at = app()
     at.slider(key="explore:noise.level").set_value(0.5).run()  # noise.kind is still "none"
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]  # messages are escaped Markdown (app.errors)
     assert any("noise.level" in e and "none" in e for e in errors), errors
     at.button(key="explore:run").click().run()
     assert api.list_runs(store) == []
@@ -239,7 +240,7 @@ def test_link_restores_the_form_and_shows_the_stored_run(store):
 def test_invalid_link_shows_error_not_exception(store):
     at = app({"model.width": "lots"})
     no_exception(at)
-    assert any("model.width" in e.value for e in at.error)
+    assert any("model.width" in plain(e.value) for e in at.error)
 
 
 def test_failed_run_shows_message_and_traceback_in_expander(store):
@@ -249,7 +250,7 @@ def test_failed_run_shows_message_and_traceback_in_expander(store):
 
     at = app(short_params(spec))
     no_exception(at)
-    assert any("boom: a deliberate test failure" in e.value for e in at.error)
+    assert any("boom: a deliberate test failure" in plain(e.value) for e in at.error)
     assert at.expander and "Traceback" in at.expander[0].code[0].value
     assert "Traceback" not in " ".join(e.value for e in at.error)
 

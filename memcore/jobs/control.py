@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 
+from memcore.engine.cost import check_fits
 from memcore.jobs import jobqueue
 from memcore.jobs.runs import spec as stored_spec
 from memcore.jobs.store import ACTIVE, StoreArg, open_store
@@ -28,10 +29,18 @@ def as_spec(spec: RunSpec | dict | str) -> RunSpec:
     raise ValueError(f"spec={spec!r} is invalid: must be a RunSpec, dict or JSON")
 
 
+def admissible(spec: RunSpec | dict | str) -> RunSpec:
+    """`as_spec`, then refuse (ValueError with the numbers) a run that cannot fit in the memory
+    of the device it would run on here, or names a device this machine lacks (engine.cost)."""
+    checked = as_spec(spec)
+    check_fits(checked)
+    return checked
+
+
 def submit(spec: RunSpec | dict | str, store: StoreArg = None, *, retry: bool = False) -> str:
     """Queue a run unless the store has it; returns its key. A done, queued or running key is
     returned as is; a failed/cancelled one stays so unless `retry=True`."""
-    return jobqueue.enqueue(open_store(store), [as_spec(spec)], retry=retry)[0]
+    return jobqueue.enqueue(open_store(store), [admissible(spec)], retry=retry)[0]
 
 
 def sweep_id(keys: list[str]) -> str:
@@ -42,7 +51,7 @@ def submit_sweep(specs: list, store: StoreArg = None, *, retry: bool = False) ->
     """Queue a grid of runs all at once (none if one is invalid or the queue would overflow);
     returns the sweep id."""
     s = open_store(store)
-    keys = jobqueue.enqueue(s, [as_spec(x) for x in specs], retry=retry)
+    keys = jobqueue.enqueue(s, [admissible(x) for x in specs], retry=retry)
     sid = sweep_id(keys)
     s.index.set_sweep(sid, keys)
     return sid
