@@ -1,6 +1,6 @@
 """Entry point: `streamlit run app/main.py`.
 
-Page config, navigation (grouped: Explore, Paper experiments, Runs, About), the background
+Page config, navigation (a top bar grouped: Explore, Paper experiments, Runs, About), the background
 workers (started once per server process, count from env MEMCORE_WORKERS, default 1; 0 = start
 none) and a sidebar line on workers and device. Each paper experiment's page is generated from
 the recipe list (memcore.experiments.RECIPES, app/figure_page.py); the hand-written pages are
@@ -44,12 +44,15 @@ def page_groups() -> dict[str, list[st.Page]]:
 started = time.perf_counter()
 st.set_page_config(page_title="Memorization explorer", page_icon=":material/memory:", layout="wide")
 state.start_session()
-nav = st.navigation(page_groups(), expanded=True)
+# The navigation is a top bar (sections as menus), so the sidebar holds only the run form: its
+# fields start at the top of a 1000 px window instead of under a 17-entry list.
+nav = st.navigation(page_groups(), position="top")
 with errors.guarded("Could not start the background workers"):
     state.ensure_workers()
-status = st.sidebar.empty()  # filled after the page: the device check imports torch (seconds)
 try:
     with errors.guarded("This page hit an error"):
         nav.run()
-finally:
-    state.sidebar_status(status, time.perf_counter() - started)
+finally:  # under Explore's form; elsewhere at the page's foot, so those pages get no sidebar
+    # and their figures the full width (the device check imports torch: seconds, so last)
+    where = st.sidebar if nav.title == "Explore" else st.container()
+    state.sidebar_status(where.empty(), time.perf_counter() - started)
