@@ -1,10 +1,10 @@
 """Entry point: `streamlit run app/main.py`.
 
-Page config, navigation (a top bar grouped: Explore, Paper experiments, Runs, About), the background
-workers (started once per server process, count from env MEMCORE_WORKERS, default 1; 0 = start
-none) and a sidebar line on workers and device. Each paper experiment's page is generated from
-the recipe list (memcore.experiments.RECIPES, app/figure_page.py); the hand-written pages are
-the files in the top-level pages/ folder.
+Page config, navigation (a top bar: Explore, Runs, About and a Paper experiments menu), the
+background workers (started once per server process, count from env MEMCORE_WORKERS, default 1;
+0 = start none) and a status line on workers and device (Explore's sidebar, else the page foot).
+Each paper experiment's page is generated from the recipe list (memcore.experiments.RECIPES,
+app/figure_page.py); the hand-written pages are the files in the top-level pages/ folder.
 """
 
 from __future__ import annotations
@@ -26,18 +26,20 @@ PAGES = ROOT / "pages"
 
 
 def page_groups() -> dict[str, list[st.Page]]:
-    """{section: [st.Page]}: hand-written pages from pages/, one generated page per recipe."""
+    """{section: [st.Page]}: hand-written pages from pages/, one generated page per recipe
+    (section "": top-level links)."""
     experiments = sorted(RECIPES, key=figure_page.url_path)  # the order the page files had
+    explore = st.Page(
+        PAGES / "explore.py", title="Explore", icon=":material/science:", default=True
+    )
+    runs = st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:")
+    about = st.Page(PAGES / "about.py", title="About", icon=":material/info:")
     return {
-        "Explore": [
-            st.Page(PAGES / "explore.py", title="Explore", icon=":material/science:", default=True)
-        ],
-        "Paper experiments": [
+        "": [explore, runs, about],  # links of their own in the top bar
+        "Paper experiments": [  # a menu
             *(figure_page.page(name) for name in experiments),
             st.Page(PAGES / "report.py", title="Reproduction report", icon=":material/fact_check:"),
         ],
-        "Runs": [st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:")],
-        "About": [st.Page(PAGES / "about.py", title="About", icon=":material/info:")],
     }
 
 
