@@ -251,6 +251,21 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             timings["shared_link_stored_run_drawn_s"] = time.time() - t
             other.close()
 
+            # the loss-sensitivity views of the same settings, one click away on Explore
+            page.get_by_role("tab", name="Loss-sensitivity", exact=False).click()
+            t = time.time()
+            page.get_by_role("button", name="Run loss-sensitivity for these settings").click()
+            page.wait_for_function(  # the tab's run line: "done · ... · sensitivity task"
+                "() => [...document.querySelectorAll('p')].some(e => e.offsetParent !== null && "
+                "e.innerText.includes('done') && e.innerText.includes('sensitivity task'))",
+                timeout=300_000,
+            )
+            _wait_drawn(page, 2, 300_000)  # the Gini curve and the class heatmap
+            timings["sensitivity_run_to_drawn_s"] = time.time() - t
+            time.sleep(1.0)
+            page.screenshot(path=str(ARTIFACTS / "browser_3b_sensitivity.png"))
+            page.get_by_role("tab", name="Training run").click()
+
             # the default run on the now warm worker (the usual case after the first run)
             default = preset("digits-mlp").key
             page.get_by_role("combobox", name="Preset").click()
