@@ -55,7 +55,8 @@ def easiness_chart(
         .encode(
             x=x,
             x2="hi:Q",
-            y=alt.Y("examples:Q", title="examples", stack=True),
+            y=alt.Y("top:Q", title="examples"),
+            y2="bottom:Q",
             color=group,
             tooltip=[
                 alt.Tooltip("group:N"),
@@ -119,10 +120,16 @@ def easiness_chart(
 
 
 def histogram(easy: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Examples per (group, k/K): columns group, p_correct, examples, and the bar's edges lo, hi
-    (k/K -+ half a bin)."""
-    counts = easy.groupby(["group", "p_correct"]).size().rename("examples").reset_index()
-    return counts.assign(lo=counts["p_correct"] - 0.5 / k, hi=counts["p_correct"] + 0.5 / k)
+    """Examples per (group, k/K): columns group, p_correct, examples, the bar's edges lo, hi
+    (k/K -+ half a bin) and its stacked extent bottom..top (groups stacked in name order)."""
+    counts = easy.groupby(["p_correct", "group"]).size().rename("examples").reset_index()
+    top = counts.groupby("p_correct")["examples"].cumsum()  # groups stacked per bar
+    return counts.assign(
+        lo=counts["p_correct"] - 0.5 / k,
+        hi=counts["p_correct"] + 0.5 / k,
+        bottom=top - counts["examples"],
+        top=top,
+    )
 
 
 def reference_curves(reference: pd.DataFrame, n: int) -> pd.DataFrame:
