@@ -183,6 +183,11 @@ def spec_from_state(state: Mapping, prefix: str) -> RunSpec:
     return from_flat(values(state, prefix), base=base)
 
 
+def preset_of(spec: RunSpec) -> str:
+    """The name of the preset `spec` is exactly, else CUSTOM (what the Preset box shows)."""
+    return next((name for name in PRESETS if preset(name) == spec), CUSTOM)
+
+
 def apply_preset(state: MutableMapping, prefix: str) -> None:
     """on_change of the preset select: load the chosen preset."""
     name = state[key(prefix, "preset")]

@@ -31,7 +31,7 @@ url = st.query_params.to_dict()
 if url and url != ss.get(APPLIED):
     ss[APPLIED] = url
     link = forms.read_link(url)
-    forms.load(ss, P, link.spec)
+    forms.load(ss, P, link.spec, forms.preset_of(link.spec))
     if link.problems:
         ss[KEPT] = (url, link.problems)
         ss.pop(SHOWN, None)

@@ -395,6 +395,11 @@ def test_preset_box_says_custom_after_an_edit(store):
     at.selectbox(key="explore:data.dataset").set_value("digits").run()
     assert at.selectbox(key="explore:preset").value == "custom"
     no_exception(at)
+    from app.forms import short_params
+
+    assert app(short_params(preset("mnist1d-mlp"))).selectbox(key="explore:preset").value == (
+        "mnist1d-mlp"  # a link to a preset's exact settings names it
+    )
 
 
 # -- what a run's page says ---------------------------------------------------------------------
