@@ -8,6 +8,7 @@ records each tick (cheap at these sizes; `add_rows` is being deprecated).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import streamlit as st
@@ -40,15 +41,21 @@ def describe(spec: RunSpec) -> str:
     return f"{spec.data.dataset} · {noise} · {model}{reg} · K={t.members} · lr {t.lr:g}{task}"
 
 
-def _eta(view: dict, js, spec: RunSpec) -> str:
-    """The view's work left at its last record, counted down since this session first saw that
-    record (the records say when work happened, not what time it is now). A sensitivity run
-    (steps of one kind) keeps the store's estimate."""
-    left = js.eta if spec.task == "sensitivity" else view.get("work_left")
-    if left is None or js.status != "running":
-        return eta.text(None)
-    seen = st.session_state.setdefault(f"eta:{js.key}:{state.token(js)}", time.time())
-    return eta.text(left - (time.time() - seen))
+def _eta(seconds: float | None) -> str:
+    return eta.text(seconds)
+
+
+def _with_eta(js, spec: RunSpec):
+    """`js` with its ETA from the run's records (app/eta.py), counted down since this session
+    first saw the last record (the records say when work happened, not what time it is now).
+    A sensitivity run (steps of one kind) keeps the store's estimate."""
+    if spec.task == "sensitivity" or js.status != "running":
+        return js
+    left = run_view(js.key, state.token(js), state.store_path()).get("work_left")
+    if left is not None:
+        seen = st.session_state.setdefault(f"eta:{js.key}:{state.token(js)}", time.time())
+        left = max(0.0, left - (time.time() - seen))
+    return dataclasses.replace(js, eta=left)
 
 
 def show_run(key: str) -> None:
@@ -97,18 +104,18 @@ def draw(js) -> None:
         if not alive:
             msg += " No worker is alive: start one with `python -m memcore worker`."
         st.info(msg)
-    view = run_view(js.key, state.token(js), state.store_path())
+    js = _with_eta(js, spec)
     if js.status in ("queued", "running"):
         epochs = js.epochs or spec.train.epochs
         bar, stop = st.columns([6, 1], vertical_alignment="bottom")
-        text = f"epoch {js.epoch:g} / {epochs} · {_eta(view, js, spec)}"
-        bar.progress(min(1.0, js.fraction), text=text)
+        bar.progress(min(1.0, js.fraction), text=f"epoch {js.epoch:g} / {epochs} · {_eta(js.eta)}")
         if stop.button("Cancel", key=f"cancel:{js.key}", help="Stop this run within an epoch"):
             try:
                 state.cancel(js.key)
                 st.rerun()
             except ValueError as e:  # demo mode: visitors cancel only their own runs
                 st.error(f"Not cancelled: {e}")
+    view = run_view(js.key, state.token(js), state.store_path())
     layout(view, js)
 
 
