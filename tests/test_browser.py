@@ -295,13 +295,20 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
 
 def test_runs_page_lists_exports_and_links_back(server):
     """The Runs page of a stored run: listed, overlaid, exported, linked back to Explore."""
-    from test_app_pages import fake_records, seed
+    from test_app_pages import fake_records
+
+    from memcore.jobs.worker import Worker
 
     spec = preset("digits-mlp", **{"model.width": 16, "train.epochs": 3})
-    seed(pool.open_store(server["store"]), spec)
+    store = pool.open_store(server["store"])
+    api.submit(spec, store)
+    # serve() leaves no heartbeat behind (a bare run_job would, and stopping the server's
+    # workers would then signal this test process)
+    runner = lambda s, resume=None, should_stop=None: fake_records(s)  # noqa: E731
+    Worker(store, runner=runner).serve(idle_exit=0.2)
+    assert api.status(spec.key, store).status == "done"
     chart = "[data-testid='stVegaLiteChart']"
     ARTIFACTS.mkdir(exist_ok=True)
-    assert fake_records  # the same record stream as the page tests
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
