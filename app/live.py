@@ -53,7 +53,9 @@ def _with_eta(js, spec: RunSpec):
         return js
     left = run_view(js.key, state.token(js), state.store_path()).get("work_left")
     if left is not None:
-        seen = st.session_state.setdefault(f"eta:{js.key}:{state.token(js)}", time.time())
+        token, seen = st.session_state.get(f"eta:{js.key}", (None, 0.0))
+        if token != state.token(js):  # a new record: count down from now
+            token, seen = st.session_state[f"eta:{js.key}"] = (state.token(js), time.time())
         left = max(0.0, left - (time.time() - seen))
     return dataclasses.replace(js, eta=left)
 
