@@ -73,8 +73,7 @@ BY_RECIPE: dict[str, dict[str, str]] = {
     },
     "noise-levels": {
         "final_csr": "critical sample ratio at the end of training, per noise level",
-        "final_val_acc": "validation accuracy (clean data) at the end of training, per noise "
-        "level",
+        "final_val_acc": "validation accuracy (clean data) at the end of training, per noise level",
         "spearman_csr": "rank correlation of noise level with the final CSR (+1: CSR rises with "
         "noise)",
         "spearman_val": "rank correlation of noise level with the final validation accuracy "
