@@ -9,6 +9,7 @@ memcore/records.py), so these tests need neither training nor subprocesses.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -349,3 +350,154 @@ def test_a_link_to_a_run_not_stored_yet_shows_it_once_it_is(store):
     no_exception(at)
     assert not [w for w in at.warning if "deleted" in w.value]
     assert charts(at)
+
+
+# -- links that name their problems, kept as the user wrote them --------------------------------
+def test_a_misspelt_parameter_is_named_and_the_link_kept_until_reset(store):
+    from memcore.spec import from_flat
+
+    valid = from_flat({"train.epochs": 8, "train.members": 2})
+    seed(store, valid)  # the link's valid part is stored: still, the address is not rewritten
+    link = {"model.widht": "64", "train.epochs": "8", "train.members": "2"}
+    at = app(link)
+    no_exception(at)
+    errors = " ".join(plain(e.value) for e in at.error)
+    assert "unknown parameter model.widht (did you mean model.width?)" in errors
+    assert {k: at.query_params[k] for k in at.query_params} == link
+    assert any("model.widht=64" in c.value for c in at.code)  # the user's link, shown
+    assert at.number_input(key="explore:train.epochs").value == 8  # its valid settings loaded
+    at.run()
+    assert {k: at.query_params[k] for k in at.query_params} == link  # still kept on a rerun
+    at.button(key="explore:reset").click().run()
+    no_exception(at)
+    assert not at.error
+    assert "model.widht" not in at.query_params
+    assert at.number_input(key="explore:model.width").value == preset("digits-mlp").model.width
+    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+
+
+def test_every_invalid_value_of_a_link_is_named(store):
+    at = app({"model.width": "lots", "noise.level": "0.5", "train.epochs": "4"})
+    no_exception(at)
+    errors = " ".join(plain(e.value) for e in at.error)  # as rendered: the values are escaped
+    assert "model.width='lots'" in errors and "cannot be read as int" in errors
+    assert "noise.level=0.5" in errors and "noise.kind" in errors
+    assert at.query_params["model.width"] == "lots"  # kept, not replaced by the defaults
+    assert at.number_input(key="explore:train.epochs").value == 4
+
+
+def test_preset_box_says_custom_after_an_edit(store):
+    at = app()
+    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+    at.number_input(key="explore:model.width").set_value(48).run()
+    assert at.selectbox(key="explore:preset").value == "custom"
+    at.selectbox(key="explore:preset").set_value("mnist1d-mlp").run()
+    assert at.selectbox(key="explore:preset").value == "mnist1d-mlp"
+    at.selectbox(key="explore:data.dataset").set_value("digits").run()
+    assert at.selectbox(key="explore:preset").value == "custom"
+    no_exception(at)
+    from app.forms import short_params
+
+    assert app(short_params(preset("mnist1d-mlp"))).selectbox(key="explore:preset").value == (
+        "mnist1d-mlp"  # a link to a preset's exact settings names it
+    )
+
+
+# -- what a run's page says ---------------------------------------------------------------------
+CSR_OFF_NOTE = "No critical sample ratio"
+
+
+def test_csr_note_only_when_csr_is_off(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
+    assert spec.metrics.csr_every == 5
+    key = api.submit(spec, store)
+    lease.claim(store, "test-worker")
+    epoch0 = [r for r in fake_records(spec)
+              if r["type"] == "meta" or (r["type"] == "epoch" and r["epoch"] == 0)]  # fmt: skip
+    lease.set_pending(store, key, "test-worker", epoch0, {"epoch": 0.0, "epochs": 3})
+    at = app(short_params(spec))
+    no_exception(at)
+    assert charts(at) and not any(CSR_OFF_NOTE in c.value for c in at.caption)
+
+    off = spec.replace(**{"metrics.csr_every": 0, "model.width": 21})
+    seed(store, off, runner=lambda s, resume=None, should_stop=None: (
+        r for r in fake_records(s) if r["type"] != "csr"))  # fmt: skip
+    at = app(short_params(off))
+    assert any(CSR_OFF_NOTE in c.value for c in at.caption)
+
+
+def test_a_run_failed_before_its_first_evaluation_shows_its_error_not_waiting(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
+    seed(store, spec, fail_at=0)
+    at = app(short_params(spec))
+    no_exception(at)
+    assert any("boom" in e.value for e in at.error)
+    assert not [c for c in at.caption if "Waiting" in c.value]
+
+
+def test_running_progress_shows_an_eta_from_the_records(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3, "metrics.csr_every": 0})
+    key = api.submit(spec, store)
+    lease.claim(store, "test-worker")
+    recs = [
+        {**r, "wall": 30.0 * r["epoch"]} if r["type"] == "epoch" else r  # 30 s per epoch
+        for r in fake_records(spec)
+        if r["type"] == "meta" or (r["type"] == "epoch" and r["epoch"] <= 1)
+    ]
+    lease.set_pending(store, key, "test-worker", recs, {"epoch": 1.0, "epochs": 3})
+    at = app(short_params(spec))
+    text = at.get("progress")[0].proto.text
+    assert re.search(r"ETA (59|60) s", text), text  # two epochs of 30 s are left
+
+
+def test_easiness_histogram_bars_centred_on_k_over_k(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 22, "train.epochs": 3, "train.members": 4})
+    seed(store, spec)
+    at = app(short_params(spec))
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    element = next(
+        c for c in at.get("vega_lite_chart") if "rank" in fields(json.loads(c.proto.spec))
+    )
+    easy = json.loads(element.proto.spec)
+    hist = easy["hconcat"][0]["layer"][0]
+    data = {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in element.proto.datasets}
+    bars = data[hist["data"]["name"]]
+    k = spec.train.members
+    assert len(bars) and np.allclose((bars["lo"] + bars["hi"]) / 2, bars["p_correct"])
+    assert np.allclose(bars["p_correct"] * k, np.round(bars["p_correct"] * k))  # on k/K
+    x = hist["encoding"]["x"]
+    assert x["scale"]["domain"] == pytest.approx([-0.5 / k, 1 + 0.5 / k])
+    assert x["axis"]["values"][0] == 0 and x["axis"]["values"][-1] == 1
+
+
+# -- the loss-sensitivity views from Explore ---------------------------------------------------
+def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
+    from app.forms import sensitivity_for, short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "noise.kind": "randY",
+                                   "noise.level": 0.5})  # fmt: skip
+    seed(store, spec)
+    at = app(short_params(spec))
+    assert any("Loss-sensitivity" in t.label for t in at.tabs)
+    at.button(key="explore:sens").click().run()
+    no_exception(at)
+    sens = sensitivity_for(spec)
+    assert sens.task == "sensitivity" and sens.noise == spec.noise and sens.data.dataset == "digits"
+    assert api.status(sens.key, store).status == "queued"
+    w = Worker(store, runner=lambda s, resume=None, should_stop=None: sens_records(s))
+    w.run_job(lease.claim(store, w.id))
+    at.run()
+    specs = charts(at)
+    heat = next(s for s in specs if "loss_class" in fields(s))
+    assert "yellow" in json.dumps(heat["encoding"]["color"]["title"])  # viridis: bright = large
+    assert any({"step", "variant"} <= fields(s) for s in specs)  # the Gini curve
+    assert any("series" in fields(s) for s in specs)  # and the training run's own charts

@@ -136,7 +136,11 @@ def test_easiness_chart_histogram_and_reference():
     spec = _spec(per_example.easiness_chart(easy, ref, noise_kind="randY"))
     assert len(spec["hconcat"]) == 2
     encs = _encodings(spec)
-    assert any(e["x"].get("bin") for e in encs)  # histogram
+    assert any(e.get("x2", {}).get("field") == "hi" for e in encs)  # histogram bars lo..hi
+    bars = pd.DataFrame(spec["datasets"][spec["hconcat"][0]["layer"][0]["data"]["name"]])
+    assert np.allclose((bars["lo"] + bars["hi"]) / 2, bars["p_correct"])  # centred on k/K
+    assert np.allclose(bars["hi"] - bars["lo"], 1 / k)
+    assert bars.groupby("group")["examples"].sum().to_dict() == {"clean": 40, "noisy": 10}
     assert any(e["x"]["field"] == "rank" for e in encs)  # sorted curve
     assert any(e.get("y", {}).get("field") == "expected" for e in encs)  # binomial counts
     assert all("tooltip" in e for e in encs)

@@ -181,7 +181,7 @@ def test_a_link_over_the_caps_fails_the_apps_link_validation(demo_env, param, va
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     errors = [plain(e.value) for e in at.error]
-    assert any("link's settings are invalid" in e and said in e for e in errors), errors
+    assert any("This link has problems" in e and said in e for e in errors), errors
 
 
 def test_without_the_demo_a_missing_device_is_refused_at_run(demo_env) -> None:

@@ -62,7 +62,7 @@ def test_a_link_value_is_shown_as_text_never_markdown(app, demo: str, value: str
     at.query_params["data.dataset"] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    [shown] = [e.value for e in at.error if "link's settings are invalid" in e.value]
+    [shown] = [e.value for e in at.error if "This link has problems" in e.value]
     out = html(shown)
     assert "<a " not in out and "<img" not in out, out
     assert value in plain(shown)  # shown literally
@@ -72,7 +72,7 @@ def test_a_100kb_value_is_cut_in_the_message(app) -> None:
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.query_params["data.dataset"] = "[x](https://e.example) " + "A" * 100_000
     at.run()
-    [shown] = [e.value for e in at.error if "link's settings are invalid" in e.value]
+    [shown] = [e.value for e in at.error if "This link has problems" in e.value]
     assert len(shown) < 600 and "characters)" in plain(shown) and "<a " not in html(shown)
 
 
@@ -108,3 +108,11 @@ def test_demo_visitors_see_no_traceback(app, demo: str) -> None:
     assert any("This page hit an error" in e.value and "boom" in e.value for e in at.error)
     tracebacks = [c.value for c in at.code if "Traceback" in c.value]
     assert bool(tracebacks) == (demo == "0")
+
+
+def test_a_100kb_link_is_cut_where_the_page_echoes_it(app) -> None:
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["data.dataset"] = "A" * 100_000
+    at.run()
+    echoed = [c.value for c in at.code if c.value.startswith("?")]
+    assert echoed and all(len(c) < 2100 and "characters)" in c for c in echoed)

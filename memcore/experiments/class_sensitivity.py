@@ -146,9 +146,10 @@ RECIPE = Recipe(
     ),
     how_to_read=(
         "Cell (i, j): how much the loss of class-i examples depends on the inputs of class-j "
-        "examples, averaged over training (log colour scale; darker = larger). Left real data, "
-        "right random inputs. A bright diagonal means each class's loss depends mostly on its "
-        "own examples; off-diagonal colour means classes share what is learned."
+        "examples, averaged over training (log colour scale: yellow = larger, dark purple = "
+        "smaller). Left real data, right random inputs. A bright diagonal means each class's "
+        "loss depends mostly on its own examples; off-diagonal colour means classes share what "
+        "is learned."
     ),
     regime=(
         f"The real-data net learns its 10 classes during the run (training accuracy at least "

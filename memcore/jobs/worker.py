@@ -187,6 +187,7 @@ class Worker:
             buf: list[dict[str, Any]] = []
             progress: dict[str, Any] = {"epochs": spec.train.epochs}
             last_flush = last_ck = time.time()
+            evals = 0  # "epoch" records seen in this attempt
             # Seconds between committed checkpoints (0 = every epoch): raised for huge models
             # whose per-epoch torch.save would dominate; a crash then resumes from the last one.
             checkpoint_every = settings.get("MEMCORE_CHECKPOINT_EVERY_S")
@@ -224,7 +225,10 @@ class Worker:
                     lease.commit(s, key, self.id, buf, progress=progress, summary=summary)
                     s.remove_checkpoints(key)
                     return "done"
-                if time.time() - last_flush > PENDING_EVERY_S:
+                evals += kind == "epoch"
+                # the run's first curve point is shown at once, not after epoch 0's CSR search
+                first_point = n == 0 and kind == "epoch" and evals == spec.train.members
+                if first_point or time.time() - last_flush > PENDING_EVERY_S:
                     lease.set_pending(s, key, self.id, buf, progress)
                     last_flush = time.time()
             if self.term.is_set() and not self.lost:
