@@ -40,7 +40,7 @@ __all__ = [
     "from_flat",
 ]
 
-CODE_VERSION = "3"  # 2: CSR after the last epoch; 3: first-layer filters stored
+CODE_VERSION = "4"  # 2: CSR after the last epoch; 3: first-layer filters; 4: critical pairs
 
 SECTIONS = {
     "data": DataSpec,

@@ -29,7 +29,10 @@ BUSY_CHANGES = {
 BUSY_KEY = "6a1f9d4ccd5bd708fca28b50c7e919adab0d837ebe09d4deccfcc943dff32a6f"
 
 
-def test_keys_are_unchanged():
+def test_keys_are_unchanged(monkeypatch):
+    from memcore import spec as spec_module
+
+    monkeypatch.setattr(spec_module, "CODE_VERSION", "3")  # the version the keys were pinned at
     assert {n: preset(n).key for n in PRESETS} == PINNED_KEYS
     assert RunSpec().key == DEFAULT_KEY
     assert preset("cifar-cnn", **BUSY_CHANGES).key == BUSY_KEY

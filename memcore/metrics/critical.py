@@ -145,20 +145,18 @@ def lass(
             module.train(was_training)
 
 
-def csr(
+def search(
     forward: Forward,
     x: torch.Tensor,
     metrics: Any,
     generator: torch.Generator | None = None,
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
-) -> tuple[torch.Tensor, int]:
-    """Critical sample ratio per member, float[K], and the LASS iterations run.
-
-    `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
-    are converted with `data_units` (value_range = the data's (min, max), (0, 1) for images).
-    """
-    res = lass(
+) -> LassResult:
+    """The LASS search CSR runs: `metrics` is a spec.MetricsSpec whose csr_radius, csr_alpha and
+    csr_beta are in 0-255 pixel units, converted with `data_units` (value_range = the data's
+    (min, max), (0, 1) for images); csr_iters and csr_min_new as they are."""
+    return lass(
         forward,
         x,
         radius=data_units(metrics.csr_radius, value_range),
@@ -168,4 +166,16 @@ def csr(
         min_new=metrics.csr_min_new,
         generator=generator,
     )
+
+
+def csr(
+    forward: Forward,
+    x: torch.Tensor,
+    metrics: Any,
+    generator: torch.Generator | None = None,
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+) -> tuple[torch.Tensor, int]:
+    """Critical sample ratio per member, float[K], and the LASS iterations run (`search`)."""
+    res = search(forward, x, metrics, generator, value_range=value_range)
     return res.ratio, res.iters
