@@ -36,7 +36,10 @@ def page_groups() -> dict[str, list[st.Page]]:
             *(figure_page.page(name) for name in experiments),
             st.Page(PAGES / "report.py", title="Reproduction report", icon=":material/fact_check:"),
         ],
-        "Runs": [st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:")],
+        "Runs": [
+            st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:"),
+            st.Page(PAGES / "examples.py", title="Examples", icon=":material/image:"),
+        ],
         "About": [st.Page(PAGES / "about.py", title="About", icon=":material/info:")],
     }
 
