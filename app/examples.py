@@ -75,25 +75,28 @@ def class_name(classes: list[str], y: int) -> str:
 
 
 def example_panels(
-    rows: pd.DataFrame, inputs: TrackedInputs, classes: list[str], spec: RunSpec
+    rows: pd.DataFrame,
+    inputs: TrackedInputs,
+    classes: list[str],
+    spec: RunSpec,
+    forgetting: bool = False,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Inputs and panels (caption, ink, signed) of `rows` (runframes.example_table rows).
     Caption: training index and label (with the true class when randY changed it), then
-    P(correct) over members and clean/noisy; ink: blue for clean, the noise kind's colour for
-    noisy examples."""
+    P(correct) and clean/noisy, then (with `forgetting`) the forgetting events; ink: blue for
+    clean, the noise kind's colour for noisy examples."""
     pos = rows["position"].to_numpy()
     captions, inks = [], []
     for r in rows.itertuples(index=False):
         y = int(inputs.y_train[r.position])
         true = int(inputs.y_clean[r.position])
-        label = class_name(classes, y) if spec.noise.labels == "class" else f"id {y}"
+        label = "label " + (class_name(classes, y) if spec.noise.labels == "class" else str(y))
         if true != y:
             label += f" (true {class_name(classes, true)})"
         group = "noisy" if r.noisy else "clean"
         line2 = f"P {r.p_correct:.2f} · {group}"
-        if r.forgetting > 0:
-            line2 += f" · forgot {r.forgetting:.1f}×"
-        captions.append(f"#{r.example} · {label}\n{line2}")
+        line3 = f"\nforgotten {r.forgetting:.2g}×" if forgetting else ""
+        captions.append(f"#{r.example} · {label}\n{line2}{line3}")
         inks.append(noise_color(spec.noise.kind) if r.noisy else REAL)
     panels = pd.DataFrame({"caption": captions, "ink": inks, "signed": False})
     return inputs.x[pos], panels

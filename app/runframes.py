@@ -218,22 +218,29 @@ def compare_frame(
 
 # -- the examples themselves ------------------------------------------------------------------
 def example_table(
-    arrays: dict[str, np.ndarray], m: dict[str, Any], epoch: float = 1.0
+    arrays: dict[str, np.ndarray], m: dict[str, Any], epoch: float | None = None
 ) -> pd.DataFrame | None:
     """One row per tracked training example: position (in the tracked list), example (its
     training index), label (its training label, -1 if unknown), noisy, p_correct (share of
-    members classifying it correctly at `epoch`), confidence (mean over members of P(label) at
-    `epoch`), forgetting (forgetting events over whole epochs, mean over members). None without
-    per-example arrays or without a row at `epoch`."""
+    members classifying it correctly), confidence (mean over members of P(label)), forgetting
+    (forgetting events between whole epochs, mean over members). p_correct and confidence are
+    read at `epoch`, or with None averaged over every whole epoch >= 1 as well (the data map's
+    confidence). None without per-example arrays or without a row at `epoch`."""
     if "correct" not in arrays or "prob" not in arrays:
         return None
-    try:
-        row = easiness.row_at(arrays["epoch"], epoch)
-    except ValueError:
-        return None
     correct = np.asarray(arrays["correct"])
-    t = correct.shape[-1]
+    prob = np.asarray(arrays["prob"], dtype=float)
     whole = easiness.epoch_rows(arrays["epoch"])
+    if epoch is None:
+        rows = whole
+    else:
+        try:
+            rows = [easiness.row_at(arrays["epoch"], epoch)]
+        except ValueError:
+            return None
+    if not np.any(rows):
+        return None
+    t = correct.shape[-1]
     events = (
         easiness.forgetting_events(correct[whole]).mean(axis=0) if whole.sum() >= 2 else np.zeros(t)
     )
@@ -244,8 +251,8 @@ def example_table(
             "example": _tracked(m, t),
             "label": labels + [-1] * (t - len(labels)),
             "noisy": _noisy(m, t),
-            "p_correct": easiness.p_correct(correct[row]),
-            "confidence": np.asarray(arrays["prob"][row], dtype=float).mean(axis=0),
+            "p_correct": correct[rows].mean(axis=(0, 1)),
+            "confidence": prob[rows].mean(axis=(0, 1)),
             "forgetting": events,
         }
     )

@@ -79,7 +79,7 @@ def overlay_chart(
     x = alt.X(
         "epoch:Q",
         title="epoch (log)" if log_x else "epoch",
-        scale=alt.Scale(type="log", nice=False) if log_x else alt.Undefined,
+        scale=alt.Scale(type="log" if log_x else "linear", nice=False),
         axis=alt.Axis(format="~g"),
     )
     tip = [

@@ -89,9 +89,11 @@ def signal_frame(signals: np.ndarray, panels: pd.DataFrame) -> pd.DataFrame:
 
 def _facet(order: list[str], columns: int) -> dict:
     # captions carry "\n": split them into lines in the header
-    header = alt.Header(labelExpr="split(datum.value, '\\n')", labelFontSize=11, labelPadding=4)
+    header = alt.Header(
+        labelExpr="split(datum.value, '\\n')", labelFontSize=11, labelPadding=4, labelColor="#333"
+    )
     return {"facet": alt.Facet("caption:N", sort=order, title=None, header=header),
-            "columns": columns}  # fmt: skip
+            "columns": columns, "spacing": {"row": 6, "column": 30}}  # fmt: skip
 
 
 def gallery(
@@ -143,5 +145,4 @@ def gallery(
         chart.facet(**_facet(order, columns))
         .properties(title=alt.Title(title, anchor="start") if title else "")
         .configure_view(stroke="#dddddd")
-        .configure_facet(spacing=10)
     )

@@ -40,7 +40,9 @@ __all__ = [
     "from_flat",
 ]
 
-CODE_VERSION = "4"  # 2: CSR after the last epoch; 3: first-layer filters; 4: critical pairs
+# 2: CSR after the last epoch; 3: first-layer filters; 4: critical pairs stored, and a tracked
+# subset drawn independently of the noisy examples (it used to equal them first)
+CODE_VERSION = "4"
 
 SECTIONS = {
     "data": DataSpec,

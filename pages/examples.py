@@ -47,16 +47,17 @@ whole = sorted({float(e) for e in arrays.get("epoch", []) if float(e) == int(e) 
 if not whole:
     st.info("The run has no per-example evaluation after a whole epoch yet.")
     st.stop()
+WHOLE = "whole run"
 epoch = c2.selectbox(
-    "Rank at epoch",
-    whole,
-    index=0,
-    format_func=lambda e: f"{e:g}",
+    "Rank by",
+    [WHOLE, *whole],
+    format_func=lambda e: e if e == WHOLE else f"epoch {e:g}",
     key="examples:epoch",
-    help="P(correct) and confidence are read at this epoch (the paper's easiness: epoch 1).",
+    help="P(correct) and mean P(label) over every whole epoch, or at one epoch (the paper's "
+    "easiness: epoch 1).",
 )
-n = c3.number_input("Per group", 4, 32, 12, step=4, key="examples:n")
-table = runframes.example_table(arrays, meta, epoch)
+n = c3.number_input("Per group", 4, 32, 16, step=4, key="examples:n")
+table = runframes.example_table(arrays, meta, None if epoch == WHOLE else epoch)
 inputs = examples.tracked_inputs(key, tuple(meta.get("tracked") or ()))
 if isinstance(inputs, str):
     st.warning(f"The inputs cannot be drawn: {inputs}.")
@@ -70,21 +71,28 @@ if list(inputs.y_train) != list(meta.get("tracked_labels") or inputs.y_train):
 classes = meta.get("classes") or []
 k = spec.train.members
 big = is_image(inputs.x) and inputs.x.shape[-1] > 16
-size = 84 if big else 72
+size = 96 if big else 80
 groups = runframes.pick_examples(table, int(n))
+when = "over every whole epoch" if epoch == WHOLE else f"at epoch {epoch:g}"
 HOW = {
-    "easiest": "highest P(correct) at the chosen epoch, then the highest mean P(label)",
-    "hardest": "lowest P(correct) at the chosen epoch, then the lowest mean P(label)",
-    "most forgotten": "most correct -> wrong flips between whole epochs (mean over members)",
+    "easiest": f"Highest P(correct) {when}, then the highest mean P(label)",
+    "hardest": f"Lowest P(correct) {when}, then the lowest mean P(label)",
+    "most forgotten": "Most correct → wrong flips between whole epochs (mean over members)",
 }
 for group, rows_ in groups.items():
     st.subheader(group.capitalize())
-    st.caption(HOW[group] + f"; P over {k} member{'s' * (k > 1)}.")
+    st.caption(
+        HOW[group]
+        + f"; P over {k} member{'s' * (k > 1)}"
+        + (" and those epochs." if epoch == WHOLE else ".")
+    )
     if rows_.empty:
         st.caption("No tracked example was ever forgotten.")
         continue
-    x, panels = examples.example_panels(rows_, inputs, classes, spec)
-    st.altair_chart(gallery(x, panels, columns=8 if big else 12, size=size), width="content")
+    x, panels = examples.example_panels(
+        rows_, inputs, classes, spec, forgetting=group == "most forgotten"
+    )
+    st.altair_chart(gallery(x, panels, columns=8, size=size), width="content")
 
 st.subheader("Critical samples")
 radius = critical.data_units(spec.metrics.csr_radius)
@@ -106,4 +114,4 @@ else:
         "differently: the probe, that adversarial point, and their difference (blue below, red "
         "above; full colour = the radius)."
     )
-    st.altair_chart(gallery(*pairs, columns=9, size=size), width="content")
+    st.altair_chart(gallery(*pairs, columns=6, size=size), width="content")

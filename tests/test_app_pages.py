@@ -482,7 +482,7 @@ def test_examples_page_draws_the_examples_with_label_p_and_noise(store):
     easiest = chart_data(drawn[0])
     assert set(easiest.columns) >= {"caption", "row", "col", "color"}
     assert easiest.groupby("caption").size().eq(64).all()  # 8 x 8 pixels per example
-    assert easiest["caption"].nunique() == 12
+    assert easiest["caption"].nunique() == 16  # the default count per group
     captions = list(dict.fromkeys(easiest["caption"]))
     assert all("\nP " in c and ("clean" in c or "noisy" in c) for c in captions)
     assert any("(true " in c for c in chart_data(drawn[1])["caption"])  # randY: the true class

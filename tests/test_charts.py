@@ -446,3 +446,6 @@ def test_example_table_ranks_easy_hard_and_forgotten():
     assert list(picks["hardest"]["example"]) == [9, 8]
     assert list(picks["most forgotten"]["example"]) == [8]
     assert runframes.example_table(arrays, meta, 5.0) is None  # no such epoch
+    run = runframes.example_table(arrays, meta).set_index("example")  # epochs 1 and 2
+    assert list(run["p_correct"]) == [1.0, 0.25, 0.25]
+    assert run.loc[9, "confidence"] == pytest.approx((0.1 * 3 + 0.9) / 4)

@@ -378,3 +378,13 @@ def test_critical_pairs_stored_after_the_last_csr_are_within_the_radius_and_flip
     data = trainer.data
     np.testing.assert_array_equal(data.y_val[a["critical_index"]].numpy(), a["critical_label"])
     np.testing.assert_allclose(data.x_val[a["critical_index"]].numpy(), a["critical_x"])
+
+
+def test_tracked_subset_is_not_the_noisy_examples(tiny_spec):
+    """The tracked subset and the noisy examples are drawn independently: with data.seed =
+    noise.seed (both 0 by default) they once came from the same permutation, so a randY 0.5
+    run tracked only noisy examples."""
+    spec = _spec(tiny_spec, **{"noise.kind": "randY", "noise.level": 0.5})
+    meta = next(engine.train(spec))
+    share = np.mean(meta["tracked_noisy"])  # 50 of 200 examples tracked, 100 noisy
+    assert 0.3 < share < 0.7, share
