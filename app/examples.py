@@ -82,7 +82,8 @@ def example_panels(
     forgetting: bool = False,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Inputs and panels (caption, ink, signed) of `rows` (runframes.example_table rows).
-    Caption: training index and label (with the true class when randY changed it), then
+    Caption: training index and label (with the true class when randY changed it, "kept" when
+    it redrew the same one), then
     P(correct) and clean/noisy, then (with `forgetting`) the forgetting events; ink: blue for
     clean, the noise kind's colour for noisy examples."""
     pos = rows["position"].to_numpy()
@@ -90,9 +91,11 @@ def example_panels(
     for r in rows.itertuples(index=False):
         y = int(inputs.y_train[r.position])
         true = int(inputs.y_clean[r.position])
-        label = "label " + (class_name(classes, y) if spec.noise.labels == "class" else str(y))
+        label = class_name(classes, y) if spec.noise.labels == "class" else f"id {y}"
         if true != y:
             label += f" (true {class_name(classes, true)})"
+        elif r.noisy and spec.noise.kind == "randY":
+            label += " (kept)"  # randY may redraw the true label
         group = "noisy" if r.noisy else "clean"
         line2 = f"P {r.p_correct:.2f} · {group}"
         line3 = f"\nforgotten {r.forgetting:.2g}×" if forgetting else ""

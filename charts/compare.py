@@ -80,7 +80,7 @@ def overlay_chart(
         "epoch:Q",
         title="epoch (log)" if log_x else "epoch",
         scale=alt.Scale(type="log" if log_x else "linear", nice=False),
-        axis=alt.Axis(format="~g"),
+        axis=alt.Axis(format="~g", tickMinStep=1),
     )
     tip = [
         alt.Tooltip("run:N"),

@@ -12,8 +12,10 @@ from memcore.metrics import critical
 st.title("Examples")
 st.caption(
     "Which training examples does the network find easy, which hard, which does it forget? "
-    "Drawn from the run's tracked subset; each caption gives the example's index and label, "
-    "the share of members classifying it correctly (P), and whether its input or label is noise."
+    "Drawn from the run's tracked subset; each caption gives the example's index in the training "
+    "set and the label it was trained on (with the true class when noise changed it), the share "
+    "of members classifying it correctly (P), and whether its input or label is noise. Clean "
+    "examples are drawn in blue, noisy ones in the noise's colour."
 )
 
 rows = [r for r in state.list_runs() if r.get("task") == "train"]
@@ -96,7 +98,7 @@ for group, rows_ in groups.items():
 
 st.subheader("Critical samples")
 radius = critical.data_units(spec.metrics.csr_radius)
-pairs = examples.critical_panels(arrays, classes, radius, int(n))
+pairs = examples.critical_panels(arrays, classes, radius, max(int(n) // 2, 4))
 if pairs is None:
     why = (
         "set *CSR every* > 0 to search for them"
