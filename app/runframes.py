@@ -171,7 +171,13 @@ def metric_frame(records: list[dict[str, Any]], metric: str) -> pd.DataFrame:
 
 def available(records: list[dict[str, Any]]) -> list[str]:
     """The METRICS a run has at least one value of, in METRICS order."""
-    return [m for m in METRICS if not metric_frame(records, m).empty]
+    frames = {t: frame(records, t) for t in {t for t, _ in METRICS.values()}}  # one per type
+
+    def has(type_: str, col: str) -> bool:
+        df = frames[type_]
+        return col in df.columns and bool(pd.to_numeric(df[col], errors="coerce").notna().any())
+
+    return [m for m, (t, col) in METRICS.items() if has(t, col)]
 
 
 def smooth(values: pd.Series, method: str, amount: float) -> pd.Series:

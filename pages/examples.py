@@ -74,6 +74,7 @@ classes = meta.get("classes") or []
 k = spec.train.members
 big = is_image(inputs.x) and inputs.x.shape[-1] > 16
 size = 96 if big else 80
+per_row = 8 if is_image(inputs.x) else 6  # signals draw wider panels
 groups = runframes.pick_examples(table, int(n))
 when = "over every whole epoch" if epoch == WHOLE else f"at epoch {epoch:g}"
 HOW = {
@@ -94,7 +95,7 @@ for group, rows_ in groups.items():
     x, panels = examples.example_panels(
         rows_, inputs, classes, spec, forgetting=group == "most forgotten"
     )
-    st.altair_chart(gallery(x, panels, columns=8, size=size), width="content")
+    st.altair_chart(gallery(x, panels, columns=per_row, size=size), width="content")
 
 st.subheader("Critical samples")
 radius = critical.data_units(spec.metrics.csr_radius)
@@ -116,4 +117,4 @@ else:
         "differently: the probe, that adversarial point, and their difference (blue below, red "
         "above; full colour = the radius)."
     )
-    st.altair_chart(gallery(*pairs, columns=6, size=size), width="content")
+    st.altair_chart(gallery(*pairs, columns=6 if per_row == 8 else 3, size=size), width="content")

@@ -117,7 +117,9 @@ runs = {
     if (js := state.status(k)) is not None and (spec := state.spec_of(k)) is not None
 }
 have = [m for m in runframes.METRICS if any(m in runframes.available(r) for _, r in runs.values())]
-if picked and not have:
+if not picked:
+    st.caption("Pick runs above to overlay their curves.")
+elif not have:
     st.info("The picked runs have no evaluations yet: their curves appear once they do.")
 if have:
     if st.session_state.get("runs:metric") not in have:

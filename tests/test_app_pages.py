@@ -505,3 +505,16 @@ def test_examples_page_without_critical_pairs_or_with_a_sensitivity_run_says_why
     no_exception(at)
     assert any("labels differ" in w.value for w in at.warning)
     assert any("No critical samples" in c.value for c in at.caption)
+
+
+def test_examples_page_draws_mnist1d_inputs_as_line_plots(store):
+    spec = preset("mnist1d-mlp", **{"model.width": 20, "train.epochs": 2, "train.members": 2})
+    key = seed(store, spec, runner=lambda s, resume=None, should_stop=None: digits_records(s))
+    at = app({"run": key})
+    at.switch_page("../pages/examples.py").run()
+    no_exception(at)
+    assert not at.warning and not at.error
+    specs = charts(at)
+    assert len(specs) == 4 and all(s["spec"]["mark"]["type"] == "line" for s in specs)
+    easiest = chart_data(at.get("vega_lite_chart")[0])
+    assert easiest.groupby("caption").size().eq(40).all()  # 40 positions per signal

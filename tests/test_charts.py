@@ -449,3 +449,18 @@ def test_example_table_ranks_easy_hard_and_forgotten():
     run = runframes.example_table(arrays, meta).set_index("example")  # epochs 1 and 2
     assert list(run["p_correct"]) == [1.0, 0.25, 0.25]
     assert run.loc[9, "confidence"] == pytest.approx((0.1 * 3 + 0.9) / 4)
+
+
+def test_available_metrics_are_those_a_run_has_values_of():
+    from app import runframes
+
+    runs = _compare_runs()
+    assert "train accuracy (noisy examples)" not in runframes.available(runs["clean"][1])
+    assert "train accuracy (noisy examples)" in runframes.available(runs["noisy"][1])
+    assert runframes.available(runs["sens"][1]) == [
+        "loss-sensitivity Gini",
+        "loss-sensitivity Gini (equal weight per time)",
+    ]
+    for _, recs in runs.values():  # the same as asking metric_frame one metric at a time
+        expected = [m for m in runframes.METRICS if not runframes.metric_frame(recs, m).empty]
+        assert runframes.available(recs) == expected
