@@ -33,9 +33,10 @@ def page_groups() -> dict[str, list[st.Page]]:
         PAGES / "explore.py", title="Explore", icon=":material/science:", default=True
     )
     runs = st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:")
+    examples = st.Page(PAGES / "examples.py", title="Examples", icon=":material/image:")
     about = st.Page(PAGES / "about.py", title="About", icon=":material/info:")
     return {
-        "": [explore, runs, about],  # links of their own in the top bar
+        "": [explore, runs, examples, about],  # links of their own in the top bar
         "Paper experiments": [  # a menu
             *(figure_page.page(name) for name in experiments),
             st.Page(PAGES / "report.py", title="Reproduction report", icon=":material/fact_check:"),

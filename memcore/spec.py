@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 # 2: CSR after the last epoch; 3: first-layer filters stored; 4: mnist1d in its own
-# representation (not min-max scaled) and "/255" settings relative to each dataset's value range
+# representation (not min-max scaled), "/255" settings relative to each dataset's value range,
+# critical (probe, adversarial) pairs stored, and a tracked subset drawn independently of the
+# noisy examples (it used to equal them first)
 CODE_VERSION = "4"
 
 SECTIONS = {

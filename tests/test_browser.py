@@ -374,3 +374,65 @@ def test_generated_figure_pages_open_by_url_nav_and_report_links(server):
             assert "Traceback" not in page.inner_text("body")
         finally:
             browser.close()
+
+
+def _seed_noise_levels(store: Path) -> list[str]:
+    """Three real (engine) digits runs at randY 0, 0.2 and 0.5, stored before the app starts
+    its worker (the Worker runs them in this process)."""
+    from memcore.jobs import lease
+    from memcore.jobs.worker import Worker, default_runner
+
+    s = pool.open_store(store)
+    keys = []
+    for level in (0.0, 0.2, 0.5):
+        noisy = {"noise.kind": "randY", "noise.level": level} if level else {}
+        spec = preset(
+            "digits-mlp",
+            **{"model.width": 64, "train.epochs": 15, "train.members": 4, "train.device": "cpu",
+               "metrics.csr_every": 15, "metrics.csr_iters": 20, "metrics.track_size": 400},
+            **noisy,
+        )  # fmt: skip
+        keys.append(api.submit(spec, s))
+        w = Worker(s, runner=default_runner)
+        claim = lease.claim(s, w.id)
+        assert claim is not None and claim.key == keys[-1]
+        w.run_job(claim)
+        assert api.status(keys[-1], s).status == "done"
+    return keys
+
+
+def test_runs_overlay_by_noise_level_and_the_examples_view(server):
+    """The Runs page overlays three runs coloured by noise level; the Examples page draws a
+    noisy run's easiest, hardest and most-forgotten digits and its critical samples."""
+    keys = _seed_noise_levels(server["store"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    chart = "[data-testid='stVegaLiteChart']"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            # tall: Streamlit scrolls inside the page, so a screenshot shows the viewport only
+            page = browser.new_page(viewport={"width": 1400, "height": 1900})
+            page.goto(f"{server['url']}/runs")
+            page.get_by_role("heading", name="Runs").wait_for(timeout=120_000)
+            page.locator(chart).first.wait_for(timeout=60_000)
+            page.get_by_label("Colour by", exact=False).first.click()
+            page.get_by_role("option", name="noise level", exact=True).click()
+            page.get_by_text("Validation accuracy by noise level").wait_for(timeout=60_000)
+            time.sleep(2.0)  # the chart finishes its draw
+            page.screenshot(
+                path=str(ARTIFACTS / "browser_6_runs_by_noise_level.png"), full_page=True
+            )
+            body = page.inner_text("body")
+            assert "Traceback" not in body and "Not drawn" not in body
+
+            page.goto(f"{server['url']}/examples?run={keys[2]}")
+            page.get_by_role("heading", name="Examples").wait_for(timeout=120_000)
+            page.get_by_role("heading", name="Critical samples").wait_for(timeout=60_000)
+            page.locator(chart).nth(3).wait_for(timeout=60_000)
+            time.sleep(2.0)
+            page.screenshot(path=str(ARTIFACTS / "browser_7_examples.png"), full_page=True)
+            body = page.inner_text("body")
+            assert "Traceback" not in body and "cannot be drawn" not in body
+            assert page.locator(chart).count() == 4  # easiest, hardest, forgotten, critical
+        finally:
+            browser.close()

@@ -6,8 +6,8 @@ MLP, N x C x H x W for the CNN); a step gathers the next batch of every member a
 
 Data order: member k's epoch-e order is a permutation from a generator seeded by
 (seed + k, e), drawn once per epoch. The tracked subset (examples followed per example for
-easiness, forgetting and data maps) comes from a generator seeded with data.seed, so it is the
-same for every run on that data.
+easiness, forgetting and data maps) comes from a generator seeded by (data.seed, 101), so it is
+the same for every run on that data, and independent of which examples the noise corrupts.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ class DeviceData:
 
         n = int(data.y_train.shape[0])
         noisy = data.noisy.to(device).bool()
-        gen = torch.Generator().manual_seed(spec.data.seed)
+        # not data.seed itself: noise.seed defaults to the same number, and the same
+        # permutation would make the tracked subset the noisy examples first
+        gen = torch.Generator().manual_seed(mix_seed(spec.data.seed, 101))
         t_n = min(spec.metrics.track_size, n)
         return cls(
             x=put(data.x_train),

@@ -10,11 +10,15 @@ definitions of memcore.metrics: the critical sample ratio ("csr" records), sharp
   SHARPNESS_EXAMPLES training examples (the tracked ones first), in eval mode (BatchNorm with
   running statistics: a fixed function of the weights); start vector seeded by (train.seed, 11).
 - First-layer filters (ICML Fig 2): stored when they hold at most FILTER_ELEMENTS numbers.
+- Critical pairs: at the last CSR measurement, up to CRITICAL_PAIRS probes that LASS found
+  critical for member 0, each with the adversarial point it found (an "arrays" entry), so the
+  app can show what a critical sample looks like without computing anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,53 +39,103 @@ SHARPNESS_EXAMPLES = 2048  # training examples in the loss whose Hessian sharpne
 # First-layer filters are stored at epoch 0 and after the last epoch (ICML Fig 2) when they
 # hold at most this many numbers (16 MB); a 100 x 784 x 4096 ensemble's would be 1.3 GB.
 FILTER_ELEMENTS = 2**22
+CRITICAL_PAIRS = 16  # (original, adversarial) pairs stored after the last CSR search
 
 
-def probe_set(data: DeviceData, spec: RunSpec) -> tuple[Tensor, str]:
-    """The CSR probes (P x ..., on the device) and the split they come from, "val" or "train"."""
+@dataclass(frozen=True)
+class Probes:
+    """The CSR probe set: inputs x (P x ..., on the device, laid out for the model), their
+    labels y (P), their indices in the split they come from, and that split ("val"|"train")."""
+
+    x: Tensor
+    y: Tensor
+    index: Tensor
+    split: str
+
+
+def probe_set(data: DeviceData, spec: RunSpec) -> Probes:
+    """The CSR probes and the split they come from (module docstring)."""
     m = spec.metrics
     used = "val" if m.csr_set == "val" and data.x_val.shape[0] > 0 else "train"
-    pool = data.x_val if used == "val" else data.x
+    pool, labels = (data.x_val, data.y_val) if used == "val" else (data.x, data.y)
     g = torch.Generator().manual_seed(mix_seed(spec.data.seed, 255))
     pick = torch.randperm(pool.shape[0], generator=g)[: m.csr_probes].sort().values
-    return pool[pick.to(pool.device)], used
+    on = pick.to(pool.device)
+    return Probes(x=pool[on], y=labels[on], index=pick, split=used)
 
 
 def csr_records(
     model: models.Ensemble,
-    probes: Tensor,
-    used: str,
+    probes: Probes,
     spec: RunSpec,
     *,
     epoch: int,
     step: int,
     wall_fn: Callable[[], float],
+    input_shape: tuple[int, ...] | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> list[dict[str, Any]]:
-    """One "csr" record per member: its critical sample ratio on `probes` (metrics.critical).
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """One "csr" record per member: its critical sample ratio on the probes (metrics.critical);
+    with `input_shape` also the critical pairs of member 0 (`critical_pairs`), else {}.
     Raises critical.SearchStopped when `should_stop()` turns true during the search."""
-    m, device = spec.metrics, probes.device
+    m, device = spec.metrics, probes.x.device
+    value_range = REGISTRY[spec.data.dataset].value_range
     gen = torch.Generator(device=device).manual_seed(mix_seed(spec.train.seed, epoch, 3))
     with devices.autocast(device, spec.train.precision):
-        value_range = REGISTRY[spec.data.dataset].value_range
-        ratio, iters = critical.csr(
-            model, probes, m, generator=gen, value_range=value_range, should_stop=should_stop
+        res = critical.search(
+            model, probes.x, m, generator=gen, value_range=value_range, should_stop=should_stop
         )
-    ratio = ratio.tolist()
+    ratio = res.ratio.tolist()
+    pairs = critical_pairs(model, probes, res, input_shape) if input_shape else {}
     wall = wall_fn()
-    return [
+    recs = [
         records.Csr(
             epoch=epoch,
             step=step,
             member=k,
             csr=ratio[k],
-            iters=int(iters),
-            radius=critical.data_units(m.csr_radius, REGISTRY[spec.data.dataset].value_range),
-            set=used,
+            iters=int(res.iters),
+            radius=critical.data_units(m.csr_radius, value_range),
+            set=probes.split,
             wall=wall,
         ).to_dict()
         for k in range(len(ratio))
     ]
+    return recs, pairs
+
+
+def critical_pairs(
+    model: models.Ensemble,
+    probes: Probes,
+    res: critical.LassResult,
+    input_shape: tuple[int, ...],
+) -> dict[str, np.ndarray]:
+    """Up to CRITICAL_PAIRS probes critical for member 0, in probe order (S of them, maybe 0):
+    "critical_x" / "critical_adv" float32[S, *input_shape] (the probe and the adversarial point
+    LASS found within the radius), "critical_pred" / "critical_adv_pred" int64[S] (member 0's
+    predictions on them, in eval mode), "critical_label" int64[S] (the probe's label) and
+    "critical_index" int64[S] (its index in the probes' split)."""
+    pick = res.critical[0].nonzero().flatten()[:CRITICAL_PAIRS]
+    x, adv = probes.x[pick], res.x_adv[0, pick]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        pred = model(x)[0].argmax(-1) if len(pick) else pick
+        adv_pred = model(adv)[0].argmax(-1) if len(pick) else pick
+    model.train(was_training)
+
+    def host(t: Tensor, dtype) -> np.ndarray:
+        return t.detach().cpu().numpy().astype(dtype)
+
+    shape = (len(pick), *input_shape)
+    return {
+        "critical_x": host(x.float().reshape(shape), np.float32),
+        "critical_adv": host(adv.float().reshape(shape), np.float32),
+        "critical_pred": host(pred, np.int64),
+        "critical_adv_pred": host(adv_pred, np.int64),
+        "critical_label": host(probes.y[pick.to(probes.y.device)], np.int64),
+        "critical_index": host(probes.index[pick.cpu()], np.int64),
+    }
 
 
 def sharpness_records(

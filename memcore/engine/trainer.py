@@ -2,7 +2,8 @@
 
 `train(spec)` returns an iterator over memcore.records records:
 meta, then per evaluation point one "epoch" record per member and one "arrays" record (those of
-epoch 0 and of the last epoch also hold the "first_layer" filters, K x F x H x W), "csr"
+epoch 0 and of the last epoch also hold the "first_layer" filters, K x F x H x W; that of the
+last epoch, with CSR on, also the critical pairs of engine.measurements), "csr"
 records every metrics.csr_every epochs and after the last, a "checkpoint" after every epoch but
 the last, "sharpness" at the end (metrics.sharpness), and "done". Settings are validated when
 `train` is called (a ValueError naming the field), before anything runs.
@@ -196,11 +197,14 @@ class Trainer:
             torch._foreach_add_(params, grads, alpha=-lr)
 
     # -- records ---------------------------------------------------------------------------
-    def eval_records(self, epoch: float, lr: float, wall: float) -> list[dict[str, Any]]:
-        """Evaluation records (engine.evaluation), with the filters at epoch 0 and the last."""
-        extra: dict[str, Any] = {}
+    def eval_records(
+        self, epoch: float, lr: float, wall: float, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Evaluation records (engine.evaluation), with the filters at epoch 0 and the last and
+        the `extra` arrays (the critical pairs) in the same "arrays" record."""
+        extra = dict(extra or {})
         if epoch in (0, self.spec.train.epochs):
-            extra = measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
+            extra |= measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
         return self.evaluator.records(epoch, self.step, lr, wall, extra)
 
     def csr_records(
@@ -208,20 +212,22 @@ class Trainer:
         epoch: int,
         wall_fn: Callable[[], float],
         should_stop: Callable[[], bool] | None = None,
-    ) -> list[dict[str, Any]]:
+        pairs: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The "csr" records (engine.measurements) on the probe set drawn at the first call;
-        raises critical.SearchStopped when `should_stop()` turns true during the search."""
+        with `pairs`, also the critical pairs (else {}). Raises critical.SearchStopped when
+        `should_stop()` turns true during the search."""
         if self._probes is None:
             self._probes = measurements.probe_set(self.on_device, self.spec)
-        probes, used = self._probes
+        shape = tuple(self.data.input_shape) if pairs else None
         return measurements.csr_records(
             self.model,
-            probes,
-            used,
+            self._probes,
             self.spec,
             epoch=epoch,
             step=self.step,
             wall_fn=wall_fn,
+            input_shape=shape,
             should_stop=should_stop,
         )
 
@@ -245,7 +251,7 @@ class Trainer:
                 yield self.meta()
                 yield from self.eval_records(0, lr_at(spec, 0), wall())
                 if m.csr_every:
-                    yield from self.csr_records(0, wall, stop)
+                    yield from self.csr_records(0, wall, stop)[0]
             early = min(m.early_steps, self.steps_per_epoch - 1)
             for epoch in range(self.epoch + 1, t.epochs + 1):
                 lr = lr_at(spec, epoch)
@@ -262,11 +268,17 @@ class Trainer:
                 self.epoch = epoch
                 if stop():
                     return
-                if epoch % m.eval_every == 0 or epoch == t.epochs:
-                    yield from self.eval_records(epoch, lr, wall())
-                # the last epoch too, so every run ends with its final CSR
-                if m.csr_every and (epoch % m.csr_every == 0 or epoch == t.epochs):
-                    yield from self.csr_records(epoch, wall, stop)
+                last = epoch == t.epochs
+                csr, pairs = [], {}
+                evaluated_at = wall()
+                # the last epoch too, so every run ends with its final CSR; measured before the
+                # evaluation is yielded so its critical pairs join that evaluation's arrays record
+                # (the store aligns every array name with the arrays records' epochs)
+                if m.csr_every and (epoch % m.csr_every == 0 or last):
+                    csr, pairs = self.csr_records(epoch, wall, stop, pairs=last)
+                if epoch % m.eval_every == 0 or last:
+                    yield from self.eval_records(epoch, lr, evaluated_at, pairs)
+                yield from csr
                 if epoch < t.epochs:
                     yield records.Checkpoint(epoch=epoch, state=self.state()).to_dict()
             if m.sharpness:

@@ -157,7 +157,7 @@ def lass(
             module.train(was_training)
 
 
-def csr(
+def search(
     forward: Forward,
     x: torch.Tensor,
     metrics: Any,
@@ -165,14 +165,12 @@ def csr(
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
     should_stop: Callable[[], bool] | None = None,
-) -> tuple[torch.Tensor, int]:
-    """Critical sample ratio per member, float[K], and the LASS iterations run.
-
-    `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
-    are converted with `data_units` (value_range = the data's (min, max), (0, 1) for images).
-    Raises SearchStopped when `should_stop()` turns true during the search.
-    """
-    res = lass(
+) -> LassResult:
+    """The LASS search CSR runs: `metrics` is a spec.MetricsSpec whose csr_radius, csr_alpha and
+    csr_beta are in 1/255 of the data's value range, converted with `data_units` (value_range =
+    the data's (min, max), (0, 1) for images); csr_iters and csr_min_new as they are. Raises
+    SearchStopped when `should_stop()` turns true during the search."""
+    return lass(
         forward,
         x,
         radius=data_units(metrics.csr_radius, value_range),
@@ -183,4 +181,17 @@ def csr(
         generator=generator,
         should_stop=should_stop,
     )
+
+
+def csr(
+    forward: Forward,
+    x: torch.Tensor,
+    metrics: Any,
+    generator: torch.Generator | None = None,
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Critical sample ratio per member, float[K], and the LASS iterations run (`search`)."""
+    res = search(forward, x, metrics, generator, value_range=value_range, should_stop=should_stop)
     return res.ratio, res.iters
