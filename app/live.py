@@ -15,6 +15,7 @@ import streamlit as st
 
 from app import errors, eta, runframes, state
 from charts import per_example, sensitivity, training
+from memcore.jobs.store import StoreError
 from memcore.spec import RunSpec
 
 POLL_S = 1.0
@@ -114,7 +115,7 @@ def draw(js) -> None:
             try:
                 state.cancel(js.key)
                 st.rerun()
-            except ValueError as e:  # demo mode: visitors cancel only their own runs
+            except (ValueError, StoreError) as e:  # not their run (demo); read-only store
                 errors.error("Not cancelled", e)
     view = run_view(js.key, state.token(js), state.store_path())
     layout(view, js)

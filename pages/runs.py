@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import forms, live, runframes, state
+from app import errors, forms, live, runframes, state
 from charts import compare, export
+from memcore.jobs.store import StoreError
 
 PAGES = Path(state.__file__).resolve().parents[1] / "pages"
 EXPLORE, EXAMPLES = PAGES / "explore.py", PAGES / "examples.py"
@@ -205,6 +206,6 @@ if one:
             state.delete(one)
             st.toast(f"Deleted {one[:8]}")
             st.rerun()
-    except ValueError as e:  # [G] demo mode: a visitor may cancel/delete only their own runs
-        st.error(f"Not done: {e}")
+    except (ValueError, StoreError) as e:  # not their run (demo); a read-only or full store
+        errors.error("Not done", e)
     live.show_run(one)

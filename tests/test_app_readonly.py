@@ -11,6 +11,7 @@ from memcore.jobs import store as jobstore
 from memcore.jobs.store import Store
 from memcore.presets import preset
 from tests.test_app_pages import app, no_exception, seed
+from tests.test_errors import plain
 
 
 def test_the_app_shows_the_runs_of_a_read_only_store_and_starts_no_worker(tmp_path, monkeypatch):
@@ -34,3 +35,19 @@ def test_the_app_shows_the_runs_of_a_read_only_store_and_starts_no_worker(tmp_pa
     no_exception(at)
     assert at.metric[0].value == "3 / 3" and at.get("vega_lite_chart") and not at.error
     assert started == []  # a worker could not write: none is started
+
+
+def test_delete_on_a_read_only_store_says_why_instead_of_raising(tmp_path, monkeypatch):
+    path = tmp_path / "store"
+    monkeypatch.setenv("MEMCORE_STORE", str(path))
+    monkeypatch.setenv("MEMCORE_WORKERS", "0")
+    spec = preset("digits-mlp", **{"model.width": 24, "train.epochs": 3})
+    key = seed(Store(path), spec)
+    monkeypatch.setitem(jobstore._OPEN, (os.getpid(), path.resolve()), Store(path, readonly=True))
+
+    at = app()
+    at.switch_page("../pages/runs.py").run()
+    at.button(key="runs:delete").click().run()
+    no_exception(at)
+    assert any("is read-only" in plain(e.value) for e in at.error)  # as rendered (escaped)
+    assert Store(path).index.status(key) == "done"  # nothing lost
