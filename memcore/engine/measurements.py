@@ -5,7 +5,7 @@ definitions of memcore.metrics: the critical sample ratio ("csr" records), sharp
 - CSR: every member on one fixed probe set of up to metrics.csr_probes examples (validation data
   when metrics.csr_set is "val" and there is any, else training data), drawn once with a
   generator seeded by (data.seed, 255); the LASS noise of epoch e comes from a generator seeded
-  by (train.seed, e, 3).
+  by (train.seed, e, 3) (per spec in a batched run: engine.batching).
 - Sharpness: the top Hessian eigenvalue of each member's mean cross-entropy on up to
   SHARPNESS_EXAMPLES training examples (the tracked ones first), in eval mode (BatchNorm with
   running statistics: a fixed function of the weights); start vector seeded by (train.seed, 11).
@@ -25,6 +25,7 @@ from torch import Tensor
 from memcore import records
 from memcore.engine import device as devices
 from memcore.engine import models
+from memcore.engine.batching import Batch
 from memcore.engine.device_data import DeviceData
 from memcore.engine.regularizers import mix_seed
 from memcore.metrics import critical, sharpness
@@ -37,31 +38,35 @@ FILTER_ELEMENTS = 2**22
 
 
 def probe_set(data: DeviceData, spec: RunSpec) -> tuple[Tensor, str]:
-    """The CSR probes (P x ..., on the device) and the split they come from, "val" or "train"."""
+    """The CSR probes on the device and the split they come from, "val" or "train": P x ...,
+    or K x P x ... when the members have their own training inputs (randX in a batched run)."""
     m = spec.metrics
     used = "val" if m.csr_set == "val" and data.x_val.shape[0] > 0 else "train"
-    pool = data.x_val if used == "val" else data.x
+    n = data.x_val.shape[0] if used == "val" else data.n
     g = torch.Generator().manual_seed(mix_seed(spec.data.seed, 255))
-    pick = torch.randperm(pool.shape[0], generator=g)[: m.csr_probes].sort().values
-    return pool[pick.to(pool.device)], used
+    pick = torch.randperm(n, generator=g)[: m.csr_probes].sort().values.to(data.x.device)
+    return (data.x_val[pick] if used == "val" else data.member_inputs(pick)), used
 
 
 def csr_records(
     model: models.Ensemble,
     probes: Tensor,
     used: str,
-    spec: RunSpec,
+    batch: Batch,
     *,
     epoch: int,
     step: int,
     wall_fn: Callable[[], float],
 ) -> list[dict[str, Any]]:
-    """One "csr" record per member: its critical sample ratio on `probes` (metrics.critical)."""
-    m, device = spec.metrics, probes.device
-    gen = torch.Generator(device=device).manual_seed(mix_seed(spec.train.seed, epoch, 3))
-    with devices.autocast(device, spec.train.precision):
-        ratio, iters = critical.csr(model, probes, m, generator=gen)
-    ratio = ratio.tolist()
+    """One "csr" record per member: its critical sample ratio on `probes` (metrics.critical);
+    iters: the LASS iterations its spec's members ran."""
+    m, device = batch.base.metrics, probes.device
+    gen = batch.generator(lambda seed: mix_seed(seed, epoch, 3), device)
+    with devices.autocast(device, batch.base.train.precision):
+        res = critical.csr_search(model, probes, m, generator=gen)
+    ratio = res.ratio.tolist()
+    spec_iters = [int(res.member_iters[sl].max()) for sl in batch.slices]
+    member_spec = batch.member_spec
     wall = wall_fn()
     return [
         records.Csr(
@@ -69,7 +74,7 @@ def csr_records(
             step=step,
             member=k,
             csr=ratio[k],
-            iters=int(iters),
+            iters=spec_iters[member_spec[k]],
             radius=critical.data_units(m.csr_radius),
             set=used,
             wall=wall,
@@ -81,7 +86,7 @@ def csr_records(
 def sharpness_records(
     model: models.Ensemble,
     data: DeviceData,
-    seed: int,
+    batch: Batch,
     *,
     epoch: int,
     wall_fn: Callable[[], float],
@@ -90,16 +95,16 @@ def sharpness_records(
     K, device = int(model.members), data.x.device
     idx = data.tracked if data.tracked.numel() else torch.arange(data.n)
     idx = idx[:SHARPNESS_EXAMPLES].to(device)
-    xs, ys = data.x[idx], data.y[idx]
+    xs, ys = data.member_inputs(idx), data.member_labels(idx)  # ys: K x n
     params = list(model.parameters())
     model.eval()
 
     def loss_fn() -> Tensor:
         logits = model(xs)
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.repeat(K), reduction="none")
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1), reduction="none")
         return ce.view(K, -1).mean(1).sum()
 
-    gen = torch.Generator(device=device).manual_seed(mix_seed(seed, 11))
+    gen = batch.generator(lambda seed: mix_seed(seed, 11), device)
     values = sharpness.top_eigenvalue(loss_fn, params, generator=gen).tolist()
     model.train()
     wall = wall_fn()

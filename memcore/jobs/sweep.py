@@ -190,8 +190,11 @@ def run(
     timeout: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     poll: float = 1.0,
+    batched: bool | None = None,
 ) -> FigureResult:
-    """Submit, compute (in this process when workers=0), wait and evaluate."""
+    """Submit, compute (in this process when workers=0), wait and evaluate. In this process,
+    specs of one shape train as one batched run (jobs.batches) unless batched=False (default:
+    MEMCORE_BATCH_SWEEPS)."""
     r = _recipe(recipe)
     t0 = time.time()
     s = open_store(store)
@@ -202,9 +205,13 @@ def run(
 
         pool.ensure_workers(workers, s)
     else:
+        from memcore.jobs import batches
         from memcore.jobs.worker import Worker
 
         inline = Worker(s)
+        if batches.enabled(inline, batched):  # same-shape specs as one run
+            tick = (lambda: on_progress(progress(r, dataset, scale, s))) if on_progress else None
+            batches.run(grid(r, dataset, scale), inline, tick)
     while True:
         prog = progress(r, dataset, scale, s)
         if on_progress:

@@ -31,6 +31,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from memcore.metrics import draws
+
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -80,7 +82,7 @@ def lass(
     beta: float,
     iters: int = 100,
     min_new: int = 20,
-    generator: torch.Generator | None = None,
+    generator: draws.Source = None,
     shared: bool | None = None,
 ) -> LassResult:
     """Langevin adversarial sample search (author semantics; module docstring).
@@ -89,8 +91,9 @@ def lass(
     Ensemble accepts) and then with K x P x *input_shape; returns logits K x P x C. An nn.Module
     is put in eval mode for the search and restored afterwards. `shared` forces how x is read
     (default: per member iff x.shape[:2] == (K, P)). radius, alpha, beta in data units.
-    The Gaussian noise is drawn from `generator` (on x's device) as one K x P x ... tensor per
-    iteration, so the result is reproducible for a given generator state.
+    The Gaussian noise is drawn from `generator` (on x's device; a torch.Generator or per member
+    group, metrics.draws) as one K x P x ... tensor per iteration, so the result is reproducible
+    for a given generator state.
     """
     if iters < 1:
         raise ValueError(f"iters={iters} must be >= 1")
@@ -131,7 +134,7 @@ def lass(
             loss = F.cross_entropy(logits.reshape(-1, n_classes), y0.reshape(-1), reduction="sum")
             (grad,) = torch.autograd.grad(loss, xt)
             with torch.no_grad():
-                noise = torch.randn(xt.shape, generator=generator, device=xt.device, dtype=xt.dtype)
+                noise = draws.randn(xt.shape, generator, device=xt.device, dtype=xt.dtype)
                 xt = xt.detach() + alpha * grad.sign() + beta * noise
                 xt = x0 + (xt - x0).clamp(-radius, radius)
             done += 1
@@ -145,20 +148,16 @@ def lass(
             module.train(was_training)
 
 
-def csr(
+def csr_search(
     forward: Forward,
     x: torch.Tensor,
     metrics: Any,
-    generator: torch.Generator | None = None,
+    generator: draws.Source = None,
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
-) -> tuple[torch.Tensor, int]:
-    """Critical sample ratio per member, float[K], and the LASS iterations run.
-
-    `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
-    are converted with `data_units` (value_range = the data's (min, max), (0, 1) for images).
-    """
-    res = lass(
+) -> LassResult:
+    """The LASS search behind `csr` (its ratio per member, and each member's iterations)."""
+    return lass(
         forward,
         x,
         radius=data_units(metrics.csr_radius, value_range),
@@ -168,4 +167,20 @@ def csr(
         min_new=metrics.csr_min_new,
         generator=generator,
     )
+
+
+def csr(
+    forward: Forward,
+    x: torch.Tensor,
+    metrics: Any,
+    generator: draws.Source = None,
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+) -> tuple[torch.Tensor, int]:
+    """Critical sample ratio per member, float[K], and the LASS iterations run.
+
+    `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
+    are converted with `data_units` (value_range = the data's (min, max), (0, 1) for images).
+    """
+    res = csr_search(forward, x, metrics, generator, value_range=value_range)
     return res.ratio, res.iters
