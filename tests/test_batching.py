@@ -69,11 +69,24 @@ def _sweep(tiny_spec: RunSpec, **common) -> list[RunSpec]:
     )
     return [
         base.replace(**{"noise.kind": "randY", "noise.level": 0.5}),
-        base.replace(**{"noise.kind": "randX", "noise.level": 0.3, "noise.seed": 3,
-                        "train.seed": 5, "train.members": 1}),  # fmt: skip
+        base.replace(
+            **{
+                "noise.kind": "randX",
+                "noise.level": 0.3,
+                "noise.seed": 3,
+                "train.seed": 5,
+                "train.members": 1,
+            }
+        ),  # fmt: skip
         base,
-        base.replace(**{"noise.kind": "randX", "noise.level": 1.0, "train.members": 3,
-                        "noise.x_stats": "pixel"}),  # fmt: skip
+        base.replace(
+            **{
+                "noise.kind": "randX",
+                "noise.level": 1.0,
+                "train.members": 3,
+                "noise.x_stats": "pixel",
+            }
+        ),  # fmt: skip
     ]
 
 
@@ -108,8 +121,13 @@ def test_batched_run_gives_each_spec_its_own_runs_records(tiny_spec, common):
 
 def test_batched_cnn_with_per_member_strengths_matches_its_own_runs(tiny_spec):
     base = tiny_spec.replace(
-        **{"model.arch": "cnn", "model.width_mult": 0.05, "train.epochs": 1,
-           "train.members": 2, "train.regularizer": "dropout"}  # fmt: skip
+        **{
+            "model.arch": "cnn",
+            "model.width_mult": 0.05,
+            "train.epochs": 1,
+            "train.members": 2,
+            "train.regularizer": "dropout",
+        }  # fmt: skip
     )
     specs = [
         base.replace(**{"train.member_strengths": (0.0, 0.5)}),

@@ -14,7 +14,8 @@ sum(in*out) + N * 2 * sum(in*out over layers after the first) (input gradients).
 
 Cases are a list (`cases(quick, device)`); add one to measure something else. The measurement
 benchmarks of engine.bench_measurements (EXTRAS: a CSR search, the sensitivity experiment) and
-engine.bench_sweep (a 5-level noise sweep as 5 runs vs one batched run) run after the cases. Timings, never asserted in tests.
+engine.bench_sweep (a 5-level noise sweep as 5 runs vs one batched run) run after the cases.
+Timings, never asserted in tests.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@ sweep trained as 5 runs one after another, then as one batched run (engine.batch
 
 The sweep is the noise-levels figure's quick-scale setting on digits (MLP 2 x 256, 2 members per
 level, lr 0.1, CSR every 3 epochs on all 359 validation images, 100 LASS iterations) with random
-labels at levels 0, 0.2, 0.4, 0.6, 0.8, for 9 epochs (--quick: 3 epochs, 100 probes). Both ways produce every record (the
-evaluations and CSR included), so the times are what a figure sweep spends in the engine.
+labels at levels 0, 0.2, 0.4, 0.6, 0.8, for 9 epochs (--quick: 3 epochs, 100 probes). Both ways
+produce every record (the evaluations and CSR included), so the times are what a figure sweep
+spends in the engine.
 Reported: both times, their ratio, and the load average (other processes slow CPU timings).
 """
 
