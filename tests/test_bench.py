@@ -94,12 +94,13 @@ def test_bench_sensitivity_smoke():
 def test_sweep_bench_times_the_five_levels_both_ways(monkeypatch, tiny_spec):
     from memcore.engine import batching, bench_sweep
 
-    specs = bench_sweep.sweep_specs(3, torch.device("cpu"))
-    assert [s.noise.level for s in specs] == list(bench_sweep.LEVELS)
-    assert len({batching.shape_key(s) for s in specs}) == 1  # one batched run
+    for quick in (True, False):
+        specs = bench_sweep.sweep_specs(quick, torch.device("cpu"))
+        assert [s.noise.level for s in specs] == list(bench_sweep.LEVELS)
+        assert len({batching.shape_key(s) for s in specs}) == 1  # one batched run
     tiny = [tiny_spec.replace(**{"train.epochs": 1, "noise.kind": "randY", "noise.level": p})
             for p in (0.2, 0.5)]  # fmt: skip
-    monkeypatch.setattr(bench_sweep, "sweep_specs", lambda epochs, device, probes=0: tiny)
+    monkeypatch.setattr(bench_sweep, "sweep_specs", lambda quick, device: tiny)
     out = bench_sweep.bench_sweep(quick=True, device="cpu")
     assert out["runs"] == 2 and out["separate_s"] > 0 and out["batched_s"] > 0
     assert out["speedup"] == pytest.approx(out["separate_s"] / out["batched_s"], rel=0.05)

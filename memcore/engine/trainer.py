@@ -24,6 +24,11 @@ Evaluation (engine.evaluation) at epoch 0 before training, every eval_every epoc
 epoch, and after each of the first metrics.early_steps steps of epoch 1; CSR, sharpness and
 first-layer filters: engine.measurements.
 
+Batched sweeps: `train_batch(specs)` trains several specs of one shape (engine.batching) as one
+ensemble, each member with its own spec's seeds, labels and (randX) inputs, and yields (spec
+index, record) pairs: spec s's records equal `train(spec_s)`'s up to float rounding and wall
+times; each spec's checkpoint state resumes that spec alone.
+
 Resume: `train(spec, resume=state)` with the "state" of a checkpoint record continues after that
 epoch; the stream then starts with the records after the checkpoint (no second "meta").
 Cancel: `should_stop()` is checked before every step and evaluation; when it returns True the
