@@ -92,3 +92,15 @@ def test_only_queued_fresh_specs_are_batched_and_a_lone_one_is_left_queued(
     assert status[specs[0].key] == status[specs[2].key] == "done"
     assert status[specs[1].key] == "running"  # still the other worker's
     assert status[specs[3].key] == "queued"  # alone in its shape: the ordinary loop runs it
+
+
+def test_a_stopping_worker_puts_the_batched_specs_back_in_the_queue(
+    tiny_spec, memcore_env, tmp_path
+):
+    specs = _recipe(tiny_spec).grid("digits", "test")[:3]
+    store = tmp_path / "s"
+    api.submit_sweep(specs, store)
+    worker = Worker(store)
+    worker.term.set()  # SIGTERM before the first step
+    assert batches.run(specs, worker) == 0
+    assert {api.status(s.key, store).status for s in specs} == {"queued"}

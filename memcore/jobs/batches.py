@@ -151,7 +151,11 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], Non
             runs[i].add(rec, checkpoint_every)
             if tick is not None and rec["type"] == "checkpoint" and i == len(runs) - 1:
                 tick()
-        if any(r.alive for r in runs):
+        if worker.term.is_set():  # stopping: back to the queue, resumed alone later
+            for r in (r for r in runs if r.alive):
+                lease.requeue(store, r.key, worker.id)
+                r.alive = False
+        elif any(r.alive for r in runs):
             raise RuntimeError("the batched run ended without a 'done' record")
     except BaseException as e:
         for r in (r for r in runs if r.alive):
