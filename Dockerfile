@@ -56,6 +56,10 @@ RUN useradd --no-log-init --create-home --home-dir /home/memlab --uid 10001 --us
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8501
+# `docker stop` sends SIGTERM and waits 10 s: the entrypoint gives the app and workers
+# MEMCORE_STOP_GRACE (8 s) to exit, and a worker needs about 1 s (it checks between steps and
+# inside CSR searches, then puts its job back in the queue).
+STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "/app/docker/healthcheck.py"]
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

@@ -2,7 +2,7 @@
 # test when run as root) and run the whole suite. CI runs exactly this.
 PY ?= python
 
-.PHONY: test deps app lint bench
+.PHONY: test deps app lint bench cpu-torch
 
 deps:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -23,3 +23,10 @@ lint:
 
 bench:
 	$(PY) -m memcore bench --quick
+
+# The CPU build of the pinned torch/torchvision (machines without a GPU; as the Dockerfile does):
+# run before `pip install -r requirements.txt`, which then keeps them.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+cpu-torch:
+	grep -E '^(torch|torchvision)==' requirements.txt > .torch-cpu.txt
+	$(PY) -m pip install --index-url $(TORCH_CPU_INDEX) -r .torch-cpu.txt; rc=$$?; rm -f .torch-cpu.txt; exit $$rc

@@ -1,20 +1,23 @@
 """One paper-experiment page per recipe of memcore.experiments.RECIPES (app/main.py makes them
 with `page(name)`): controls for dataset and scale, the settings, Run sweep (submits the recipe's
-specs through the jobs API), an overall progress bar, the figure drawn from the runs finished so
-far (a fragment re-reads the store every couple of seconds while runs are queued or running), the
-claim with its verdict, and how to read it.
+specs through the jobs API, or with a Dask scheduler address starts a driver that runs them on
+that cluster: memcore/jobs/dask_backend.py), an overall progress bar, the figure drawn from the
+runs finished so far (a fragment re-reads the store every couple of seconds while runs are queued
+or running), the claim with its verdict, and how to read it.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import streamlit as st
 
 from app import errors, state
 from charts import figures
+from memcore import demo, settings
 from memcore.data.registry import DATASETS, OFFLINE_DATASETS
-from memcore.experiments import get
+from memcore.experiments import get, glossary
 from memcore.jobs import sweep as fr
 
 POLL_S = 2.0
@@ -25,6 +28,7 @@ SCALE_HELP = (
 VERDICT_BOX = {"holds": st.success, "fails": st.error, "inconclusive": st.warning}
 VERDICT_TEXT = {"holds": "The claim holds", "fails": "The claim does not hold",
                 "inconclusive": "Not enough evidence"}  # fmt: skip
+SCALE = 1.6  # the poster-sized figure (panels of 280 px) grown to fill a wide page
 
 
 def url_path(name: str) -> str:
@@ -89,11 +93,84 @@ def controls(name: str, datasets: tuple[str, ...] | None = None) -> tuple[str, s
     return dataset, scale
 
 
-def verdict_box(result) -> None:
+def scaled(spec: Any, factor: float) -> Any:
+    """A Vega-Lite spec with every view's width and height times `factor` (data untouched)."""
+    if isinstance(spec, list):
+        return [scaled(s, factor) for s in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {}
+    for k, v in spec.items():
+        if k in ("width", "height") and isinstance(v, int | float) and not isinstance(v, bool):
+            out[k] = round(v * factor)
+        elif k in ("data", "datasets"):
+            out[k] = v
+        else:
+            out[k] = scaled(v, factor)
+    return out
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list | tuple):
+        return ", ".join(_value(x) for x in v)
+    return str(v)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def number_rows(recipe: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
+    """The verdict's numbers, however nested, as rows: number (the innermost key with a
+    definition), for (the other keys: setting, noise level, width ...), value and definition.
+    Works on any nesting, so numbers a recipe adds later show too (without a definition until
+    memcore.experiments.glossary has one)."""
+    rows: list[dict[str, str]] = []
+
+    def walk(path: tuple[str, ...], v: Any) -> None:
+        if isinstance(v, dict) and v:
+            for k, x in v.items():
+                walk((*path, str(k)), x)
+            return
+        if not path:  # no numbers at all
+            return
+        named = [i for i, k in enumerate(path) if glossary.definition(recipe, k)]
+        words = [i for i, k in enumerate(path) if not _is_number(k)]  # not a level or width
+        i = (named or words or [len(path) - 1])[-1]
+        rest = path[:i] + path[i + 1 :]
+        rows.append({
+            "number": path[i],
+            "for": " · ".join(rest),
+            "value": _value(v if not isinstance(v, dict) else None),
+            "definition": glossary.definition(recipe, path[i]),
+        })  # fmt: skip
+
+    walk((), numbers)
+    return rows
+
+
+def verdict_box(name: str, result) -> None:
     v = result.verdict
     VERDICT_BOX[v.verdict](f"**{VERDICT_TEXT[v.verdict]}** ({v.verdict}). {v.summary}")
-    with st.expander("Numbers behind the verdict"):
-        st.json(v.to_dict()["numbers"])
+    rows = number_rows(name, v.to_dict()["numbers"])
+    if rows:
+        st.markdown("**Numbers behind the verdict**")
+        st.dataframe(
+            rows,
+            hide_index=True,
+            width="stretch",
+            column_config={"definition": st.column_config.TextColumn(width="large")},
+        )
 
 
 def show(name: str) -> None:
@@ -107,13 +184,58 @@ def show(name: str) -> None:
         if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):
             st.warning(msg)
         n = len(recipe.grid(dataset, scale))
+        scheduler = cluster_field(name)
         if st.button(f"Run sweep ({n} runs)", type="primary", key=f"{name}-run"):
             with errors.guarded("Could not submit the sweep"):
-                state.submit_sweep(recipe, dataset, scale)
-                state.ensure_workers(force=True)
+                if scheduler:
+                    run_on_cluster(name, dataset, scale, scheduler)
+                else:
+                    state.submit_sweep(recipe, dataset, scale)
+                    state.ensure_workers(force=True)
                 st.toast(f"Submitted {n} runs; finished ones are reused.")
+        cluster_status(name)
         live(name, dataset, scale)
     st.markdown(f"**How to read it.** {recipe.how_to_read}")
+
+
+def cluster_field(name: str) -> str:
+    """The Dask scheduler address to run the sweep on ("" = this machine's workers); never
+    shown in demo or read-only mode, where sweeps use the app's own workers only."""
+    if demo.limits().active:
+        return ""
+    default = settings.get("MEMCORE_DASK_SCHEDULER") or ""
+    return st.text_input(
+        "Dask scheduler (optional)",
+        value=default,
+        placeholder="tcp://HOST:8786",
+        help="Compute this sweep's missing runs on a Dask cluster; results are stored here and "
+        "appear below as they finish. Empty: this machine's workers.",
+        key=f"{name}-scheduler",
+    ).strip()
+
+
+def run_on_cluster(name: str, dataset: str, scale: str, scheduler: str) -> None:
+    """Check the scheduler answers, then start the sweep's driver process (it queues the runs,
+    sends each to the cluster and stores the results here); remembered for cluster_status."""
+    from memcore.jobs import dask_backend
+
+    if demo.limits().active:
+        raise ValueError("this demo runs sweeps on its own workers only")
+    link = dask_backend.check(scheduler)
+    proc, log = dask_backend.start_driver(name, dataset, scale, scheduler, state.store())
+    st.session_state[f"{name}-dask"] = {
+        "scheduler": scheduler, "dashboard": link, "pid": proc.pid, "log": str(log)
+    }  # fmt: skip
+
+
+def cluster_status(name: str) -> None:
+    """Where the sweep started from this session runs: the cluster and its dashboard link."""
+    run = st.session_state.get(f"{name}-dask")
+    if not run:
+        return
+    dash = f" · [Dask dashboard]({run['dashboard']})" if run["dashboard"] else ""
+    st.markdown(f"Sweep sent to the Dask cluster at `{run['scheduler']}`{dash}")
+    st.caption(f"Driver process {run['pid']}, log `{run['log']}`")
 
 
 def live(name: str, dataset: str, scale: str) -> None:
@@ -138,9 +260,9 @@ def live(name: str, dataset: str, scale: str) -> None:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:
             with errors.guarded("Could not draw the figure"):
-                chart = figures.chart(name, result.frame)
-                st.altair_chart(chart, width="content", theme=None)  # the poster look, as exported
-        verdict_box(result)
+                spec = scaled(figures.chart(name, result.frame).to_dict(), SCALE)
+                st.vega_lite_chart(spec, width="content", theme=None)  # the poster look, larger
+        verdict_box(name, result)
         if active and not still:
             st.rerun()  # the sweep ended: redraw once with polling off
 

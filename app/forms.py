@@ -11,6 +11,7 @@ Links stay short: `short_params` keeps only the fields that differ from `RunSpec
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -182,6 +183,11 @@ def spec_from_state(state: Mapping, prefix: str) -> RunSpec:
     return from_flat(values(state, prefix), base=base)
 
 
+def preset_of(spec: RunSpec) -> str:
+    """The name of the preset `spec` is exactly, else CUSTOM (what the Preset box shows)."""
+    return next((name for name in PRESETS if preset(name) == spec), CUSTOM)
+
+
 def apply_preset(state: MutableMapping, prefix: str) -> None:
     """on_change of the preset select: load the chosen preset."""
     name = state[key(prefix, "preset")]
@@ -231,37 +237,74 @@ def spec_from_params(params: Mapping[str, Any]) -> RunSpec:
     return from_flat(spec_params(params), base=RunSpec())
 
 
+@dataclass(frozen=True)
+class Link:
+    """A link's parameters read leniently: the spec of its valid fields (on top of RunSpec())
+    and one message per problem (an unknown name, with the closest field; an invalid value, in
+    the spec's words). No problems: `spec` is exactly the link's run."""
+
+    spec: RunSpec
+    problems: tuple[str, ...]
+
+
+def _bad_field(message: str, names: Mapping[str, Any]) -> str | None:
+    """The field a spec ValueError ("<field>=<value> is invalid: ...") names, if in `names`."""
+    name = message.split("=", 1)[0].strip()
+    return name if name in names else None
+
+
+def read_link(params: Mapping[str, Any]) -> Link:
+    """Read URL parameters: unknown names and invalid values become messages, the rest a spec."""
+    types = field_types()
+    problems = []
+    for name in params:
+        if name not in types:
+            close = difflib.get_close_matches(name, list(types), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"unknown parameter {name}{hint}")
+    good = dict(spec_params(params))
+    while True:  # drop the field each error names, so every invalid one is reported
+        try:
+            return Link(from_flat(good, base=RunSpec()), tuple(problems))
+        except ValueError as e:
+            problems.append(str(e))
+            bad = _bad_field(str(e), good)
+            if bad is None:  # a rule across fields that names none of the link's: drop them all
+                good = {}
+            else:
+                del good[bad]
+
+
 # -- widgets ----------------------------------------------------------------------------------
 def _dataset_label(name: str) -> str:
     return f"{name} (offline)" if name in OFFLINE_DATASETS else name
 
 
+def edited(state: MutableMapping, prefix: str) -> None:
+    """on_change of every field: the form no longer is the preset it started from."""
+    state[key(prefix, "preset")] = CUSTOM
+
+
+def dataset_edited(state: MutableMapping, prefix: str) -> None:
+    apply_dataset_defaults(state, prefix)
+    edited(state, prefix)
+
+
 def _draw(f: Field, prefix: str) -> None:
     k = key(prefix, f.name)
+    on_change = dataset_edited if f.name == "data.dataset" else edited
+    common = {"key": k, "help": f.help or None, "on_change": on_change,
+              "args": (st.session_state, prefix)}  # fmt: skip
     if f.kind == "select":
-        on_change = apply_dataset_defaults if f.name == "data.dataset" else None
-        st.selectbox(
-            f.label,
-            f.options,
-            key=k,
-            help=f.help or None,
-            format_func=_dataset_label if f.name == "data.dataset" else str,
-            on_change=on_change,
-            args=(st.session_state, prefix) if on_change else None,
-        )
+        fmt = _dataset_label if f.name == "data.dataset" else str
+        st.selectbox(f.label, f.options, format_func=fmt, **common)
     elif f.kind == "slider":
-        st.slider(f.label, f.lo, f.hi, step=f.step, key=k, help=f.help or None)
+        st.slider(f.label, f.lo, f.hi, step=f.step, **common)
     elif f.kind == "int":
-        st.number_input(f.label, int(f.lo), int(f.hi), step=int(f.step), key=k, help=f.help or None)
+        st.number_input(f.label, int(f.lo), int(f.hi), step=int(f.step), **common)
     else:
         st.number_input(
-            f.label,
-            float(f.lo),
-            float(f.hi),
-            step=float(f.step),
-            format=f.fmt,
-            key=k,
-            help=f.help or None,
+            f.label, float(f.lo), float(f.hi), step=float(f.step), format=f.fmt, **common
         )
 
 
@@ -281,3 +324,11 @@ def draw_form(prefix: str) -> None:
         for name in names:
             _draw(by_name[name], prefix)
     st.session_state[key(prefix, "values")] = values(st.session_state, prefix)
+
+
+def sensitivity_for(spec: RunSpec) -> RunSpec:
+    """The loss-sensitivity preset (ICML Figs 3-4) on `spec`'s dataset and noise: the run that
+    draws the Gini curve and the class heatmap for the settings in the form."""
+    same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
+    flat = spec.to_flat()
+    return preset("sensitivity-2x16", **{name: flat[name] for name in same})

@@ -1,10 +1,10 @@
 """Entry point: `streamlit run app/main.py`.
 
-Page config, navigation (grouped: Explore, Paper experiments, Runs, About), the background
-workers (started once per server process, count from env MEMCORE_WORKERS, default 1; 0 = start
-none) and a sidebar line on workers and device. Each paper experiment's page is generated from
-the recipe list (memcore.experiments.RECIPES, app/figure_page.py); the hand-written pages are
-the files in the top-level pages/ folder.
+Page config, navigation (a top bar: Explore, Runs, About and a Paper experiments menu), the
+background workers (started once per server process, count from env MEMCORE_WORKERS, default 1;
+0 = start none) and a status line on workers and device (Explore's sidebar, else the page foot).
+Each paper experiment's page is generated from the recipe list (memcore.experiments.RECIPES,
+app/figure_page.py); the hand-written pages are the files in the top-level pages/ folder.
 """
 
 from __future__ import annotations
@@ -26,30 +26,36 @@ PAGES = ROOT / "pages"
 
 
 def page_groups() -> dict[str, list[st.Page]]:
-    """{section: [st.Page]}: hand-written pages from pages/, one generated page per recipe."""
+    """{section: [st.Page]}: hand-written pages from pages/, one generated page per recipe
+    (section "": top-level links)."""
     experiments = sorted(RECIPES, key=figure_page.url_path)  # the order the page files had
+    explore = st.Page(
+        PAGES / "explore.py", title="Explore", icon=":material/science:", default=True
+    )
+    runs = st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:")
+    examples = st.Page(PAGES / "examples.py", title="Examples", icon=":material/image:")
+    about = st.Page(PAGES / "about.py", title="About", icon=":material/info:")
     return {
-        "Explore": [
-            st.Page(PAGES / "explore.py", title="Explore", icon=":material/science:", default=True)
-        ],
-        "Paper experiments": [
+        "": [explore, runs, examples, about],  # links of their own in the top bar
+        "Paper experiments": [  # a menu
             *(figure_page.page(name) for name in experiments),
             st.Page(PAGES / "report.py", title="Reproduction report", icon=":material/fact_check:"),
         ],
-        "Runs": [st.Page(PAGES / "runs.py", title="Runs", icon=":material/table_rows:")],
-        "About": [st.Page(PAGES / "about.py", title="About", icon=":material/info:")],
     }
 
 
 started = time.perf_counter()
 st.set_page_config(page_title="Memorization explorer", page_icon=":material/memory:", layout="wide")
 state.start_session()
-nav = st.navigation(page_groups(), expanded=True)
+# The navigation is a top bar (sections as menus), so the sidebar holds only the run form: its
+# fields start at the top of a 1000 px window instead of under a 17-entry list.
+nav = st.navigation(page_groups(), position="top")
 with errors.guarded("Could not start the background workers"):
     state.ensure_workers()
-status = st.sidebar.empty()  # filled after the page: the device check imports torch (seconds)
 try:
     with errors.guarded("This page hit an error"):
         nav.run()
-finally:
-    state.sidebar_status(status, time.perf_counter() - started)
+finally:  # under Explore's form; elsewhere at the page's foot, so those pages get no sidebar
+    # and their figures the full width (the device check imports torch: seconds, so last)
+    where = st.sidebar if nav.title == "Explore" else st.container()
+    state.sidebar_status(where.empty(), time.perf_counter() - started)

@@ -13,18 +13,23 @@ epoch.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app import errors
 from memcore import demo, settings
+from memcore.engine import cost
 from memcore.experiments.recipe import Recipe
 from memcore.jobs import api, pool
 from memcore.jobs import sweep as figure_sweep
 from memcore.jobs.store import CorruptArtifact, open_store
 from memcore.spec import RunSpec
+from memcore.visitors import UNKNOWN, Visitor, client_address
 
 
 def store_path() -> str:
@@ -53,23 +58,48 @@ def worker_target() -> int:
 @st.cache_resource(show_spinner=False)
 def _workers_started(n: int, path: str) -> float:
     if n > 0:
-        pool.ensure_workers(n, store())
+        pool.ensure_workers(n, store(), parent=os.getpid())
     return time.time()
 
 
 def ensure_workers(force: bool = False) -> None:
-    """Make sure the configured number of workers is alive (once per process, or now)."""
+    """Make sure the configured number of workers is alive (once per process, or now). They
+    are tied to this server process: they exit (requeueing their job) when it is gone."""
     n = worker_target()
     if force and n > 0:
-        pool.ensure_workers(n, store())
+        pool.ensure_workers(n, store(), parent=os.getpid())
     else:
         _workers_started(n, store_path())
 
 
 def start_session() -> None:
-    """Name this browser session for the demo's per-visitor queue caps."""
-    ctx = st.runtime.scriptrunner.get_script_run_ctx()
-    demo.set_session(ctx.session_id if ctx else None)
+    """Per page run: in a public demo, uncaught errors show no traceback (app.errors)."""
+    errors.configure()
+
+
+def visitor() -> Visitor | None:
+    """The demo visitor making this call, read from the Streamlit context of the call itself,
+    so a fragment's own rerun (the live panel's Cancel) knows the visitor too. None outside a
+    Streamlit app (a script or test calling these functions: an operator); inside the app
+    without a session context, an unknown visitor who owns nothing."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return Visitor(UNKNOWN, UNKNOWN) if st.runtime.exists() else None
+    try:
+        h = st.context.headers
+        headers = {k: ",".join(h.get_all(k)) for k in h}
+        ip = st.context.ip_address
+    except Exception:  # no client information (tests, an old frontend): the session names them
+        headers, ip = {}, None
+    return Visitor.of(
+        ctx.session_id, client_address(headers, ip, settings.get("MEMCORE_DEMO_PROXIES"))
+    )
+
+
+def estimate(spec: RunSpec) -> cost.Cost:
+    """The run's estimated cost on the device its workers would use here (engine.cost)."""
+    where = device() if spec.train.device == "auto" else spec.train.device
+    return cost.estimate(spec, where)
 
 
 @st.cache_resource(show_spinner=False)
@@ -165,10 +195,18 @@ def _arrays(key: str, token: str, path: str) -> dict[str, np.ndarray]:
     return out if len(out.get("epoch", ())) else {}
 
 
+def check_link(spec: RunSpec) -> None:
+    """A shared link's spec: raises ValueError when the demo's caps refuse it and it is not
+    stored yet (a stored run is always served, whatever its size)."""
+    lim = demo.limits()
+    if lim.demo and not lim.readonly and status(spec.key) is None:
+        demo.check(spec, lim)
+
+
 def submit(spec: RunSpec) -> str:
     """Queue the spec (idempotent; a done run is returned as is). Raises ValueError (an invalid
     spec, or over the demo's caps: nothing queued)."""
-    demo.check_submit([spec], store(), retry=True)
+    demo.check_submit([spec], store(), retry=True, visitor=visitor())
     key = api.submit(spec, store(), retry=True)
     ensure_workers(force=True)
     return key
@@ -178,19 +216,19 @@ def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
     """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
     specs = figure_sweep.grid(recipe, dataset, scale)
-    demo.check_submit(specs, store(), retry=True)
+    demo.check_submit(specs, store(), retry=True, visitor=visitor())
     return api.submit_sweep(specs, store(), retry=True)
 
 
 def cancel(key: str) -> str:
     """Cancel a run; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key)
+    demo.check_manage(key, visitor())
     return api.cancel(key, store())
 
 
 def delete(key: str) -> bool:
     """Delete a run and its files; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key)
+    demo.check_manage(key, visitor())
     return api.delete(key, store())
 
 

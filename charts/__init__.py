@@ -2,7 +2,9 @@
 draws them and the reproduction report renders the same charts to SVG/PNG.
 
 - style: the poster's colours, colour scales and chart sizes
-- training: one run's curves over epochs (accuracy, critical sample ratio) and runs compared
+- training: one run's curves over epochs (accuracy, critical sample ratio)
+- compare: several runs on one metric (colour/facet by a setting, smoothing, log axes)
+- examples: training examples and critical samples drawn as images (or line plots)
 - per_example: easiness (P(correct) across members), data maps, forgetting events
 - sensitivity: loss-sensitivity Gini over SGD steps and the per-class heatmap
 - figures: the paper-experiment figures, one module per experiment; `figures.chart(name, df)`

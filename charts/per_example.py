@@ -12,6 +12,8 @@ import pandas as pd
 from charts.style import HEIGHT, REFERENCE, group_scale
 from memcore.metrics import easiness
 
+SORTED_POINTS = 200  # at most this many points per sorted curve (the spec stays small)
+
 
 # -- easiness ---------------------------------------------------------------------------------
 def easiness_chart(
@@ -38,18 +40,28 @@ def easiness_chart(
         legend=alt.Legend(orient="bottom"),
     )
     group = alt.Color("group:N", title=None, scale=group_scale(noise_kind, easy["group"]))
-    binning = alt.Bin(step=1 / k, extent=[-0.5 / k, 1 + 0.5 / k])
+    # Counted here, not by Vega-Lite's bin (whose "nice" extent put k/K on a bin edge, half a
+    # bin off the reference): one bar per k/K, centred on it; a few rows instead of n.
+    scale = alt.Scale(domain=[-0.5 / k, 1 + 0.5 / k], nice=False, zero=False)
+    x = alt.X(
+        "lo:Q",
+        title="P(correct) across members",
+        scale=scale,
+        axis=alt.Axis(values=[i / 4 for i in range(5)], format=".2~f"),
+    )
     hist = (
-        alt.Chart(easy)
+        alt.Chart(histogram(easy, k))
         .mark_bar(opacity=0.85)
         .encode(
-            x=alt.X("p_correct:Q", bin=binning, title="P(correct) across members"),
-            y=alt.Y("count():Q", title="examples", stack=True),
+            x=x,
+            x2="hi:Q",
+            y=alt.Y("top:Q", title="examples"),
+            y2="bottom:Q",
             color=group,
             tooltip=[
                 alt.Tooltip("group:N"),
-                alt.Tooltip("p_correct:Q", bin=binning, title="P(correct) bin"),
-                alt.Tooltip("count():Q", title="examples"),
+                alt.Tooltip("p_correct:Q", title="k / K", format=".2f"),
+                alt.Tooltip("examples:Q"),
             ],
         )
     )
@@ -58,7 +70,7 @@ def easiness_chart(
         alt.Chart(ref)
         .mark_line(color=REFERENCE)
         .encode(
-            x="p_correct:Q",
+            x=alt.X("p_correct:Q", scale=scale),
             y="expected:Q",
             strokeDash=dash,
             tooltip=[
@@ -70,7 +82,11 @@ def easiness_chart(
     )
     ranked = easy.sort_values("p_correct", ascending=False).reset_index(drop=True)
     ranked["rank"] = (np.arange(n) + 0.5) / max(n, 1)
-    ref_sorted = reference_curves(ref, n)
+    step = -(-n // SORTED_POINTS)  # the curves' shape, not every example (spec size)
+    ranked = ranked.iloc[::step]
+    ref_sorted = (
+        reference_curves(ref, n).groupby("reference", sort=False).nth(slice(None, None, step))
+    )
     curve = (
         alt.Chart(ranked)
         .mark_point(filled=True, size=12)
@@ -103,6 +119,19 @@ def easiness_chart(
     return alt.hconcat(left, right).properties(title=title or "Easiness")
 
 
+def histogram(easy: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Examples per (group, k/K): columns group, p_correct, examples, the bar's edges lo, hi
+    (k/K -+ half a bin) and its stacked extent bottom..top (groups stacked in name order)."""
+    counts = easy.groupby(["p_correct", "group"]).size().rename("examples").reset_index()
+    top = counts.groupby("p_correct")["examples"].cumsum()  # groups stacked per bar
+    return counts.assign(
+        lo=counts["p_correct"] - 0.5 / k,
+        hi=counts["p_correct"] + 0.5 / k,
+        bottom=top - counts["examples"],
+        top=top,
+    )
+
+
 def reference_curves(reference: pd.DataFrame, n: int) -> pd.DataFrame:
     """The sorted curve n draws from each reference would give (memcore.metrics.easiness.
     sorted_reference): columns rank ((i + 0.5) / n), p_correct (descending), reference.
@@ -132,15 +161,16 @@ def data_map_chart(points: pd.DataFrame, noise_kind: str = "none", title: str = 
     ]
     if "forgetting" in points.columns:
         tip.append(alt.Tooltip("forgetting:Q", title="forgetting events"))
+    shown = points.round({"confidence": 4, "variability": 4})  # a third of the spec's bytes
     return (
-        alt.Chart(points)
+        alt.Chart(shown)
         .mark_circle(size=18, opacity=0.6)
         .encode(
             x=alt.X("variability:Q", title="variability (std of P(label) over epochs)"),
             y=alt.Y(
                 "confidence:Q", title="confidence (mean P(label))", scale=alt.Scale(domain=[0, 1])
             ),
-            color=alt.Color("group:N", title=None, scale=group_scale(noise_kind, points["group"])),
+            color=alt.Color("group:N", title=None, scale=group_scale(noise_kind, shown["group"])),
             tooltip=tip,
         )
         .properties(title=title or "Data map", height=HEIGHT)

@@ -45,7 +45,7 @@ def sensitivity_heatmap(cells: pd.DataFrame, title: str = "") -> alt.Chart:
             y=alt.Y("loss_class:N", title="loss of class i", sort=order),
             color=alt.Color(
                 "shown:Q",
-                title="sensitivity",
+                title=["sensitivity", "(log; yellow", "= larger)"],  # viridis: bright = large
                 scale=alt.Scale(type="log", scheme="viridis"),
             ),
             tooltip=[

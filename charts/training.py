@@ -1,4 +1,4 @@
-"""One run's curves over epochs, and several runs compared. Frames shaped like
+"""One run's curves over epochs (several runs compared: charts.compare). Frames shaped like
 `records.frame(records, "epoch")` go to `accuracy_frame` first; "csr" records go to `csr_chart`
 as they are. Lines are means over the K members; bands span min to max over them.
 """
@@ -126,40 +126,3 @@ def csr_chart(
         tooltip=tip,
     )
     return (area + line).properties(title=title or "Critical sample ratio", height=HEIGHT)
-
-
-# -- comparing runs ---------------------------------------------------------------------------
-def overlay_chart(curves: pd.DataFrame, title: str = "") -> alt.LayerChart:
-    """Several runs' curves on one chart: run (label), epoch, metric, value (mean over members).
-
-    Colour = run, dash = metric ('validation' solid, 'train' dashed); points carry tooltips.
-    """
-    x = x_epoch(None)
-    y = alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]))
-    color = alt.Color(
-        "run:N",
-        title="run",
-        scale=alt.Scale(scheme="tableau10"),  # distinct hues, not the theme's shades of one
-        legend=alt.Legend(orient="bottom", columns=1, labelLimit=600),
-    )
-    tip = [
-        "run:N",
-        "metric:N",
-        alt.Tooltip("epoch:Q", format=".2f"),
-        alt.Tooltip("value:Q", format=".3f"),
-    ]
-    base = alt.Chart(curves)
-    # points in their own layer: a point overlay on the line would blank the dash legend
-    lines = base.mark_line().encode(
-        x=x,
-        y=y,
-        color=color,
-        strokeDash=alt.StrokeDash(
-            "metric:N",
-            title="metric",
-            scale=alt.Scale(domain=["validation", "train"], range=[[1, 0], [5, 3]]),
-        ),
-        detail="metric:N",
-    )
-    points = base.mark_point(filled=True, size=20).encode(x=x, y=y, color=color, tooltip=tip)
-    return (lines + points).properties(title=title or "Compare runs", height=HEIGHT + 120)

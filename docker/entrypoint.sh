@@ -10,8 +10,10 @@
 #   MEMCORE_STORE, MEMCORE_DATA  the job store and the dataset folder (the image: under /data)
 #   MEMCORE_DEMO, MEMCORE_READONLY, MEMCORE_DEMO_MAX_*  demo-mode caps (memcore/demo.py);
 #                             checked here, before starting (old MEMLAB_* names: deprecated)
-#   MEMCORE_STOP_GRACE=8      seconds between SIGTERM and SIGKILL when stopping (keep it under
-#                             `docker stop`'s 10 s default)
+#   MEMCORE_STOP_GRACE=8      seconds between SIGTERM and SIGKILL when stopping: under
+#                             `docker stop`'s 10 s default, and well over the 2 s a worker needs
+#                             (it checks for SIGTERM between steps and inside CSR searches, then
+#                             requeues its job); a larger value needs `docker stop -t`
 #   MEMCORE_PREFETCHED=/opt/memlab/datasets  datasets baked into the image, linked into
 #                             MEMCORE_DATA when missing there (a fresh /data volume)
 #
@@ -43,6 +45,14 @@ log() { printf '[entrypoint %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 if ! [[ "$N_WORKERS" =~ ^[0-9]+$ ]]; then
 	log "MEMCORE_WORKERS=$N_WORKERS is invalid: must be a whole number"
 	exit 2
+fi
+if ! [[ "$GRACE" =~ ^[0-9]+$ ]]; then
+	log "MEMCORE_STOP_GRACE=$GRACE is invalid: must be a whole number of seconds"
+	exit 2
+fi
+if ((GRACE >= 10)); then
+	log "note: MEMCORE_STOP_GRACE=$GRACE is not under docker stop's default 10 s: stop with" \
+		"docker stop -t $((GRACE + 2)) (or stop_grace_period) or SIGKILL comes first"
 fi
 
 # Fail at start, not at a visitor's first click, when a demo setting is malformed; say so here

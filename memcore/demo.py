@@ -16,39 +16,59 @@ they cancel or delete; memcore.jobs knows nothing of this. The settings are read
     MEMCORE_DEMO_MAX_TRAIN_SIZE=5000        training examples (data.train_size; 0 = the whole split)
     MEMCORE_DEMO_MAX_STEPS=20000            SGD steps = epochs x ceil(examples / batch_size)
     MEMCORE_DEMO_MAX_SENS_STEPS=1000        SGD steps of the unrolled sensitivity task
-    MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=10  queued + running jobs one browser session may have
+    MEMCORE_DEMO_MAX_CSR_PROBES=1000        metrics.csr_probes
+    MEMCORE_DEMO_MAX_CSR_ITERS=100          metrics.csr_iters
+    MEMCORE_DEMO_MAX_TRACK_SIZE=2000        metrics.track_size
+    MEMCORE_DEMO_MAX_EARLY_STEPS=100        metrics.early_steps
+    MEMCORE_DEMO_MAX_SECONDS=600            the run's estimated seconds on the server's device
+    MEMCORE_DEMO_MAX_MEMORY_MB=4096         the run's estimated memory (memcore.engine.cost)
+    MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=10  queued + running jobs per visitor (memcore.visitors:
+                                            the client's address, else the browser session)
     MEMCORE_DEMO_MAX_QUEUED=50              queued + running jobs in the whole store
 
 (The old names MEMLAB_DEMO, MEMLAB_READONLY and MEMLAB_MAX_* still work for one release.) A cap
 set to 0 means "no cap". Caps only guard new work: a run already stored is served as is. `check`
 raises a ValueError naming the field, the value, the cap and the variable that sets it, e.g.
-"model.width=4096 exceeds this demo's cap of 1024 (set by MEMCORE_DEMO_MAX_WIDTH)".
+"model.width=4096 exceeds this demo's cap of 1024 (set by MEMCORE_DEMO_MAX_WIDTH)". Single-field
+caps bound what is easy to name; the cost caps (seconds and memory, from the spec's cost estimate
+on the server's device) bound everything together, so no combination of allowed fields (CSR
+every epoch, evaluations every step, sharpness, ...) runs for days. A visitor cannot choose the
+device: train.device must stay "auto" (the server's device).
 
-Visitors may cancel or delete only the runs their own session submitted (`check_manage`);
-without a session (the CLI, an operator) anything goes.
-
-Per-session counting: the app calls `set_session(id)` at the top of each script run (a
-ContextVar, so concurrent sessions served by different threads never mix); `admit` records the
-keys it lets through under that id, in this process, and counts those still active next time.
+Visitors (memcore.visitors) may cancel or delete only the runs their own session created
+(`check_manage`); the app passes the visitor to every check, the command line passes none (an
+operator: anything goes).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import math
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from memcore import settings
-from memcore.data.registry import REGISTRY
+from memcore.engine import cost
+from memcore.engine.cost import sgd_steps, train_examples
 from memcore.jobs.control import as_spec
 from memcore.jobs.store import ACTIVE, StoreArg, open_store
 from memcore.spec import RunSpec
+from memcore.visitors import LEDGER, Ledger, Visitor
+
+__all__ = [
+    "CAPS",
+    "DemoLimits",
+    "Visitor",
+    "check",
+    "check_manage",
+    "check_queue",
+    "check_submit",
+    "limits",
+    "sgd_steps",
+    "train_examples",
+]
 
 READONLY_MESSAGE = "this demo is read-only: it serves stored runs only"
 MANAGE_MESSAGE = "this demo lets a visitor cancel or delete only the runs of their own session"
+DEVICE_MESSAGE = "this demo trains on the server's device: train.device must be auto"
 
 # DemoLimits field -> the setting that sets it (defaults and types: memcore/settings.py)
 CAPS: dict[str, str] = {
@@ -62,6 +82,12 @@ CAPS: dict[str, str] = {
         "max_train_size",
         "max_steps",
         "max_sens_steps",
+        "max_csr_probes",
+        "max_csr_iters",
+        "max_track_size",
+        "max_early_steps",
+        "max_seconds",
+        "max_memory_mb",
         "max_queued_per_session",
         "max_queued",
     )
@@ -77,6 +103,12 @@ _WORDS = {
     "max_train_size": "≤ {:g} training examples",
     "max_steps": "≤ {:g} SGD steps",
     "max_sens_steps": "≤ {:g} sensitivity steps",
+    "max_csr_probes": "≤ {:g} CSR probes",
+    "max_csr_iters": "≤ {:g} CSR iterations",
+    "max_track_size": "≤ {:g} tracked examples",
+    "max_early_steps": "≤ {:g} early evaluations",
+    "max_seconds": "≤ {:g} s estimated per run",
+    "max_memory_mb": "≤ {:g} MB estimated memory",
     "max_queued_per_session": "≤ {:g} queued runs per visitor",
     "max_queued": "≤ {:g} queued runs in all",
 }
@@ -96,6 +128,12 @@ class DemoLimits:
     max_train_size: int | None = None
     max_steps: int | None = None
     max_sens_steps: int | None = None
+    max_csr_probes: int | None = None
+    max_csr_iters: int | None = None
+    max_track_size: int | None = None
+    max_early_steps: int | None = None
+    max_seconds: float | None = None
+    max_memory_mb: float | None = None
     max_queued_per_session: int | None = None
     max_queued: int | None = None
 
@@ -130,63 +168,73 @@ def limits(env: Mapping[str, str] | None = None) -> DemoLimits:
 
 
 def _exceeds(name: str, value: object, cap: float, var: str, hint: str = "") -> ValueError:
+    value = f"{value:g}" if isinstance(value, float) else value
     return ValueError(f"{name}={value} exceeds this demo's cap of {cap:g} (set by {var}){hint}")
 
 
-def train_examples(spec: RunSpec) -> float:
-    """Training examples a spec uses: data.train_size, or the whole training split (the default
-    split, or what data.val_fraction leaves of the train images)."""
-    if spec.data.train_size:
-        return spec.data.train_size
-    info = REGISTRY.get(spec.data.dataset)  # the registry's sizes: a check never loads data
-    default, total = (info.n_train, info.n_images) if info else (math.inf, math.inf)
-    vf = spec.data.val_fraction
-    return default if vf == 0 else total - math.floor(vf * total)
+def _check_fields(spec: RunSpec, lim: DemoLimits) -> None:
+    m, t, mx = spec.model, spec.train, spec.metrics
+    simple = [
+        ("model.width", m.width, "max_width", m.arch == "mlp"),
+        ("model.depth", m.depth, "max_depth", m.arch == "mlp"),
+        ("model.width_mult", m.width_mult, "max_width_mult", m.arch == "cnn"),
+        ("train.epochs", t.epochs, "max_epochs", True),
+        ("train.members", t.members, "max_members", True),
+        ("metrics.csr_probes", mx.csr_probes, "max_csr_probes", mx.csr_every > 0),
+        ("metrics.csr_iters", mx.csr_iters, "max_csr_iters", mx.csr_every > 0),
+        ("metrics.track_size", mx.track_size, "max_track_size", True),
+        ("metrics.early_steps", mx.early_steps, "max_early_steps", True),
+    ]
+    for name, value, cap_name, applies in simple:
+        cap = getattr(lim, cap_name)
+        if applies and cap is not None and value > cap:
+            raise _exceeds(name, value, cap, CAPS[cap_name])
+    n = train_examples(spec)
+    if lim.max_train_size is not None and n > lim.max_train_size:
+        shown = n if spec.data.train_size else f"0 (all {n:,} {spec.data.dataset} examples)"
+        hint = f"; choose data.train_size <= {lim.max_train_size}"
+        cap = lim.max_train_size
+        raise _exceeds("data.train_size", shown, cap, CAPS["max_train_size"], hint)
+    sens = spec.task == "sensitivity"
+    cap_name = "max_sens_steps" if sens else "max_steps"
+    cap, steps = getattr(lim, cap_name), sgd_steps(spec)
+    if cap is not None and steps > cap:
+        shown = f"{steps} (epochs={t.epochs} x ceil({n} examples / batch_size={t.batch_size}))"
+        hint = "; use fewer epochs or examples, or a larger batch"
+        raise _exceeds("SGD steps", shown, cap, CAPS[cap_name], hint)
 
 
-def sgd_steps(spec: RunSpec) -> float:
-    """Upper bound on SGD steps per member: epochs x ceil(examples / batch_size)."""
-    return spec.train.epochs * math.ceil(train_examples(spec) / spec.train.batch_size)
-
-
-def check(spec: RunSpec, limits: DemoLimits) -> None:
-    """Raise ValueError if `spec` may not be queued under `limits` (read-only or over a cap)."""
+def check(spec: RunSpec, limits: DemoLimits, device: str | None = None) -> None:
+    """Raise ValueError if `spec` may not be queued under `limits`: read-only, a device chosen,
+    over a field's cap, or over the cost caps on `device` (default: the server's, "auto")."""
     if limits.readonly:
         raise ValueError(READONLY_MESSAGE)
     if not limits.demo:
         return
-    simple = [
-        ("model.width", spec.model.width, "max_width", spec.model.arch == "mlp"),
-        ("model.depth", spec.model.depth, "max_depth", spec.model.arch == "mlp"),
-        ("model.width_mult", spec.model.width_mult, "max_width_mult", spec.model.arch == "cnn"),
-        ("train.epochs", spec.train.epochs, "max_epochs", True),
-        ("train.members", spec.train.members, "max_members", True),
-    ]
-    for name, value, cap_name, applies in simple:
-        cap = getattr(limits, cap_name)
-        if applies and cap is not None and value > cap:
-            raise _exceeds(name, value, cap, CAPS[cap_name])
-    n = train_examples(spec)
-    if limits.max_train_size is not None and n > limits.max_train_size:
-        shown = n if spec.data.train_size else f"0 (all {n:,} {spec.data.dataset} examples)"
-        hint = f"; choose data.train_size <= {limits.max_train_size}"
-        cap = limits.max_train_size
-        raise _exceeds("data.train_size", shown, cap, CAPS["max_train_size"], hint)
-    sens = spec.task == "sensitivity"
-    cap_name = "max_sens_steps" if sens else "max_steps"
-    cap, steps = getattr(limits, cap_name), sgd_steps(spec)
-    if cap is not None and steps > cap:
-        t = spec.train
-        shown = f"{steps} (epochs={t.epochs} x ceil({n} examples / batch_size={t.batch_size}))"
-        hint = "; use fewer epochs or examples, or a larger batch"
-        raise _exceeds("SGD steps", shown, cap, CAPS[cap_name], hint)
+    if spec.train.device != "auto":
+        raise ValueError(f"train.device={spec.train.device!r}: {DEVICE_MESSAGE}")
+    _check_fields(spec, limits)
+    if limits.max_seconds is None and limits.max_memory_mb is None:
+        return
+    est = cost.estimate(spec, device or cost.resolve("auto"))
+    hint = (
+        f" ({est.describe()}); use fewer epochs, members, examples or CSR probes/iterations, "
+        "or measure CSR less often"
+    )
+    if limits.max_seconds is not None and est.seconds > limits.max_seconds:
+        shown = f"{est.seconds:.0f} s"
+        raise _exceeds("estimated time", shown, limits.max_seconds, CAPS["max_seconds"], hint)
+    if limits.max_memory_mb is not None and est.memory_bytes > limits.max_memory_mb * 1e6:
+        shown = f"{est.memory_bytes / 1e6:.0f} MB"
+        var = CAPS["max_memory_mb"]
+        raise _exceeds("estimated memory", shown, limits.max_memory_mb, var, hint)
 
 
 def check_queue(
     limits: DemoLimits, *, active_total: int, active_session: int = 0, adding: int = 1
 ) -> None:
     """Raise ValueError if `adding` new jobs would pass the queue caps, given the queued +
-    running jobs already in the store (`active_total`) and of this session (`active_session`)."""
+    running jobs already in the store (`active_total`) and of this visitor (`active_session`)."""
     if limits.readonly and adding:
         raise ValueError(READONLY_MESSAGE)
     for have, cap, var, who in (
@@ -201,90 +249,72 @@ def check_queue(
             )
 
 
-# -- per-session ledger -----------------------------------------------------------------------
-_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("memlab", default=None)
-_ledger: dict[str, list[str]] = {}
-_lock = threading.Lock()
-
-
-def set_session(session_id: str | None) -> None:
-    """Name the visitor session of the current thread/context (the app calls this per run)."""
-    _session.set(session_id)
-
-
-@contextlib.contextmanager
-def session(session_id: str | None) -> Iterator[None]:
-    """`with session(id):` names the visitor session for the block only (scripts, tests)."""
-    token = _session.set(session_id)
-    try:
-        yield
-    finally:
-        _session.reset(token)
-
-
-def session_keys(session_id: str | None = None) -> tuple[str, ...]:
-    """Run keys admitted for a session (default: the current one) in this process."""
-    sid = session_id if session_id is not None else _session.get()
-    with _lock:
-        return tuple(_ledger.get(sid, ())) if sid is not None else ()
-
-
 def admit(
     specs: Iterable[RunSpec],
     *,
     active_total: Callable[[], int],
     is_active: Callable[[str], bool],
+    visitor: Visitor | None = None,
+    created: Iterable[str] = (),
     limits: DemoLimits | None = None,
+    ledger: Ledger | None = None,
+    device: str | None = None,
 ) -> None:
-    """Check new specs (not yet stored) against every cap, then note them for this session.
+    """Check new work (specs not stored yet, or retries) against every cap, then count it
+    against the visitor; the visitor's session owns the keys in `created` (new to the store).
 
     `active_total()` counts queued + running jobs in the store; `is_active(key)` says whether one
-    run is queued or running. Both are only called when a queue cap is set. A no-op when the demo
-    is off. `check_submit` calls this with only the specs a submit would add."""
+    run is queued or running. A no-op when the demo is off. `check_submit` calls this."""
     lim = limits if limits is not None else globals()["limits"]()
     specs = list(specs)
     if not lim.active or not specs:
         return
     for spec in specs:
-        check(spec, lim)
-    sid = _session.get()
-    mine = list(session_keys(sid))
-    if lim.max_queued_per_session and sid is not None:
-        mine = [k for k in mine if is_active(k)]  # finished runs no longer count (nor are kept)
+        check(spec, lim, device)
+    ledger = ledger if ledger is not None else LEDGER
+    mine = ledger.active(visitor, is_active) if visitor is not None else []
     total = active_total() if lim.max_queued else 0
-    check_queue(lim, active_total=total, active_session=len(mine), adding=len(specs))
-    if sid is not None:
-        with _lock:
-            _ledger[sid] = mine + [s.key for s in specs]
+    count = len(mine) if lim.max_queued_per_session and visitor is not None else 0
+    check_queue(lim, active_total=total, active_session=count, adding=len(specs))
+    if visitor is not None:
+        ledger.note(visitor, [s.key for s in specs], created)
 
 
 def check_submit(
-    specs: Iterable[RunSpec | dict | str], store: StoreArg = None, *, retry: bool = False
+    specs: Iterable[RunSpec | dict | str],
+    store: StoreArg = None,
+    *,
+    retry: bool = False,
+    visitor: Visitor | None = None,
 ) -> None:
-    """Raise ValueError if submitting `specs` to `store` would break the demo's caps or
-    read-only mode; a no-op unless MEMCORE_DEMO or MEMCORE_READONLY is set. Only the runs the
-    submit would ADD count (stored done/queued/running runs are served as is; failed or
-    cancelled ones count when `retry`); those are noted for the current session. Invalid specs
-    raise ValueError naming the field, as the submit itself would."""
+    """Raise ValueError if `visitor` (None: an operator) submitting `specs` to `store` would
+    break the demo's caps or read-only mode; a no-op unless MEMCORE_DEMO or MEMCORE_READONLY is
+    set. Only the runs the submit would ADD count (stored done/queued/running runs are served as
+    is; failed or cancelled ones count when `retry`, but a retry never makes the visitor the
+    owner of someone else's run). Invalid specs raise ValueError naming the field."""
     lim = limits()
     if not lim.active:
         return
     ix = open_store(store).index
     again = ("failed", "cancelled") if retry else ()
     unique = {x.key: x for x in map(as_spec, specs)}.values()
+    status = {x.key: ix.status(x.key) for x in unique}
     admit(
-        [x for x in unique if ix.status(x.key) in (None, *again)],
+        [x for x in unique if status[x.key] in (None, *again)],
         active_total=lambda: len(ix.queue()) + len(ix.running()),
         is_active=lambda k: ix.status(k) in ACTIVE,
+        visitor=visitor,
+        created=[k for k, st in status.items() if st is None],
         limits=lim,
     )
 
 
-def check_manage(key: str, limits: DemoLimits | None = None) -> None:
-    """Raise ValueError if the current visitor session may not cancel or delete run `key`: with
-    the demo on (or read-only), a session may touch only runs it submitted itself. Outside a
-    session (the CLI, an operator's script) and with the demo off, anything goes."""
+def check_manage(
+    key: str, visitor: Visitor | None = None, limits: DemoLimits | None = None
+) -> None:
+    """Raise ValueError if `visitor` may not cancel or delete run `key`: with the demo on (or
+    read-only), a visitor may touch only runs their session created. `None` is an operator
+    (the CLI, a script): anything goes; so is everyone when the demo is off."""
     lim = limits if limits is not None else globals()["limits"]()
-    sid = _session.get()
-    if lim.active and sid is not None and key not in session_keys(sid):
+    if lim.active and visitor is not None and not LEDGER.owns(visitor, key):
         raise ValueError(MANAGE_MESSAGE)

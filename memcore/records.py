@@ -124,7 +124,10 @@ class Arrays(Record):
     Engine names (K members x T tracked examples): "correct" bool[K, T], "prob" float32[K, T]
     (softmax prob of the training label), "loss" float32[K, T]; at epoch 0 and after the last
     epoch also "first_layer" float32[K, F, H, W] (first-layer filters, when small enough; so
-    that name has 2 rows). Sensitivity names: "sensitivity" float64[N], "sensitivity_time"
+    that name has 2 rows); after the last epoch, with CSR on, also the critical pairs of
+    engine.measurements.critical_pairs ("critical_x", "critical_adv" float32[S, *input_shape],
+    "critical_pred", "critical_adv_pred", "critical_label", "critical_index" int64[S], S <= 16;
+    so those names have 1 row). Sensitivity names: "sensitivity" float64[N], "sensitivity_time"
     float64[N], "class_matrix" float64[C, C], "labels" int64[N], "noisy" bool[N]."""
 
     TYPE: ClassVar[str] = "arrays"

@@ -17,12 +17,27 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 GiB = 2**30
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([KMGTP]?)(?:I?B)?", re.IGNORECASE)
+
+
+class ByteSize(int):
+    """A size in bytes, written as bytes or with a binary unit: 500M, 20G, 1.5T, 20GiB, 2 GB
+    (K/M/G/T/P = powers of 1024)."""
+
+    @classmethod
+    def parse(cls, text: str) -> ByteSize:
+        m = _SIZE.fullmatch(text.strip())
+        if m is None:
+            raise ValueError(text)
+        return cls(round(float(m.group(1)) * _UNITS[m.group(2).upper()]))
 
 
 @dataclass(frozen=True)
@@ -30,16 +45,16 @@ class Setting:
     """One environment variable: its type, default (None = unset), help, and old name."""
 
     name: str
-    type: type  # str | int | float | bool
+    type: type  # str | int | float | bool | ByteSize
     default: Any
     help: str
     alias: str | None = None  # deprecated name, read when `name` is unset (one release)
     minimum: float | None = None  # numbers: smallest allowed value
 
 
-def _demo_cap(field: str, default: float, typ: type, help: str) -> Setting:
-    old = "MEMLAB_MAX_" + field
-    return Setting(f"MEMCORE_DEMO_MAX_{field}", typ, default, help + " (0 = no cap)", old, 0)
+def _demo_cap(field: str, default: float, typ: type, help: str, old: bool = True) -> Setting:
+    alias = "MEMLAB_MAX_" + field if old else None  # caps added after the rename have none
+    return Setting(f"MEMCORE_DEMO_MAX_{field}", typ, default, help + " (0 = no cap)", alias, 0)
 
 
 _TABLE = (
@@ -51,13 +66,20 @@ _TABLE = (
     Setting("MEMCORE_THREADS", int, None, "torch threads per worker (default: cores shared)"),
     Setting(
         "MEMCORE_STORE_LIMIT",
-        float,
-        20 * GiB,
-        "store size in bytes; oldest finished runs evicted",
-        minimum=1,
+        ByteSize,
+        ByteSize(20 * GiB),
+        "store size (500M, 20G, 1.5T or bytes; 0 = no cap); oldest finished runs evicted",
+        minimum=0,
     ),
     Setting("MEMCORE_MAX_QUEUE", float, 1000, "queued jobs at most", minimum=1),
     Setting("MEMCORE_LEASE_S", float, 30.0, "seconds a running job's lease lasts", minimum=0),
+    Setting(
+        "MEMCORE_MAX_ATTEMPTS",
+        int,
+        3,
+        "worker deaths (e.g. out of memory) after which a job is failed",
+        minimum=1,
+    ),
     Setting(
         "MEMCORE_CHECKPOINT_EVERY_S",
         float,
@@ -88,6 +110,20 @@ _TABLE = (
         "epoch at which the fake runner raises (0 = never)",
         minimum=0,
     ),
+    # Dask cluster (memcore/jobs/dask_backend.py)
+    Setting(
+        "MEMCORE_DASK_SCHEDULER",
+        str,
+        None,
+        "Dask scheduler for --backend dask and the figure pages, e.g. tcp://host:8786",
+    ),
+    Setting(
+        "MEMCORE_DASK_RETRIES",
+        int,
+        2,
+        "reruns of a Dask task that raised (dead workers: the scheduler's allowed-failures)",
+        minimum=0,
+    ),
     # datasets
     Setting(
         "MEMCORE_DATA", str, None, "downloaded datasets folder (default <repo>/cache/datasets)"
@@ -110,11 +146,34 @@ _TABLE = (
     _demo_cap("TRAIN_SIZE", 5000, int, "training examples (a whole split counts its size)"),
     _demo_cap("STEPS", 20000, int, "SGD steps = epochs x ceil(examples / batch_size)"),
     _demo_cap("SENS_STEPS", 1000, int, "SGD steps of the unrolled sensitivity task"),
-    _demo_cap("QUEUED_PER_SESSION", 10, int, "queued + running jobs per browser session"),
+    _demo_cap("CSR_PROBES", 1000, int, "metrics.csr_probes", old=False),
+    _demo_cap("CSR_ITERS", 100, int, "metrics.csr_iters (LASS iterations)", old=False),
+    _demo_cap("TRACK_SIZE", 2000, int, "metrics.track_size (examples tracked)", old=False),
+    _demo_cap("EARLY_STEPS", 100, int, "metrics.early_steps (evaluations in epoch 1)", old=False),
+    _demo_cap("SECONDS", 600.0, float, "a run's estimated seconds (engine.cost)", old=False),
+    _demo_cap("MEMORY_MB", 4096, int, "a run's estimated memory in MB (engine.cost)", old=False),
+    _demo_cap(
+        "QUEUED_PER_SESSION",
+        10,
+        int,
+        "queued + running jobs per visitor (client address, else browser session)",
+    ),
     _demo_cap("QUEUED", 50, int, "queued + running jobs in the whole store"),
+    Setting(
+        "MEMCORE_DEMO_PROXIES",
+        int,
+        0,
+        "trusted reverse proxies in front of the app: the visitor's address is the N-th entry "
+        "from the right of X-Forwarded-For (0 = the connection's address)",
+        minimum=0,
+    ),
     # read by docker/entrypoint.sh (shell)
     Setting(
-        "MEMCORE_STOP_GRACE", float, 8.0, "shell: seconds between SIGTERM and SIGKILL", minimum=0
+        "MEMCORE_STOP_GRACE",
+        int,
+        8,
+        "shell: whole seconds between SIGTERM and SIGKILL (under docker stop's 10 s)",
+        minimum=0,
     ),
     Setting(
         "MEMCORE_PREFETCHED",
@@ -158,11 +217,13 @@ def _parse(s: Setting, var: str, text: str) -> Any:
         raise ValueError(f"{var}={text!r} is invalid: use 1/true/yes/on or 0/false/no/off")
     if s.type is str:
         return text
-    what = "a whole number" if s.type is int else "a number"
+    what = {int: "a whole number", ByteSize: "a size (e.g. 500M, 20G, 1.5T)"}.get(
+        s.type, "a number"
+    )
     if s.minimum is not None:
         what += f" >= {s.minimum:g}"
     try:
-        value = s.type(text)
+        value = ByteSize.parse(text) if s.type is ByteSize else s.type(text)
     except ValueError:
         raise ValueError(f"{var}={text!r} is invalid: must be {what}") from None
     if not math.isfinite(value) or (s.minimum is not None and value < s.minimum):

@@ -40,7 +40,11 @@ __all__ = [
     "from_flat",
 ]
 
-CODE_VERSION = "3"  # 2: CSR after the last epoch; 3: first-layer filters stored
+# 2: CSR after the last epoch; 3: first-layer filters stored; 4: mnist1d in its own
+# representation (not min-max scaled), "/255" settings relative to each dataset's value range,
+# critical (probe, adversarial) pairs stored, and a tracked subset drawn independently of the
+# noisy examples (it used to equal them first)
+CODE_VERSION = "4"
 
 SECTIONS = {
     "data": DataSpec,
@@ -86,25 +90,44 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSpec:
-        unknown = set(d) - set(SECTIONS) - {"task"}
+        """A spec from {"section": {"field": value}, "task": ...}; missing fields keep their
+        defaults. Anything else (a list, null, a section that is not an object, an unknown
+        name) raises the spec's ValueError naming where it is."""
+        if not isinstance(d, dict):
+            fail("spec", d, 'must be an object {"data": {...}, "model": {...}, ...}')
+        unknown = sorted(map(str, set(d) - set(SECTIONS) - {"task"}))
         if unknown:
-            fail(sorted(unknown)[0], d[sorted(unknown)[0]], "unknown spec section")
+            fail(
+                unknown[0],
+                next(v for k, v in d.items() if str(k) == unknown[0]),
+                "unknown spec section",
+            )
         parts = {}
         for name, sec in SECTIONS.items():
-            values = dict(d.get(name, {}))
-            names = {f.name for f in fields(sec)}
-            bad = set(values) - names
+            values = d.get(name, {})
+            if not isinstance(values, dict):
+                fail(
+                    name,
+                    values,
+                    f'must be an object of fields, e.g. {{"{fields(sec)[0].name}": ...}}',
+                )
+            bad = sorted(map(str, set(values) - {f.name for f in fields(sec)}))
             if bad:
-                b = sorted(bad)[0]
-                fail(f"{name}.{b}", values[b], "unknown field")
-            if "member_strengths" in values:
-                values["member_strengths"] = tuple(values["member_strengths"])
+                fail(
+                    f"{name}.{bad[0]}",
+                    next(v for k, v in values.items() if str(k) == bad[0]),
+                    "unknown field",
+                )
             parts[name] = sec(**values)
         return cls(**parts, task=d.get("task", "train"))
 
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
-        return cls.from_dict(json.loads(text))
+        try:
+            d = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            fail("spec", text, f"is not JSON ({str(e)[:80]})")
+        return cls.from_dict(d)
 
     @property
     def key(self) -> str:

@@ -20,9 +20,18 @@ from typing import Any
 META = "spec"  # the key of a FieldMeta in a dataclass field's metadata
 
 
+SHOWN_CHARS = 60  # a value echoed in a message is cut here (a link may carry 100 KB)
+
+
+def shown(value: Any) -> str:
+    """repr(value), cut to SHOWN_CHARS characters with the full length said."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text):,} characters)"
+
+
 def fail(name: str, value: Any, allowed: str) -> None:
-    """Raise the spec's ValueError naming the field, the value and what is allowed."""
-    raise ValueError(f"{name}={value!r} is invalid: {allowed}")
+    """Raise the spec's ValueError naming the field, the value (cut) and what is allowed."""
+    raise ValueError(f"{name}={shown(value)} is invalid: {allowed}")
 
 
 def check_choice(name: str, value: Any, options: tuple) -> None:
@@ -38,7 +47,9 @@ def check_int(name: str, value: Any, lo: int, hi: int) -> None:
 def check_number(
     name: str, value: Any, lo: float, hi: float, *, open_hi: bool = False, what: str = ""
 ) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # an int is finite whatever its size (math.isfinite(10**400) would raise OverflowError)
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = ok and (isinstance(value, int) or math.isfinite(value))
     if not ok or not lo <= value <= hi or (open_hi and value == hi):
         fail(name, value, f"{what}must be a number in [{lo}, {hi}{')' if open_hi else ']'}")
 
@@ -98,13 +109,42 @@ def meta_of(f: dataclasses.Field) -> FieldMeta | None:
     return f.metadata.get(META)
 
 
+def _real(value: Any) -> Any:
+    """A number of a real field as a float, -0.0 as 0.0 (1 and 1.0, -0 and 0: one key)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53:
+        return float(value)
+    return 0.0 if isinstance(value, float) and value == 0 else value
+
+
+def canonical(name: str, value: Any, default: Any) -> Any:
+    """The canonical form of a field's value, by the type of its default: an integral float
+    for an integer field becomes an int, an int for a real field a float, -0.0 is 0.0, a list
+    of numbers a tuple of floats. Anything else is returned as is for the check to reject."""
+    if isinstance(default, bool):
+        return value
+    if isinstance(default, int):
+        ok = isinstance(value, float) and math.isfinite(value) and value.is_integer()
+        return int(value) if ok else value
+    if isinstance(default, float):
+        return _real(value)
+    if isinstance(default, tuple):
+        if not isinstance(value, tuple | list):
+            fail(name, value, "must be a list of numbers")
+        return tuple(_real(v) for v in value)
+    return value
+
+
 def validate_fields(obj: Any, prefix: str) -> None:
-    """Check every field of dataclass `obj` against its metadata, in field order; a field's
-    rule runs right after the field's own check. Names in messages are "<prefix>.<field>"."""
+    """Canonicalise (`canonical`) and check every field of the frozen dataclass `obj` against
+    its metadata, in field order; a field's rule runs right after the field's own check. Names
+    in messages are "<prefix>.<field>"."""
     for f in dataclasses.fields(obj):
         meta = meta_of(f)
         if meta is None:
             continue
-        meta.check(f"{prefix}.{f.name}" if prefix else f.name, getattr(obj, f.name))
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        value = canonical(name, getattr(obj, f.name), f.default)
+        object.__setattr__(obj, f.name, value)  # frozen: set once, while constructing
+        meta.check(name, value)
         if meta.rule is not None:
             meta.rule(obj)

@@ -71,11 +71,13 @@ def _level_0_without_noise(n: NoiseSpec) -> None:
         fail(n._f("level"), n.level, "must be 0 when noise.kind is 'none'")
 
 
-def _strengths_in_regularizer_range(t: TrainSpec) -> None:
+def _in_regularizer_range(t: TrainSpec, name: str, s: object) -> None:
     lo, hi = REG_RANGES[t.regularizer]
-    for i, s in enumerate((t.strength, *t.member_strengths)):
-        name = t._f("strength") if i == 0 else t._f(f"member_strengths[{i - 1}]")
-        check_number(name, s, lo, hi, what=f"with regularizer {t.regularizer!r} it ")
+    check_number(t._f(name), s, lo, hi, what=f"with regularizer {t.regularizer!r} it ")
+
+
+def _strength_in_regularizer_range(t: TrainSpec) -> None:
+    _in_regularizer_range(t, "strength", t.strength)
 
 
 def _one_strength_per_member(t: TrainSpec) -> None:
@@ -85,9 +87,12 @@ def _one_strength_per_member(t: TrainSpec) -> None:
             t.member_strengths,
             f"must be empty or have one value per member ({t.members})",
         )
+    for i, s in enumerate(t.member_strengths):
+        _in_regularizer_range(t, f"member_strengths[{i}]", s)
 
 
 def _device_name(t: TrainSpec) -> None:
+    # whether the device exists is checked where the run would go (engine.device, at submit)
     if not isinstance(t.device, str) or not _DEVICE_RE.match(t.device):
         fail(t._f("device"), t.device, "must be auto, cpu, cuda, cuda:N or mps")
 
@@ -195,7 +200,7 @@ class TrainSpec(_Section):
     strength: float = spec_field(
         0.0, "Rate (dropout), std (noise) or L2 coefficient (weight decay); 0 for 'none'. "
         "Its range depends on the regularizer (REG_RANGES).",
-        rule=_strengths_in_regularizer_range,
+        rule=_strength_in_regularizer_range,
     )  # fmt: skip
     member_strengths: tuple[float, ...] = spec_field(
         (), "Per-member strengths (one per member); empty = all the same strength.",
@@ -239,14 +244,16 @@ class MetricsSpec(_Section):
     csr_set: str = spec_field("val", "CSR probes are drawn from this set.", choices=CSR_SETS)
     csr_probes: int = spec_field(1000, "CSR probe points.", unit="probes", lo=1, hi=100_000)
     csr_radius: float = spec_field(
-        0.3, "L-inf radius of the LASS search; the paper uses 0.3.",
-        unit="0-255 pixel units", lo=0.0, hi=255.0,
+        0.3,
+        "L-inf radius of the LASS search, in 1/255 of the dataset's value range (one pixel "
+        "level on 8-bit images); the paper uses 0.3.",
+        unit="/255 of the data range", lo=0.0, hi=255.0,
     )  # fmt: skip
     csr_alpha: float = spec_field(
-        0.25, "LASS step on the gradient sign.", unit="0-255 pixel units", lo=0.0, hi=255.0
+        0.25, "LASS step on the gradient sign.", unit="/255 of the data range", lo=0.0, hi=255.0
     )
     csr_beta: float = spec_field(
-        0.2, "LASS Langevin noise std.", unit="0-255 pixel units", lo=0.0, hi=255.0
+        0.2, "LASS Langevin noise std.", unit="/255 of the data range", lo=0.0, hi=255.0
     )
     csr_iters: int = spec_field(100, "LASS iterations at most.", unit="iterations", lo=1, hi=10_000)
     csr_min_new: int = spec_field(
@@ -260,6 +267,11 @@ class MetricsSpec(_Section):
     sens_every: int = spec_field(
         10, "Sensitivity task: SGD steps between evaluations.", unit="steps", lo=1, hi=100_000
     )
+    sens_class_every: int = spec_field(
+        1, "Sensitivity task: the per-class matrix is updated every this many evaluations (the "
+        "Gini uses every one); an update costs as many backward sweeps as there are classes.",
+        unit="evaluations", lo=1, hi=100_000,
+    )  # fmt: skip
     sens_mode: str = spec_field(
         "total", "Sensitivity: the total derivative, or indirect (through theta_t only).",
         choices=SENS_MODES,

@@ -30,9 +30,12 @@ st.markdown(
   the sidebar and press **Run**. Training runs in background worker processes; the charts update
   about once a second while it runs. A configuration that was run before (by you or anyone on this
   server) shows at once: results are cached by the configuration. The address bar holds the
-  configuration, so you can share a link to a run.
-- **Paper experiments**: one page per figure of the paper, each running its sweep and saying
-  whether the paper's claim holds on the data at hand.
+  configuration, so you can share a link to a run; a link with a misspelt or invalid setting
+  names it and stays as written. Its **Loss-sensitivity** tab shows (or runs, with one click) the
+  Gini curve and the class heatmap for the dataset and noise in the form.
+- **Paper experiments** (the menu in the top bar): one page per figure of the paper, each running
+  its sweep and saying whether the paper's claim holds on the data at hand, with the numbers
+  behind the verdict and what each of them measures.
 - **Runs**: every stored run in a table; filter, compare curves of several runs, cancel or delete
   runs, and download records (CSV) or charts (PNG/SVG).
 """
@@ -50,12 +53,13 @@ st.markdown(
   within a small L-inf radius (found by the LASS search). A higher CSR means a more complex,
   more finely carved decision surface; the paper finds it higher for noise.
 - **Easiness**: for each tracked training example, the fraction of members that classify it
-  correctly after one epoch. Real data spreads out (some examples always right, some never);
+  correctly after one epoch (with K members it takes the values k/K; each bar sits on one).
+  Real data spreads out (some examples always right, some never);
   randX follows the dashed binomial reference, which is what independent coin flips would give.
 - **Loss-sensitivity** (sensitivity task): how much each training input influences the loss,
   through the unrolled SGD steps. Its Gini coefficient (0 = all examples matter equally) is
-  higher for real data; the class-by-class heatmap (log colours) shows how much inputs of class
-  j move the loss of class i.
+  higher for real data; the class-by-class heatmap (log colours: yellow = larger, dark purple =
+  smaller) shows how much inputs of class j move the loss of class i.
 - **Data map and forgetting**: per example, the mean confidence in its training label over
   epochs against its variability (Swayamdipta et al. 2020); and how often an example went from
   correct to wrong (forgetting events, Toneva et al. 2019). Noisy examples sit low and forget

@@ -1,47 +1,90 @@
 """Explore: pick a configuration in the sidebar, press Run, watch the curves.
 
 The run shown is mirrored in the URL (only fields that differ from RunSpec()), so a link opens
-the same form and the same run. A configuration stored before shows at once, without training.
+the same form and the same run, before, during and after its run. A link with unknown or invalid
+parameters is kept as the user wrote it (named problems, a reset button) until they act. The
+second tab shows the loss-sensitivity views (Gini curve, class heatmap) for the form's dataset and
+noise, or runs them with one click.
 """
+
+from urllib.parse import urlencode
 
 import streamlit as st
 
-from app import forms, live, state
+from app import errors, forms, live, state
 from memcore.data import files as fetch
 from memcore.data.registry import OFFLINE_DATASETS
+from memcore.presets import DEFAULT_PRESET
+from memcore.spec import RunSpec
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen
 APPLIED = f"{P}:applied"  # the URL parameters last loaded or written
+LINK_SHOWN = 2000  # characters of a kept link echoed on the page
+KEPT = f"{P}:kept"  # (params, problems) of a link with problems, kept in the address bar
 
 ss = st.session_state
 st.title("Explore memorization")
 
-# 1. A link (or edited address) with a spec: load it into the form and show its run.
-url = forms.spec_params(st.query_params.to_dict())
-url_error = None
+# 1. A link (or edited address): load it into the form and show its run. Problems are named and
+# the address is left as it is, so the user can fix their own link.
+url = st.query_params.to_dict()
 if url and url != ss.get(APPLIED):
     ss[APPLIED] = url
-    try:
-        linked = forms.spec_from_params(url)
-        forms.load(ss, P, linked)
-        ss[SHOWN] = linked.key
-    except ValueError as e:
-        url_error = str(e)
+    link = forms.read_link(url)
+    problems = list(link.problems)
+    if not problems:
+        try:
+            state.check_link(link.spec)  # the demo's caps, unless the run is stored
+        except ValueError as e:
+            problems.append(str(e))
+    forms.load(ss, P, link.spec, forms.preset_of(link.spec))
+    if problems:
+        ss[KEPT] = (url, problems)
+        ss.pop(SHOWN, None)
+    else:
+        ss.pop(KEPT, None)
+        ss[SHOWN] = link.spec.key
 forms.ensure(ss, P)
+if ss.get(KEPT) and ss[KEPT][0] != url:  # the user left the link (edited the address)
+    ss.pop(KEPT)
+
+
+def _reset() -> None:
+    """on_click of "Reset to defaults": the offline default, a clean address."""
+    st.query_params.clear()
+    forms.load(ss, P, forms.default_spec(), DEFAULT_PRESET)
+    for k in (KEPT, SHOWN):
+        ss.pop(k, None)
+    ss[APPLIED] = {}
+
 
 with st.sidebar:
     run_clicked = st.button("Run", type="primary", width="stretch", key=f"{P}:run")
+    cost_line = st.empty()  # the run's estimated cost, filled once the form is read
     forms.draw_form(P)
 
-if url_error:
-    st.error(f"The link's settings are invalid: {url_error}. The form shows the defaults.")
+if ss.get(KEPT):
+    params, problems = ss[KEPT]
+    with st.container(border=True):
+        # Problems quote the link's own names and values: escaped, so they render as text.
+        st.error(
+            "This link has problems; the form shows its valid settings (the rest are defaults):"
+            "\n\n" + "\n".join(f"- {errors.escape(p[:300])}" for p in problems)
+        )
+        st.markdown("Your link, kept as you wrote it:")
+        kept = "?" + urlencode(params)
+        if len(kept) > LINK_SHOWN:  # a huge link is cut here too (it stays in the address bar)
+            kept = f"{kept[:LINK_SHOWN]}... ({len(kept):,} characters)"
+        st.code(kept, language=None, wrap_lines=True)
+        st.button("Reset to defaults", key=f"{P}:reset", on_click=_reset)
 
 try:
     spec = forms.spec_from_state(ss, P)
+    cost_line.caption(f"Estimated cost: {state.estimate(spec).describe()}")
 except ValueError as e:
     spec = None
-    st.error(f"Invalid settings: {e}")
+    errors.error("Invalid settings", e)
 
 
 def _unavailable(name: str) -> str | None:
@@ -58,35 +101,77 @@ def _unavailable(name: str) -> str | None:
     )
 
 
-# 2. Run: submit (idempotent: a stored run comes back as is; a failed one is retried).
-if run_clicked and spec is not None:
-    problem = _unavailable(spec.data.dataset)
+def _submit(run: RunSpec) -> str | None:
+    """Queue `run` (idempotent: a stored run comes back as is; a failed one is retried)."""
+    problem = _unavailable(run.data.dataset)
     if problem:
         st.error(problem)
-    else:
-        try:
-            ss[SHOWN] = state.submit(spec)
-        except ValueError as e:  # demo caps, a full queue
-            st.error(f"Not submitted: {e}")
-        except Exception as e:  # the store is unreadable or the disk is full
-            st.error(f"Could not reach the run store: {e}")
+        return None
+    try:
+        return state.submit(run)
+    except ValueError as e:  # demo caps, a full queue
+        errors.error("Not submitted", e)
+    except Exception as e:  # the store is unreadable or the disk is full
+        errors.error("Could not reach the run store", e)
+    return None
+
+
+# 2. Run: the user acted, so the address follows the run from now on.
+if run_clicked and spec is not None:
+    ss.pop(KEPT, None)
+    if key := _submit(spec):
+        ss[SHOWN] = key
 
 # 3. What to show: the form's own run if stored, else the last one shown.
 shown = ss.get(SHOWN)
 if spec is not None and state.status(spec.key) is not None:
     shown = ss[SHOWN] = spec.key
-if shown is None:
-    st.info(
-        "Pick settings in the sidebar (or keep the offline default) and press **Run**. "
-        "Curves appear after the first epoch, within seconds on the offline datasets."
-    )
-else:
+
+
+def training_tab() -> None:
+    if shown is None:
+        st.info(
+            "Pick settings in the sidebar (or keep the offline default) and press **Run**. "
+            "Curves appear after the first epoch, within seconds on the offline datasets."
+        )
+        return
     shown_spec = state.spec_of(shown)
-    if shown_spec is not None:
+    if shown_spec is not None and not ss.get(KEPT):
         params = forms.short_params(shown_spec)
-        if params != forms.spec_params(st.query_params.to_dict()):
+        if params != st.query_params.to_dict():
             st.query_params.from_dict(params)
         ss[APPLIED] = params
     if spec is not None and shown != spec.key:
         st.caption("The sidebar differs from the run shown below: press **Run** to run it.")
     live.show_run(shown)
+
+
+def sensitivity_tab() -> None:
+    """The loss-sensitivity run for the form's dataset and noise: shown, or one click away."""
+    if spec is None:
+        st.info("Fix the settings in the sidebar first.")
+        return
+    if spec.task == "sensitivity":
+        st.info("The form is a loss-sensitivity run: its charts are in the first tab.")
+        return
+    sens = forms.sensitivity_for(spec)
+    st.caption(
+        f"Loss-sensitivity (ICML Figs 3-4) on {live.describe(sens)}: how much each training "
+        "example's input moves the loss over one epoch of SGD (Gini of that spread) and class "
+        "by class (heatmap). A small 2x16 MLP, as in the paper; seconds on a CPU."
+    )
+    js = state.status(sens.key)
+    if js is None or js.status in ("failed", "cancelled"):
+        label = "Run loss-sensitivity for these settings"
+        if st.button(label, key=f"{P}:sens", type="primary" if js is None else "secondary"):
+            _submit(sens)
+            js = state.status(sens.key)
+    if js is not None:
+        live.show_run(sens.key)
+
+
+run_tab, sens_tab = st.tabs(["Training run", "Loss-sensitivity (Gini, class heatmap)"])
+with run_tab:
+    training_tab()
+with sens_tab:
+    sensitivity_tab()

@@ -7,10 +7,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import forms, live, runframes, state
-from charts import export, training
+from app import errors, forms, live, runframes, state
+from charts import compare, export
+from memcore.jobs.store import StoreError
 
-EXPLORE = Path(state.__file__).resolve().parents[1] / "pages" / "explore.py"
+PAGES = Path(state.__file__).resolve().parents[1] / "pages"
+EXPLORE, EXAMPLES = PAGES / "explore.py", PAGES / "examples.py"
 st.title("Runs")
 
 try:
@@ -96,22 +98,63 @@ labels = {
     for r in view.itertuples()
 }
 
+
+def full_label(key: str) -> str:
+    """A legend label that tells runs apart: every setting that matters, then the key."""
+    spec = state.spec_of(key)
+    return f"{live.describe(spec)} · {key[:6]}" if spec is not None else key[:8]
+
+
 st.subheader("Compare")
-done = [k for k in labels if df.loc[df["key"] == k, "status"].iloc[0] == "done"]
+done = view[view["status"] == "done"]
+# training runs first: a default overlay of only sensitivity runs would have no accuracy
+default = list(done[done["task"] == "train"]["key"][:3]) or list(done["key"][:3])
 picked = st.multiselect(
-    "Runs to overlay", list(labels), default=done[:2], format_func=labels.get, key="runs:pick"
+    "Runs to overlay", list(labels), default=default, format_func=labels.get, key="runs:pick"
 )
-if picked:
-    curves = runframes.overlay_frame(
-        {
-            labels[k]: runframes.scalar(state.records(k, state.token(js)), "epoch")
-            for k in picked
-            if (js := state.status(k)) is not None
-        }
+runs = {
+    full_label(k): (spec, state.records(k, state.token(js)))
+    for k in picked
+    if (js := state.status(k)) is not None and (spec := state.spec_of(k)) is not None
+}
+have = [m for m in runframes.METRICS if any(m in runframes.available(r) for _, r in runs.values())]
+if not picked:
+    st.caption("Pick runs above to overlay their curves.")
+elif not have:
+    st.info("The picked runs have no evaluations yet: their curves appear once they do.")
+if have:
+    if st.session_state.get("runs:metric") not in have:
+        st.session_state.pop("runs:metric", None)  # a metric none of the picked runs has
+    c1, c2, c3 = st.columns(3)
+    metric = c1.selectbox("Metric", have, key="runs:metric")
+    color_by = c2.selectbox("Colour by", ["run", *runframes.SETTINGS], key="runs:color")
+    facet = c3.selectbox("Panels by", ["none", *runframes.SETTINGS], key="runs:facet")
+    c4, c5, c6, c7 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    smoothing = c4.selectbox("Smoothing", runframes.SMOOTHING, key="runs:smooth")
+    amount = 0.0
+    if smoothing == "EMA":
+        amount = c5.slider("EMA weight on the past", 0.0, 0.95, 0.6, 0.05, key="runs:ema")
+    elif smoothing == "rolling mean":
+        amount = c5.slider("Window (evaluations)", 2, 20, 3, key="runs:window")
+    log_y = c6.checkbox("Log y", key="runs:logy")
+    log_x = c7.checkbox("Log epochs", key="runs:logx")
+    curves, missing = runframes.compare_frame(runs, metric, smoothing, amount)
+    overlay = compare.overlay_chart(
+        curves, metric, color_by, None if facet == "none" else facet, log_y, log_x
     )
-    overlay = training.overlay_chart(curves)
-    st.altair_chart(overlay, width="stretch")
-    st.caption("Colour = run; solid = validation accuracy, dashed = training accuracy (means).")
+    st.altair_chart(overlay, width="stretch" if facet == "none" else "content")
+    st.caption(
+        "Lines: mean over each run's members; bands: min to max over members"
+        + (f"; each member's curve smoothed first ({smoothing})." if amount else ".")
+    )
+    if missing:
+        sens = [r for r in missing if "sensitivity task" in r]
+        why = (
+            " Sensitivity-task runs record the loss-sensitivity Gini: pick that metric."
+            if sens
+            else ""
+        )
+        st.caption(f"Not drawn, no {metric}: " + "; ".join(missing) + "." + why)
     b1, b2, b3 = st.columns(3)
     b1.download_button(
         "Records (CSV)",
@@ -147,6 +190,13 @@ if one:
             icon=":material/open_in_new:",
             query_params=forms.short_params(spec),
         )
+        if spec.task == "train":
+            st.page_link(
+                EXAMPLES,
+                label="Its examples: easiest, hardest, most forgotten, critical samples",
+                icon=":material/image:",
+                query_params={"run": one},
+            )
     a, b, _ = st.columns([1, 1, 4])
     try:
         if a.button("Cancel", key="runs:cancel", help="Stop a queued or running run"):
@@ -156,6 +206,6 @@ if one:
             state.delete(one)
             st.toast(f"Deleted {one[:8]}")
             st.rerun()
-    except ValueError as e:  # [G] demo mode: a visitor may cancel/delete only their own runs
-        st.error(f"Not done: {e}")
+    except (ValueError, StoreError) as e:  # not their run (demo); a read-only or full store
+        errors.error("Not done", e)
     live.show_run(one)

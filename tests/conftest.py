@@ -12,6 +12,7 @@ digits RunSpec), `digits_data` (its clean Dataset).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,16 @@ from memcore.presets import preset
 from memcore.spec import RunSpec
 
 ENV_VARS = ("MEMCORE_OFFLINE", "MEMCORE_DATA", "MEMCORE_STORE")
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """AppTest runs app/main.py as the __main__ module and leaves it there; a process started
+    later with multiprocessing's spawn (a Dask worker) would then run the Streamlit script on
+    start-up. Put pytest's own __main__ back after every test."""
+    yield
+    sys.modules["__main__"] = _MAIN
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,11 +9,15 @@ memcore/records.py), so these tests need neither training nor subprocesses.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_errors import plain
 
 from memcore.data.registry import REGISTRY
 from memcore.jobs import api, lease
@@ -193,7 +197,7 @@ def test_preset_and_dataset_change_fill_their_defaults(store):
 def test_invalid_setting_shows_st_error_and_submits_nothing(store):
     at = app()
     at.slider(key="explore:noise.level").set_value(0.5).run()  # noise.kind is still "none"
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]  # messages are escaped Markdown (app.errors)
     assert any("noise.level" in e and "none" in e for e in errors), errors
     at.button(key="explore:run").click().run()
     assert api.list_runs(store) == []
@@ -239,7 +243,7 @@ def test_link_restores_the_form_and_shows_the_stored_run(store):
 def test_invalid_link_shows_error_not_exception(store):
     at = app({"model.width": "lots"})
     no_exception(at)
-    assert any("model.width" in e.value for e in at.error)
+    assert any("model.width" in plain(e.value) for e in at.error)
 
 
 def test_failed_run_shows_message_and_traceback_in_expander(store):
@@ -249,7 +253,7 @@ def test_failed_run_shows_message_and_traceback_in_expander(store):
 
     at = app(short_params(spec))
     no_exception(at)
-    assert any("boom: a deliberate test failure" in e.value for e in at.error)
+    assert any("boom: a deliberate test failure" in plain(e.value) for e in at.error)
     assert at.expander and "Traceback" in at.expander[0].code[0].value
     assert "Traceback" not in " ".join(e.value for e in at.error)
 
@@ -279,7 +283,7 @@ def test_runs_page_lists_compares_and_deletes(store):
     assert set(table["key"]) == {a, b} and set(table["status"]) == {"done"}
     assert {"train acc", "val acc", "CSR", "duration (s)"} <= set(table.columns)
     assert set(at.multiselect(key="runs:pick").value) == {a, b}  # done runs overlaid by default
-    assert any({"run", "metric", "value"} <= fields(s) for s in charts(at))
+    assert any({"run", "epoch", "mean", "lo", "hi"} <= fields(s) for s in charts(at))
     assert len(at.get("download_button")) == 3
     at.selectbox(key="runs:one").set_value(a)
     at.button(key="runs:delete").click().run()
@@ -348,3 +352,322 @@ def test_a_link_to_a_run_not_stored_yet_shows_it_once_it_is(store):
     no_exception(at)
     assert not [w for w in at.warning if "deleted" in w.value]
     assert charts(at)
+
+
+# -- links that name their problems, kept as the user wrote them --------------------------------
+def test_a_misspelt_parameter_is_named_and_the_link_kept_until_reset(store):
+    from memcore.spec import from_flat
+
+    valid = from_flat({"train.epochs": 8, "train.members": 2})
+    seed(store, valid)  # the link's valid part is stored: still, the address is not rewritten
+    link = {"model.widht": "64", "train.epochs": "8", "train.members": "2"}
+    at = app(link)
+    no_exception(at)
+    errors = " ".join(plain(e.value) for e in at.error)
+    assert "unknown parameter model.widht (did you mean model.width?)" in errors
+    assert {k: at.query_params[k] for k in at.query_params} == link
+    assert any("model.widht=64" in c.value for c in at.code)  # the user's link, shown
+    assert at.number_input(key="explore:train.epochs").value == 8  # its valid settings loaded
+    at.run()
+    assert {k: at.query_params[k] for k in at.query_params} == link  # still kept on a rerun
+    at.button(key="explore:reset").click().run()
+    no_exception(at)
+    assert not at.error
+    assert "model.widht" not in at.query_params
+    assert at.number_input(key="explore:model.width").value == preset("digits-mlp").model.width
+    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+
+
+def test_every_invalid_value_of_a_link_is_named(store):
+    at = app({"model.width": "lots", "noise.level": "0.5", "train.epochs": "4"})
+    no_exception(at)
+    errors = " ".join(plain(e.value) for e in at.error)  # as rendered: the values are escaped
+    assert "model.width='lots'" in errors and "cannot be read as int" in errors
+    assert "noise.level=0.5" in errors and "noise.kind" in errors
+    assert at.query_params["model.width"] == "lots"  # kept, not replaced by the defaults
+    assert at.number_input(key="explore:train.epochs").value == 4
+
+
+def test_preset_box_says_custom_after_an_edit(store):
+    at = app()
+    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+    at.number_input(key="explore:model.width").set_value(48).run()
+    assert at.selectbox(key="explore:preset").value == "custom"
+    at.selectbox(key="explore:preset").set_value("mnist1d-mlp").run()
+    assert at.selectbox(key="explore:preset").value == "mnist1d-mlp"
+    at.selectbox(key="explore:data.dataset").set_value("digits").run()
+    assert at.selectbox(key="explore:preset").value == "custom"
+    no_exception(at)
+    from app.forms import short_params
+
+    assert app(short_params(preset("mnist1d-mlp"))).selectbox(key="explore:preset").value == (
+        "mnist1d-mlp"  # a link to a preset's exact settings names it
+    )
+
+
+# -- what a run's page says ---------------------------------------------------------------------
+CSR_OFF_NOTE = "No critical sample ratio"
+
+
+def test_csr_note_only_when_csr_is_off(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
+    assert spec.metrics.csr_every == 5
+    key = api.submit(spec, store)
+    lease.claim(store, "test-worker")
+    epoch0 = [r for r in fake_records(spec)
+              if r["type"] == "meta" or (r["type"] == "epoch" and r["epoch"] == 0)]  # fmt: skip
+    lease.set_pending(store, key, "test-worker", epoch0, {"epoch": 0.0, "epochs": 3})
+    at = app(short_params(spec))
+    no_exception(at)
+    assert charts(at) and not any(CSR_OFF_NOTE in c.value for c in at.caption)
+
+    off = spec.replace(**{"metrics.csr_every": 0, "model.width": 21})
+    seed(store, off, runner=lambda s, resume=None, should_stop=None: (
+        r for r in fake_records(s) if r["type"] != "csr"))  # fmt: skip
+    at = app(short_params(off))
+    assert any(CSR_OFF_NOTE in c.value for c in at.caption)
+
+
+def test_a_run_failed_before_its_first_evaluation_shows_its_error_not_waiting(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
+    seed(store, spec, fail_at=0)
+    at = app(short_params(spec))
+    no_exception(at)
+    assert any("boom" in e.value for e in at.error)
+    assert not [c for c in at.caption if "Waiting" in c.value]
+
+
+def test_running_progress_shows_an_eta_from_the_records(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3, "metrics.csr_every": 0})
+    key = api.submit(spec, store)
+    lease.claim(store, "test-worker")
+    recs = [
+        {**r, "wall": 30.0 * r["epoch"]} if r["type"] == "epoch" else r  # 30 s per epoch
+        for r in fake_records(spec)
+        if r["type"] == "meta" or (r["type"] == "epoch" and r["epoch"] <= 1)
+    ]
+    lease.set_pending(store, key, "test-worker", recs, {"epoch": 1.0, "epochs": 3})
+    at = app(short_params(spec))
+    text = at.get("progress")[0].proto.text
+    assert re.search(r"ETA (59|60) s", text), text  # two epochs of 30 s are left
+
+
+def test_easiness_histogram_bars_centred_on_k_over_k(store):
+    from app.forms import short_params
+
+    spec = preset("digits-mlp", **{"model.width": 22, "train.epochs": 3, "train.members": 4})
+    seed(store, spec)
+    at = app(short_params(spec))
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    element = next(
+        c for c in at.get("vega_lite_chart") if "rank" in fields(json.loads(c.proto.spec))
+    )
+    easy = json.loads(element.proto.spec)
+    hist = easy["hconcat"][0]["layer"][0]
+    data = {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in element.proto.datasets}
+    bars = data[hist["data"]["name"]]
+    k = spec.train.members
+    assert len(bars) and np.allclose((bars["lo"] + bars["hi"]) / 2, bars["p_correct"])
+    assert np.allclose(bars["p_correct"] * k, np.round(bars["p_correct"] * k))  # on k/K
+    x = hist["encoding"]["x"]
+    assert x["scale"]["domain"] == pytest.approx([-0.5 / k, 1 + 0.5 / k])
+    assert x["axis"]["values"][0] == 0 and x["axis"]["values"][-1] == 1
+
+
+# -- the loss-sensitivity views from Explore ---------------------------------------------------
+def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
+    from app.forms import sensitivity_for, short_params
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "noise.kind": "randY",
+                                   "noise.level": 0.5})  # fmt: skip
+    seed(store, spec)
+    at = app(short_params(spec))
+    assert any("Loss-sensitivity" in t.label for t in at.tabs)
+    at.button(key="explore:sens").click().run()
+    no_exception(at)
+    sens = sensitivity_for(spec)
+    assert sens.task == "sensitivity" and sens.noise == spec.noise and sens.data.dataset == "digits"
+    assert api.status(sens.key, store).status == "queued"
+    w = Worker(store, runner=lambda s, resume=None, should_stop=None: sens_records(s))
+    w.run_job(lease.claim(store, w.id))
+    at.run()
+    specs = charts(at)
+    heat = next(s for s in specs if "loss_class" in fields(s))
+    assert "yellow" in json.dumps(heat["encoding"]["color"]["title"])  # viridis: bright = large
+    assert any({"step", "variant"} <= fields(s) for s in specs)  # the Gini curve
+    assert any("series" in fields(s) for s in specs)  # and the training run's own charts
+
+
+# -- the Runs page as an experiment tracker; the Examples page (issue 14, items 4-5) -----------
+def chart_data(el) -> pd.DataFrame:
+    """The rows a drawn chart holds (Streamlit sends them beside the spec, as Arrow)."""
+
+    parts = [pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def all_fields(spec: dict) -> set[str]:
+    """`fields` through facets too (a faceted chart keeps its panels under "spec")."""
+    out = fields(spec)
+    if "spec" in spec:
+        out |= all_fields(spec["spec"])
+    if "facet" in spec:
+        out.add(spec["facet"].get("field", ""))
+    return out
+
+
+def three_noise_levels(store) -> list[str]:
+    base = {"model.width": 20, "train.epochs": 3, "train.members": 2}
+    keys = [seed(store, preset("digits-mlp", **base))]
+    for level in (0.2, 0.4):
+        noisy = {"noise.kind": "randY", "noise.level": level}
+        keys.append(seed(store, preset("digits-mlp", **base, **noisy)))
+    return keys
+
+
+def test_runs_page_metric_choice_colour_facet_and_smoothing(store):
+    keys = three_noise_levels(store)
+    at = app()
+    at.switch_page("../pages/runs.py").run()
+    no_exception(at)
+    assert set(at.multiselect(key="runs:pick").value) == set(keys)
+    assert at.selectbox(key="runs:metric").value == "validation accuracy"
+    drawn = chart_data(at.get("vega_lite_chart")[0])
+    assert set(drawn["run"].str[-6:]) == {k[:6] for k in keys}
+    assert drawn["mean"].max() == pytest.approx((0.1 + 0.75 + 0.005) * 0.9)  # fake val_acc
+    # legend labels say the regularizer-free model, K and the noise of each run
+    assert any("randY 0.4" in r and "K=2" in r for r in drawn["run"])
+
+    at.selectbox(key="runs:metric").set_value("critical sample ratio").run()
+    spec = charts(at)[0]
+    assert "critical sample ratio" in json.dumps(spec["layer"][1]["encoding"]["y"])
+    csr = chart_data(at.get("vega_lite_chart")[0])
+    assert sorted(set(csr["mean"].round(6))) == [0.01, 0.02, 0.03, 0.04]  # 0.01 (e + 1)
+
+    at.selectbox(key="runs:color").set_value("noise level").run()
+    spec = charts(at)[0]
+    assert spec["layer"][1]["encoding"]["color"]["field"] == "noise level"
+    at.selectbox(key="runs:facet").set_value("noise kind").run()
+    spec = charts(at)[0]
+    assert spec["facet"]["field"] == "noise kind" and "mean" in all_fields(spec)
+
+    at.selectbox(key="runs:facet").set_value("none")
+    at.selectbox(key="runs:metric").set_value("train accuracy (noisy examples)").run()
+    raw = chart_data(at.get("vega_lite_chart")[0])
+    assert raw["noise level"].min() > 0  # the clean run has no noisy examples: left out, said so
+    assert any("Not drawn, no train accuracy (noisy examples)" in c.value for c in at.caption)
+    at.selectbox(key="runs:smooth").set_value("rolling mean").run()
+    at.slider(key="runs:window").set_value(3).run()
+    smooth = chart_data(at.get("vega_lite_chart")[0])
+    r0 = raw[raw["run"] == raw["run"].iloc[0]].sort_values("epoch")["mean"].to_numpy()
+    s0 = smooth[smooth["run"] == raw["run"].iloc[0]].sort_values("epoch")["mean"].to_numpy()
+    assert s0 == pytest.approx([r0[0], r0[:2].mean(), r0[:3].mean(), r0[1:4].mean()])
+    at.checkbox(key="runs:logy").check().run()
+    assert charts(at)[0]["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
+    no_exception(at)
+
+
+def test_runs_page_sensitivity_run_gets_its_gini_never_a_silent_empty_chart(store):
+    sens = seed(
+        store,
+        preset("sensitivity-2x16"),
+        runner=lambda s, resume=None, should_stop=None: sens_records(s),
+    )
+    train = seed(store, preset("digits-mlp", **{"model.width": 20, "train.epochs": 2}))
+    at = app()
+    at.switch_page("../pages/runs.py").run()
+    assert at.multiselect(key="runs:pick").value == [train]  # training runs by default
+    at.multiselect(key="runs:pick").set_value([train, sens]).run()
+    notes = " ".join(c.value for c in at.caption)
+    assert "Not drawn, no validation accuracy" in notes and "loss-sensitivity Gini" in notes
+    at.multiselect(key="runs:pick").set_value([sens]).run()
+    no_exception(at)
+    assert at.selectbox(key="runs:metric").value == "loss-sensitivity Gini"
+    gini = chart_data(at.get("vega_lite_chart")[0])
+    # steps 10, 20, 30 at 10 steps per epoch -> epochs 1, 2, 3
+    assert list(gini["epoch"]) == [1.0, 2.0, 3.0]
+    assert list(gini["mean"]) == pytest.approx([0.2, 0.4, 0.6])
+
+
+def digits_records(spec: RunSpec):
+    """fake_records with the run's real tracked labels (so the page finds the data it expects)
+    and, with the last evaluation, two stored critical pairs."""
+    from memcore.data import noise
+
+    data = noise.prepare(spec)
+    recs = list(fake_records(spec))
+    meta = recs[0]
+    meta["tracked_labels"] = data.y_train[: len(meta["tracked"])].tolist()
+    meta["tracked_noisy"] = data.noisy[: len(meta["tracked"])].tolist()
+    last = [r for r in recs if r["type"] == "arrays"][-1]
+    x = data.x_val[:2].numpy()
+    last["arrays"] |= {
+        "critical_x": x, "critical_adv": np.clip(x + 0.004, 0, 1),
+        "critical_pred": np.array([3, 5]), "critical_adv_pred": np.array([8, 6]),
+        "critical_label": data.y_val[:2].numpy(), "critical_index": np.array([0, 1]),
+    }  # fmt: skip
+    yield from recs
+
+
+def test_examples_page_draws_the_examples_with_label_p_and_noise(store):
+    spec = preset(
+        "digits-mlp",
+        **{"model.width": 20, "train.epochs": 3, "train.members": 4, "noise.kind": "randY",
+           "noise.level": 0.5},
+    )  # fmt: skip
+    key = seed(store, spec, runner=lambda s, resume=None, should_stop=None: digits_records(s))
+    at = app({"run": key})
+    at.switch_page("../pages/examples.py").run()
+    no_exception(at)
+    assert not at.warning and not at.error
+    assert at.selectbox(key="examples:run").value == key
+    headers = [h.value for h in at.subheader]
+    assert headers == ["Easiest", "Hardest", "Most forgotten", "Critical samples"]
+    drawn = at.get("vega_lite_chart")
+    assert len(drawn) == 4
+    easiest = chart_data(drawn[0])
+    assert set(easiest.columns) >= {"caption", "row", "col", "color"}
+    assert easiest.groupby("caption").size().eq(64).all()  # 8 x 8 pixels per example
+    assert easiest["caption"].nunique() == 16  # the default count per group
+    captions = list(dict.fromkeys(easiest["caption"]))
+    assert all("\nP " in c and ("clean" in c or "noisy" in c) for c in captions)
+    assert any("(true " in c for c in chart_data(drawn[1])["caption"])  # randY: the true class
+    critical = list(dict.fromkeys(chart_data(drawn[3])["caption"]))
+    assert len(critical) == 6 and "predicted 3" in critical[0]
+    assert "adversarial\npredicted 8" in critical[1] and "difference" in critical[2]
+    assert charts(at)[0]["facet"]["field"] == "caption"
+
+
+def test_examples_page_without_critical_pairs_or_with_a_sensitivity_run_says_why(store):
+    seed(store, preset("sensitivity-2x16"),
+         runner=lambda s, resume=None, should_stop=None: sens_records(s))  # fmt: skip
+    at = app()
+    at.switch_page("../pages/examples.py").run()
+    assert any("No training run stored" in i.value for i in at.info)
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "train.members": 2})
+    key = seed(store, spec)  # fake_records' tracked labels are not the data's: said so
+    at = app({"run": key})
+    at.switch_page("../pages/examples.py").run()
+    no_exception(at)
+    assert any("labels differ" in w.value for w in at.warning)
+    assert any("No critical samples" in c.value for c in at.caption)
+
+
+def test_examples_page_draws_mnist1d_inputs_as_line_plots(store):
+    spec = preset("mnist1d-mlp", **{"model.width": 20, "train.epochs": 2, "train.members": 2})
+    key = seed(store, spec, runner=lambda s, resume=None, should_stop=None: digits_records(s))
+    at = app({"run": key})
+    at.switch_page("../pages/examples.py").run()
+    no_exception(at)
+    assert not at.warning and not at.error
+    specs = charts(at)
+    assert len(specs) == 4 and all(s["spec"]["mark"]["type"] == "line" for s in specs)
+    easiest = chart_data(at.get("vega_lite_chart")[0])
+    assert easiest.groupby("caption").size().eq(40).all()  # 40 positions per signal

@@ -115,6 +115,10 @@ def test_batched_run_gives_each_spec_its_own_runs_records(tiny_spec, common):
         alone = list(engine.train(spec))
         assert [r["type"] for r in recs] == [r["type"] for r in alone]
         assert_same(alone, recs)
+    # the last evaluation carries each spec's critical pairs (its first member's), compared above
+    last = [[r for r in recs if r["type"] == "arrays"][-1]["arrays"] for recs in got]
+    assert all("critical_x" in a and "critical_adv" in a for a in last)
+    assert sum(len(a["critical_x"]) for a in last) > 0, "no critical pair to compare"
     # the randX spec's members really saw their own inputs: its noisy examples are 100%
     assert got[3][0]["n_noisy"] == 200 and got[2][0]["n_noisy"] == 0
 
@@ -164,6 +168,12 @@ def test_split_renumbers_members_and_slices_arrays(tiny_spec):
                                                                     "x": 1})]  # fmt: skip
     parts = b.split({"type": "arrays", "epoch": 0, "step": 0, "arrays": {"a": np.arange(3)}})
     assert [(i, r["arrays"]["a"].tolist()) for i, r in parts] == [(0, [0, 1]), (1, [2])]
+    # per-spec arrays (critical pairs) go whole to their spec, not sliced by member
+    rec = {"type": "arrays", "epoch": 2, "step": 9, "arrays": {"a": np.arange(3)}}
+    rec["spec_arrays"] = [{"c": np.arange(4)}, {"c": np.arange(1)}]
+    parts = b.split(rec)
+    assert [(i, r["arrays"]["c"].tolist()) for i, r in parts] == [(0, [0, 1, 2, 3]), (1, [0])]
+    assert all("spec_arrays" not in r for _, r in parts)
     with pytest.raises(ValueError, match="per spec"):
         b.split({"type": "meta"})
 
@@ -226,3 +236,20 @@ def test_member_generators_give_each_group_its_own_generators_block():
     assert torch.equal(u[:2], torch.rand((2, 4), generator=g7))
     with pytest.raises(ValueError, match="leading axis of 5"):
         draws.rand((4, 4), gen)
+
+
+def test_a_batched_run_ends_its_streams_when_stopped_inside_a_csr_search(tiny_spec):
+    base = tiny_spec.replace(
+        **{"metrics.csr_every": 1, "metrics.csr_iters": 10_000, "metrics.csr_min_new": 0}
+    )
+    specs = [base, base.replace(**{"noise.kind": "randY", "noise.level": 0.5})]
+    checks = 0
+
+    def stop() -> bool:  # true from the 20th check on: inside the epoch-0 search
+        nonlocal checks
+        checks += 1
+        return checks >= 20
+
+    kinds = [rec["type"] for _, rec in engine.train_batch(specs, should_stop=stop)]
+    assert "meta" in kinds and not {"csr", "done"} & set(kinds)
+    assert checks == 20  # stopped inside the search, not after its 10,000 iterations

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from memcore.metrics.critical import csr, data_units, lass
+from memcore.metrics.critical import SearchStopped, csr, data_units, lass
 from memcore.spec import MetricsSpec
 
 
@@ -171,3 +171,61 @@ def test_csr_uses_the_value_range():
     kw = dict(radius=80 / 255, alpha=10 / 255, beta=0.0, iters=10, min_new=0)
     ref = lass(forward, x, **kw, generator=torch.Generator().manual_seed(0))
     assert torch.equal(wide, ref.ratio)
+
+
+def test_r_over_255_is_the_same_share_of_the_range_on_every_dataset():
+    from memcore.data.registry import REGISTRY
+
+    spans = {n: i.value_range[1] - i.value_range[0] for n, i in REGISTRY.items()}
+    assert spans["mnist1d"] > 5 * spans["digits"]  # two datasets with different ranges
+    for r in (0.3, 2.0, 8.0):
+        shares = {n: data_units(r, i.value_range) / spans[n] for n, i in REGISTRY.items()}
+        assert all(s == pytest.approx(r / 255) for s in shares.values()), shares
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d", "mnist", "fashion_mnist", "cifar10"])
+def test_csr_is_zero_at_radius_zero_on_every_dataset(name):
+    from memcore.data.registry import REGISTRY
+
+    lo, hi = REGISTRY[name].value_range
+    forward, _ = _mlp(2, 5, 16, 4)
+    g = torch.Generator().manual_seed(1)
+    x = lo + (hi - lo) * torch.rand(200, 5, generator=g, dtype=torch.float64)
+    m = MetricsSpec(csr_radius=0.0, csr_alpha=1.0, csr_beta=1.0, csr_iters=20, csr_min_new=0)
+    ratio, _ = csr(forward, x, m, torch.Generator().manual_seed(0), value_range=(lo, hi))
+    assert (ratio == 0).all()
+
+
+def test_should_stop_ends_a_search_at_the_next_iteration():
+    forward, _ = _mlp(2, 6, 8, 3)
+    x = torch.rand(40, 6, dtype=torch.float64)
+    calls = []
+
+    def stop_after_five() -> bool:
+        calls.append(1)
+        return len(calls) > 5
+
+    with pytest.raises(SearchStopped, match="stopped after 5 of 10000 LASS iterations"):
+        lass(forward, x, radius=0.5, alpha=0.01, beta=0.0, iters=10_000, min_new=0,
+             should_stop=stop_after_five)  # fmt: skip
+    full = lass(forward, x, radius=0.5, alpha=0.01, beta=0.0, iters=5, min_new=0,
+                should_stop=lambda: False)  # fmt: skip
+    assert full.iters == 5  # a stop check that never fires changes nothing
+
+
+def test_the_engine_ends_its_stream_when_stopped_inside_a_csr_search(tiny_spec):
+    from memcore.engine import trainer
+
+    spec = tiny_spec.replace(
+        **{"metrics.csr_every": 1, "metrics.csr_iters": 10_000, "metrics.csr_min_new": 0}
+    )
+    checks = 0
+
+    def stop() -> bool:  # true from the 20th check on: inside the epoch-0 search
+        nonlocal checks
+        checks += 1
+        return checks >= 20
+
+    recs = list(trainer.train(spec, should_stop=stop))
+    assert [r["type"] for r in recs if r["type"] in ("csr", "done")] == []
+    assert checks == 20  # it stopped at the first check that said so, not 10,000 later

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_errors import plain
 
 from memcore import demo
 from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.visitors import Ledger, Visitor
 
 SMALL = preset("digits-mlp", **{"model.width": 16, "train.epochs": 2})
 
@@ -102,6 +104,115 @@ def test_step_cap_catches_tiny_batches_and_sensitivity_has_its_own() -> None:
     demo.check(sens.replace(**{"data.train_size": 500}), lim)
 
 
+ISSUE_LINK = {  # issue 13: about 4e6 s of CSR work, queued by a shared link
+    "metrics.csr_every": 1,
+    "metrics.csr_probes": 100_000,
+    "metrics.csr_iters": 10_000,
+    "metrics.track_size": 100_000,
+}
+
+
+def test_the_metrics_link_of_the_issue_is_refused() -> None:
+    lim = demo.limits({"MEMCORE_DEMO": "1"})
+    with pytest.raises(ValueError, match=r"metrics\.csr_probes=100000 .*MAX_CSR_PROBES"):
+        demo.check(SMALL.replace(**ISSUE_LINK), lim, device="cpu")
+    for name, value in ISSUE_LINK.items():  # each field alone
+        if name != "metrics.csr_every":
+            spec = SMALL.replace(**{"metrics.csr_every": 1, name: value})
+            with pytest.raises(ValueError, match=f"{name}={value} exceeds"):
+                demo.check(spec, lim, device="cpu")
+
+
+def test_the_cost_caps_bound_what_the_field_caps_allow() -> None:
+    """On a CPU server, with only the cost caps on, the issue's link on the form's default
+    settings is still refused, and so is CSR every epoch on a large run that every field cap
+    allows; the message gives the estimate."""
+    device = "cpu"
+    lim = demo.limits(env(max_seconds=600, max_memory_mb=4096))
+    with pytest.raises(ValueError, match=r"estimated (time|memory)=.*MEMCORE_DEMO_MAX_"):
+        demo.check(preset("digits-mlp").replace(**ISSUE_LINK), lim, device=device)
+    fields_ok = demo.limits({"MEMCORE_DEMO": "1", "MEMCORE_DEMO_MAX_SECONDS": "0"})
+    big = preset(
+        "mnist1d-mlp",
+        **{"model.width": 1024, "model.depth": 4, "train.members": 16, "train.epochs": 50,
+           "train.batch_size": 256, "metrics.csr_every": 1},
+    )  # fmt: skip
+    demo.check(big, fields_ok, device=device)  # every single field within its cap
+    with pytest.raises(ValueError, match=r"estimated time=\d+ s exceeds .*MAX_SECONDS\) \(≈"):
+        demo.check(big, demo.limits({"MEMCORE_DEMO": "1"}), device=device)
+
+
+def test_visitors_cannot_choose_the_device() -> None:
+    lim = demo.limits({"MEMCORE_DEMO": "1"})
+    for device in ("cpu", "cuda", "cuda:999", "mps"):
+        with pytest.raises(ValueError, match=f"train.device='{device}': .*must be auto"):
+            demo.check(SMALL.replace(**{"train.device": device}), lim, device="cpu")
+    demo.check(SMALL, lim, device="cpu")  # auto: the server's device
+
+
+def test_the_cli_refuses_over_cap_metrics_in_demo_mode(demo_env, capsys) -> None:
+    from memcore.cli import main
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_DEMO=1)
+    assert main(["submit", "--metrics-csr-iters", "10000"]) == 2  # the issue's command
+    assert "metrics.csr_iters=10000 exceeds" in capsys.readouterr().err
+    assert main(["submit", "--device", "cpu"]) == 2
+    assert "must be auto" in capsys.readouterr().err
+    assert api.list_runs() == []
+
+
+@pytest.mark.parametrize(
+    "param, value, said",
+    [
+        ("metrics.csr_iters", "10000", "metrics.csr_iters=10000 exceeds"),
+        ("train.device", "cuda:999", "train.device='cuda:999': this demo trains"),
+    ],
+)
+def test_a_link_over_the_caps_fails_the_apps_link_validation(demo_env, param, value, said):
+    from streamlit.testing.v1 import AppTest
+
+    demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120)
+    at.query_params[param] = value
+    if param == "metrics.csr_iters":
+        at.query_params["metrics.csr_every"] = "1"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [plain(e.value) for e in at.error]
+    assert any("This link has problems" in e and said in e for e in errors), errors
+
+
+def test_without_the_demo_a_missing_device_is_refused_at_run(demo_env) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_WORKERS=0)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120)
+    at.query_params["train.device"] = "cuda:999"
+    at.run()
+    at.button(key="explore:run").click().run()
+    errors = [plain(e.value) for e in at.error]
+    assert any("Not submitted: train.device='cuda:999' is invalid" in e for e in errors), errors
+    assert api.list_runs() == []
+
+
+def test_the_form_shows_the_estimated_cost_before_run(demo_env) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    demo_env(MEMCORE_WORKERS=0)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120).run()
+    [line] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated cost")]
+    assert "FLOP" in line and "B," in line and " on " in line
+    at.number_input(key="explore:train.epochs").set_value(60).run()
+    [later] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated cost")]
+    assert later != line
+
+
 def test_train_examples_are_the_registry_split_sizes() -> None:
     from memcore.data.registry import REGISTRY
 
@@ -165,40 +276,44 @@ def test_queue_caps_count_session_and_total() -> None:
         demo.check_queue(lim, active_total=4, active_session=0, adding=2)
 
 
-def test_admit_counts_only_this_sessions_active_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "_ledger", {})
+def test_admit_counts_each_visitors_active_runs() -> None:
+    ledger = Ledger()
     lim = demo.limits(env(max_queued_per_session=2))
     active: set[str] = set()
     specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
 
-    def submit(sid: str, spec: RunSpec) -> None:
-        demo.set_session(sid)
+    def submit(who: Visitor, spec: RunSpec) -> None:
         count = lambda: len(active)  # noqa: E731
-        demo.admit([spec], active_total=count, is_active=active.__contains__, limits=lim)
+        demo.admit(
+            [spec], active_total=count, is_active=active.__contains__, visitor=who,
+            created=[spec.key], limits=lim, ledger=ledger, device="cpu",
+        )  # fmt: skip
         active.add(spec.key)
 
     errors: list[Exception] = []
 
-    def visitor(sid: str, mine: list[RunSpec]) -> None:
+    def visitor(who: Visitor, mine: list[RunSpec]) -> None:
         try:
-            submit(sid, mine[0])
-            submit(sid, mine[1])
+            submit(who, mine[0])
+            submit(who, mine[1])
             with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_QUEUED_PER_SESSION"):
-                submit(sid, mine[2])
+                submit(who, mine[2])
             active.discard(mine[0].key)  # one finished: room for one more
-            submit(sid, mine[2])
+            submit(who, mine[2])
         except Exception as e:  # noqa: BLE001 - re-raised in the main thread
             errors.append(e)
 
     # Two visitors in two threads (as Streamlit serves sessions) never share a ledger.
-    a = threading.Thread(target=visitor, args=("a", specs[:3]))
-    a.start()
-    a.join()
-    b = threading.Thread(target=visitor, args=("b", [specs[3], *specs[:2]]))
-    b.start()
-    b.join()
+    a, b = Visitor.of("a"), Visitor.of("b")
+    t = threading.Thread(target=visitor, args=(a, specs[:3]))
+    t.start()
+    t.join()
+    t = threading.Thread(target=visitor, args=(b, [specs[3], *specs[:2]]))
+    t.start()
+    t.join()
     assert not errors
-    assert set(demo.session_keys("a")) == {specs[1].key, specs[2].key}
+    assert ledger.active(a, active.__contains__) == [specs[1].key, specs[2].key]
+    assert ledger.owned("a") == {s.key for s in specs[:3]}
 
 
 def test_admit_is_a_noop_when_off_and_checks_every_spec_of_a_sweep() -> None:
@@ -206,10 +321,11 @@ def test_admit_is_a_noop_when_off_and_checks_every_spec_of_a_sweep() -> None:
     demo.admit([preset("mnist-mlp")], active_total=boom, is_active=boom, limits=demo.DemoLimits())
     lim = demo.limits(env(max_width=64, max_queued=3))
     sweep = [SMALL, SMALL.replace(**{"model.width": 128})]
+    never = lambda k: False  # noqa: E731
     with pytest.raises(ValueError, match=r"model\.width=128"):
-        demo.admit(sweep, active_total=lambda: 0, is_active=lambda k: False, limits=lim)
+        demo.admit(sweep, active_total=lambda: 0, is_active=never, limits=lim, device="cpu")
     with pytest.raises(ValueError, match=r"queued jobs=2 \+ 2 new"):
-        demo.admit(sweep[:1] * 2, active_total=lambda: 2, is_active=lambda k: False, limits=lim)
+        demo.admit(sweep[:1] * 2, active_total=lambda: 2, is_active=never, limits=lim)
 
 
 def test_describe_lists_the_caps_in_words() -> None:
@@ -224,14 +340,27 @@ def test_describe_lists_the_caps_in_words() -> None:
 # -- through the submitting layers (app/state.py and the CLI check before memcore.jobs) ----------
 @pytest.fixture
 def demo_env(memcore_env, monkeypatch: pytest.MonkeyPatch):
-    """A fresh store and session ledger; returns a setter of settings for this test."""
-    monkeypatch.setattr(demo, "_ledger", {})
+    """A fresh store and visitor ledger; returns a setter of settings for this test."""
+    monkeypatch.setattr(demo, "LEDGER", Ledger())
     for var in ("MEMCORE_DEMO", "MEMCORE_READONLY", *demo.CAPS.values()):
         monkeypatch.delenv(var, raising=False)
     for var in [v for v in os.environ if v.startswith("MEMLAB_")]:
         monkeypatch.delenv(var)
     monkeypatch.setenv("MEMCORE_WORKERS", "0")
     return lambda **kv: [monkeypatch.setenv(k, str(v)) for k, v in kv.items()]
+
+
+@pytest.fixture
+def be(monkeypatch: pytest.MonkeyPatch):
+    """be("alice") makes app.state see visitor alice (session alice, address `address` if
+    given) as Streamlit's context would; be(None): an operator (no Streamlit session)."""
+    from app import state
+
+    def become(session: str | None, address: str | None = None) -> None:
+        who = None if session is None else Visitor.of(session, address)
+        monkeypatch.setattr(state, "visitor", lambda: who)
+
+    return become
 
 
 def test_jobs_know_no_demo_policy(demo_env) -> None:
@@ -286,25 +415,58 @@ def test_app_serves_stored_runs_over_the_caps_and_in_read_only_mode(demo_env, ca
     assert api.status(key).status == "cancelled"
 
 
-def test_app_queue_caps_per_session_and_in_total(demo_env) -> None:
+def test_app_queue_caps_per_visitor_and_in_total(demo_env, be) -> None:
     from app import state
     from memcore.jobs import api
 
     demo_env(MEMCORE_DEMO=1, MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=1, MEMCORE_DEMO_MAX_QUEUED=2)
     specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
-    with demo.session("alice"):
-        state.submit(specs[0])
-        with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_QUEUED_PER_SESSION"):
-            state.submit(specs[1])
-        assert state.submit(specs[0]) == specs[0].key  # resubmitting her own run is free
-    with demo.session("bob"):
+    be("alice")
+    state.submit(specs[0])
+    with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_QUEUED_PER_SESSION"):
         state.submit(specs[1])
-    with demo.session("carol"), pytest.raises(ValueError, match=r"DEMO_MAX_QUEUED\)"):
+    assert state.submit(specs[0]) == specs[0].key  # resubmitting her own run is free
+    be("bob")
+    state.submit(specs[1])
+    be("carol")
+    with pytest.raises(ValueError, match=r"DEMO_MAX_QUEUED\)"):
         state.submit(specs[2])  # two queued in all
     api.cancel(specs[0].key)  # alice's run ends: room for her and for carol
-    with demo.session("alice"):
-        state.submit(specs[2])
+    be("alice")
+    state.submit(specs[2])
     assert {r["status"] for r in api.list_runs()} == {"queued", "cancelled"}
+
+
+def test_the_per_visitor_quota_survives_a_reload(demo_env, be) -> None:
+    """A reload is a new browser session; the quota follows the client's address."""
+    from app import state
+
+    demo_env(MEMCORE_DEMO=1, MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=2)
+    specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
+    for tab, spec in zip(("tab1", "tab2"), specs, strict=False):  # a reload between submits
+        be(tab, "203.0.113.7")
+        state.submit(spec)
+    be("tab3", "203.0.113.7")
+    with pytest.raises(ValueError, match=r"queued jobs=2 \+ 1 new .*PER_SESSION"):
+        state.submit(specs[2])
+    be("tab3", "198.51.100.1")  # someone else
+    state.submit(specs[2])
+    be("tab4", "203.0.113.7")
+    with pytest.raises(ValueError, match="only the runs of their own session"):
+        state.cancel(specs[0].key)  # a reload keeps the quota, not the ownership
+
+
+def test_the_visitor_address_comes_from_trusted_proxies_only() -> None:
+    from memcore.visitors import client_address
+
+    xff = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7, 10.0.0.2"}  # client-chosen, client, proxy
+    assert client_address(xff, "10.0.0.9", proxies=0) == "10.0.0.9"  # no proxy trusted
+    assert client_address(xff, "10.0.0.9", proxies=1) == "10.0.0.2"
+    assert client_address(xff, "10.0.0.9", proxies=2) == "203.0.113.7"
+    assert client_address({"x-forwarded-for": "1.2.3.4"}, None, proxies=2) is None
+    assert client_address({}, None, proxies=0) is None
+    assert Visitor.of("s1", None).client == "session s1"
+    assert Visitor.of("s1", "1.2.3.4").client == Visitor.of("s2", "1.2.3.4").client
 
 
 # -- through the UI -------------------------------------------------------------------------------
@@ -321,7 +483,7 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
     at.number_input(key="explore:model.width").set_value(4096)
     at.button(key="explore:run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    errors = " ".join(e.value for e in at.error)
+    errors = plain(" ".join(e.value for e in at.error))
     if mode == "caps":
         message = "model.width=4096 exceeds this demo's cap of 1024 (set by MEMCORE_DEMO_MAX_WIDTH)"
         assert message in errors
@@ -331,28 +493,49 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
     assert api.list_runs() == []
 
 
-def test_visitors_cancel_and_delete_only_their_own_runs(demo_env) -> None:
+def test_visitors_cancel_and_delete_only_their_own_runs(demo_env, be) -> None:
     from app import state
     from memcore.jobs import api
 
     demo_env(MEMCORE_DEMO=1)
     mine, theirs, operators = (SMALL.replace(**{"train.seed": s}) for s in range(3))
+    be(None)
     state.submit(operators)  # no session: the CLI or an operator
-    with demo.session("bob"):
-        state.submit(theirs)
-    with demo.session("alice"):
-        state.submit(mine)
-        for other in (theirs, operators):
-            with pytest.raises(ValueError, match=f"^{demo.MANAGE_MESSAGE}$"):
-                state.cancel(other.key)
-            with pytest.raises(ValueError, match="only the runs of their own session"):
-                state.delete(other.key)
-        assert state.cancel(mine.key) == "cancelled" and state.delete(mine.key)
+    be("bob")
+    state.submit(theirs)
+    be("alice")
+    state.submit(mine)
+    for other in (theirs, operators):
+        with pytest.raises(ValueError, match=f"^{demo.MANAGE_MESSAGE}$"):
+            state.cancel(other.key)
+        with pytest.raises(ValueError, match="only the runs of their own session"):
+            state.delete(other.key)
+    assert state.cancel(mine.key) == "cancelled" and state.delete(mine.key)
+    be(None)
     assert state.delete(theirs.key)  # the operator may
     assert [r["key"] for r in api.list_runs()] == [operators.key]
     demo_env(MEMCORE_DEMO=0)
-    with demo.session("alice"):
-        assert state.delete(operators.key)  # demo off: a local user manages everything
+    be("alice")
+    assert state.delete(operators.key)  # demo off: a local user manages everything
+
+
+def test_retrying_someone_elses_run_does_not_adopt_it(demo_env, be) -> None:
+    """Bob's run, cancelled by Bob; Alice presses Run on the same settings (a retry): it is
+    queued again, but Alice may neither cancel nor delete it. Bob still may."""
+    from app import state
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_DEMO=1)
+    be("bob")
+    key = state.submit(SMALL)
+    assert state.cancel(key) == "cancelled"
+    be("alice")
+    assert state.submit(SMALL) == key and api.status(key).status == "queued"
+    for manage in (state.cancel, state.delete):
+        with pytest.raises(ValueError, match="only the runs of their own session"):
+            manage(key)
+    be("bob")
+    assert state.delete(key)
 
 
 def test_runs_page_refuses_a_visitor_deleting_someone_elses_run(demo_env) -> None:
@@ -391,6 +574,69 @@ def test_explore_page_refuses_cancelling_a_shared_link_to_someone_elses_run(demo
     assert api.status(key).status == "queued"
 
 
+def test_live_panel_cancel_run_and_delete_cannot_take_another_visitors_run(demo_env) -> None:
+    """The attack of issue 13: Alice opens Bob's run by its link, presses the live panel's
+    Cancel, then Run (to adopt it), then Delete on the Runs page. Each step is refused."""
+    from streamlit.testing.v1 import AppTest
+
+    from app.forms import short_params
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
+    demo.check_submit([SMALL], visitor=Visitor.of("bob"))  # what app.state does for Bob
+    key = api.submit(SMALL)
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=120)
+    for k, v in short_params(SMALL).items():
+        at.query_params[k] = v
+    at.run()
+    at.button(key=f"cancel:{key}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
+    assert api.status(key).status == "queued"
+    at.button(key="explore:run").click().run()  # Run on the same settings: no adoption
+    at.switch_page("../pages/runs.py").run()
+    at.selectbox(key="runs:one").set_value(key).run()
+    at.button(key="runs:delete").click().run()
+    assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
+    assert api.status(key).status == "queued"
+
+
+def test_a_fragment_rerun_knows_the_visitor(demo_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fragment's own rerun runs in a fresh thread that never ran the page's top; the visitor
+    comes from that thread's Streamlit context alone."""
+    from types import SimpleNamespace
+
+    from app import state
+
+    demo_env(MEMCORE_DEMO=1)
+    local: threading.local = threading.local()
+    monkeypatch.setattr(
+        state, "get_script_run_ctx", lambda suppress_warning=False: getattr(local, "ctx", None)
+    )
+
+    def in_thread(session: str, call, *args):
+        out: list = []
+
+        def run() -> None:
+            local.ctx = SimpleNamespace(session_id=session)  # what Streamlit attaches
+            try:
+                out.append(call(*args))
+            except Exception as e:  # noqa: BLE001 - returned to the test
+                out.append(e)
+
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+        return out[0]
+
+    key = in_thread("bob", state.submit, SMALL)
+    assert key == SMALL.key
+    refused = in_thread("alice", state.cancel, key)
+    assert isinstance(refused, ValueError) and demo.MANAGE_MESSAGE in str(refused)
+    assert in_thread("bob", state.cancel, key) == "cancelled"
+
+
 def test_figure_page_run_sweep_is_checked_against_the_caps(demo_env) -> None:
     """The figure page submits through app.state.submit_sweep: an over-cap sweep is refused
     with the cap's message and nothing is queued."""
@@ -403,5 +649,5 @@ def test_figure_page_run_sweep_is_checked_against_the_caps(demo_env) -> None:
     [button] = [b for b in at.button if b.label.startswith("Run sweep")]
     at = button.click().run()
     assert not at.exception
-    assert any("exceeds this demo's cap" in e.value for e in at.error)
+    assert any("exceeds this demo's cap" in plain(e.value) for e in at.error)
     assert api.list_runs() == []

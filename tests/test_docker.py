@@ -250,6 +250,28 @@ def test_entrypoint_serves_runs_jobs_restarts_workers_and_stops_cleanly(
     assert "stopped" in log.read_text()
 
 
+def test_stopping_during_a_long_csr_search_requeues_the_job_within_the_grace(
+    entrypoint, tiny_spec
+) -> None:
+    from memcore.jobs import api, pool
+
+    p, env = entrypoint()
+    log, store = Path(env["LOG"]), env["MEMCORE_STORE"]
+    long = {"metrics.csr_every": 1, "metrics.csr_iters": 10_000, "metrics.csr_min_new": 0}
+    key = api.submit(tiny_spec.replace(**long, **{"metrics.csr_probes": 300}), store=store)
+    _wait_for("a heartbeat", lambda: pool.workers_alive(store), 60, log)
+    running = lambda: api.status(key, store=store).status == "running"  # noqa: E731
+    _wait_for("the claim", running, 60, log)
+    time.sleep(3)  # past the data and the first evaluation: inside the epoch-0 CSR search
+    t0 = time.time()
+    os.kill(p.pid, signal.SIGTERM)
+    assert p.wait(timeout=20) == 0, log.read_text()
+    assert time.time() - t0 < int(env["MEMCORE_STOP_GRACE"])  # nobody needed SIGKILL
+    assert "ignored SIGTERM" not in log.read_text()
+    st = api.status(key, store=store)
+    assert (st.status, st.queue_position, st.worker) == ("queued", 0, None)
+
+
 @pytest.mark.parametrize("workers", [0, 2])
 def test_entrypoint_exits_when_the_app_dies_and_takes_the_workers_along(
     entrypoint, workers: int
@@ -274,6 +296,7 @@ def test_entrypoint_exits_when_the_app_dies_and_takes_the_workers_along(
         ({"MEMCORE_DEMO": "1", "MEMCORE_DEMO_MAX_WIDTH": "wide"}, "MEMCORE_DEMO_MAX_WIDTH"),
         ({"MEMLAB_DEMO": "1", "MEMLAB_MAX_WIDTH": "wide"}, "MEMLAB_MAX_WIDTH is deprecated"),
         ({"MEMCORE_WORKERS": "two"}, "MEMCORE_WORKERS"),
+        ({"MEMCORE_STOP_GRACE": "8.5"}, "MEMCORE_STOP_GRACE=8.5 is invalid"),
     ],
 )
 def test_entrypoint_refuses_to_start_with_bad_settings(entrypoint, setting, message) -> None:

@@ -11,8 +11,10 @@ import torch
 
 from memcore.cli import main
 from memcore.data import noise
-from memcore.engine import models
+from memcore.engine import measurements, models
 from memcore.engine import trainer as engine
+from memcore.metrics import critical
+from memcore.presets import preset
 from memcore.spec import RunSpec
 
 
@@ -344,3 +346,58 @@ def test_first_layer_filters_stored_at_init_and_after_the_last_epoch(tiny_spec):
     # each hidden unit's filter is its column of the first weight matrix, in image layout
     w = trainer.model.weights[0].detach().numpy()  # K x 64 x width
     np.testing.assert_array_equal(final[1, 3].ravel(), w[1, :, 3])
+
+
+def test_an_mlp_learns_mnist1d_in_its_own_representation():
+    """mnist1d min-max scaled into [0, 1] left an MLP at lr 0.1 near chance (train accuracy .26
+    after 30 epochs); in its own representation the preset's MLP learns within 10 epochs."""
+    spec = preset(
+        "mnist1d-mlp",
+        **{"data.train_size": 1000, "train.epochs": 10, "train.device": "cpu",
+           "metrics.csr_every": 0, "metrics.track_size": 0},
+    )  # fmt: skip
+    last = [r for r in engine.train(spec) if r["type"] == "epoch"][-1]
+    assert last["train_acc"] > 0.3 and last["val_acc"] > 0.2  # chance is 0.1
+
+
+def test_critical_pairs_stored_after_the_last_csr_are_within_the_radius_and_flip(tiny_spec):
+    """The last evaluation's arrays record carries member 0's critical pairs: each adversarial
+    point lies within the L-inf radius of its probe and the final model predicts it differently."""
+    spec = _spec(
+        tiny_spec,
+        **{"train.members": 2, "metrics.csr_every": 1, "metrics.csr_radius": 40.0,
+           "metrics.csr_iters": 10, "metrics.csr_probes": 40},
+    )  # fmt: skip
+    trainer = engine.Trainer(spec)
+    recs = list(trainer.records())
+    rows = [r for r in recs if r["type"] == "arrays" and "critical_x" in r["arrays"]]
+    assert [r["epoch"] for r in rows] == [spec.train.epochs]  # once, with the last evaluation
+    assert "correct" in rows[0]["arrays"]  # the same record: one row per evaluation
+    a = rows[0]["arrays"]
+    s = len(a["critical_x"])
+    assert 0 < s <= measurements.CRITICAL_PAIRS
+    assert a["critical_x"].shape == a["critical_adv"].shape == (s, 1, 8, 8)
+    radius = critical.data_units(spec.metrics.csr_radius)
+    assert np.abs(a["critical_adv"] - a["critical_x"]).max() <= radius + 1e-6
+    assert (a["critical_pred"] != a["critical_adv_pred"]).all()
+    # the final weights agree: member 0 classifies the probe and its adversarial point apart
+    trainer.model.eval()
+    with torch.no_grad():
+        pred = trainer.model(torch.from_numpy(a["critical_x"]).flatten(1))[0].argmax(-1)
+        adv = trainer.model(torch.from_numpy(a["critical_adv"]).flatten(1))[0].argmax(-1)
+    np.testing.assert_array_equal(pred.numpy(), a["critical_pred"])
+    np.testing.assert_array_equal(adv.numpy(), a["critical_adv_pred"])
+    # the probes are validation images with their labels
+    data = trainer.data
+    np.testing.assert_array_equal(data.y_val[a["critical_index"]].numpy(), a["critical_label"])
+    np.testing.assert_allclose(data.x_val[a["critical_index"]].numpy(), a["critical_x"])
+
+
+def test_tracked_subset_is_not_the_noisy_examples(tiny_spec):
+    """The tracked subset and the noisy examples are drawn independently: with data.seed =
+    noise.seed (both 0 by default) they once came from the same permutation, so a randY 0.5
+    run tracked only noisy examples."""
+    spec = _spec(tiny_spec, **{"noise.kind": "randY", "noise.level": 0.5})
+    meta = next(engine.train(spec))
+    share = np.mean(meta["tracked_noisy"])  # 50 of 200 examples tracked, 100 noisy
+    assert 0.3 < share < 0.7, share

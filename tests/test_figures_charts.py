@@ -133,3 +133,21 @@ def test_convergence_marks_censored_runs():
     )
     spec = json.dumps(fc.chart("convergence", df).to_dict())
     assert "censored (>=)" in spec
+
+
+def test_sensitivity_figures_draw_the_mean_over_seeds():
+    """The sensitivity frames hold several seeds per curve and cell; the figures draw one line
+    (the mean, with a band spanning the seeds) and one value per cell, not one per seed."""
+    g = frames()["sensitivity"]
+    assert g.groupby(["panel", "curve", "step"]).size().max() > 1  # the frame has seeds
+    data = next(iter(fc.chart("sensitivity", g).to_dict()["datasets"].values()))
+    drawn = pd.DataFrame(data)
+    assert not drawn.duplicated(["panel", "curve", "step"]).any()
+    want = g.groupby(["panel", "curve", "step"])["gini"].mean()
+    got = drawn.set_index(["panel", "curve", "step"])["mean"]
+    assert np.allclose(got.loc[want.index], want)
+    c = frames()["class-sensitivity"]
+    cells = pd.DataFrame(
+        next(iter(fc.chart("class-sensitivity", c).to_dict()["datasets"].values()))
+    )
+    assert not cells.duplicated(["setting", "loss_class", "input_class"]).any()

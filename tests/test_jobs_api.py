@@ -195,10 +195,15 @@ def test_eviction_takes_oldest_finished_runs_never_queued_or_running(tmp_path):
     assert lease.claim(store, "w").key == running
     store.size_limit = store.size() - 1  # just over: evicting the oldest run is enough
     assert api.enforce_limit(store) == [done[0]]
-    store.size_limit = 1  # impossible: every finished run goes, active ones stay
-    assert api.enforce_limit(store) == done[1:]
+    store.size_limit = 0  # no cap
+    assert api.enforce_limit(store) == []
+    store.size_limit = 1  # below one run's size: nothing is evicted, and the warning says why
+    with pytest.warns(RuntimeWarning, match=r"2 finished run\(s\) are each bigger.*MEMCORE_STORE"):
+        assert api.enforce_limit(store) == []
+    store.size_limit = store.size() - 1  # over again, and a run fits: oldest finished goes
+    assert api.enforce_limit(store) == [done[1]]
     left = {r["key"]: r["status"] for r in api.list_runs(store)}
-    assert left == {running: "running", queued[0]: "queued", queued[1]: "queued"}
+    assert left == {done[2]: "done", running: "running", queued[0]: "queued", queued[1]: "queued"}
 
 
 def test_disk_full_is_a_clear_error_and_loses_nothing(store, monkeypatch):
@@ -259,7 +264,7 @@ def test_list_runs_filters_and_summary(store):
 def test_unreadable_store_is_a_clear_error(tmp_path):
     (tmp_path / "bad" / "index").mkdir(parents=True)
     (tmp_path / "bad" / "index" / "cache.db").write_bytes(b"not a database" * 500)
-    with pytest.raises(StoreError, match="unreadable"):
+    with pytest.raises(StoreError, match="is damaged.*python -m memcore doctor"):
         Store(tmp_path / "bad")
 
 

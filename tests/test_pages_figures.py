@@ -6,6 +6,7 @@ training, no worker processes)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,51 @@ def test_page_warns_when_a_torchvision_dataset_is_missing(store, tmp_path, monke
     open_url(at, URLS["capacity"]).run()
     no_exception(at)
     assert any("mnist is not in the data folder" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_verdict_numbers_are_a_table_with_a_definition_per_number(store, name):
+    """Not raw JSON: one row per number, each defined in memcore.experiments.glossary."""
+    seed(store, name)
+    at = page(name)
+    no_exception(at)
+    assert not at.get("json")
+    tables = [t.value for t in at.dataframe if "definition" in t.value.columns]
+    if not tables:  # an inconclusive verdict without numbers (the fake easiness data)
+        return
+    rows = tables[0]
+    assert {"number", "for", "value", "definition"} <= set(rows.columns)
+    undefined = rows[rows["definition"] == ""]["number"].tolist()
+    assert not undefined, f"{name}: numbers without a definition: {undefined}"
+
+
+def test_number_rows_flatten_any_nesting_and_define_dispersion():
+    from app.figure_page import number_rows
+
+    rows = number_rows("easiness", {"members": 4, "real": {"dispersion": 13.6, "mean_p": 0.5}})
+    by = {(r["number"], r["for"]): r for r in rows}
+    assert by[("dispersion", "real")]["value"] == "13.6"
+    assert "binomial variance" in by[("dispersion", "real")]["definition"]
+    assert by[("members", "")]["definition"]
+    new = number_rows("capacity", {"randY": {"brand_new": {"0.5": 3}}})  # a key added later
+    assert new == [{"number": "brand_new", "for": "randY · 0.5", "value": "3", "definition": ""}]
+
+
+def test_figure_is_drawn_larger_than_the_poster_panel(store):
+    seed(store, "capacity")
+    at = page("capacity")
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    widths = []
+    stack = [spec]
+    while stack:
+        s = stack.pop()
+        if isinstance(s, dict):
+            widths += [v for k, v in s.items() if k == "width" and isinstance(v, int)]
+            stack += [v for k, v in s.items() if k not in ("data", "datasets")]
+        elif isinstance(s, list):
+            stack += s
+    from charts.style import W
+
+    assert widths and min(widths) > W  # panels grown to fill the wide page
+    assert not at.sidebar.caption  # no sidebar off Explore: the status line is at the foot
+    assert any("workers alive" in c.value for c in at.caption)

@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("memcore.engine",),  # trains K members, measures with metrics while training
     ("memcore.experiments",),  # the paper's figures: sweeps of specs + claim checks
     ("memcore.jobs",),  # store, queue, workers, sweep runner
-    ("memcore.demo",),  # public-demo policy, checked by its callers before they submit
+    ("memcore.demo", "memcore.visitors"),  # public-demo policy and who a visitor is
     ("charts",),  # pure Altair chart builders and the report
     ("memcore.commands", "memcore.cli", "memcore.__main__", "app"),  # the two programs
     ("pages",),  # Streamlit pages

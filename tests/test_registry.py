@@ -44,13 +44,13 @@ OLD_PRESET_FOR = {
     "fashion_mnist": "mnist-mlp",
     "cifar10": "mnist-mlp",
 }
-# experiments.recipe.base_spec(dataset).key before the registry (CODE_VERSION 3)
+# experiments.recipe.base_spec(dataset).key, pinned at CODE_VERSION 4 (see test_spec_fields)
 BASE_SPEC_KEYS = {
-    "digits": "78fd1f22b4273e2102129bf3ec2c083a1bf14b1c4178b36fdcb09bcd5cd55803",
-    "mnist1d": "89dfc70790641c0a9f3a1e513025aff6196cf5932d69afc98ac587a4ce3a880f",
-    "mnist": "9c5d95d3c7ecf20816a60786e2c98e7b3113de51a053eb68a26cd3d6ac04ab33",
-    "fashion_mnist": "fa7e72fcd06dee33af681f0a86ebe313f256a92f3d4c241e4b758acc67ad5438",
-    "cifar10": "c18129677aca3533e82ec945c022d29b18bf4cd23c92ab6097219501bd17789f",
+    "digits": "b26023bca515ca85b165f69dd9946e569539dcfa329907ab49fe19ce7c846a5a",
+    "mnist1d": "8bc424098343034ffc5aeb3b21ebee069992f9c9a31e95b8ce2492cfbffa7c80",
+    "mnist": "c29605bbdfc7b89d6791360fc235b1e6aa4f85c36c43abcd9b2815676d2d3240",
+    "fashion_mnist": "0e6b77f0580adfc9549099ba37cd8519d9e226506e4a0acbcb50e61e2426e332",
+    "cifar10": "66d9499a5a78f45c419284f8e0d59a42dfcc1ae4c3346595dfda1296ed245c1f",
 }
 
 

@@ -195,3 +195,33 @@ def test_run_rejects_bad_settings_with_clear_errors():
     spec = preset("sensitivity-2x16", **{"model.width": 4, "train.momentum": 0.9})
     with pytest.raises(ValueError, match="momentum"):
         list(sens.run(spec, data=_data()))
+
+
+def test_summed_gradient_alone_equals_the_sum_of_the_class_gradients():
+    x, y, params, batches = _problem(n=9, c=3, seed=2)
+    un = _unroll(x, y, params, batches[:4], 0.5)
+    for mode in ("total", "indirect"):
+        full = un.class_gradients(mode)
+        alone = un.class_gradients(mode, per_class=False)
+        assert alone.shape == (1, *x.shape)
+        assert torch.allclose(alone[0], full.sum(0), atol=1e-12)
+
+
+def test_class_matrix_every_kth_evaluation_keeps_the_gini_and_averages_its_own_evaluations():
+    """sens_class_every=k: the Gini (every evaluation) is unchanged; the class matrix is the
+    mean over evaluations 1, 1 + k, ... and the last, and costs fewer backward sweeps."""
+    base = {"model.width": 4, "train.batch_size": 5, "train.epochs": 3, "metrics.sens_every": 2}
+    every = list(sens.run(preset("sensitivity-2x16", **base), data=_data()))
+    spec_k = preset("sensitivity-2x16", **base, **{"metrics.sens_class_every": 3})
+    sparse = list(sens.run(spec_k, data=_data()))
+    gini_all = [r["gini"] for r in every if r["type"] == "sens"]
+    gini_k = [r["gini"] for r in sparse if r["type"] == "sens"]
+    assert gini_k == pytest.approx(gini_all, rel=1e-12)
+    mats = [r["arrays"]["class_matrix"] for r in every if r["type"] == "arrays"]
+    used = [i for i in range(len(mats)) if i % 3 == 0 or i == len(mats) - 1]  # 0-based evals
+    # running means -> per-evaluation matrices, then the mean over the used evaluations
+    per_eval = [mats[0]] + [(i + 1) * mats[i] - i * mats[i - 1] for i in range(1, len(mats))]
+    want = np.mean([per_eval[i] for i in used], axis=0)
+    got = [r for r in sparse if r["type"] == "arrays"][-1]["arrays"]["class_matrix"]
+    assert np.allclose(got, want, rtol=1e-9)
+    assert sparse[-1]["summary"]["class_evaluations"] == len(used) < len(mats)

@@ -71,7 +71,8 @@ def test_defaults_types_and_reading_at_call_time(monkeypatch: pytest.MonkeyPatch
     assert settings.get("MEMCORE_WORKERS") == 1
     assert settings.get("MEMCORE_WORKERS", env={"MEMCORE_WORKERS": "7"}) == 7
     for s in settings.SETTINGS.values():
-        assert s.name.startswith("MEMCORE_") and s.type in (str, int, float, bool)
+        assert s.name.startswith("MEMCORE_")
+        assert s.type in (str, int, float, bool, settings.ByteSize)
         assert s.default is None or isinstance(s.default, s.type) or s.type is float
 
 
@@ -81,7 +82,9 @@ def test_defaults_types_and_reading_at_call_time(monkeypatch: pytest.MonkeyPatch
         ("MEMCORE_WORKERS", "two", "a whole number >= 0"),
         ("MEMCORE_LEASE_S", "-1", "a number >= 0"),
         ("MEMCORE_OFFLINE", "maybe", "1/true/yes/on"),
-        ("MEMCORE_STORE_LIMIT", "inf", "a number >= 1"),
+        ("MEMCORE_STORE_LIMIT", "inf", r"a size \(e.g. 500M, 20G, 1.5T\) >= 0"),
+        ("MEMCORE_STORE_LIMIT", "20 gallons", "a size"),
+        ("MEMCORE_STORE_LIMIT", "-1G", "a size"),
     ],
 )
 def test_invalid_values_name_the_variable(var: str, value: str, message: str) -> None:
@@ -106,3 +109,28 @@ def test_child_env_copies_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("MEMCORE_STORE", "/somewhere")
     env = settings.child_env(PYTHONPATH="x")
     assert env["MEMCORE_STORE"] == "/somewhere" and env["PYTHONPATH"] == "x"
+
+
+@pytest.mark.parametrize(
+    "text,size",
+    [
+        ("20G", 20 * 2**30),  # the README's spelling of the default
+        ("500M", 500 * 2**20),
+        ("1.5T", int(1.5 * 2**40)),
+        ("20GiB", 20 * 2**30),
+        ("2 gb", 2 * 2**30),
+        ("4096", 4096),
+        ("0", 0),  # no cap
+    ],
+)
+def test_store_limit_reads_sizes_with_units(text: str, size: int) -> None:
+    assert settings.get("MEMCORE_STORE_LIMIT", env={"MEMCORE_STORE_LIMIT": text}) == size
+
+
+def test_store_limit_zero_means_no_cap_for_the_store(tmp_path, monkeypatch) -> None:
+    from memcore.jobs.store import Store
+
+    monkeypatch.setenv("MEMCORE_STORE_LIMIT", "0")
+    assert Store(tmp_path / "s").size_limit == 0
+    monkeypatch.setenv("MEMCORE_STORE_LIMIT", "1.5T")
+    assert Store(tmp_path / "s").size_limit == int(1.5 * 2**40)

@@ -142,6 +142,7 @@ RANGES = {
     "metrics.csr_iters": (1, 10_000),
     "metrics.csr_min_new": (0, 100_000),
     "metrics.sens_every": (1, 100_000),
+    "metrics.sens_class_every": (1, 100_000),
 }
 
 

@@ -16,15 +16,23 @@ def chart(df: pd.DataFrame, variant: str = "gini") -> alt.Chart:
     """Gini of the running-mean loss-sensitivity over SGD steps; 10 classes | unique labels."""
     if df.empty:
         return empty("Loss-sensitivity Gini")
+    # Several seeds per curve: the line is their mean, the band spans them.
+    keys = ["panel", "curve", "step"]
+    d = df.groupby(keys, as_index=False)[variant].agg(["mean", "min", "max", "count"])
+    base = alt.Chart(d).encode(
+        x=alt.X("step:Q", title="SGD steps"),
+        color=alt.Color("curve:N", scale=CURVE_SCALE, title="data"),
+    )
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean:Q", title="Gini of loss-sensitivity (mean over seeds)"),
+        tooltip=[
+            "panel", "curve", "step", alt.Tooltip("mean:Q", format=".3f"),
+            alt.Tooltip("count:Q", title="seeds"),
+        ],
+    )  # fmt: skip
+    band = base.mark_area(opacity=0.2).encode(y="min:Q", y2="max:Q")
     return (
-        alt.Chart(df)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("step:Q", title="SGD steps"),
-            y=alt.Y(f"{variant}:Q", title="Gini of loss-sensitivity"),
-            color=alt.Color("curve:N", scale=CURVE_SCALE, title="data"),
-            tooltip=["panel", "curve", "step", alt.Tooltip(f"{variant}:Q", format=".3f")],
-        )
+        alt.layer(band, line)
         .properties(width=W, height=H)
         .facet(column=alt.Column("panel:N", title="labels", sort=["class", "unique"]))
         .resolve_scale(x="independent", y="independent")
@@ -36,7 +44,9 @@ def class_chart(df: pd.DataFrame) -> alt.Chart:
     """Heatmap of the per-class loss-sensitivity matrix (log colour), real | randX."""
     if df.empty:
         return empty("Per-class loss-sensitivity")
-    d = df[df["value"] > 0]
+    # Mean over seeds per cell (the check compares seed by seed; the picture shows the mean).
+    d = df.groupby(["setting", "loss_class", "input_class"], as_index=False)["value"].mean()
+    d = d[d["value"] > 0]
     return (
         alt.Chart(d)
         .mark_rect()
@@ -44,7 +54,7 @@ def class_chart(df: pd.DataFrame) -> alt.Chart:
             x=alt.X("input_class:O", title="inputs of class j"),
             y=alt.Y("loss_class:O", title="loss of class i"),
             color=alt.Color(
-                "value:Q", scale=alt.Scale(type="log", scheme="viridis"), title="sensitivity"
+                "value:Q", scale=alt.Scale(type="log", scheme="viridis"), title="sensitivity (mean)"
             ),
             tooltip=["setting", "loss_class", "input_class", alt.Tooltip("value:Q", format=".3g")],
         )

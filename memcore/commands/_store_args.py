@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+from pathlib import Path
 
 
 def add_store_argument(p: argparse.ArgumentParser) -> None:
@@ -14,7 +15,8 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
 
 
 def handled(func):
-    """Missing runs and store errors: one line on stderr, exit 1 (ValueError: cli.main, 2)."""
+    """Missing runs and store errors: one line on stderr, exit 1 (ValueError: cli.main, 2). A
+    run not found in a damaged index says the index is damaged, not "no run"."""
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
@@ -24,10 +26,23 @@ def handled(func):
             return func(args)
         except (KeyError, StoreError) as e:
             msg = e.args[0] if e.args else str(e)
+            if isinstance(e, KeyError):
+                msg = _damage(getattr(args, "store", None)) or msg
             print(f"error: {msg}", file=sys.stderr)
             return 1
 
     return wrapper
+
+
+def _damage(store) -> str | None:
+    """The damaged-index message when SQLite's quick check fails on the store, else None."""
+    from memcore.jobs.cachefile import integrity
+    from memcore.jobs.faults import damaged_message
+    from memcore.jobs.store import default_path
+
+    path = Path(store or default_path()).resolve()
+    found = integrity(path)
+    return damaged_message(path, f"is damaged ({found[0]})") if found else None
 
 
 def resolve_key(prefix: str, store) -> str:

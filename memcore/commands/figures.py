@@ -5,7 +5,8 @@
     python -m memcore report --scale quick --out report.html [--datasets digits,mnist1d]
 
 `figure` submits the recipe's sweep to the store (finished runs are reused), computes what is
-missing (in this process by default; `--workers N` uses N background workers instead), then
+missing (in this process by default; `--workers N` uses N background workers instead;
+`--backend dask --scheduler tcp://HOST:8786` a Dask cluster, results stored here), then
 prints the claim and its verdict. With --json the last line is one JSON object with at least
 "figure", "verdict" (holds | fails | inconclusive) and "numbers".
 """
@@ -51,6 +52,18 @@ def _common(p) -> None:
         help="background workers to use; 0 = compute in this process (default)",
     )
     p.add_argument("--timeout", type=float, default=None, help="stop waiting after S seconds")
+    p.add_argument(
+        "--backend",
+        default="local",
+        choices=("local", "dask"),
+        help="where missing runs are computed: local (default) or dask (a Dask cluster)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address for --backend dask, e.g. tcp://HOST:8786 "
+        "(default env MEMCORE_DASK_SCHEDULER)",
+    )
 
 
 def _progress(p) -> None:
@@ -67,7 +80,19 @@ def _warn_missing(dataset: str) -> None:
                   "download it when online and fail otherwise", file=sys.stderr)  # fmt: skip
 
 
-def _run(name: str, args, dataset: str):
+def _backend(args):
+    """The backend of --backend/--scheduler/--workers (ValueError on a bad combination); a
+    Dask one is connected now, so an unreachable scheduler is reported before any work."""
+    from memcore.jobs import backends
+
+    be = backends.resolve(args.backend, workers=args.workers, scheduler=args.scheduler)
+    if be.name == "dask":
+        link = be.dashboard
+        print(f"dask cluster {be.scheduler}; dashboard: {link or 'none'}", file=sys.stderr)
+    return be
+
+
+def _run(name: str, args, dataset: str, backend=None):
     from memcore import demo
     from memcore.jobs import sweep as fr
 
@@ -80,7 +105,7 @@ def _run(name: str, args, dataset: str):
         dataset,
         args.scale,
         args.store,
-        workers=args.workers,
+        backend=backend,
         timeout=args.timeout,
         on_progress=_progress,
     )
@@ -96,7 +121,12 @@ def figure(args) -> int:
         f"{recipe.title} ({recipe.figure}) on {args.dataset}, scale {args.scale}", file=sys.stderr
     )
     print(f"settings: {recipe.settings(args.dataset, args.scale)}", file=sys.stderr)
-    res = _run(args.name, args, args.dataset)
+    backend = None if args.stored_only else _backend(args)
+    try:
+        res = _run(args.name, args, args.dataset, backend)
+    finally:
+        if backend is not None:
+            backend.close()
     print(f"claim:   {recipe.claim}")
     print(f"verdict: {res.verdict.verdict.upper()}: {res.verdict.summary}")
     print(f"runs: {res.progress.text()}; {res.wall:.1f} s")
@@ -116,12 +146,17 @@ def report(args) -> int:
     for n in names:
         get(n)  # fail fast on a bad name
     results = []
-    for ds in datasets:
-        for n in names:
-            if ds not in RECIPES[n].datasets:
-                continue
-            print(f"{n} on {ds} ...", file=sys.stderr, flush=True)
-            results.append(_run(n, args, ds))
+    backend = None if args.stored_only else _backend(args)
+    try:
+        for ds in datasets:
+            for n in names:
+                if ds not in RECIPES[n].datasets:
+                    continue
+                print(f"{n} on {ds} ...", file=sys.stderr, flush=True)
+                results.append(_run(n, args, ds, backend))
+    finally:
+        if backend is not None:
+            backend.close()
     out = Path(args.out)
     text = rep.render(results, fmt="md" if out.suffix == ".md" else "html")
     out.write_text(text, encoding="utf-8")

@@ -50,6 +50,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 1 if args.wait and st.status != "done" else 0
 
 
+@handled
 def cmd_worker(args: argparse.Namespace) -> int:
     from memcore.jobs.store import Store
     from memcore.jobs.worker import Worker
@@ -61,7 +62,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # Small models run at ~80% of matmul peak on one thread, while several OpenMP threads
     # competing with the app (or other workers) for the same cores can be 10x slower.
     torch.set_num_threads(threads)
-    return Worker(store, device=args.device).serve(max_jobs=args.max_jobs, idle_exit=args.idle_exit)
+    worker = Worker(store, device=args.device, parent=args.parent_pid)
+    return worker.serve(max_jobs=args.max_jobs, idle_exit=args.idle_exit)
 
 
 def default_threads() -> int:
@@ -142,6 +144,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-jobs", type=int, default=None, help="exit after N jobs")
     p.add_argument("--idle-exit", type=float, default=None, help="exit after S idle seconds")
     p.add_argument("--lease", type=float, default=None, help="lease seconds (default 30)")
+    p.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        help="exit (requeueing the job) when this process is gone (the app that started it)",
+    )
     p.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: default_threads())"
     )

@@ -7,13 +7,17 @@ jobs, the demo policy and the app all read this table. Loading nothing, it is ch
 |---------------|-----------------------------|-----------|--------------------------------------|
 | digits        | scikit-learn (offline)      | 1 x 8 x 8 | 1,797 images, 20% stratified val,    |
 |               |                             |           | seeded by data.seed; pixels / 16     |
-| mnist1d       | mnist1d package (offline)   | 1 x 40    | its own 4,000 / 1,000 split; min-max |
-|               |                             |           | scaled with the 4,000 train images   |
+| mnist1d       | mnist1d package (offline)   | 1 x 40    | its own 4,000 / 1,000 split; raw, as |
+|               |                             |           | the package makes it (mean 0, std 1) |
 | mnist         | torchvision (data folder)   | 1 x 28x28 | 60k train -> 50k / 10k held out with |
 | fashion_mnist | torchvision (data folder)   | 1 x 28x28 | a fixed seed; the test set is unused |
 | cifar10       | torchvision (data folder)   | 3 x 32x32 | 50k train / the 10k test set         |
 
-Every dataset's inputs are float32 in `value_range` = [0, 1] as loaded.
+Inputs are float32 as loaded: images in [0, 1]; mnist1d in its own representation (what its
+authors train on; squeezed into [0, 1] an MLP at lr 0.1 learned almost nothing). `value_range` is
+each dataset's (min, max) as loaded: every distance-like setting in "/255" units (CSR radius,
+LASS step and noise, adversarial training) is that fraction of the range (metrics.critical
+`data_units`), so r/255 means the same share of the range on every dataset.
 """
 
 from __future__ import annotations
@@ -120,6 +124,10 @@ def _mnist_like(name: str, folder: str, classes: tuple[str, ...], url: str) -> D
     )
 
 
+# min and max of the 4,000 mnist1d training sequences (make_dataset(get_dataset_args()),
+# deterministic), rounded outward; tests/test_datasets.py checks them against the data.
+MNIST1D_RANGE = (-5.4795, 4.5336)
+
 REGISTRY: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
         "digits", "scikit-learn", (1, 8, 8), 1438, 359, 1797, DIGIT_NAMES, "stratified",
@@ -128,6 +136,7 @@ REGISTRY: dict[str, DatasetInfo] = {
     "mnist1d": DatasetInfo(
         "mnist1d", "mnist1d", (1, 40), 4000, 1000, 4000, DIGIT_NAMES, "given",
         "the package's 4,000 train / 1,000 test", dict(_OFFLINE_RUN), "mnist1d-mlp",
+        value_range=MNIST1D_RANGE,
     ),
     "mnist": _mnist_like(
         "mnist", "MNIST", DIGIT_NAMES, "https://ossci-datasets.s3.amazonaws.com/mnist/"

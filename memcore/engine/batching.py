@@ -130,15 +130,19 @@ class Batch:
     # -- records back per spec ---------------------------------------------------------------
     def split(self, record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
         """The batched run's record as (spec index, that spec's record) pairs: a per-member
-        record goes to its spec with the member renumbered; arrays and checkpoints are sliced."""
+        record goes to its spec with the member renumbered; arrays and checkpoints are sliced
+        (an arrays record's "spec_arrays", one dict per spec such as its critical pairs, join
+        that spec's arrays)."""
         kind = record["type"]
         if "member" in record:
             s = self.member_spec[record["member"]]
             k = record["member"] - self.slices[s].start
             return [(s, {**record, "member": k})]
-        if kind == "arrays":
+        if kind == "arrays":  # per-member arrays sliced; "spec_arrays" (per spec) joined
+            own = record.get("spec_arrays") or [{} for _ in self.specs]
+            rest = {k: v for k, v in record.items() if k != "spec_arrays"}
             return [
-                (i, {**record, "arrays": {n: a[sl] for n, a in record["arrays"].items()}})
+                (i, {**rest, "arrays": {n: a[sl] for n, a in record["arrays"].items()} | own[i]})
                 for i, sl in enumerate(self.slices)
             ]
         if kind == "checkpoint":

@@ -24,14 +24,24 @@ def resolve_device(name: str = "auto") -> torch.device:
         return dev
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"train.device={name!r} is invalid: CUDA is not available here")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(
-                f"train.device={name!r} is invalid: only {torch.cuda.device_count()} GPU(s)"
+                f"train.device={name!r} is invalid: CUDA is not available on this machine; "
+                "use auto or cpu"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            n = torch.cuda.device_count()
+            raise ValueError(
+                f"train.device={name!r} is invalid: this machine has {n} GPU(s), "
+                f"cuda:0 to cuda:{n - 1}"
             )
         return dev
-    if dev.type == "mps" and torch.backends.mps.is_available():
-        return dev
+    if dev.type == "mps":
+        if torch.backends.mps.is_available():
+            return dev
+        raise ValueError(
+            f"train.device={name!r} is invalid: MPS (an Apple GPU) is not available on this "
+            "machine; use auto, cpu or cuda"
+        )
     raise ValueError(f"train.device={name!r} is invalid: must be auto, cpu, cuda, cuda:N or mps")
 
 

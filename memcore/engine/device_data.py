@@ -13,7 +13,8 @@ shared.
 Data order: member k's epoch-e order is a permutation from a generator seeded by
 (seed_k, e), seed_k = its spec's train.seed + its index there, drawn once per epoch. The tracked
 subset (examples followed per example for easiness, forgetting and data maps) comes from a
-generator seeded with data.seed, so it is the same for every run on that data.
+generator seeded by (data.seed, 101), so it is the same for every run on that data, and
+independent of which examples the noise corrupts.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class DeviceData:
             x_member = torch.tensor([of_spec[s] for s in segment], device=device)
         n = int(datasets[0].y_train.shape[0])
         noisy = torch.stack([ds.noisy for ds in datasets]).to(device).bool()
-        gen = torch.Generator().manual_seed(spec.data.seed)
+        # not data.seed itself: noise.seed defaults to the same number, and the same
+        # permutation would make the tracked subset the noisy examples first
+        gen = torch.Generator().manual_seed(mix_seed(spec.data.seed, 101))
         t_n = min(spec.metrics.track_size, n)
         return cls(
             x=x,

@@ -127,17 +127,19 @@ def adversarial_batch(
     metrics: Any,
     weight: float,
     gen: draws.Source,
+    value_range: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Adversarial training's batch (PAPER.md item 7): [x; x^] with labels [y; y] and per-example
     loss weights (1 - w)/B, w/B, where x^ = LASS(x) of each member on its own batch (xb: K x B x
-    ...), with metrics.csr_* (0-255 units, spec.MetricsSpec) and noise from `gen`."""
+    ...), with metrics.csr_* (1/255 of `value_range`, the data's (min, max)) and noise from
+    `gen`."""
     m, b = metrics, xb.shape[1]
     res = critical.lass(
         model,
         xb,
-        radius=critical.data_units(m.csr_radius),
-        alpha=critical.data_units(m.csr_alpha),
-        beta=critical.data_units(m.csr_beta),
+        radius=critical.data_units(m.csr_radius, value_range),
+        alpha=critical.data_units(m.csr_alpha, value_range),
+        beta=critical.data_units(m.csr_beta, value_range),
         iters=m.csr_iters,
         min_new=m.csr_min_new,
         generator=gen,

@@ -2,7 +2,8 @@
 
 `train(spec)` returns an iterator over memcore.records records:
 meta, then per evaluation point one "epoch" record per member and one "arrays" record (those of
-epoch 0 and of the last epoch also hold the "first_layer" filters, K x F x H x W), "csr"
+epoch 0 and of the last epoch also hold the "first_layer" filters, K x F x H x W; that of the
+last epoch, with CSR on, also the critical pairs of engine.measurements), "csr"
 records every metrics.csr_every epochs and after the last, a "checkpoint" after every epoch but
 the last, "sharpness" at the end (metrics.sharpness), and "done". Settings are validated when
 `train` is called (a ValueError naming the field), before anything runs.
@@ -31,8 +32,8 @@ times; each spec's checkpoint state resumes that spec alone.
 
 Resume: `train(spec, resume=state)` with the "state" of a checkpoint record continues after that
 epoch; the stream then starts with the records after the checkpoint (no second "meta").
-Cancel: `should_stop()` is checked before every step and evaluation; when it returns True the
-iterator ends without a "done" record.
+Cancel: `should_stop()` is checked before every step and evaluation and inside every CSR search
+(each LASS iteration); when it returns True the iterator ends without a "done" record.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from torch import Tensor
 
 from memcore import records
 from memcore.data import noise
+from memcore.data.registry import REGISTRY
 from memcore.engine import device as devices
 from memcore.engine import measurements, models
 from memcore.engine.batching import Batch
@@ -55,6 +57,7 @@ from memcore.engine.device import resolve_device
 from memcore.engine.device_data import DeviceData, permutations
 from memcore.engine.evaluation import Evaluator
 from memcore.engine.regularizers import Regularizer, adversarial_batch, step_seed
+from memcore.metrics import critical
 from memcore.spec import RunSpec
 
 __all__ = ["Trainer", "lr_at", "resolve_device", "train", "train_batch"]
@@ -122,7 +125,7 @@ class Trainer:
             [torch.zeros_like(p) for p in self.model.parameters()] if t.momentum > 0 else None
         )
         self.epoch, self.step, self.wall0 = 0, 0, 0.0
-        self._probes: tuple[Tensor, str] | None = None  # CSR probes and their split, drawn once
+        self._probes: measurements.Probes | None = None  # CSR probes, drawn once
         if resume is not None:
             if len(batch.specs) > 1:
                 raise ValueError("resume: a batched run starts fresh; resume each spec alone")
@@ -172,7 +175,13 @@ class Trainer:
         weights = None
         if reg.adversarial:
             xb, yb, weights = adversarial_batch(
-                self.model, xb, yb, self.spec.metrics, t.adv_weight, gen
+                self.model,
+                xb,
+                yb,
+                self.spec.metrics,
+                t.adv_weight,
+                gen,
+                value_range=REGISTRY[self.spec.data.dataset].value_range,
             )
         elif reg.active:
             xb = reg.input(xb, gen)
@@ -214,20 +223,49 @@ class Trainer:
             torch._foreach_add_(params, grads, alpha=-lr)
 
     # -- records ---------------------------------------------------------------------------
-    def eval_records(self, epoch: float, lr: float, wall: float) -> list[dict[str, Any]]:
-        """Evaluation records (engine.evaluation), with the filters at epoch 0 and the last."""
+    def eval_records(
+        self,
+        epoch: float,
+        lr: float,
+        wall: float,
+        pairs: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Evaluation records (engine.evaluation), with the filters at epoch 0 and the last and
+        each spec's `pairs` arrays (its critical pairs) in the same "arrays" record (for a
+        batch, under "spec_arrays": engine.batching.Batch.split gives each spec its own)."""
         extra: dict[str, Any] = {}
         if epoch in (0, self.spec.train.epochs):
             extra = measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
-        return self.evaluator.records(epoch, self.step, lr, wall, extra)
+        one = len(self.batch.specs) == 1
+        if pairs and one:
+            extra |= pairs[0]
+        recs = self.evaluator.records(epoch, self.step, lr, wall, extra)
+        if pairs and not one:
+            recs[-1]["spec_arrays"] = pairs
+        return recs
 
-    def csr_records(self, epoch: int, wall_fn: Callable[[], float]) -> list[dict[str, Any]]:
-        """The "csr" records (engine.measurements) on the probe set drawn at the first call."""
+    def csr_records(
+        self,
+        epoch: int,
+        wall_fn: Callable[[], float],
+        should_stop: Callable[[], bool] | None = None,
+        pairs: bool = False,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The "csr" records (engine.measurements) on the probe set drawn at the first call;
+        with `pairs`, also each spec's critical pairs (else []). Raises critical.SearchStopped
+        when `should_stop()` turns true during the search."""
         if self._probes is None:
             self._probes = measurements.probe_set(self.on_device, self.spec)
-        probes, used = self._probes
+        shape = tuple(self.data.input_shape) if pairs else None
         return measurements.csr_records(
-            self.model, probes, used, self.batch, epoch=epoch, step=self.step, wall_fn=wall_fn
+            self.model,
+            self._probes,
+            self.batch,
+            epoch=epoch,
+            step=self.step,
+            wall_fn=wall_fn,
+            input_shape=shape,
+            should_stop=should_stop,
         )
 
     def records(self, should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
@@ -242,19 +280,24 @@ class Trainer:
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """(spec index, record): each spec's stream, as if it ran alone (engine.batching)."""
         one = len(self.batch.specs) == 1
-        for rec in self._stream(should_stop or (lambda: False)):
-            kind = rec["type"]
-            if kind == "meta":
-                yield from ((i, self.meta(i)) for i in range(len(self.batch.specs)))
-            elif kind == "done":
-                for i, sl in enumerate(self.batch.slices):
-                    summary = self.evaluator.summary(sl)
-                    done = records.Done(wall=rec["wall"], epochs_run=self.epoch, summary=summary)
-                    yield i, done.to_dict()
-            elif one:  # nothing to split (and no copy of a big checkpoint)
-                yield 0, rec
-            else:
-                yield from self.batch.split(rec)
+        try:
+            for rec in self._stream(should_stop or (lambda: False)):
+                kind = rec["type"]
+                if kind == "meta":
+                    yield from ((i, self.meta(i)) for i in range(len(self.batch.specs)))
+                elif kind == "done":
+                    for i, sl in enumerate(self.batch.slices):
+                        summary = self.evaluator.summary(sl)
+                        done = records.Done(
+                            wall=rec["wall"], epochs_run=self.epoch, summary=summary
+                        )
+                        yield i, done.to_dict()
+                elif one:  # nothing to split (and no copy of a big checkpoint)
+                    yield 0, rec
+                else:
+                    yield from self.batch.split(rec)
+        except critical.SearchStopped:
+            return  # asked to stop inside a CSR search: end like a stop between steps
 
     def _stream(self, stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """The batched run's records; "meta" and "done" are placeholders spec_records fills."""
@@ -269,7 +312,7 @@ class Trainer:
                 yield {"type": "meta"}
                 yield from self.eval_records(0, lr_at(spec, 0), wall())
                 if m.csr_every:
-                    yield from self.csr_records(0, wall)
+                    yield from self.csr_records(0, wall, stop)[0]
             early = min(m.early_steps, self.steps_per_epoch - 1)
             for epoch in range(self.epoch + 1, t.epochs + 1):
                 lr = lr_at(spec, epoch)
@@ -286,11 +329,17 @@ class Trainer:
                 self.epoch = epoch
                 if stop():
                     return
-                if epoch % m.eval_every == 0 or epoch == t.epochs:
-                    yield from self.eval_records(epoch, lr, wall())
-                # the last epoch too, so every run ends with its final CSR
-                if m.csr_every and (epoch % m.csr_every == 0 or epoch == t.epochs):
-                    yield from self.csr_records(epoch, wall)
+                last = epoch == t.epochs
+                csr, pairs = [], []
+                evaluated_at = wall()
+                # the last epoch too, so every run ends with its final CSR; measured before the
+                # evaluation is yielded so its critical pairs join that evaluation's arrays record
+                # (the store aligns every array name with the arrays records' epochs)
+                if m.csr_every and (epoch % m.csr_every == 0 or last):
+                    csr, pairs = self.csr_records(epoch, wall, stop, pairs=last)
+                if epoch % m.eval_every == 0 or last:
+                    yield from self.eval_records(epoch, lr, evaluated_at, pairs)
+                yield from csr
                 if epoch < t.epochs:
                     yield records.Checkpoint(epoch=epoch, state=self.state()).to_dict()
             if m.sharpness:

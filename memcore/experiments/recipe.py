@@ -3,8 +3,10 @@
 A `Recipe` names one experiment of PAPER.md ("The experiments" 1-8). `specs(dataset, scale)`
 gives its grid of `RunSpec`s; `frame(runs)` turns the stored results of those specs (`RunData`:
 spec + records + stacked arrays) into one tidy DataFrame; `check(df)` returns a `Verdict`:
-"holds", "fails" or "inconclusive" (runs missing, too few or too noisy), with a one-line summary
-and the numbers behind it. Checks read only the DataFrame, so they are tested on hand-made frames.
+"holds", "fails" or "inconclusive" (runs missing, too few or too noisy, or the regime the claim is
+about not reached), with a one-line summary, the numbers behind it and one sub-verdict per part
+of the claim (experiments.verdict). Checks read only the DataFrame, so they are tested on
+hand-made frames.
 Recipes compose the paper's definitions from memcore.metrics; they compute none themselves.
 
 Scales: "test" (seconds, for the test suite), "quick" (offline data on a 2-core CPU, minutes),
@@ -22,35 +24,11 @@ import pandas as pd
 
 from memcore import records as rec
 from memcore.data.registry import DATASETS, REGISTRY
+from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
 from memcore.presets import preset
 from memcore.spec import MetricsSpec, RunSpec
 
 SCALES = ("test", "quick", "paper")
-VERDICTS = ("holds", "fails", "inconclusive")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Outcome of a claim check: verdict in VERDICTS, a one-line summary, the numbers behind it."""
-
-    verdict: str
-    summary: str
-    numbers: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict={self.verdict!r} is invalid: must be one of {VERDICTS}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "summary": self.summary,
-            "numbers": _jsonable(self.numbers),
-        }
-
-
-def inconclusive(reason: str, **numbers: Any) -> Verdict:
-    return Verdict("inconclusive", reason, numbers)
 
 
 @dataclass
@@ -80,6 +58,9 @@ class Recipe:
     frame: Callable[[list[RunData]], pd.DataFrame]
     check: Callable[[pd.DataFrame], Verdict]
     columns: tuple[str, ...]  # columns `frame` always returns
+    # The regime the claim is about (e.g. "the noisy runs have fitted their training labels"):
+    # the check's preconditions test it; the page shows it next to the claim.
+    regime: str = ""
     settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
     datasets: tuple[str, ...] = DATASETS
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
@@ -171,22 +152,7 @@ def describe(spec: RunSpec) -> str:
     )
 
 
-def rnd(x: Any, digits: int = 3) -> Any:
-    """Round floats for summaries and JSON; leave others alone."""
-    if isinstance(x, float | np.floating):
-        return None if not np.isfinite(x) else round(float(x), digits)
-    return x
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, float | np.floating):
-        return rnd(x, 4)
-    return x
+__all__ = [
+    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec",
+    "concat_runs", "describe", "inconclusive", "noise_changes", "panels", "rnd", "setting",
+]  # fmt: skip

@@ -96,7 +96,7 @@ def _fresh(store: Store, key: str) -> bool:
     return store.index.status(key) == "queued" and job is not None and not job["checkpoint"]
 
 
-def run(specs: Sequence[RunSpec], worker: Worker, tick: Callable[[], None] | None = None) -> int:
+def run(specs: Sequence[RunSpec], worker: Worker, tick: Callable[[], object] | None = None) -> int:
     """Train the queued `specs` in batched runs of two or more specs; returns how many specs
     were trained so. `tick` is called after every epoch's commits (progress display)."""
     store, done = worker.store, 0
@@ -119,7 +119,7 @@ def run(specs: Sequence[RunSpec], worker: Worker, tick: Callable[[], None] | Non
     return done
 
 
-def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], None] | None) -> int:
+def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], object] | None) -> int:
     from memcore.engine import trainer  # torch loads only when something is trained
 
     store = worker.store

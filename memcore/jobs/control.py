@@ -9,7 +9,9 @@ submits (memcore/demo.py, used by the app and the CLI).
 from __future__ import annotations
 
 import hashlib
+import warnings
 
+from memcore.engine.cost import check_fits
 from memcore.jobs import jobqueue
 from memcore.jobs.runs import spec as stored_spec
 from memcore.jobs.store import ACTIVE, StoreArg, open_store
@@ -27,10 +29,18 @@ def as_spec(spec: RunSpec | dict | str) -> RunSpec:
     raise ValueError(f"spec={spec!r} is invalid: must be a RunSpec, dict or JSON")
 
 
+def admissible(spec: RunSpec | dict | str) -> RunSpec:
+    """`as_spec`, then refuse (ValueError with the numbers) a run that cannot fit in the memory
+    of the device it would run on here, or names a device this machine lacks (engine.cost)."""
+    checked = as_spec(spec)
+    check_fits(checked)
+    return checked
+
+
 def submit(spec: RunSpec | dict | str, store: StoreArg = None, *, retry: bool = False) -> str:
     """Queue a run unless the store has it; returns its key. A done, queued or running key is
     returned as is; a failed/cancelled one stays so unless `retry=True`."""
-    return jobqueue.enqueue(open_store(store), [as_spec(spec)], retry=retry)[0]
+    return jobqueue.enqueue(open_store(store), [admissible(spec)], retry=retry)[0]
 
 
 def sweep_id(keys: list[str]) -> str:
@@ -41,7 +51,7 @@ def submit_sweep(specs: list, store: StoreArg = None, *, retry: bool = False) ->
     """Queue a grid of runs all at once (none if one is invalid or the queue would overflow);
     returns the sweep id."""
     s = open_store(store)
-    keys = jobqueue.enqueue(s, [as_spec(x) for x in specs], retry=retry)
+    keys = jobqueue.enqueue(s, [admissible(x) for x in specs], retry=retry)
     sid = sweep_id(keys)
     s.index.set_sweep(sid, keys)
     return sid
@@ -76,5 +86,9 @@ def mark_recompute(key: str, store: StoreArg = None) -> bool:
 
 def enforce_limit(store: StoreArg = None) -> list[str]:
     """Delete the oldest finished runs (never queued or running) until the store fits its
-    size limit; returns the evicted keys."""
-    return jobqueue.enforce_limit(open_store(store))
+    size limit (setting MEMCORE_STORE_LIMIT, 0 = no cap); returns the evicted keys. A run bigger
+    than the whole limit is kept, with a warning naming the setting."""
+    out = jobqueue.enforce_limit(open_store(store))
+    if (text := out.warning()) is not None:
+        warnings.warn(text, RuntimeWarning, stacklevel=2)
+    return out.evicted

@@ -14,37 +14,74 @@ time}), `workers` ({worker id: heartbeat record}), `spawning` ({pid: start time}
 (list of keys). Nothing else in the code spells these strings.
 
 A RunIndex wraps the Cache outside a transaction (`store.index`, reads retry on a busy database)
-or inside one (`with store.transact() as ix:`, where writes are atomic together).
+or inside one (`with store.transact() as ix:`, where writes are atomic together). Every access
+goes through `errors` (the store's: a damaged page or a full disk becomes a StoreError naming
+the store and what to do) and, on a read-only store, a write raises ReadOnlyStore first.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import diskcache
 
+from memcore.jobs.faults import ReadOnlyStore, read_only_message
+
 Job = dict[str, Any]
+_STATUS = "status:"
 
 
 class RunIndex:
     """Typed reads and writes of the store's index keys (see the module docstring)."""
 
-    def __init__(self, cache: diskcache.Cache, where: object = "") -> None:
+    def __init__(
+        self,
+        cache: diskcache.Cache,
+        where: object = "",
+        *,
+        errors: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
+        readonly: bool = False,
+    ) -> None:
         self.cache = cache
         self.where = where  # the store folder, for messages
+        self.errors = errors
+        self.readonly = readonly
+
+    def _write(self) -> AbstractContextManager[None]:
+        if self.readonly:
+            raise ReadOnlyStore(read_only_message(self.where))  # type: ignore[arg-type]
+        return self.errors()
 
     def _get(self, key: str, default: Any = None) -> Any:
-        return self.cache.get(key, default, retry=True)
+        with self.errors():
+            return self.cache.get(key, default, retry=True)
 
     def _set(self, key: str, value: Any) -> None:
-        self.cache.set(key, value, retry=True)
+        with self._write():
+            self.cache.set(key, value, retry=True)
 
     def _delete(self, key: str) -> None:
-        self.cache.delete(key, retry=True)
+        with self._write():
+            self.cache.delete(key, retry=True)
+
+    def _has(self, key: str) -> bool:
+        with self.errors():
+            return key in self.cache
 
     # -- one run ----------------------------------------------------------------------------
     def has_run(self, key: str) -> bool:
-        return f"status:{key}" in self.cache
+        return self._has(_STATUS + key)
+
+    def status_keys(self) -> Iterator[str]:
+        """Every run key with a status entry (the ground truth the `runs` list is checked
+        against: `doctor`, and `runs` refusing to say "no runs" when its list is gone)."""
+        with self.errors():
+            for k in self.cache.iterkeys():
+                if isinstance(k, str) and k.startswith(_STATUS):
+                    yield k[len(_STATUS) :]
 
     def status(self, key: str) -> str | None:
         return self._get(f"status:{key}")
@@ -58,7 +95,8 @@ class RunIndex:
 
     def add_status(self, key: str, status: str) -> bool:
         """Create the run's status unless it exists (atomic); True when created."""
-        return self.cache.add(f"status:{key}", status, retry=True)
+        with self._write():
+            return self.cache.add(f"status:{key}", status, retry=True)
 
     def set_status(self, key: str, status: str) -> None:
         self._set(f"status:{key}", status)
@@ -116,6 +154,10 @@ class RunIndex:
 
     def runs(self) -> dict[str, float]:
         return dict(self._get("runs", {}))
+
+    def has_runs_list(self) -> bool:
+        """Whether the `runs` list exists (a store that never had a run has none either)."""
+        return self._has("runs")
 
     def set_runs(self, runs: dict[str, float]) -> None:
         self._set("runs", runs)

@@ -12,10 +12,12 @@ share `new_job`, `put_back` and `finish` from here.
 
 from __future__ import annotations
 
+import pickle
 import time
+from dataclasses import dataclass, field
 
 from memcore.jobs.index import Job, RunIndex
-from memcore.jobs.store import ACTIVE, FINISHED, Store
+from memcore.jobs.store import ACTIVE, FINISHED, DamagedStore, Store, damaged_message
 from memcore.spec import RunSpec
 
 
@@ -31,7 +33,8 @@ def new_job(key: str, now: float) -> Job:
         "duration": None,  # seconds spent running, summed over attempts
         "worker": None,
         "lease": None,  # unix time the current lease expires
-        "attempts": 0,
+        "attempts": 0,  # claims
+        "deaths": 0,  # claims whose worker died (lease expired) without a word
         "progress": {"epoch": 0.0, "epochs": None, "fraction": 0.0, "eta": None},
         "chunks": [],  # cumulative record counts after each committed chunk
         "checkpoint": None,  # {"file", "sha256", "records"}
@@ -77,6 +80,7 @@ def enqueue(store: Store, specs: list[RunSpec], *, retry: bool = False) -> list[
     keys = [s.key for s in specs]
     now = time.time()
     with store.transact() as ix:
+        check_runs_list(ix, store)
         queue = ix.queue()
         unique = dict(zip(keys, specs, strict=True)).values()
         fresh = [s for s in unique if not ix.has_run(s.key)]
@@ -97,9 +101,17 @@ def enqueue(store: Store, specs: list[RunSpec], *, retry: bool = False) -> list[
                 queue.append(s.key)
         for k in again:
             put_back(ix, k, queue, front=False)
+            ix.set_job(k, {**ix.job(k), "deaths": 0})  # a retry gets MEMCORE_MAX_ATTEMPTS anew
         ix.set_runs(runs)
         ix.set_queue(queue)
     return keys
+
+
+def check_runs_list(ix: RunIndex, store: Store) -> None:
+    """Raise DamagedStore when the `runs` list is gone but runs exist: writing a fresh list
+    would orphan them (`python -m memcore doctor --repair` rebuilds it)."""
+    if not ix.has_runs_list() and next(ix.status_keys(), None) is not None:
+        raise DamagedStore(damaged_message(store.path, "has lost its list of runs"))
 
 
 def cancel(store: Store, key: str) -> str:
@@ -152,11 +164,48 @@ def remove(store: Store, key: str) -> bool:
     return True
 
 
-def enforce_limit(store: Store) -> list[str]:
-    """Delete the oldest finished runs (never queued or running) until the store fits its
-    size limit; returns the evicted keys."""
-    if store.size() <= store.size_limit:
-        return []
+@dataclass(frozen=True)
+class Eviction:
+    """What `enforce_limit` did: the runs evicted, and the finished runs it kept because each
+    alone is bigger than the limit (evicting them would delete every run as it finishes)."""
+
+    limit: int
+    evicted: list[str] = field(default_factory=list)
+    too_big: dict[str, int] = field(default_factory=dict)  # key -> bytes
+
+    def warning(self) -> str | None:
+        """A line for the log naming the setting, or None when nothing needs saying."""
+        if not self.too_big:
+            return None
+        return (
+            f"{len(self.too_big)} finished run(s) are each bigger than the store's size limit "
+            f"(largest {_human(max(self.too_big.values()))} > MEMCORE_STORE_LIMIT="
+            f"{_human(self.limit)}) and were kept, not evicted; raise MEMCORE_STORE_LIMIT "
+            "(e.g. 20G; 0 = no cap)"
+        )
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} TiB"
+
+
+def _run_bytes(store: Store, key: str) -> int:
+    """About how many bytes run `key` holds: its files plus its pickled records."""
+    job = store.index.job(key) or {"chunks": []}
+    chunks = range(len(job["chunks"]))
+    return store.files_size(key) + sum(len(pickle.dumps(store.index.chunk(key, i))) for i in chunks)
+
+
+def enforce_limit(store: Store) -> Eviction:
+    """Delete the oldest finished runs (never queued or running ones, nor one bigger than the
+    whole limit) until the store fits store.size_limit (0 = no cap)."""
+    out = Eviction(store.size_limit)
+    if not store.size_limit or store.size() <= store.size_limit:
+        return out
     finished = []
     for key in store.index.runs():
         try:
@@ -165,14 +214,17 @@ def enforce_limit(store: Store) -> list[str]:
             continue
         if st in FINISHED:
             finished.append((job["finished"] or job["submitted"], key))
-    evicted = []
     for _, key in sorted(finished):
+        own = _run_bytes(store, key)
+        if own > store.size_limit:
+            out.too_big[key] = own
+            continue
         with store.transact() as ix:
             if ix.status(key) not in FINISHED:
                 continue  # retried meanwhile
             _forget(ix, key)
         store.remove_files(key)
-        evicted.append(key)
+        out.evicted.append(key)
         if store.size() <= store.size_limit:
             break
-    return evicted
+    return out

@@ -1,21 +1,28 @@
 """The job state machine, workers' side: claim with a lease, renew, commit, fail, give back.
 
 A claim takes the queue's first key and writes the worker's id and a lease expiry (now +
-store.lease_s) into the job; heartbeats renew it. A claim first returns every running job whose
-lease expired to the FRONT of the queue (its worker died), where it resumes from its checkpoint.
+store.lease_s) into the job; heartbeats renew it. A claim first handles every running job whose
+lease expired (its worker died without a word: killed for memory, a full disk, a reboot): the job
+counts one more death and goes to the BACK of the queue, so it cannot starve the jobs behind it,
+and resumes from its checkpoint when its turn comes; after MEMCORE_MAX_ATTEMPTS deaths (default
+3) it is failed with a message naming the likely cause instead.
 A worker's writes (pending records, commits) succeed only while it still owns the job, so two
 workers never both write one run, and a cancelled or deleted job stops taking records.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from memcore import settings
 from memcore.jobs.index import Job, RunIndex
 from memcore.jobs.jobqueue import finish, put_back
-from memcore.jobs.store import Store
+from memcore.jobs.store import Store, low_disk
 from memcore.spec import RunSpec
 
 
@@ -33,19 +40,52 @@ class Claim:
     committed: int  # records already committed
 
 
-def _expire_leases(ix: RunIndex, queue: list[str], now: float) -> list[str]:
+def death_message(deaths: int, spec_json: str | None, where: Path) -> str:
+    """Why a job failed after its worker died `deaths` times, with the likely cause and fix."""
+    if low_disk(where):
+        free = shutil.disk_usage(where).free
+        return (
+            f"the worker running it died {deaths} times (the disk holding the store at {where} "
+            f"is full: {free / 2**20:.0f} MiB free); free some space, then retry"
+        )
+    try:
+        t, m = (s := RunSpec.from_json(spec_json or "")).train, s.model
+        shrink = (
+            f"model.width ({m.width}), train.members ({t.members}) "
+            f"or train.batch_size ({t.batch_size})"
+        )
+    except (ValueError, TypeError):
+        shrink = "model.width, train.members or train.batch_size"
+    return (
+        f"the worker running it died {deaths} times (killed: likely out of memory); reduce "
+        f"{shrink} or give the workers more memory, then retry"
+    )
+
+
+def _expire_leases(ix: RunIndex, queue: list[str], now: float, where: Path) -> list[str]:
     expired = []
     for key in ix.running():
         job = ix.job(key)
         if ix.status(key) != "running" or job is None or (job["lease"] or 0) < now:
             expired.append(key)
-    for key in reversed(expired):
-        if ix.status(key) == "running":
-            put_back(ix, key, queue, front=True)
-        else:
+    limit = settings.get("MEMCORE_MAX_ATTEMPTS")
+    for key in expired:
+        if ix.status(key) != "running":
             running = ix.running()
             running.pop(key, None)
             ix.set_running(running)
+            continue
+        job = ix.job(key)
+        job["deaths"] = job.get("deaths", 0) + 1  # .get: jobs queued before deaths were counted
+        if job["deaths"] >= limit:
+            finish(ix, job, "failed", now)
+            job.update(error=death_message(job["deaths"], ix.spec_json(key), where))
+            ix.set_job(key, job)
+            ix.drop_pending(key)
+            queue[:] = [k for k in queue if k != key]
+        else:
+            ix.set_job(key, job)
+            put_back(ix, key, queue, front=False)
     return expired
 
 
@@ -60,20 +100,26 @@ def _nothing_to_claim(ix: RunIndex, now: float) -> bool:
     return True
 
 
-def claim(store: Store, worker_id: str) -> Claim | None:
-    """Take the first queued job (after requeueing expired leases); None when the queue is empty."""
+def claim(store: Store, worker_id: str, only: Collection[str] | None = None) -> Claim | None:
+    """Take the first queued job (after requeueing expired leases); None when the queue is empty.
+    `only`: take the first queued job among these keys (a sweep driver computing its own runs
+    elsewhere, memcore/jobs/backends.py); other queued jobs keep their place."""
     now = time.time()
     if _nothing_to_claim(store.index, now):
         return None
     with store.transact() as ix:
         queue = ix.queue()
-        _expire_leases(ix, queue, now)
+        _expire_leases(ix, queue, now, store.path)
+        skipped: list[str] = []
         while queue:
             key = queue.pop(0)
             if ix.status(key) != "queued":
                 continue  # cancelled or deleted while queued
-            return _start(ix, key, queue, worker_id, now + store.lease_s, now)
-        ix.set_queue(queue)
+            if only is not None and key not in only:
+                skipped.append(key)
+                continue
+            return _start(ix, key, skipped + queue, worker_id, now + store.lease_s, now)
+        ix.set_queue(skipped + queue)
     return None
 
 

@@ -1,7 +1,8 @@
 """Looking at runs: their spec, records, stacked arrays, and a listing of the store.
 
-Reads never write: a missing run raises KeyError, a corrupt artifact raises CorruptArtifact, and
-nothing in the store changes. Recomputing a run is an explicit call (`control.mark_recompute`,
+Reads never write: a missing run raises KeyError, a corrupt artifact raises CorruptArtifact, a
+damaged index DamagedStore (pointing at `python -m memcore doctor`), and nothing in the store
+changes. Recomputing a run is an explicit call (`control.mark_recompute`,
 `python -m memcore recompute KEY`).
 """
 
@@ -15,7 +16,13 @@ import numpy as np
 
 from memcore.jobs.index import RunIndex
 from memcore.jobs.status import JobStatus, job_status, status
-from memcore.jobs.store import CorruptArtifact, StoreArg, open_store
+from memcore.jobs.store import (
+    CorruptArtifact,
+    DamagedStore,
+    StoreArg,
+    damaged_message,
+    open_store,
+)
 from memcore.spec import RunSpec
 
 
@@ -96,6 +103,18 @@ def _flat_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def check_listed(ix: RunIndex, runs: dict[str, float]) -> None:
+    """Raise DamagedStore when runs exist that the list of runs lacks (a lost or damaged
+    list would otherwise read as "no runs"; `python -m memcore doctor --repair` rebuilds it)."""
+    missing = [k for k in ix.status_keys() if k not in runs]
+    if missing:  # read again: a run submitted since `runs` was read is not damage
+        now = ix.runs()
+        missing = [k for k in missing if k not in now and ix.has_run(k)]
+    if missing:
+        what = f"lists {len(runs)} run(s) but {len(missing)} more exist in it"
+        raise DamagedStore(damaged_message(ix.where, what))  # type: ignore[arg-type]
+
+
 def list_runs(
     store: StoreArg = None,
     *,
@@ -112,6 +131,7 @@ def list_runs(
     wanted = {status} if isinstance(status, str) else set(status or ())
     flat_filters = {k.replace("__", ".").replace("_", ".", 1): v for k, v in fields.items()}
     runs, queue = ix.runs(), ix.queue()
+    check_listed(ix, runs)
     rows = []
     for key in sorted(runs, key=runs.get, reverse=True):
         try:

@@ -11,42 +11,45 @@ Layout of a store folder (`open_store(path)`; path from the argument, setting ME
 - `logs/`: worker logs (pool.ensure_workers).
 
 Files are written before the transaction that references them, so a crash leaves at most an
-orphan file, never a record pointing at nothing. diskcache's own eviction is off
-(eviction_policy="none"): `enforce_limit` evicts whole finished runs, oldest first.
+orphan file, never a record pointing at nothing; a failed write (a full disk) removes its partial
+file. A store that cannot be written is opened read-only (`Store.readonly`): reads work, writes
+raise ReadOnlyStore. A zero-length or damaged index raises DamagedStore pointing at `doctor`.
+diskcache's own eviction is off (eviction_policy="none"): `enforce_limit` evicts whole finished
+runs, oldest first.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
 import os
 import shutil
-import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-import diskcache
 import numpy as np
 
 from memcore import settings
+from memcore.jobs.cachefile import ReadOnlyCache, empty_index, open_cache
+from memcore.jobs.faults import (  # noqa: F401  (re-exported: the store's errors)
+    CorruptArtifact,
+    DamagedStore,
+    ReadOnlyStore,
+    StoreError,
+    damaged_message,
+    disk_errors,
+    disk_full,
+    disk_full_message,
+    low_disk,
+    read_only_message,
+)
 from memcore.jobs.index import RunIndex
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 ACTIVE = ("queued", "running")
-
-
-class StoreError(RuntimeError):
-    """The store cannot do what was asked (disk full, unreadable, corrupt artifact)."""
-
-
-class CorruptArtifact(StoreError):
-    """An artifact or checkpoint file is missing or failed its checksum (nothing was changed:
-    recomputing the run is an explicit call, `api.mark_recompute` or `memcore recompute`)."""
 
 
 def repo_root() -> Path:
@@ -65,51 +68,30 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def disk_full(e: BaseException) -> bool:
-    if isinstance(e, OSError):
-        return e.errno in (errno.ENOSPC, errno.EDQUOT)
-    return isinstance(e, sqlite3.DatabaseError) and "full" in str(e).lower()
-
-
-def disk_full_message(where: Path) -> str:
-    return (
-        f"disk full while writing the store at {where}: free some space (or delete old runs) "
-        "and retry; nothing already stored was lost"
-    )
-
-
 @contextlib.contextmanager
-def disk_errors(where: Path) -> Iterator[None]:
-    """Turn low-level failures into a StoreError that says what to do."""
+def _written(path: Path, where: Path) -> Iterator[BinaryIO]:
+    """A temp file next to `path`, open for writing, moved onto it when the block succeeds;
+    closed and removed when it fails, so a partial file cannot keep a full disk full (we hold
+    the only handle: torch.save's writer, kept alive by a traceback, would otherwise pin it)."""
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    f = None
     try:
-        yield
-    except OSError as e:
-        if disk_full(e):
+        with disk_errors(where):
+            f = open(tmp, "wb")  # noqa: SIM115  (closed below, before the move or the unlink)
+            yield f
+            f.close()
+            os.replace(tmp, path)
+    except StoreError:
+        raise
+    except Exception as e:
+        if low_disk(path.parent):  # e.g. torch.save's RuntimeError on a full disk
             raise StoreError(disk_full_message(where)) from e
         raise
-    except sqlite3.DatabaseError as e:
-        if disk_full(e):
-            raise StoreError(disk_full_message(where)) from e
-        if "locked" in str(e).lower():
-            raise
-        raise StoreError(f"the store at {where} is unreadable ({e}); move it aside") from e
-
-
-def _open_cache(directory: Path, attempts: int = 40) -> diskcache.Cache:
-    """Open the Cache, retrying "database is locked" from concurrent first opens
-    (python-diskcache#85, #266)."""
-    delay = 0.02
-    for i in range(attempts):
-        try:
-            return diskcache.Cache(
-                str(directory), timeout=60, eviction_policy="none", size_limit=2**62
-            )
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e).lower() or i == attempts - 1:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
-    raise AssertionError("unreachable")
+    finally:
+        if f is not None:
+            with contextlib.suppress(OSError):  # flushing a full disk's buffer fails again
+                f.close()
+        tmp.unlink(missing_ok=True)
 
 
 class Store:
@@ -122,16 +104,35 @@ class Store:
         size_limit: int | None = None,
         max_queue: int | None = None,
         lease_s: float | None = None,
+        readonly: bool = False,
     ) -> None:
         self.path = Path(path or default_path()).resolve()
-        self.size_limit = int(size_limit or settings.get("MEMCORE_STORE_LIMIT"))
+        limit = settings.get("MEMCORE_STORE_LIMIT") if size_limit is None else size_limit
+        self.size_limit = int(limit)  # bytes; 0 = no cap
         self.max_queue = int(max_queue or settings.get("MEMCORE_MAX_QUEUE"))
         self.lease_s = float(lease_s or settings.get("MEMCORE_LEASE_S"))
-        with disk_errors(self.path):
-            for sub in ("index", "artifacts", "checkpoints", "logs"):
-                (self.path / sub).mkdir(parents=True, exist_ok=True)
-            self.cache = _open_cache(self.path / "index")
-        self.index = RunIndex(self.cache, self.path)
+        if empty_index(self.path):
+            raise DamagedStore(
+                damaged_message(self.path, "is empty (0 bytes) although the store holds runs")
+            )
+        self.readonly = readonly
+        if not readonly:
+            try:
+                with disk_errors(self.path):
+                    for sub in ("index", "artifacts", "checkpoints", "logs"):
+                        (self.path / sub).mkdir(parents=True, exist_ok=True)
+                    self.cache = open_cache(self.path / "index")
+            except StoreError as e:
+                # SQLite says "unable to open database file" when it cannot create its -shm
+                # file in a read-only folder: the folder's writability decides.
+                ro = isinstance(e, ReadOnlyStore) or not os.access(self.path / "index", os.W_OK)
+                if not ro or not (self.path / "index" / "cache.db").is_file():
+                    raise  # not a read-only store, or nothing to read either
+                self.readonly = True
+        if self.readonly:
+            with disk_errors(self.path):
+                self.cache = ReadOnlyCache(self.path / "index")
+        self.index = RunIndex(self.cache, self.path, errors=self.errors, readonly=self.readonly)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -139,9 +140,19 @@ class Store:
     def close(self) -> None:
         self.cache.close()
 
+    def errors(self) -> contextlib.AbstractContextManager[None]:
+        """Low-level failures inside become StoreErrors naming this store (faults.py)."""
+        return disk_errors(self.path)
+
+    def writable(self, what: str = "writing") -> None:
+        """Raise ReadOnlyStore (saying so, and the fix) when this store cannot be written."""
+        if self.readonly:
+            raise ReadOnlyStore(read_only_message(self.path, what))
+
     @contextlib.contextmanager
     def transact(self) -> Iterator[RunIndex]:
         """All index writes inside happen atomically (one SQLite IMMEDIATE transaction)."""
+        self.writable()
         with disk_errors(self.path), self.cache.transact(retry=True):
             yield self.index
 
@@ -151,15 +162,15 @@ class Store:
 
     def write_arrays(self, key: str, index: int, arrays: dict[str, Any]) -> tuple[str, str]:
         """Save arrays as artifacts/key/index.npz; returns (relative file, sha256)."""
+        self.writable()
         path = self.artifact_path(key, index)
+        buf = io.BytesIO()
+        np.savez(buf, **{n: np.asarray(a) for n, a in arrays.items()})
+        data = buf.getvalue()
         with disk_errors(self.path):
             path.parent.mkdir(parents=True, exist_ok=True)
-            buf = io.BytesIO()
-            np.savez(buf, **{n: np.asarray(a) for n, a in arrays.items()})
-            data = buf.getvalue()
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+        with _written(path, self.path) as f:
+            f.write(data)
         return str(path.relative_to(self.path)), hashlib.sha256(data).hexdigest()
 
     def read_arrays(self, rel: str, sha: str) -> dict[str, np.ndarray]:
@@ -179,11 +190,10 @@ class Store:
         """torch.save the resume state to checkpoints/key.index.pt; returns (file, sha256)."""
         import torch
 
+        self.writable()
         path = self.path / "checkpoints" / f"{key}.{index}.pt"
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with disk_errors(self.path):
-            torch.save(state, tmp)
-            os.replace(tmp, path)
+        with _written(path, self.path) as f:
+            torch.save(state, f)
         return str(path.relative_to(self.path)), sha256_file(path)
 
     def read_checkpoint(self, rel: str, sha: str) -> Any:
@@ -195,11 +205,13 @@ class Store:
         return torch.load(path, map_location="cpu", weights_only=False)
 
     def remove_checkpoints(self, key: str, keep: str | None = None) -> None:
+        self.writable()
         for p in (self.path / "checkpoints").glob(f"{key}.*"):
             if keep is None or str(p.relative_to(self.path)) != keep:
                 p.unlink(missing_ok=True)
 
     def remove_files(self, key: str) -> None:
+        self.writable()
         shutil.rmtree(self.path / "artifacts" / key, ignore_errors=True)
         self.remove_checkpoints(key)
 
@@ -223,7 +235,9 @@ StoreArg = Store | str | os.PathLike | None  # what every jobs function takes as
 
 
 def open_store(path: str | os.PathLike | Store | None = None) -> Store:
-    """The Store at `path` (a Store passes through); one open handle per process and folder."""
+    """The Store at `path` (a Store passes through); one open handle per process and folder.
+    A store that cannot be written is opened read-only (`store.readonly`): reads work, writes
+    raise ReadOnlyStore saying so."""
     if isinstance(path, Store):
         return path
     resolved = Path(path or default_path()).resolve()

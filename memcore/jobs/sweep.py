@@ -1,19 +1,14 @@
 """Run a recipe through the job store: submit its sweep, wait, collect the runs, check the claim.
 
 Runs are cached by spec key in the store, so a second call (or a page showing the same recipe)
-reuses every finished run and only computes what is missing. Work is done by worker processes
-(`workers=N` makes sure N are alive) or, with `workers=0`, by a worker loop in this process
-that takes one queued job at a time until the sweep is finished (handy on a CLI or in tests:
-nothing is left running afterwards). The queue is first-in first-out, so jobs queued earlier by
-others are run first.
+reuses every finished run and only computes what is missing. A backend (memcore/jobs/backends.py)
+computes them: by default this machine's worker processes (`workers=N` makes sure N are alive)
+or, with `workers=0`, a worker loop in this process (handy on a CLI or in tests: nothing is left
+running afterwards); `backend="dask"` (or a backends.Dask) on a dask.distributed cluster.
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +18,8 @@ import pandas as pd
 
 from memcore.experiments import get
 from memcore.experiments.recipe import Recipe, RunData, Verdict
-from memcore.jobs import api
+from memcore.jobs import api, backends
+from memcore.jobs.backends import Backend
 from memcore.jobs.store import open_store
 from memcore.spec import RunSpec
 
@@ -164,22 +160,6 @@ def evaluate(
     return FigureResult(r, dataset, scale, df, verdict, prog, errors=errs)
 
 
-def _serve_once(worker, idle: float) -> None:
-    """Run the next queued job in this process (one job, so that we stop as soon as our sweep
-    is done rather than working through other people's queue); worker chatter goes to stderr,
-    our signal handlers are restored afterwards."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            worker.serve(max_jobs=1, idle_exit=idle)
-    finally:
-        if threading.current_thread() is threading.main_thread():
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
-    if worker.term.is_set():
-        raise KeyboardInterrupt
-
-
 def run(
     recipe: Recipe | str,
     dataset: str,
@@ -187,43 +167,33 @@ def run(
     store=None,
     *,
     workers: int = 0,
+    backend: Backend | str | None = None,
     timeout: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     poll: float = 1.0,
     batched: bool | None = None,
 ) -> FigureResult:
-    """Submit, compute (in this process when workers=0), wait and evaluate. In this process,
-    specs of one shape train as one batched run (jobs.batches) unless batched=False (default:
+    """Submit, compute the missing runs with `backend` (memcore/jobs/backends.py; default the
+    local one: in this process when workers=0), wait and evaluate. In this process, specs of
+    one shape train as one batched run (jobs.batches) unless batched=False (default:
     MEMCORE_BATCH_SWEEPS)."""
     r = _recipe(recipe)
     t0 = time.time()
     s = open_store(store)
     submit(r, dataset, scale, s)
-    inline = None
-    if workers > 0:
-        from memcore.jobs import pool
 
-        pool.ensure_workers(workers, s)
-    else:
-        from memcore.jobs import batches
-        from memcore.jobs.worker import Worker
-
-        inline = Worker(s)
-        if batches.enabled(inline, batched):  # same-shape specs as one run
-            tick = (lambda: on_progress(progress(r, dataset, scale, s))) if on_progress else None
-            batches.run(grid(r, dataset, scale), inline, tick)
-    while True:
+    def finished() -> bool:
         prog = progress(r, dataset, scale, s)
         if on_progress:
             on_progress(prog)
-        if prog.finished:
-            break
-        if timeout is not None and time.time() - t0 > timeout:
-            break
-        if inline is not None:
-            _serve_once(inline, poll)
-        elif not progress(r, dataset, scale, s).finished:
-            time.sleep(poll)
+        return prog.finished or (timeout is not None and time.time() - t0 > timeout)
+
+    be = backends.resolve(backend, workers=workers, batched=batched)
+    try:
+        be.compute(grid(r, dataset, scale), s, finished, poll)
+    finally:
+        if be is not backend:  # made here from a name: ours to close
+            be.close()
     res = evaluate(r, dataset, scale, s)
     res.wall = time.time() - t0
     return res

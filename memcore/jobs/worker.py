@@ -9,9 +9,12 @@ in one transaction (a crash loses at most the current epoch); buffered records a
 live as `pending` about twice a second. A "done" record commits the rest and marks the run done.
 
 A heartbeat thread renews the job's lease and the worker's own record (`workers` in the store)
-every lease/4 seconds. `should_stop` (given to the runner) turns true on SIGTERM/SIGINT, on cancel
-or delete, or when the lease was lost; after SIGTERM the job goes back to the queue's front.
-Errors mark the run failed with the message and traceback (CUDA out of memory says what to shrink).
+every lease/4 seconds. `should_stop` (given to the runner, which checks it between steps and
+inside long searches, so a worker stops within about a second) turns true on SIGTERM/SIGINT, on
+cancel or delete, when the lease was lost, or when the process given as `parent` is gone (a
+worker the app started exits with the app); after SIGTERM or the parent's exit the job goes
+back to the queue's front. Errors mark the run failed with the message and traceback (CUDA out
+of memory says what to shrink; a full disk says so); the worker itself keeps serving.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from memcore import settings
 from memcore.jobs import lease
 from memcore.jobs.jobqueue import enforce_limit
+from memcore.jobs.pool import pid_alive
 from memcore.jobs.runner import Runner, default_runner, warm_up
 from memcore.jobs.runs import records
 from memcore.jobs.store import (
@@ -77,11 +81,17 @@ class Worker:
     """One worker loop on one store; `serve()` runs until stopped, idle or out of jobs."""
 
     def __init__(
-        self, store: Store | str | None = None, device: str | None = None, runner: Runner = None
+        self,
+        store: Store | str | None = None,
+        device: str | None = None,
+        runner: Runner = None,
+        parent: int | None = None,
     ) -> None:
         self.store = open_store(store)
+        self.store.writable("a worker")  # a read-only store: say so at once, not per job
         self.device = device
         self.runner = runner or default_runner
+        self.parent = parent  # pid whose exit stops this worker (the app that started it)
         self.id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
         self.term = threading.Event()  # SIGTERM/SIGINT: finish up, requeue the job
         self.key: str | None = None
@@ -124,6 +134,14 @@ class Worker:
                 self.beat()
             except Exception as e:  # a transient store error must not kill the heartbeat
                 print(f"[worker {self.id}] heartbeat failed: {e}", flush=True)
+
+    def _watch_parent(self, stop: threading.Event) -> None:
+        """Stop like on SIGTERM once the parent process is gone (checked twice a second)."""
+        while not stop.wait(0.5):
+            if not pid_alive(self.parent):
+                print(f"[worker {self.id}] parent {self.parent} is gone: stopping", flush=True)
+                self.term.set()
+                return
 
     # -- one job ----------------------------------------------------------------------------
     def should_stop(self) -> bool:
@@ -169,6 +187,7 @@ class Worker:
             buf: list[dict[str, Any]] = []
             progress: dict[str, Any] = {"epochs": spec.train.epochs}
             last_flush = last_ck = time.time()
+            evals = 0  # "epoch" records seen in this attempt
             # Seconds between committed checkpoints (0 = every epoch): raised for huge models
             # whose per-epoch torch.save would dominate; a crash then resumes from the last one.
             checkpoint_every = settings.get("MEMCORE_CHECKPOINT_EVERY_S")
@@ -206,7 +225,10 @@ class Worker:
                     lease.commit(s, key, self.id, buf, progress=progress, summary=summary)
                     s.remove_checkpoints(key)
                     return "done"
-                if time.time() - last_flush > PENDING_EVERY_S:
+                evals += kind == "epoch"
+                # the run's first curve point is shown at once, not after epoch 0's CSR search
+                first_point = n == 0 and kind == "epoch" and evals == spec.train.members
+                if first_point or time.time() - last_flush > PENDING_EVERY_S:
                     lease.set_pending(s, key, self.id, buf, progress)
                     last_flush = time.time()
             if self.term.is_set() and not self.lost:
@@ -247,6 +269,8 @@ class Worker:
         stop_beats = threading.Event()
         beats = threading.Thread(target=self._beat_loop, args=(stop_beats,), daemon=True)
         beats.start()
+        if self.parent is not None:
+            threading.Thread(target=self._watch_parent, args=(stop_beats,), daemon=True).start()
         print(f"[worker {self.id}] serving {self.store.path} (pid {os.getpid()})", flush=True)
         warm_up()
         idle_since, handled = time.time(), 0
@@ -272,11 +296,7 @@ class Worker:
                     f"[worker {self.id}] {claim.key[:12]} {outcome} in {time.time() - t0:.1f}s",
                     flush=True,
                 )
-                try:
-                    for k in enforce_limit(self.store):
-                        print(f"[worker {self.id}] evicted {k[:12]} (size limit)", flush=True)
-                except StoreError as e:
-                    print(f"[worker {self.id}] eviction failed: {e}", flush=True)
+                self._evict()
                 idle_since = time.time()
                 handled += 1
                 if max_jobs and handled >= max_jobs:
@@ -284,6 +304,21 @@ class Worker:
         finally:
             stop_beats.set()
             beats.join(timeout=5)
-            self.beat(gone=True)
+            try:
+                self.beat(gone=True)
+            except Exception as e:  # e.g. the disk is full: the record ages out in an hour
+                print(f"[worker {self.id}] could not remove its heartbeat: {e}", flush=True)
         print(f"[worker {self.id}] exiting after {self.jobs_done} job(s)", flush=True)
         return 0
+
+    def _evict(self) -> None:
+        """Keep the store under MEMCORE_STORE_LIMIT, saying what was evicted or kept."""
+        try:
+            out = enforce_limit(self.store)
+        except Exception as e:  # a full disk, say: the next job tries again
+            print(f"[worker {self.id}] eviction failed: {e}", flush=True)
+            return
+        for k in out.evicted:
+            print(f"[worker {self.id}] evicted {k[:12]} (MEMCORE_STORE_LIMIT)", flush=True)
+        if (text := out.warning()) is not None:
+            print(f"[worker {self.id}] warning: {text}", flush=True)

@@ -16,6 +16,10 @@ with LASS (Langevin adversarial sample search), following the authors' code:
 Everything is batched: all P probes and all K ensemble members move in one tensor K x P x ...
 per iteration (one forward + backward), so a search costs `iters` batched passes.
 
+Cancellation: `should_stop` (a no-argument callable) is checked before every iteration; when it
+returns True the search raises SearchStopped, so a worker asked to stop (SIGTERM, cancel) does
+not finish thousands of iterations first.
+
 Units: `lass` takes radius/alpha/beta in DATA units. `csr` takes a MetricsSpec whose values are
 in 0-255 pixel units (the paper's r = 0.3, alpha = 0.25, beta = 0.2) and converts them with
 `data_units` (value / 255 times the data's span: 1 for [0, 1] data; pass `value_range` for
@@ -34,6 +38,10 @@ import torch.nn.functional as F
 from memcore.metrics import draws
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+class SearchStopped(Exception):
+    """`should_stop()` turned true during a search: its result is incomplete and discarded."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ def lass(
     min_new: int = 20,
     generator: draws.Source = None,
     shared: bool | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> LassResult:
     """Langevin adversarial sample search (author semantics; module docstring).
 
@@ -93,7 +102,8 @@ def lass(
     (default: per member iff x.shape[:2] == (K, P)). radius, alpha, beta in data units.
     The Gaussian noise is drawn from `generator` (on x's device; a torch.Generator or per member
     group, metrics.draws) as one K x P x ... tensor per iteration, so the result is reproducible
-    for a given generator state.
+    for a given generator state. Raises SearchStopped as soon as `should_stop()` is true
+    (checked before every iteration).
     """
     if iters < 1:
         raise ValueError(f"iters={iters} must be >= 1")
@@ -116,6 +126,8 @@ def lass(
         xt = x0.clone()
         done = 0
         while True:
+            if should_stop is not None and should_stop():
+                raise SearchStopped(f"stopped after {done} of {iters} LASS iterations")
             step = done < iters
             with torch.set_grad_enabled(step):
                 xt.requires_grad_(step)
@@ -148,15 +160,19 @@ def lass(
             module.train(was_training)
 
 
-def csr_search(
+def search(
     forward: Forward,
     x: torch.Tensor,
     metrics: Any,
     generator: draws.Source = None,
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
+    should_stop: Callable[[], bool] | None = None,
 ) -> LassResult:
-    """The LASS search behind `csr` (its ratio per member, and each member's iterations)."""
+    """The LASS search CSR runs: `metrics` is a spec.MetricsSpec whose csr_radius, csr_alpha and
+    csr_beta are in 1/255 of the data's value range, converted with `data_units` (value_range =
+    the data's (min, max), (0, 1) for images); csr_iters and csr_min_new as they are. Raises
+    SearchStopped when `should_stop()` turns true during the search."""
     return lass(
         forward,
         x,
@@ -166,6 +182,7 @@ def csr_search(
         iters=metrics.csr_iters,
         min_new=metrics.csr_min_new,
         generator=generator,
+        should_stop=should_stop,
     )
 
 
@@ -176,11 +193,8 @@ def csr(
     generator: draws.Source = None,
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[torch.Tensor, int]:
-    """Critical sample ratio per member, float[K], and the LASS iterations run.
-
-    `metrics` is a spec.MetricsSpec: csr_radius, csr_alpha, csr_beta are in 0-255 pixel units and
-    are converted with `data_units` (value_range = the data's (min, max), (0, 1) for images).
-    """
-    res = csr_search(forward, x, metrics, generator, value_range=value_range)
+    """Critical sample ratio per member, float[K], and the LASS iterations run (`search`)."""
+    res = search(forward, x, metrics, generator, value_range=value_range, should_stop=should_stop)
     return res.ratio, res.iters

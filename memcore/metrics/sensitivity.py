@@ -112,13 +112,19 @@ class Unroll:
             loss = F.cross_entropy(logits, self.y).item()
             return loss, (logits.argmax(1) == self.y).double().mean().item()
 
-    def class_gradients(self, mode: str = "total") -> torch.Tensor:
+    def class_gradients(self, mode: str = "total", per_class: bool = True) -> torch.Tensor:
         """dL^(i)_t / dX at the current step t for every original class i: C x N x D.
-        Summing over i gives dL_t / dX. mode: total | indirect (see module docstring)."""
+        Summing over i gives dL_t / dX. mode: total | indirect (see module docstring).
+        per_class=False gives only the sum, 1 x N x D, for a C-th of the cost (one adjoint)."""
         if mode not in ("total", "indirect"):
             raise ValueError(f"mode={mode!r} must be total or indirect")
-        n, c = self.x.shape[0], self.n_classes
-        onehot = F.one_hot(self.classes, c).to(self.x.dtype)  # N x C
+        n = self.x.shape[0]
+        c = self.n_classes if per_class else 1
+        onehot = (
+            F.one_hot(self.classes, c).to(self.x.dtype)  # N x C
+            if per_class
+            else torch.ones(n, 1, dtype=self.x.dtype)
+        )
         theta = [p.detach().requires_grad_(True) for p in self.params]
         x = self.x.detach().requires_grad_(mode == "total")
         ce = F.cross_entropy(mlp(theta, x), self.y, reduction="none")  # N
@@ -153,30 +159,37 @@ class Unroll:
 
 @dataclass
 class Accumulator:
-    """Running means over evaluations: plain, equal-weight-per-time, and the class matrix."""
+    """Running means over evaluations: plain, equal-weight-per-time, and the class matrix (the
+    mean over the evaluations that computed it)."""
 
     classes: torch.Tensor
     n_classes: int
     evals: int = 0
+    class_evals: int = 0
     sens: torch.Tensor | None = None
     sens_time: torch.Tensor | None = None
     matrix: torch.Tensor | None = None
 
     def add(self, dx_CxNxD: torch.Tensor) -> None:
-        per_class = dx_CxNxD.abs().flatten(2).sum(2)  # C x N: |dL^(i)/dx|_1
+        """One evaluation: per-class gradients C x N x D update all three means; their sum
+        alone (1 x N x D, Unroll.class_gradients(per_class=False)) updates the two Gini ones."""
         g = dx_CxNxD.sum(0).abs().flatten(1).sum(1)  # N: |dL/dx|_1
-        onehot = F.one_hot(self.classes, self.n_classes).to(g.dtype)  # N x C
-        m = per_class @ onehot / onehot.sum(0).clamp_min(1)  # (i, j): mean over class j
         mean_g = g.mean()
         g_time = g / mean_g if mean_g > 0 else g
         self.evals += 1
         w = 1.0 / self.evals
         if self.sens is None:
-            self.sens, self.sens_time, self.matrix = g, g_time, m
+            self.sens, self.sens_time = g, g_time
         else:
             self.sens = self.sens + w * (g - self.sens)
             self.sens_time = self.sens_time + w * (g_time - self.sens_time)
-            self.matrix = self.matrix + w * (m - self.matrix)
+        if dx_CxNxD.shape[0] == self.n_classes:  # per-class gradients (or one class only)
+            per_class = dx_CxNxD.abs().flatten(2).sum(2)  # C x N: |dL^(i)/dx|_1
+            onehot = F.one_hot(self.classes, self.n_classes).to(g.dtype)  # N x C
+            m = per_class @ onehot / onehot.sum(0).clamp_min(1)  # (i, j): mean over class j
+            self.class_evals += 1
+            wc = 1.0 / self.class_evals
+            self.matrix = m if self.matrix is None else self.matrix + wc * (m - self.matrix)
 
 
 def eval_steps(total: int, every: int) -> list[int]:
@@ -228,7 +241,9 @@ def run(
     bs = spec.train.batch_size
     steps_per_epoch = math.ceil(n / bs)
     total = steps_per_epoch * spec.train.epochs
-    when = set(eval_steps(total, spec.metrics.sens_every))
+    steps = eval_steps(total, spec.metrics.sens_every)
+    when = set(steps)
+    k = spec.metrics.sens_class_every  # class matrix at evaluations 1, 1 + k, ... and the last
     order = torch.Generator().manual_seed(spec.train.seed + 1)
     yield records.Meta(
         n_train=n,
@@ -253,7 +268,8 @@ def run(
             un.sgd_step(perm[start : start + bs])
             if un.step not in when:
                 continue
-            acc.add(un.class_gradients(spec.metrics.sens_mode))
+            per_class = acc.evals % k == 0 or un.step == steps[-1]
+            acc.add(un.class_gradients(spec.metrics.sens_mode, per_class=per_class))
             gini_, gini_time = gini(acc.sens.numpy()), gini(acc.sens_time.numpy())
             wall = time.perf_counter() - t0
             yield records.Sens(
@@ -269,7 +285,7 @@ def run(
                 arrays={
                     "sensitivity": acc.sens.numpy().copy(),
                     "sensitivity_time": acc.sens_time.numpy().copy(),
-                    "class_matrix": acc.matrix.numpy().copy(),
+                    "class_matrix": acc.matrix.numpy().copy(),  # the first evaluation has one
                     "labels": y_clean.numpy().astype(np.int64),
                     "noisy": noisy.numpy().astype(bool),
                 },
@@ -282,6 +298,7 @@ def run(
             "gini": gini_,
             "gini_time": gini_time,
             "evaluations": acc.evals,
+            "class_evaluations": acc.class_evals,
             "steps": un.step,
             "train_loss": loss,
             "train_acc": accuracy,

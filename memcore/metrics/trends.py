@@ -5,8 +5,8 @@
 - near best: the smallest x whose value is within tol of the curve's maximum (capacity: the width
   at which a noise level gets near its best validation accuracy).
 - fraction above: the fraction of common x where curve a exceeds curve b (CSR: noisy above real).
-- rise: last value minus first; early / late change: the change over the first and the last
-  third of the points (a plateau is a late change small next to the early one).
+- early / late change: the change over the first and the last third of the points (a plateau
+  is a late change small next to the early one).
 - peaks then falls: after epoch 0, the maximum comes before the last point and the last point is
   at least `drop` below it ("patterns first, then memorization" on validation accuracy).
 """
@@ -37,11 +37,6 @@ def near_best(curve: pd.Series, tol: float) -> int:
 def fraction_above(a: pd.Series, b: pd.Series) -> float:
     """Fraction of the (aligned) points where a > b."""
     return float((a > b).mean())
-
-
-def rise(curve: pd.Series) -> float:
-    """Last value minus first value."""
-    return float(curve.iloc[-1] - curve.iloc[0])
 
 
 def early_late_change(curve: pd.Series) -> tuple[float, float]:

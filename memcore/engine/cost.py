@@ -1,0 +1,259 @@
+"""What a run costs before it runs: FLOPs, peak memory and seconds on a device, from its spec.
+
+Read by the public demo's caps (memcore.demo: a cap on estimated seconds and memory), by the
+queue at submit (memcore.jobs.control refuses a run that cannot fit in the device's memory) and
+by the form (shown before Run). No data is loaded and no model is built: the sizes come from the
+dataset registry. The estimate is an upper bound in spirit (every LASS iteration is counted as
+run) and good to a factor of a few; it is a guard, not a benchmark (`python -m memcore bench`).
+
+Notation: K members, N training examples (`train_examples`), V validation examples, D input
+numbers per example (after data.downscale), C classes (N with unique labels), B batch size,
+E epochs, S = E ceil(N / B) SGD steps per member, M multiply-adds of one member's forward pass on
+one example (MLP: D W + (depth - 1) W^2 + W C; CNN: 25 C_in ch H W + 25 ch^2 h1 w1 + dense
+layers, the shapes of engine.models.CNNEnsemble), P parameters per member.
+
+FLOPs (a multiply-add is 2; backward costs twice the forward):
+    train        6 M K N E
+    evaluation   2 M K (N + V) (2 + floor(E / eval_every) + early_steps)
+    CSR          4 M K P' iters n_csr (input gradients only; every iteration counted), P' =
+                 min(csr_probes, the probe set's size),
+                 n_csr = 1 + ceil(E / csr_every) when csr_every > 0
+    sharpness    24 M K 2048 (20 Hessian-vector products on 2,048 examples, 4x a backward each)
+    sensitivity  (task "sensitivity", float64, on the CPU) evaluations at t = k, 2k, ... S,
+                 k = sens_every; the one at t recomputes t steps for C adjoints at once:
+                 8 M B C sum(t) + 6 M C N per evaluation, sum(t) = k n (n + 1) / 2, n = S // k
+Memory (bytes; fp32 = 4, the sensitivity task's float64 = 8):
+    4 P K x 3 (weights, gradients, momentum) + 4 D (N + V) (data on the device)
+    + 4 K B A x 3 (training activations, A = hidden units of all layers; CNN: the conv maps)
+    + evaluation chunk budget (engine.evaluation.EVAL_ELEMENTS x 4)
+    + 4 K probes (D + A) x 3 (CSR) + 4 x 3 K T (E + 2) (tracked arrays, T = min(track_size, N),
+    held whole by the app to draw them); sensitivity: 8 P (S + 1) (theta_s kept for the reverse
+    sweep) + 8 C N D x 2 (input adjoints).
+Seconds = FLOPs / rate + launches x overhead, with a nominal rate per device (RATES: fp32 FLOP/s
+the engine reaches, measured on this project's CPU and assumed for GPUs) and a fixed cost per
+launched step (an SGD step, a LASS iteration, a recomputed sensitivity step).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from memcore.data.registry import REGISTRY, DatasetInfo
+from memcore.spec import RunSpec
+
+# fp32 FLOP/s the engine reaches (CPU: per thread; about half the measured matmul peak of 76 GF/s
+# on one core of this project's EPYC; GPU: a conservative share of a datacenter GPU's fp32).
+RATES = {"cpu": 4e10, "cuda": 1e13, "mps": 2e12}
+OVERHEAD_S = {"cpu": 2e-4, "cuda": 1e-4, "mps": 2e-4}  # per launched step
+FP64_SLOWDOWN = 2.0  # the sensitivity task's float64 matmuls run at about half the fp32 rate
+EVAL_BYTES = {"cpu": 4 * 2**24, "cuda": 4 * 2**27, "mps": 4 * 2**24}  # engine.evaluation chunks
+SHARPNESS_EXAMPLES, SHARPNESS_HVPS = 2048, 20
+GiB = 2**30
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A run's estimated FLOPs, peak memory (bytes) and seconds on `device` ("cpu", "cuda")."""
+
+    flops: float
+    memory_bytes: float
+    seconds: float
+    device: str
+
+    def describe(self) -> str:
+        """One line, e.g. "≈ 2.1 TFLOP, 310 MB, about 70 s on cpu"."""
+        return (
+            f"≈ {_si(self.flops)}FLOP, {_bytes(self.memory_bytes)}, "
+            f"about {_duration(self.seconds)} on {self.device}"
+        )
+
+
+def _si(x: float) -> str:
+    for unit, scale in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.3g} "
+
+
+def _bytes(x: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x / 1e3:.3g} kB"
+
+
+def _duration(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s" if s >= 1 else "1 s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.3g} h" if s < 86400 * 3 else f"{s / 86400:.3g} days"
+
+
+# -- sizes ------------------------------------------------------------------------------------
+def _info(spec: RunSpec) -> DatasetInfo:
+    return REGISTRY[spec.data.dataset]
+
+
+def train_examples(spec: RunSpec) -> int:
+    """Training examples a spec uses: data.train_size, or the whole training split (the default
+    split, or what data.val_fraction leaves of the train images)."""
+    if spec.data.train_size:
+        return spec.data.train_size
+    info, vf = _info(spec), spec.data.val_fraction
+    return info.n_train if vf == 0 else info.n_images - math.floor(vf * info.n_images)
+
+
+def val_examples(spec: RunSpec) -> int:
+    info, vf = _info(spec), spec.data.val_fraction
+    return info.n_val if vf == 0 else math.floor(vf * info.n_images)
+
+
+def sgd_steps(spec: RunSpec) -> int:
+    """SGD steps per member: epochs x ceil(examples / batch_size)."""
+    return spec.train.epochs * math.ceil(train_examples(spec) / spec.train.batch_size)
+
+
+def input_shape(spec: RunSpec) -> tuple[int, ...]:
+    shape = _info(spec).input_shape
+    s = spec.data.downscale
+    return (shape[0], s, s) if s and len(shape) == 3 else shape
+
+
+def classes(spec: RunSpec) -> int:
+    unique = spec.noise.labels == "unique"
+    return train_examples(spec) if unique else len(_info(spec).classes)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One member's size: multiply-adds per example (M), parameters (P), hidden units (A)."""
+
+    macs: int
+    params: int
+    hidden: int
+
+
+def model_shape(spec: RunSpec) -> Shape:
+    """M, P and A of one member (the layer shapes of engine.models)."""
+    shape, c = input_shape(spec), classes(spec)
+    d = math.prod(shape)
+    m = spec.model
+    if m.arch == "mlp":
+        sizes = [d] + [m.width] * m.depth + [c]
+        pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+        macs = sum(a * b for a, b in pairs)
+        return Shape(macs, macs + sum(b for _, b in pairs), m.width * m.depth)
+    cin, h, w = shape
+    crop = 2 if (h, w) == (32, 32) else 0
+    h, w = h - 2 * crop, w - 2 * crop
+    ch = max(1, round(200 * m.width_mult))
+    d1, d2 = max(1, round(384 * m.width_mult)), max(1, round(192 * m.width_mult))
+    macs, params, hidden = 0, 0, 0
+    for c_in in (cin, ch):
+        macs += 25 * c_in * ch * h * w
+        params += 25 * c_in * ch + ch + 2 * ch
+        hidden += ch * h * w
+        h, w = math.ceil((h - 3) / 3) + 1, math.ceil((w - 3) / 3) + 1
+    dense = [ch * h * w, d1, d2, c]
+    pairs = list(zip(dense[:-1], dense[1:], strict=True))
+    macs += sum(a * b for a, b in pairs)
+    params += sum(a * b + b for a, b in pairs) + 2 * (d1 + d2)
+    return Shape(macs, params, hidden + d1 + d2)
+
+
+# -- the estimate -----------------------------------------------------------------------------
+def _kind(device: str) -> str:
+    kind = device.split(":")[0]
+    return kind if kind in RATES else "cpu"
+
+
+def cpu_threads() -> int:
+    """Threads a worker trains with by default: the cores left after one for the app."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def estimate(spec: RunSpec, device: str = "cpu", threads: int | None = None) -> Cost:
+    """The run's Cost on `device` (a resolved name: "cpu", "cuda", "cuda:0", "mps"); on the CPU
+    the rate scales with `threads` (default `cpu_threads()`). Formulas: module docstring."""
+    t, mx = spec.train, spec.metrics
+    n, v, k, b, e = train_examples(spec), val_examples(spec), t.members, t.batch_size, t.epochs
+    d, c = math.prod(input_shape(spec)), classes(spec)
+    sh = model_shape(spec)
+    m, p, a = sh.macs, sh.params, sh.hidden
+    steps = sgd_steps(spec)
+    if spec.task == "sensitivity":
+        device, every = "cpu", mx.sens_every  # the task always runs on the CPU, in float64
+        evals = steps // every
+        recomputed = every * evals * (evals + 1) // 2 if evals else steps  # else one, at S
+        evals = max(1, evals)
+        flops = FP64_SLOWDOWN * (8 * m * b * c * recomputed + 6 * m * c * n * evals)
+        memory = 8 * p * (steps + 1) + 2 * 8 * c * n * d + 8 * d * (n + v)
+        launches = steps + recomputed
+    else:
+        n_eval = 2 + e // mx.eval_every + mx.early_steps
+        n_csr = 1 + math.ceil(e / mx.csr_every) if mx.csr_every else 0
+        flops = 6 * m * k * n * e + 2 * m * k * (n + v) * n_eval
+        pool = v if mx.csr_set == "val" and v > 0 else n
+        probes = min(mx.csr_probes, pool)  # engine.measurements.probe_set draws at most all
+        flops += 4 * m * k * probes * mx.csr_iters * n_csr  # no weight gradients
+        if mx.sharpness:
+            flops += 4 * 6 * m * k * SHARPNESS_EXAMPLES * SHARPNESS_HVPS
+        tracked = min(mx.track_size, n)
+        memory = 4 * (3 * p * k + d * (n + v) + 3 * k * b * a + 3 * k * tracked * (e + 2))
+        memory += EVAL_BYTES[_kind(device)]
+        if mx.csr_every:
+            memory += 4 * 3 * k * probes * (d + a)
+        launches = steps + mx.csr_iters * n_csr + n_eval
+    kind = _kind(device)
+    rate = RATES[kind] * ((threads or cpu_threads()) if kind == "cpu" else 1)
+    seconds = flops / rate + launches * OVERHEAD_S[kind]
+    return Cost(float(flops), float(memory), float(seconds), device)
+
+
+# -- the device -------------------------------------------------------------------------------
+def resolve(name: str = "auto") -> str:
+    """The device a worker on this machine would train `name` ("auto", "cpu", "cuda:1", ...)
+    on; raises ValueError naming train.device when it does not exist here (engine.device)."""
+    if name == "cpu":
+        return "cpu"
+    from memcore.engine.device import resolve_device  # imports torch: only when needed
+
+    return str(resolve_device(name))
+
+
+def memory_of(device: str) -> float:
+    """Bytes of memory on `device`: the GPU's total memory, or the machine's RAM for the CPU."""
+    if _kind(device) == "cuda":
+        import torch
+
+        return float(torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a small machine
+        return 8.0 * GiB
+
+
+def check_fits(spec: RunSpec) -> Cost | None:
+    """Raise ValueError, with the numbers, when `spec` cannot fit in the memory of the device it
+    would run on here; returns its Cost when it was checked (None: obviously small, not checked,
+    so submitting a small run never imports torch)."""
+    device = "cpu" if spec.task == "sensitivity" else spec.train.device
+    rough = estimate(spec, "cpu", threads=1)
+    if rough.memory_bytes < GiB and device in ("auto", "cpu"):
+        return None
+    resolved = "cpu" if spec.task == "sensitivity" else resolve(device)
+    cost = estimate(spec, resolved)
+    have = memory_of(resolved)
+    if cost.memory_bytes > have:
+        m = spec.model
+        size = f"width {m.width} x depth {m.depth}" if m.arch == "mlp" else f"x{m.width_mult:g}"
+        raise ValueError(
+            f"this run needs about {_bytes(cost.memory_bytes)} of memory but {resolved} has "
+            f"{_bytes(have)} ({m.arch} {size}, {spec.train.members} members, "
+            f"{train_examples(spec):,} examples): reduce model.width, train.members, "
+            "train.batch_size or data.train_size"
+        )
+    return cost

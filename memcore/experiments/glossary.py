@@ -1,0 +1,131 @@
+"""One line per number a recipe's verdict reports (Verdict.numbers), for people: what it
+measures, in the recipe's own terms. The figure pages and the report show them beside the
+values. Keys are the numbers' own names; a recipe's entry wins over the shared one (a name like
+"final" means the final CSR in one recipe and something else in another). Grouping keys (a
+setting such as "randY", a noise level, a width) need no entry: they say where a number belongs.
+"""
+
+from __future__ import annotations
+
+SHARED: dict[str, str] = {
+    "members": "models trained together per run (K); P(correct) takes the values k/K",
+    "epochs": "epochs at which the curves were compared",
+    "steps": "SGD steps at which both curves were measured",
+    "sizes": "training-set sizes compared (examples)",
+    "spearman": "rank correlation of noise level with the quantity (+1: rises with every step "
+    "up in noise, -1: falls)",
+    "standard_error": "standard error of the difference or slope a sub-verdict reads, from the "
+    "spread across members or seeds",
+    "slope": "least-squares slope of the final value on the noise level, over members",
+    "se": "standard error of that slope",
+    "train_acc": "training accuracy (against the possibly noisy labels) at the end, per noise "
+    "level",
+    "val_acc": "validation accuracy (clean data) at the end, per noise level",
+    "csr": "critical sample ratio at the last measurement, per noise level",
+}
+
+BY_RECIPE: dict[str, dict[str, str]] = {
+    "capacity": {
+        "near_best_width": "w*: the smallest width whose best validation accuracy is within the "
+        "tolerance of the best width's, per noise level",
+        "spearman_level_width": "rank correlation of noise level with w* (+1: every noisier "
+        "setting needs more width)",
+        "best_val_acc": "best validation accuracy (clean data) over widths and epochs, per noise "
+        "level",
+    },
+    "convergence": {
+        "censored": "per setting and size: true when a member never reached 100% training "
+        "accuracy within its epochs (its time to fit is then a lower bound)",
+        "real_epochs": "epochs until every training example is fitted (train accuracy 1), per "
+        "training-set size, real data",
+        "randX_epochs": "epochs until train accuracy 1, per training-set size, random inputs",
+        "randY_epochs": "epochs until train accuracy 1, per training-set size, random labels",
+        "growth": "epochs to fit at the largest size over epochs at the smallest (how fast the "
+        "time to memorize grows with the data)",
+        "growth_is_lower_bound": "true when some run never fitted in its epochs, so the growth "
+        "is at least the number shown",
+    },
+    "easiness": {
+        "randX_distance_from_binomial": "|within-class dispersion of randX - 1|: how far random "
+        "inputs are from the binomial reference (0 = every example equally easy); reported, "
+        "not required by the claim",
+        "mean_p": "mean P(correct) after the first epoch: the share of members that classify an "
+        "example correctly, averaged over examples",
+        "dispersion": "variance of P(correct) across examples over the binomial variance "
+        "m(1-m)/K: 1 if every example were equally easy, above 1 when some examples are easier "
+        "than others",
+        "dispersion_within_class": "the same ratio within each class (pooled), so differences "
+        "between classes do not count: above 1 = easy and hard examples inside a class",
+        "always_right": "share of examples every member classifies correctly",
+        "never_right": "share of examples no member classifies correctly",
+    },
+    "sensitivity": {
+        "frac_real_above": "share of the SGD steps at which real data's Gini is above 100% "
+        "random inputs' Gini",
+        "final_real": "Gini of the per-example loss-sensitivity at the last step, real data "
+        "(0 = every example matters equally, near 1 = a few dominate)",
+        "final_randX": "the same Gini at the last step for 100% random inputs",
+    },
+    "class-sensitivity": {
+        "diag_mean": "mean of the diagonal cells: how much a class's loss depends on inputs of "
+        "its own class",
+        "offdiag_mean": "mean of the off-diagonal cells: dependence on inputs of other classes",
+        "diag_over_offdiag": "diagonal mean over off-diagonal mean (above 1: the diagonal "
+        "dominates)",
+        "offdiag_share": "off-diagonal cells' share of the matrix's total (higher = more shared "
+        "between classes)",
+    },
+    "critical": {
+        "frac_above_real": "share of the CSR measurements (after epoch 0) at which this noisy "
+        "setting's critical sample ratio is above real data's",
+        "final": "critical sample ratio at the last measurement: the share of probe points with "
+        "an adversarial example within the radius",
+        "rise": "last CSR minus first CSR after epoch 0",
+        "early_change": "CSR change over the first third of the measurements",
+        "late_change": "CSR change over the last third of the measurements",
+    },
+    "noise-levels": {
+        "final_csr": "critical sample ratio at the end of training, per noise level",
+        "final_val_acc": "validation accuracy (clean data) at the end of training, per noise level",
+        "spearman_csr": "rank correlation of noise level with the final CSR (+1: CSR rises with "
+        "noise)",
+        "spearman_val": "rank correlation of noise level with the final validation accuracy "
+        "(-1: accuracy falls with noise)",
+        "levels_peak_then_fall": "noisy levels whose validation accuracy peaks and then falls "
+        "(memorization setting in), of all noisy levels",
+    },
+    "regularization": {
+        "randY_train_acc": "training accuracy on random labels without a regularizer (how much "
+        "noise the net memorizes)",
+        "real_best_val_acc": "best validation accuracy on real data without a regularizer",
+        "val_noise": "epoch-to-epoch jitter of the validation curves (median over runs): the "
+        "tolerance the validation comparisons use",
+        "cap": "the memorization cap: halfway between the unregularized random-label training "
+        "accuracy and chance",
+        "val_at_cap": "per regularizer, the best real-data validation accuracy among strengths "
+        "that keep random-label training accuracy at or below the cap (empty: none does)",
+        "dropout_val_loss": "validation accuracy given up by the best capping dropout (or "
+        "adversarial) setting, against no regularizer",
+    },
+    "sharpness": {
+        "sharpness": "largest eigenvalue of the loss Hessian at the end of training, per noise "
+        "level (larger = a sharper minimum)",
+        "spearman": "rank correlation of noise level with sharpness (+1: sharper with every step "
+        "up in noise)",
+    },
+    "filters": {
+        "structure_real": "mean spatial structure of the first-layer filters trained on real "
+        "data (neighbouring weights alike: higher = smoother, more image-like)",
+        "structure_randY": "the same for filters trained on random labels",
+        "structure_init": "the same at initialisation (the baseline before training)",
+        "difference": "structure_real minus structure_randY",
+        "standard_error": "standard error of that difference (filters as samples)",
+        "filters": "filters measured: real, random labels",
+    },
+}
+
+
+def definition(recipe: str, name: str) -> str:
+    """What number `name` of recipe `recipe`'s verdict measures; "" when it is a grouping key
+    or has no entry."""
+    return BY_RECIPE.get(recipe, {}).get(name) or SHARED.get(name, "")
