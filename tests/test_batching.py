@@ -253,3 +253,26 @@ def test_a_batched_run_ends_its_streams_when_stopped_inside_a_csr_search(tiny_sp
     kinds = [rec["type"] for _, rec in engine.train_batch(specs, should_stop=stop)]
     assert "meta" in kinds and not {"csr", "done"} & set(kinds)
     assert checks == 20  # stopped inside the search, not after its 10,000 iterations
+
+
+def test_batched_mnist1d_run_converts_its_settings_with_the_datasets_range(tiny_spec):
+    """One value range for the group (the specs share the dataset): mnist1d's, not (0, 1)."""
+    from memcore.data.registry import REGISTRY
+    from memcore.metrics.critical import data_units
+
+    base = tiny_spec.replace(
+        **{
+            "data.dataset": "mnist1d",
+            "metrics.csr_every": 1,
+            "metrics.csr_iters": 5,
+            "metrics.csr_probes": 20,
+            "metrics.csr_radius": 20.0,
+        }  # fmt: skip
+    )
+    specs = [base, base.replace(**{"noise.kind": "randY", "noise.level": 0.5, "train.seed": 4})]
+    got = _batched(specs)
+    want = data_units(20.0, REGISTRY["mnist1d"].value_range)
+    for spec, recs in zip(specs, got, strict=True):
+        radii = [r["radius"] for r in recs if r["type"] == "csr"]
+        assert radii and radii == pytest.approx([want] * len(radii))
+        assert_same(list(engine.train(spec)), recs)
