@@ -88,6 +88,12 @@ _TABLE = (
         minimum=0,
     ),
     Setting(
+        "MEMCORE_BATCH_SWEEPS",
+        bool,
+        True,
+        "an in-process figure sweep trains its same-shape specs as one batched run",
+    ),
+    Setting(
         "MEMCORE_JOBS_RUNNER", str, None, "module:function replacing the workers' runner (tests)"
     ),
     Setting(

@@ -70,7 +70,13 @@ def test_extra_benchmarks_are_called(tiny, monkeypatch):
 
 
 def test_default_extras_are_the_measurement_benchmarks():
-    assert dict(bench.EXTRAS) == {"critical": bench_csr, "sensitivity": bench_sensitivity}
+    from memcore.engine.bench_sweep import bench_sweep
+
+    assert dict(bench.EXTRAS) == {
+        "critical": bench_csr,
+        "sensitivity": bench_sensitivity,
+        "sweep": bench_sweep,
+    }
 
 
 @pytest.mark.slow
@@ -83,3 +89,24 @@ def test_bench_csr_smoke():
 def test_bench_sensitivity_smoke():
     out = bench_sensitivity(quick=True)
     assert out["evaluations_class"] == out["evaluations_unique"] == 2
+
+
+def test_sweep_bench_times_the_five_levels_both_ways(monkeypatch, tiny_spec):
+    from memcore.engine import batching, bench_sweep
+
+    for quick in (True, False):
+        specs = bench_sweep.sweep_specs(quick, torch.device("cpu"))
+        assert [s.noise.level for s in specs] == list(bench_sweep.LEVELS)
+        assert len({batching.shape_key(s) for s in specs}) == 1  # one batched run
+    tiny = [tiny_spec.replace(**{"train.epochs": 1, "noise.kind": "randY", "noise.level": p})
+            for p in (0.2, 0.5)]  # fmt: skip
+    monkeypatch.setattr(bench_sweep, "sweep_specs", lambda quick, device: tiny)
+    out = bench_sweep.bench_sweep(quick=True, device="cpu")
+    assert out["runs"] == 2 and out["separate_s"] > 0 and out["batched_s"] > 0
+    # times rounded to 0.1 ms, the ratio to 0.01: the ratio of the unrounded times lies within
+    # what the rounding allows (tiny runs take milliseconds)
+    sep, bat, half = out["separate_s"], out["batched_s"], 0.00005
+    lo = (sep - half) / (bat + half) - 0.005
+    hi = (sep + half) / max(bat - half, 1e-9) + 0.005
+    assert lo <= out["speedup"] <= hi
+    assert "load_average" in out

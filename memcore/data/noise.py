@@ -22,6 +22,7 @@ data are untouched. Nothing is modified in place.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import torch
 
@@ -86,3 +87,12 @@ def apply(ds: Dataset, noise: NoiseSpec) -> Dataset:
 def prepare(spec: RunSpec, root=None) -> Dataset:
     """The training data of a run: apply(load(spec.data, root), spec.noise)."""
     return apply(load(spec.data, root), spec.noise)
+
+
+def prepare_batch(specs: Sequence[RunSpec], root=None) -> list[Dataset]:
+    """The training data of each spec of a batched run (equal data sections): the data loaded
+    once, each spec's noise applied to it; specs without randX share the clean inputs."""
+    if len({s.data for s in specs}) != 1:
+        raise ValueError("prepare_batch: the specs of a batched run must have equal data fields")
+    clean = load(specs[0].data, root)
+    return [apply(clean, s.noise) for s in specs]

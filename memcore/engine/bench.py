@@ -13,8 +13,9 @@ matmul, TF32 when the case uses it). Engine FLOPs per model-epoch: N * (2 fwd + 
 sum(in*out) + N * 2 * sum(in*out over layers after the first) (input gradients).
 
 Cases are a list (`cases(quick, device)`); add one to measure something else. The measurement
-benchmarks of engine.bench_measurements (EXTRAS: a CSR search, the sensitivity experiment) run
-after the cases. Timings, never asserted in tests.
+benchmarks of engine.bench_measurements (EXTRAS: a CSR search, the sensitivity experiment) and
+engine.bench_sweep (a 5-level noise sweep as 5 runs vs one batched run) run after the cases.
+Timings, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from torch import nn
 from memcore.data.loading import Dataset
 from memcore.engine import device as devices
 from memcore.engine.bench_measurements import bench_csr, bench_sensitivity
+from memcore.engine.bench_sweep import bench_sweep
 from memcore.engine.device import resolve_device
 from memcore.engine.trainer import Trainer
 from memcore.spec import RunSpec
@@ -39,6 +41,7 @@ from memcore.spec import RunSpec
 EXTRAS: tuple[tuple[str, Callable[[bool, torch.device], dict[str, Any]]], ...] = (
     ("critical", bench_csr),
     ("sensitivity", bench_sensitivity),
+    ("sweep", bench_sweep),
 )
 
 

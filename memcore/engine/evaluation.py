@@ -34,35 +34,63 @@ def _group(values: Tensor, mask: Tensor | None) -> Tensor | None:
     return values[:, mask].mean(1)
 
 
+def _groups(values: Tensor, masks: Tensor, slices: list[slice]) -> list[float | None]:
+    """Per member, the mean over its spec's examples in masks (S x N): spec s's members are
+    values[slices[s]]; None for the members of a spec whose group is empty."""
+    out: list[float | None] = []
+    for s, sl in enumerate(slices):
+        g = _group(values[sl], masks[s])
+        out += g.tolist() if g is not None else [None] * (sl.stop - sl.start)
+    return out
+
+
 class Evaluator:
     """Evaluates `model` (an engine.models ensemble of K members) on `data`. width: the MLP's
-    hidden width (sizes the evaluation chunks); precision: spec.train.precision."""
+    hidden width (sizes the evaluation chunks); precision: spec.train.precision; slices: the
+    members of each spec of a batched run (engine.batching; default: one spec)."""
 
-    def __init__(self, model: models.Ensemble, data: DeviceData, width: int, precision: str):
+    def __init__(
+        self,
+        model: models.Ensemble,
+        data: DeviceData,
+        width: int,
+        precision: str,
+        slices: list[slice] | None = None,
+    ):
         self.model, self.data = model, data
         self.K, self.width, self.precision = int(model.members), width, precision
+        self.slices = slices or [slice(0, self.K)]
         self.device = data.x.device
         self.best_val: list[float | None] = [None] * self.K
         self.last: dict[str, Any] = {}  # the last evaluation's metrics, one list per column
 
     @torch.no_grad()
-    def evaluate(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Per-example loss, correct, prob of the label: each K x N (no regularizer, eval mode)."""
+    def evaluate(
+        self, x: Tensor, y: Tensor, x_member: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-example loss, correct, prob of the label: each K x N (no regularizer, eval mode).
+        x: shared N x ..., or U x N x ... with member k reading row x_member[k]; y: N or K x N."""
         self.model.eval()
-        n = x.shape[0]
+        n = y.shape[-1]
+        example = x[0] if x_member is None else x[0, 0]  # one input
         if isinstance(self.model, models.CNNEnsemble):  # first conv's output per example
-            per_example = self.model.channels[1] * x[0, 0].numel()
+            per_example = self.model.channels[1] * example[0].numel()
         else:
-            per_example = max(self.width, x[0].numel(), self.model.n_classes)
+            per_example = max(self.width, example.numel(), self.model.n_classes)
         budget = EVAL_ELEMENTS.get(self.device.type, EVAL_ELEMENTS["cpu"])
         chunk = max(1, budget // (self.K * per_example))
         losses, correct, probs = [], [], []
         for i in range(0, n, chunk):
-            xc, yc = x[i : i + chunk], y[i : i + chunk]
+            # shared b x ..., or K x b x ...: each member its own inputs
+            xc = x[i : i + chunk] if x_member is None else x[:, i : i + chunk][x_member]
+            if y.dim() == 1:
+                yc = y[i : i + chunk].view(1, -1).expand(self.K, -1)
+            else:
+                yc = y[:, i : i + chunk]
             with devices.autocast(self.device, self.precision):
                 logits = self.model(xc).float()  # K x b x C
             logp = torch.log_softmax(logits, -1)
-            lp = logp.gather(2, yc.view(1, -1, 1).expand(self.K, -1, 1)).squeeze(2)
+            lp = logp.gather(2, yc.unsqueeze(2)).squeeze(2)
             losses.append(-lp)
             probs.append(lp.exp())
             correct.append(logits.argmax(-1) == yc)
@@ -78,23 +106,22 @@ class Evaluator:
         extra_arrays: dict[str, np.ndarray] | None = None,
     ) -> list[dict[str, Any]]:
         """One "epoch" record per member, then one "arrays" record (with `extra_arrays`)."""
-        d = self.data
-        loss, correct, prob = self.evaluate(d.x, d.y)
+        d, sl = self.data, self.slices
+        loss, correct, prob = self.evaluate(d.x, d.member_labels(), d.x_member)
         acc = correct.float()
-        cols = {
-            "train_loss": _group(loss, None),
-            "train_acc": _group(acc, None),
-            "clean_loss": _group(loss, d.clean),
-            "clean_acc": _group(acc, d.clean),
-            "noisy_loss": _group(loss, d.noisy),
-            "noisy_acc": _group(acc, d.noisy),
+        host: dict[str, list[float | None] | None] = {
+            "train_loss": loss.mean(1).tolist(),
+            "train_acc": acc.mean(1).tolist(),
+            "clean_loss": _groups(loss, d.clean, sl),
+            "clean_acc": _groups(acc, d.clean, sl),
+            "noisy_loss": _groups(loss, d.noisy, sl),
+            "noisy_acc": _groups(acc, d.noisy, sl),
         }
         if d.y_val.shape[0] > 0:
             vl, vc, _ = self.evaluate(d.x_val, d.y_val)
-            cols["val_loss"], cols["val_acc"] = vl.mean(1), vc.float().mean(1)
+            host["val_loss"], host["val_acc"] = vl.mean(1).tolist(), vc.float().mean(1).tolist()
         else:
-            cols["val_loss"] = cols["val_acc"] = None
-        host = {k: (v.tolist() if v is not None else None) for k, v in cols.items()}
+            host["val_loss"] = host["val_acc"] = None
         self.last = host
         out = []
         for k in range(self.K):
@@ -113,12 +140,18 @@ class Evaluator:
         out.append(records.Arrays(epoch=epoch, step=step, arrays=arrays))
         return [r.to_dict() for r in out]
 
-    def summary(self) -> dict[str, Any]:
-        """Means over members of the last evaluation's metrics and of the best val accuracy."""
-        best = [b for b in self.best_val if b is not None]
+    def summary(self, members: slice | None = None) -> dict[str, Any]:
+        """Means over `members` (default: all) of the last evaluation's metrics and of the best
+        validation accuracy."""
+        sl = members or slice(0, self.K)
+
+        def mean(values: list[float | None]) -> float | None:
+            vals = [v for v in values if v is not None]
+            return sum(vals) / len(vals) if vals else None
+
         out: dict[str, Any] = {
-            c: (sum(v) / len(v) if v is not None else None) for c, v in self.last.items()
+            c: (mean(v[sl]) if v is not None else None) for c, v in self.last.items()
         }
-        out["best_val_acc"] = sum(best) / len(best) if best else None
-        out["best_val_acc_members"] = list(self.best_val)
+        out["best_val_acc"] = mean(self.best_val[sl])
+        out["best_val_acc_members"] = list(self.best_val[sl])
         return out

@@ -24,7 +24,7 @@ K-member ensemble equals a 1-member ensemble built with seed + k.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,16 @@ from torch import Tensor, nn
 from memcore.spec import ModelSpec
 
 Hidden = Callable[[Tensor], Tensor] | None  # applied to every hidden activation (regularizers)
+
+
+def member_seeds(seed: int | Sequence[int], members: int) -> list[int]:
+    """Member k's initialisation seed: seed + k, or seed[k] when one seed per member is given
+    (a batched run of several specs: engine.batching)."""
+    if isinstance(seed, int):
+        return [seed + k for k in range(members)]
+    if len(seed) != members:
+        raise ValueError(f"{len(seed)} member seeds given for {members} members")
+    return [int(sd) for sd in seed]
 
 
 def _uniform_init(shape: tuple[int, ...], fan_in: int, gen: torch.Generator) -> Tensor:
@@ -61,7 +71,7 @@ class MLPEnsemble(Ensemble):
         self.members, self.input_shape, self.n_classes = members, tuple(input_shape), n_classes
         d_in = math.prod(self.input_shape)
         self.sizes = [d_in] + [width] * depth + [n_classes]
-        gens = [torch.Generator().manual_seed(seed + k) for k in range(members)]
+        gens = [torch.Generator().manual_seed(sd) for sd in member_seeds(seed, members)]
         ws, bs = [], []
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
             w, b = [], []
@@ -196,7 +206,7 @@ class CNNEnsemble(Ensemble):
             h, w = math.ceil((h - 3) / 3) + 1, math.ceil((w - 3) / 3) + 1
         self.flat = ch * h * w
         dense = [self.flat, d1, d2, n_classes]
-        gens = [torch.Generator().manual_seed(seed + k) for k in range(members)]
+        gens = [torch.Generator().manual_seed(sd) for sd in member_seeds(seed, members)]
         convs_w, convs_b, dense_w, dense_b = [], [], [], []
         for g in gens:  # member-major: all of member k's layers from its own generator
             cw, cb, dw, db = [], [], [], []
@@ -269,10 +279,11 @@ def build(
     input_shape: tuple[int, ...],
     n_classes: int,
     members: int,
-    seed: int,
+    seed: int | Sequence[int],
     device: torch.device | str = "cpu",
 ) -> Ensemble:
-    """The spec's ensemble on `device`; member k initialised from a generator seeded seed + k."""
+    """The spec's ensemble on `device`; member k initialised from a generator seeded seed + k
+    (or seed[k]: `member_seeds`)."""
     if model.arch == "mlp":
         net: Ensemble = MLPEnsemble(input_shape, n_classes, model.width, model.depth, members, seed)
     elif model.arch == "cnn":

@@ -15,8 +15,8 @@ one batched run. Placement (the same for the MLP and the CNN):
   w = TrainSpec.adv_weight; radius/alpha/beta/iters from MetricsSpec.csr_*).
 
 Masks and noise for all members are drawn at once from a generator seeded by (seed, epoch, step)
-(`step_generator`), so training is reproducible and resumable without saved RNG state. Nothing is
-applied during evaluation.
+(`step_generator`; in a batched run of several specs, one per spec: metrics.draws), so training is
+reproducible and resumable without saved RNG state. Nothing is applied during evaluation.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from memcore.metrics import critical
+from memcore.metrics import critical, draws
 
 HIDDEN_KINDS = ("dropout", "hidden_noise", "adversarial")
 INPUT_KINDS = ("input_dropout", "input_noise")
@@ -40,9 +40,14 @@ def mix_seed(*parts: int) -> int:
     return int(state[0]) << 31 ^ int(state[1])
 
 
+def step_seed(seed: int, epoch: int, step: int) -> int:
+    """The seed of one SGD step's masks and noise, from (seed, epoch, step)."""
+    return mix_seed(seed, epoch, step, 7)
+
+
 def step_generator(seed: int, epoch: int, step: int, device: torch.device) -> torch.Generator:
-    """The generator of one SGD step's masks and noise: seeded by (seed, epoch, step)."""
-    return torch.Generator(device=device).manual_seed(mix_seed(seed, epoch, step, 7))
+    """The generator of one SGD step's masks and noise: seeded by `step_seed`."""
+    return torch.Generator(device=device).manual_seed(step_seed(seed, epoch, step))
 
 
 def _per_member(s_K: Tensor, like: Tensor) -> Tensor:
@@ -50,10 +55,10 @@ def _per_member(s_K: Tensor, like: Tensor) -> Tensor:
     return s_K.view(-1, *([1] * (like.dim() - 1)))
 
 
-def _keep_mask(a: Tensor, rate_K: Tensor, gen: torch.Generator) -> Tensor:
+def _keep_mask(a: Tensor, rate_K: Tensor, gen: draws.Source) -> Tensor:
     """Inverted-dropout factor (0 or 1/(1-rate)) per element of a K x ... tensor."""
     rate = _per_member(rate_K, a)
-    u = torch.rand(a.shape, generator=gen, device=a.device, dtype=a.dtype)
+    u = draws.rand(a.shape, gen, device=a.device, dtype=a.dtype)
     return (u >= rate).to(a.dtype).div_(1.0 - rate)
 
 
@@ -72,16 +77,16 @@ class Regularizer:
         """Per-member L2 coefficient, or None."""
         return self.s_K if self.kind == "weight_decay" and self.active else None
 
-    def input(self, x: Tensor, gen: torch.Generator) -> Tensor:
+    def input(self, x: Tensor, gen: draws.Source) -> Tensor:
         """x (K x B x ...) with input dropout / input noise applied (a new tensor), else x."""
         if not self.active or self.kind not in INPUT_KINDS:
             return x
         if self.kind == "input_dropout":
             return x * _keep_mask(x, self.s_K, gen)
-        noise = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+        noise = draws.randn(x.shape, gen, device=x.device, dtype=x.dtype)
         return x + noise.mul_(_per_member(self.s_K, x))
 
-    def hidden(self, gen: torch.Generator) -> Callable[[Tensor], Tensor] | None:
+    def hidden(self, gen: draws.Source) -> Callable[[Tensor], Tensor] | None:
         """h -> regularized h on hidden activations (K x B x ...), for autograd forwards."""
         fn = self.hidden_manual(gen)
         if fn is None:
@@ -94,7 +99,7 @@ class Regularizer:
         return apply
 
     def hidden_manual(
-        self, gen: torch.Generator
+        self, gen: draws.Source
     ) -> Callable[[Tensor], tuple[Tensor, Tensor | None]] | None:
         """h -> (regularized h, gradient factor or None), for the MLP's hand-written backward:
         dropout multiplies the gradient by its mask; additive noise leaves it unchanged."""
@@ -103,7 +108,7 @@ class Regularizer:
         if self.kind == "hidden_noise":
 
             def noise(h: Tensor) -> tuple[Tensor, Tensor | None]:
-                eps = torch.randn(h.shape, generator=gen, device=h.device, dtype=h.dtype)
+                eps = draws.randn(h.shape, gen, device=h.device, dtype=h.dtype)
                 return h + eps.mul_(_per_member(self.s_K, h)), None
 
             return noise
@@ -121,7 +126,7 @@ def adversarial_batch(
     yb: Tensor,
     metrics: Any,
     weight: float,
-    gen: torch.Generator,
+    gen: draws.Source,
     value_range: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Adversarial training's batch (PAPER.md item 7): [x; x^] with labels [y; y] and per-example

@@ -25,6 +25,11 @@ Evaluation (engine.evaluation) at epoch 0 before training, every eval_every epoc
 epoch, and after each of the first metrics.early_steps steps of epoch 1; CSR, sharpness and
 first-layer filters: engine.measurements.
 
+Batched sweeps: `train_batch(specs)` trains several specs of one shape (engine.batching) as one
+ensemble, each member with its own spec's seeds, labels and (randX) inputs, and yields (spec
+index, record) pairs: spec s's records equal `train(spec_s)`'s up to float rounding and wall
+times; each spec's checkpoint state resumes that spec alone.
+
 Resume: `train(spec, resume=state)` with the "state" of a checkpoint record continues after that
 epoch; the stream then starts with the records after the checkpoint (no second "meta").
 Cancel: `should_stop()` is checked before every step and evaluation and inside every CSR search
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -47,14 +52,15 @@ from memcore.data import noise
 from memcore.data.registry import REGISTRY
 from memcore.engine import device as devices
 from memcore.engine import measurements, models
+from memcore.engine.batching import Batch
 from memcore.engine.device import resolve_device
 from memcore.engine.device_data import DeviceData, permutations
 from memcore.engine.evaluation import Evaluator
-from memcore.engine.regularizers import Regularizer, adversarial_batch, step_generator
+from memcore.engine.regularizers import Regularizer, adversarial_batch, step_seed
 from memcore.metrics import critical
 from memcore.spec import RunSpec
 
-__all__ = ["Trainer", "lr_at", "resolve_device", "train"]
+__all__ = ["Trainer", "lr_at", "resolve_device", "train", "train_batch"]
 
 
 def lr_at(spec: RunSpec, epoch: int) -> float:
@@ -66,14 +72,25 @@ def lr_at(spec: RunSpec, epoch: int) -> float:
 
 
 class Trainer:
-    """One run's state: data on the device, the ensemble, optimiser buffers, counters."""
+    """One run's state: data on the device, the ensemble, optimiser buffers, counters.
 
-    def __init__(self, spec: RunSpec, data: Any = None, resume: dict | None = None):
-        if spec.task != "train":
-            raise ValueError(f"task={spec.task!r} is invalid: the engine runs task 'train'")
+    `spec` is a RunSpec or a Batch of specs of one shape (engine.batching); `data` a Dataset
+    (one spec) or one per spec (default: the specs' noisy data, memcore.data.noise)."""
+
+    def __init__(self, spec: RunSpec | Batch, data: Any = None, resume: dict | None = None):
+        self.batch = batch = Batch.of(spec)
+        spec = batch.base
+        for s in batch.specs:
+            if s.task != "train":
+                raise ValueError(f"task={s.task!r} is invalid: the engine runs task 'train'")
         self.spec, t = spec, spec.train
         self.device = resolve_device(t.device)
-        self.data = data = noise.prepare(spec) if data is None else data
+        if data is None:
+            data = noise.prepare_batch(batch.specs)
+        self.datasets = list(data) if isinstance(data, (list, tuple)) else [data]
+        if len(self.datasets) != len(batch.specs):
+            raise ValueError(f"{len(self.datasets)} datasets for {len(batch.specs)} specs")
+        self.data = data = self.datasets[0]
         n = int(data.y_train.shape[0])
         if n == 0:
             raise ValueError("data.train_size: the training set is empty")
@@ -87,22 +104,31 @@ class Trainer:
                 f"model.arch='cnn' needs image data; {data.name} has input shape "
                 f"{tuple(data.input_shape)}"
             )
-        self.K, self.N, self.B = t.members, n, t.batch_size
+        self.K, self.N, self.B = batch.members, n, t.batch_size
         self.steps_per_epoch = math.ceil(n / t.batch_size)
         self.model = models.build(
-            spec.model, tuple(data.input_shape), data.n_classes, t.members, t.seed, self.device
+            spec.model,
+            tuple(data.input_shape),
+            data.n_classes,
+            self.K,
+            batch.member_seeds,
+            self.device,
         )
-        self.on_device = DeviceData.put(data, spec, self.device)
-        self.evaluator = Evaluator(self.model, self.on_device, spec.model.width, t.precision)
-        self.reg = Regularizer(t.regularizer, t.strengths, self.device)
+        self.on_device = DeviceData.put(self.datasets, spec, self.device, batch.member_spec)
+        self.evaluator = Evaluator(
+            self.model, self.on_device, spec.model.width, t.precision, batch.slices
+        )
+        self.reg = Regularizer(t.regularizer, batch.strengths, self.device)
         bf16 = self.device.type == "cuda" and t.precision == "bf16"  # autocast needs autograd
         self.fast = isinstance(self.model, models.MLPEnsemble) and not bf16
         self.bufs = (
             [torch.zeros_like(p) for p in self.model.parameters()] if t.momentum > 0 else None
         )
         self.epoch, self.step, self.wall0 = 0, 0, 0.0
-        self._probes: tuple[Tensor, str] | None = None  # CSR probes and their split, drawn once
+        self._probes: measurements.Probes | None = None  # CSR probes, drawn once
         if resume is not None:
+            if len(batch.specs) > 1:
+                raise ValueError("resume: a batched run starts fresh; resume each spec alone")
             self.load(resume)
 
     # -- state -----------------------------------------------------------------------------
@@ -132,7 +158,7 @@ class Trainer:
     # -- training --------------------------------------------------------------------------
     def permutations(self, epoch: int) -> Tensor:
         """K x N: every member's order in `epoch` (engine.device_data.permutations)."""
-        return permutations(self.N, self.K, self.spec.train.seed, epoch, self.device)
+        return permutations(self.N, self.K, self.batch.member_seeds, epoch, self.device)
 
     def tf32(self):
         """The run's TF32 setting on CUDA, for the whole run (engine.device.tf32)."""
@@ -142,7 +168,7 @@ class Trainer:
         """One SGD step of all members on their batches xb (K x B x ...), yb (K x B)."""
         t, reg = self.spec.train, self.reg
         gen = (
-            step_generator(t.seed, epoch, self.step, self.device)
+            self.batch.generator(lambda seed: step_seed(seed, epoch, self.step), self.device)
             if reg.active or reg.adversarial
             else None
         )
@@ -198,14 +224,25 @@ class Trainer:
 
     # -- records ---------------------------------------------------------------------------
     def eval_records(
-        self, epoch: float, lr: float, wall: float, extra: dict[str, Any] | None = None
+        self,
+        epoch: float,
+        lr: float,
+        wall: float,
+        pairs: list[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
         """Evaluation records (engine.evaluation), with the filters at epoch 0 and the last and
-        the `extra` arrays (the critical pairs) in the same "arrays" record."""
-        extra = dict(extra or {})
+        each spec's `pairs` arrays (its critical pairs) in the same "arrays" record (for a
+        batch, under "spec_arrays": engine.batching.Batch.split gives each spec its own)."""
+        extra: dict[str, Any] = {}
         if epoch in (0, self.spec.train.epochs):
-            extra |= measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
-        return self.evaluator.records(epoch, self.step, lr, wall, extra)
+            extra = measurements.first_layer_arrays(self.model, tuple(self.data.input_shape))
+        one = len(self.batch.specs) == 1
+        if pairs and one:
+            extra |= pairs[0]
+        recs = self.evaluator.records(epoch, self.step, lr, wall, extra)
+        if pairs and not one:
+            recs[-1]["spec_arrays"] = pairs
+        return recs
 
     def csr_records(
         self,
@@ -213,17 +250,17 @@ class Trainer:
         wall_fn: Callable[[], float],
         should_stop: Callable[[], bool] | None = None,
         pairs: bool = False,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The "csr" records (engine.measurements) on the probe set drawn at the first call;
-        with `pairs`, also the critical pairs (else {}). Raises critical.SearchStopped when
-        `should_stop()` turns true during the search."""
+        with `pairs`, also each spec's critical pairs (else []). Raises critical.SearchStopped
+        when `should_stop()` turns true during the search."""
         if self._probes is None:
             self._probes = measurements.probe_set(self.on_device, self.spec)
         shape = tuple(self.data.input_shape) if pairs else None
         return measurements.csr_records(
             self.model,
             self._probes,
-            self.spec,
+            self.batch,
             epoch=epoch,
             step=self.step,
             wall_fn=wall_fn,
@@ -232,15 +269,39 @@ class Trainer:
         )
 
     def records(self, should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
-        """The run's record stream from the current epoch on (module docstring)."""
+        """The run's record stream from the current epoch on (module docstring); one spec."""
+        if len(self.batch.specs) != 1:
+            raise ValueError("records() is one spec's stream; a batch yields spec_records()")
+        for _, rec in self.spec_records(should_stop):
+            yield rec
+
+    def spec_records(
+        self, should_stop: Callable[[], bool] | None = None
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(spec index, record): each spec's stream, as if it ran alone (engine.batching)."""
+        one = len(self.batch.specs) == 1
         try:
-            yield from self._records(should_stop)
+            for rec in self._stream(should_stop or (lambda: False)):
+                kind = rec["type"]
+                if kind == "meta":
+                    yield from ((i, self.meta(i)) for i in range(len(self.batch.specs)))
+                elif kind == "done":
+                    for i, sl in enumerate(self.batch.slices):
+                        summary = self.evaluator.summary(sl)
+                        done = records.Done(
+                            wall=rec["wall"], epochs_run=self.epoch, summary=summary
+                        )
+                        yield i, done.to_dict()
+                elif one:  # nothing to split (and no copy of a big checkpoint)
+                    yield 0, rec
+                else:
+                    yield from self.batch.split(rec)
         except critical.SearchStopped:
             return  # asked to stop inside a CSR search: end like a stop between steps
 
-    def _records(self, should_stop: Callable[[], bool] | None) -> Iterator[dict[str, Any]]:
+    def _stream(self, stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+        """The batched run's records; "meta" and "done" are placeholders spec_records fills."""
         spec, t, m = self.spec, self.spec.train, self.spec.metrics
-        stop = should_stop or (lambda: False)
         self._t0 = time.perf_counter()
 
         def wall() -> float:
@@ -248,7 +309,7 @@ class Trainer:
 
         with self.tf32():
             if self.epoch == 0 and self.step == 0:
-                yield self.meta()
+                yield {"type": "meta"}
                 yield from self.eval_records(0, lr_at(spec, 0), wall())
                 if m.csr_every:
                     yield from self.csr_records(0, wall, stop)[0]
@@ -269,7 +330,7 @@ class Trainer:
                 if stop():
                     return
                 last = epoch == t.epochs
-                csr, pairs = [], {}
+                csr, pairs = [], []
                 evaluated_at = wall()
                 # the last epoch too, so every run ends with its final CSR; measured before the
                 # evaluation is yielded so its critical pairs join that evaluation's arrays record
@@ -285,13 +346,13 @@ class Trainer:
                 if stop():
                     return
                 yield from measurements.sharpness_records(
-                    self.model, self.on_device, t.seed, epoch=self.epoch, wall_fn=wall
+                    self.model, self.on_device, self.batch, epoch=self.epoch, wall_fn=wall
                 )
-        summary = self.evaluator.summary()
-        yield records.Done(wall=wall(), epochs_run=self.epoch, summary=summary).to_dict()
+        yield {"type": "done", "wall": wall()}
 
-    def meta(self) -> dict[str, Any]:
-        d, tr = self.data, self.on_device.tracked
+    def meta(self, i: int = 0) -> dict[str, Any]:
+        """Spec i's "meta" record."""
+        d, tr = self.datasets[i], self.on_device.tracked
         return records.Meta(
             n_train=self.N,
             n_val=int(d.y_val.shape[0]),
@@ -300,7 +361,7 @@ class Trainer:
             classes=[str(c) for c in d.classes],
             input_shape=[int(s) for s in d.input_shape],
             device=str(self.device),
-            members=self.K,
+            members=self.batch.specs[i].train.members,
             steps_per_epoch=self.steps_per_epoch,
             tracked=tr.tolist(),
             tracked_noisy=d.noisy[tr].bool().tolist(),
@@ -319,3 +380,15 @@ def train(
     for invalid settings before anything runs. data: a memcore.data.loading.Dataset (default
     noise.prepare(spec)); resume: a checkpoint record's "state"."""
     return Trainer(spec, data, resume).records(should_stop)
+
+
+def train_batch(
+    specs: Sequence[RunSpec] | Batch,
+    *,
+    data: Any = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Train several specs of one shape as one batched run (engine.batching); an iterator over
+    (spec index, record): each spec's records as `train(spec)` gives them (up to rounding and
+    wall times). data: one Dataset per spec (default: each spec's noisy data)."""
+    return Trainer(Batch.of(specs), data).spec_records(should_stop)

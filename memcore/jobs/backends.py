@@ -7,7 +7,9 @@ passed; `finished` also reports progress). Either way the results land in the on
 through the workers' write path (memcore/jobs/lease.py), so the app shows them live.
 
 - `Local(workers=0)`: a worker loop in this process takes one queued job at a time until the
-  sweep is finished (nothing is left running afterwards); `Local(workers=N)` makes sure N
+  sweep is finished (nothing is left running afterwards); first, unless batched=False (default
+  MEMCORE_BATCH_SWEEPS), the sweep's queued specs of one shape train as one batched run each
+  (memcore/jobs/batches.py); `Local(workers=N)` makes sure N
   background worker processes are alive and waits for them.
 - `Dask(scheduler)`: one Dask task per run on a dask.distributed cluster
   (memcore/jobs/dask_backend.py); dask is imported only when this backend is used.
@@ -78,8 +80,8 @@ class Local(Closing):
 
     name = "local"
 
-    def __init__(self, workers: int = 0) -> None:
-        self.workers = workers
+    def __init__(self, workers: int = 0, batched: bool | None = None) -> None:
+        self.workers, self.batched = workers, batched
 
     def compute(
         self, specs: list[RunSpec], store: Store, finished: Callable[[], bool], poll: float = 1.0
@@ -90,9 +92,12 @@ class Local(Closing):
 
             pool.ensure_workers(self.workers, store, parent=os.getpid())  # they exit with us
         else:
+            from memcore.jobs import batches
             from memcore.jobs.worker import Worker
 
             inline = Worker(store)
+            if batches.enabled(inline, self.batched):  # same-shape specs as one run
+                batches.run(specs, inline, tick=finished)  # finished() reports progress
         while not finished():
             if inline is not None:
                 _serve_once(inline, poll)
@@ -102,17 +107,22 @@ class Local(Closing):
 
 
 def resolve(
-    backend: Backend | str | None = None, *, workers: int = 0, scheduler: str | None = None
+    backend: Backend | str | None = None,
+    *,
+    workers: int = 0,
+    scheduler: str | None = None,
+    batched: bool | None = None,
 ) -> Backend:
     """A Backend from its name ("local" by default, "dask" with a scheduler address) or as is.
-    Raises ValueError saying what to pass when the combination cannot work."""
+    `batched`: the local in-process backend's batching (Local). Raises ValueError saying what
+    to pass when the combination cannot work."""
     if backend is not None and not isinstance(backend, str):
         return backend
     name = backend or "local"
     if name == "local":
         if scheduler:
             raise ValueError("--scheduler is only used with --backend dask: add --backend dask")
-        return Local(workers)
+        return Local(workers, batched)
     if name == "dask":
         from memcore import settings
         from memcore.jobs.dask_backend import Dask

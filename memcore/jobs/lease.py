@@ -118,25 +118,44 @@ def claim(store: Store, worker_id: str, only: Collection[str] | None = None) -> 
             if only is not None and key not in only:
                 skipped.append(key)
                 continue
-            job = ix.job(key)
-            job.update(
-                worker=worker_id,
-                lease=now + store.lease_s,
-                attempts=job["attempts"] + 1,
-                started=job["started"] or now,
-                attempt_started=now,
-                attempt_fraction=job["progress"]["fraction"],
-                finished=None,
-            )
-            ix.set_job(key, job)
-            ix.set_status(key, "running")
-            ix.drop_pending(key)
-            ix.set_running({**ix.running(), key: worker_id})
-            ix.set_queue(skipped + queue)
-            n = job["chunks"][-1] if job["chunks"] else 0
-            return Claim(key, RunSpec.from_json(ix.spec_json(key)), job["checkpoint"], n)
+            return _start(ix, key, skipped + queue, worker_id, now + store.lease_s, now)
         ix.set_queue(skipped + queue)
     return None
+
+
+def claim_key(store: Store, worker_id: str, key: str) -> Claim | None:
+    """Take the queued job `key` wherever it is in the queue (a batched sweep runs several of
+    its specs at once); None when it is not queued (running elsewhere, finished, cancelled)."""
+    now = time.time()
+    with store.transact() as ix:
+        queue = ix.queue()
+        if ix.status(key) != "queued" or key not in queue:
+            return None
+        queue.remove(key)
+        return _start(ix, key, queue, worker_id, now + store.lease_s, now)
+
+
+def _start(
+    ix: RunIndex, key: str, queue: list[str], worker_id: str, lease_until: float, now: float
+) -> Claim:
+    """Mark queued job `key` (already taken out of `queue`) running for `worker_id`."""
+    job = ix.job(key)
+    job.update(
+        worker=worker_id,
+        lease=lease_until,
+        attempts=job["attempts"] + 1,
+        started=job["started"] or now,
+        attempt_started=now,
+        attempt_fraction=job["progress"]["fraction"],
+        finished=None,
+    )
+    ix.set_job(key, job)
+    ix.set_status(key, "running")
+    ix.drop_pending(key)
+    ix.set_running({**ix.running(), key: worker_id})
+    ix.set_queue(queue)
+    n = job["chunks"][-1] if job["chunks"] else 0
+    return Claim(key, RunSpec.from_json(ix.spec_json(key)), job["checkpoint"], n)
 
 
 def _owned(ix: RunIndex, key: str, worker_id: str) -> Job:

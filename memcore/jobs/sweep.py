@@ -171,9 +171,12 @@ def run(
     timeout: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     poll: float = 1.0,
+    batched: bool | None = None,
 ) -> FigureResult:
     """Submit, compute the missing runs with `backend` (memcore/jobs/backends.py; default the
-    local one: in this process when workers=0), wait and evaluate."""
+    local one: in this process when workers=0), wait and evaluate. In this process, specs of
+    one shape train as one batched run (jobs.batches) unless batched=False (default:
+    MEMCORE_BATCH_SWEEPS)."""
     r = _recipe(recipe)
     t0 = time.time()
     s = open_store(store)
@@ -185,7 +188,7 @@ def run(
             on_progress(prog)
         return prog.finished or (timeout is not None and time.time() - t0 > timeout)
 
-    be = backends.resolve(backend, workers=workers)
+    be = backends.resolve(backend, workers=workers, batched=batched)
     try:
         be.compute(grid(r, dataset, scale), s, finished, poll)
     finally:

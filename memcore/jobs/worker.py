@@ -58,7 +58,7 @@ def _error_message(e: BaseException, spec: RunSpec) -> str:
     return text
 
 
-def _summary(recs: list[dict[str, Any]], done: dict[str, Any]) -> dict[str, Any]:
+def run_summary(recs: list[dict[str, Any]], done: dict[str, Any]) -> dict[str, Any]:
     """done["summary"] plus member means of the final evaluation (accuracies) and last CSR."""
     out = dict(done.get("summary") or {})
     epochs = [r for r in recs if r["type"] == "epoch"]
@@ -221,7 +221,7 @@ class Worker:
                     continue
                 buf.append(rec)
                 if kind == "done":
-                    summary = _summary(records(key, 0, s)[:n] + buf, rec)
+                    summary = run_summary(records(key, 0, s)[:n] + buf, rec)
                     lease.commit(s, key, self.id, buf, progress=progress, summary=summary)
                     s.remove_checkpoints(key)
                     return "done"

@@ -35,6 +35,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from memcore.metrics import draws
+
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -88,7 +90,7 @@ def lass(
     beta: float,
     iters: int = 100,
     min_new: int = 20,
-    generator: torch.Generator | None = None,
+    generator: draws.Source = None,
     shared: bool | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> LassResult:
@@ -98,9 +100,10 @@ def lass(
     Ensemble accepts) and then with K x P x *input_shape; returns logits K x P x C. An nn.Module
     is put in eval mode for the search and restored afterwards. `shared` forces how x is read
     (default: per member iff x.shape[:2] == (K, P)). radius, alpha, beta in data units.
-    The Gaussian noise is drawn from `generator` (on x's device) as one K x P x ... tensor per
-    iteration, so the result is reproducible for a given generator state. Raises
-    SearchStopped as soon as `should_stop()` is true (checked before every iteration).
+    The Gaussian noise is drawn from `generator` (on x's device; a torch.Generator or per member
+    group, metrics.draws) as one K x P x ... tensor per iteration, so the result is reproducible
+    for a given generator state. Raises SearchStopped as soon as `should_stop()` is true
+    (checked before every iteration).
     """
     if iters < 1:
         raise ValueError(f"iters={iters} must be >= 1")
@@ -143,7 +146,7 @@ def lass(
             loss = F.cross_entropy(logits.reshape(-1, n_classes), y0.reshape(-1), reduction="sum")
             (grad,) = torch.autograd.grad(loss, xt)
             with torch.no_grad():
-                noise = torch.randn(xt.shape, generator=generator, device=xt.device, dtype=xt.dtype)
+                noise = draws.randn(xt.shape, generator, device=xt.device, dtype=xt.dtype)
                 xt = xt.detach() + alpha * grad.sign() + beta * noise
                 xt = x0 + (xt - x0).clamp(-radius, radius)
             done += 1
@@ -161,7 +164,7 @@ def search(
     forward: Forward,
     x: torch.Tensor,
     metrics: Any,
-    generator: torch.Generator | None = None,
+    generator: draws.Source = None,
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
     should_stop: Callable[[], bool] | None = None,
@@ -187,7 +190,7 @@ def csr(
     forward: Forward,
     x: torch.Tensor,
     metrics: Any,
-    generator: torch.Generator | None = None,
+    generator: draws.Source = None,
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
     should_stop: Callable[[], bool] | None = None,

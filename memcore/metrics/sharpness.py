@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from memcore.metrics import draws
+
 
 def _block_dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
     """sum over parameters and non-member axes of a * b, per member: float[K]."""
@@ -28,7 +30,7 @@ def top_eigenvalue(
     loss_fn: Callable[[], torch.Tensor],
     params: Sequence[torch.Tensor],
     iters: int = 20,
-    generator: torch.Generator | None = None,
+    generator: draws.Source = None,
 ) -> torch.Tensor:
     """Top Hessian eigenvalue per member, float[K] (detached).
 
@@ -43,7 +45,7 @@ def top_eigenvalue(
         raise ValueError(f"iters={iters} must be >= 1")
     loss = loss_fn()
     grads = torch.autograd.grad(loss, params, create_graph=True)
-    v = [torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype) for p in params]
+    v = [draws.randn(p.shape, generator, device=p.device, dtype=p.dtype) for p in params]
     eig = torch.zeros(params[0].shape[0], device=params[0].device, dtype=params[0].dtype)
     for _ in range(iters):
         norm = _block_dot(v, v).sqrt().clamp_min(torch.finfo(eig.dtype).tiny)
