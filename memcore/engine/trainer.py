@@ -16,10 +16,8 @@ generator seeded by (seed, epoch, step). Nothing depends on hidden RNG state, so
 from a checkpoint gives the same records as an uninterrupted one, and member k of a K-member run
 equals a 1-member run with seed + k (without a regularizer that draws masks or noise).
 
-Optimiser: SGD with momentum (buffer v = m v + g, like torch.optim.SGD), lr constant or
-multiplied by gamma every step_epochs epochs; the loss of each member is its mean cross-entropy
-over the batch. MLPs use a hand-written step that fuses the weight gradient and the update
-(`baddbmm_(alpha=-lr)` into the weights); the CNN (and bf16 autocast) uses autograd.
+Optimiser and regularizers: engine.sgd (lr constant or multiplied by gamma every step_epochs
+epochs: `lr_at`).
 
 Evaluation (engine.evaluation) at epoch 0 before training, every eval_every epochs, the last
 epoch, and after each of the first metrics.early_steps steps of epoch 1; CSR, sharpness and
@@ -44,19 +42,17 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from memcore import records
 from memcore.data import noise
-from memcore.data.registry import REGISTRY
 from memcore.engine import device as devices
 from memcore.engine import measurements, models
 from memcore.engine.batching import Batch
 from memcore.engine.device import resolve_device
 from memcore.engine.device_data import DeviceData, permutations
 from memcore.engine.evaluation import Evaluator
-from memcore.engine.regularizers import Regularizer, adversarial_batch, step_seed
+from memcore.engine.sgd import SGD
 from memcore.metrics import critical
 from memcore.spec import RunSpec
 
@@ -118,12 +114,7 @@ class Trainer:
         self.evaluator = Evaluator(
             self.model, self.on_device, spec.model.width, t.precision, batch.slices
         )
-        self.reg = Regularizer(t.regularizer, batch.strengths, self.device)
-        bf16 = self.device.type == "cuda" and t.precision == "bf16"  # autocast needs autograd
-        self.fast = isinstance(self.model, models.MLPEnsemble) and not bf16
-        self.bufs = (
-            [torch.zeros_like(p) for p in self.model.parameters()] if t.momentum > 0 else None
-        )
+        self.opt = SGD(self.model, batch, self.device)
         self.epoch, self.step, self.wall0 = 0, 0, 0.0
         self._probes: measurements.Probes | None = None  # CSR probes, drawn once
         if resume is not None:
@@ -136,7 +127,7 @@ class Trainer:
         """Everything needed to resume after the current epoch, as CPU tensors and scalars."""
         return {
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
-            "momentum": [b.cpu().clone() for b in self.bufs] if self.bufs else [],
+            "momentum": [b.cpu().clone() for b in self.opt.bufs] if self.opt.bufs else [],
             "epoch": self.epoch,
             "step": self.step,
             "wall": self.wall0 + time.perf_counter() - self._t0,
@@ -148,8 +139,8 @@ class Trainer:
         if state.get("key", self.spec.key) != self.spec.key:
             raise ValueError("resume: the checkpoint belongs to a different spec")
         self.model.load_state_dict({k: torch.as_tensor(v) for k, v in state["model"].items()})
-        if self.bufs:
-            for b, s in zip(self.bufs, state["momentum"], strict=True):
+        if self.opt.bufs:
+            for b, s in zip(self.opt.bufs, state["momentum"], strict=True):
                 b.copy_(torch.as_tensor(s))
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.wall0 = float(state.get("wall", 0.0))
@@ -166,61 +157,7 @@ class Trainer:
 
     def sgd_step(self, xb: Tensor, yb: Tensor, lr: float, epoch: int) -> None:
         """One SGD step of all members on their batches xb (K x B x ...), yb (K x B)."""
-        t, reg = self.spec.train, self.reg
-        gen = (
-            self.batch.generator(lambda seed: step_seed(seed, epoch, self.step), self.device)
-            if reg.active or reg.adversarial
-            else None
-        )
-        weights = None
-        if reg.adversarial:
-            xb, yb, weights = adversarial_batch(
-                self.model,
-                xb,
-                yb,
-                self.spec.metrics,
-                t.adv_weight,
-                gen,
-                value_range=REGISTRY[self.spec.data.dataset].value_range,
-            )
-        elif reg.active:
-            xb = reg.input(xb, gen)
-        if self.fast:
-            self.model.sgd_step(
-                xb,
-                yb,
-                lr=lr,
-                momentum=t.momentum,
-                bufs=self.bufs,
-                decay_K=reg.decay_K,
-                hidden=reg.hidden_manual(gen) if reg.active else None,
-                example_w=weights,
-            )
-            return
-        self._autograd_step(xb, yb, lr, weights, reg.hidden(gen) if reg.active else None)
-
-    def _autograd_step(self, xb, yb, lr, weights, hidden) -> None:
-        t, model = self.spec.train, self.model
-        model.train()
-        params = list(model.parameters())
-        with devices.autocast(self.device, t.precision):
-            logits = model(xb, hidden=hidden)
-        ce = F.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none"
-        ).view(yb.shape)
-        # sum over members of each member's mean: member k's gradient is its own mean gradient
-        loss = ce.mean(1).sum() if weights is None else (ce * weights).sum()
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            decay = self.reg.decay_K
-            if decay is not None:
-                for g, p in zip(grads, params, strict=True):
-                    g.add_(p * decay.view(-1, *([1] * (p.dim() - 1))))
-            if self.bufs:
-                torch._foreach_mul_(self.bufs, t.momentum)
-                torch._foreach_add_(self.bufs, grads)
-                grads = self.bufs
-            torch._foreach_add_(params, grads, alpha=-lr)
+        self.opt.step(xb, yb, lr, epoch, self.step)
 
     # -- records ---------------------------------------------------------------------------
     def eval_records(
