@@ -153,3 +153,16 @@ def test_cancel_stops_within_an_epoch_and_sigterm_requeues(tmp_path):
     assert (st.status, st.queue_position, st.worker) == ("queued", 0, None)
     assert st.n_records > 0 and api.status(x, path).status == "cancelled"
     assert pool.workers(path) == []  # the worker removed its heartbeat record
+
+
+def test_stop_workers_never_signals_the_calling_process(tmp_path, monkeypatch):
+    """A Worker run in-process (a CLI sweep, a test storing runs) has a worker record with this
+    process's pid; stopping the host's workers must not signal the caller itself."""
+    from memcore.jobs.worker import Worker
+
+    store = Store(tmp_path / "store")
+    Worker(store).beat()  # a live record with our own pid
+    assert [w["pid"] for w in pool.workers_alive(store)] == [os.getpid()]
+    sent = []  # signals other than 0 (signal 0 only asks whether a pid is alive)
+    monkeypatch.setattr(os, "kill", lambda pid, sig: sig and sent.append((pid, sig)))
+    assert pool.stop_workers(store) == [] and sent == []

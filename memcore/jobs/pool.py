@@ -129,8 +129,14 @@ def ensure_workers(
 
 
 def stop_workers(store: Store | str | None = None, sig: int = signal.SIGTERM) -> list[int]:
-    """Signal this host's live workers (SIGTERM: they requeue their job and exit)."""
-    pids = [w["pid"] for w in workers_alive(store) if w["host"] == socket.gethostname()]
+    """Signal this host's live workers (SIGTERM: they requeue their job and exit); never the
+    calling process itself (a Worker run in-process, e.g. a CLI sweep, has a record too)."""
+    me = os.getpid()
+    pids = [
+        w["pid"]
+        for w in workers_alive(store)
+        if w["host"] == socket.gethostname() and w["pid"] != me
+    ]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
