@@ -13,26 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memcore.presets import PRESETS, preset
 from memcore.spec import SECTIONS, RunSpec, field_types
 from memcore.spec_fields import SHOWN_CHARS
 
 NAMES = sorted(field_types())  # "data.dataset", ..., "task"
-# Keys of the presets and the default spec as stored before numbers were canonicalised: a change
-# here would orphan every stored run (then bump CODE_VERSION and say so).
-PINNED = {
-    "digits-mlp": "996d8d238fcb47bc7b9b675ce91e18e3be7f616db188241baf73e1d56095e17f",
-    "mnist1d-mlp": "957ee93439f064ac205de00fa33459c413a49169ba0334675d57ae0c70c2f7ec",
-    "mnist-mlp": "5b277a92dcb4e669cf1f1e94b69ceb6886d7e5d8f255ee90f41d9b5d2da4ea79",
-    "cifar-cnn": "20ee2c61d268d36f2dc9194bc987dd0f7264f37e37527816b9f01b513e91c6d5",
-    "sensitivity-2x16": "89b42d3fe3959f9216a5f10eb63ce8bcb91968bc1ded946e85196cbefb49fa12",
-}
-DEFAULT_KEY = "09d65f94c26c8384c90625246efbe0fc578d23c43db80e40639d8aad1fc0135d"
-
-
-def test_existing_keys_are_unchanged() -> None:
-    assert {n: preset(n).key for n in PRESETS} == PINNED
-    assert RunSpec().key == DEFAULT_KEY
+# The pinned preset/default keys (unchanged by canonicalising numbers) are checked once, in
+# tests/test_spec_fields.py::test_keys_are_unchanged.
 
 
 def _field_named(message: str) -> bool:
