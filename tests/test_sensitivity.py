@@ -225,3 +225,22 @@ def test_class_matrix_every_kth_evaluation_keeps_the_gini_and_averages_its_own_e
     got = [r for r in sparse if r["type"] == "arrays"][-1]["arrays"]["class_matrix"]
     assert np.allclose(got, want, rtol=1e-9)
     assert sparse[-1]["summary"]["class_evaluations"] == len(used) < len(mats)
+
+
+@pytest.mark.parametrize(("depth", "c"), [(1, 1), (2, 4), (3, 2)])
+def test_hand_written_step_equals_autograd_double_backward(depth, c):
+    # step_hvp replaces autograd's double backward in the unroll: (H a, (dg/dx)^T a) for C
+    # adjoints at once, any depth.
+    g = torch.Generator().manual_seed(depth)
+    x = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    y = torch.tensor([0, 2, 1, 2, 0])
+    params = sens.init_mlp(3, 4, depth, 3, seed=depth)
+    adj = [torch.randn(c, *p.shape, generator=g, dtype=torch.float64) for p in params]
+    h_a, dx = sens.step_hvp(params, x, y, adj)
+    th = [p.clone().requires_grad_(True) for p in params]
+    xb = x.clone().requires_grad_(True)
+    grads = torch.autograd.grad(F.cross_entropy(sens.mlp(th, xb), y), th, create_graph=True)
+    ref = torch.autograd.grad(grads, [*th, xb], grad_outputs=adj, is_grads_batched=True)
+    for got, want in zip([*h_a, dx], ref, strict=True):
+        assert got.shape == want.shape
+        assert torch.allclose(got, want, rtol=1e-12, atol=1e-14)
