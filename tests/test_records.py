@@ -10,9 +10,8 @@ import pytest
 import torch
 
 from memcore import records
-from memcore.engine import trainer
+from memcore.engine import sensitivity_task, trainer
 from memcore.jobs import fake
-from memcore.metrics import sensitivity
 from memcore.presets import preset
 
 # The keys as records.py's docstring listed them before the constructors existed.
@@ -130,7 +129,7 @@ def test_sensitivity_records_pass_the_schema():
         "sensitivity-2x16",
         **{"data.train_size": 30, "model.width": 4, "train.batch_size": 10, "train.epochs": 1},
     )
-    types = _check_stream(sensitivity.run(spec))
+    types = _check_stream(sensitivity_task.run(spec))
     assert {"meta", "sens", "arrays", "done"} == set(types)
 
 

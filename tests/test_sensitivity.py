@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from memcore.engine import sensitivity_task as task
 from memcore.metrics import sensitivity as sens
 from memcore.metrics.gini import gini
 from memcore.presets import preset
@@ -137,7 +138,7 @@ def test_run_record_stream_and_determinism():
         "sensitivity-2x16",
         **{"model.width": 4, "train.batch_size": 5, "train.epochs": 2, "metrics.sens_every": 4},
     )
-    recs = list(sens.run(spec, data=_data()))
+    recs = list(task.run(spec, data=_data()))
     assert [r["type"] for r in recs[:1]] == ["meta"] and recs[-1]["type"] == "done"
     steps = [r["step"] for r in recs if r["type"] == "sens"]
     assert steps == [4, 8, 12]  # 6 steps per epoch, 2 epochs
@@ -149,14 +150,14 @@ def test_run_record_stream_and_determinism():
     assert recs[-2]["type"] == "arrays" and recs[-3]["gini"] == pytest.approx(
         gini(a["sensitivity"])
     )
-    again = list(sens.run(spec, data=_data()))
+    again = list(task.run(spec, data=_data()))
     assert np.array_equal(again[-2]["arrays"]["sensitivity"], a["sensitivity"])
     # Unique labels: 30 output units, the class matrix stays over the 3 original classes.
-    uniq = list(sens.run(spec, data=_data(unique=True)))
+    uniq = list(task.run(spec, data=_data(unique=True)))
     assert uniq[-2]["arrays"]["class_matrix"].shape == (3, 3)
     # should_stop ends the stream without "done".
     calls = iter(range(100))
-    stopped = list(sens.run(spec, data=_data(), should_stop=lambda: next(calls) >= 5))
+    stopped = list(task.run(spec, data=_data(), should_stop=lambda: next(calls) >= 5))
     assert stopped[-1]["type"] != "done" and [r["step"] for r in stopped if "gini" in r] == [4]
 
 
@@ -191,10 +192,10 @@ def test_cli_prints_json_lines(capsys):
 def test_run_rejects_bad_settings_with_clear_errors():
     spec = preset("sensitivity-2x16", **{"model.width": 4, "train.batch_size": 50})
     with pytest.raises(ValueError, match="train.batch_size"):
-        list(sens.run(spec, data=_data()))
+        list(task.run(spec, data=_data()))
     spec = preset("sensitivity-2x16", **{"model.width": 4, "train.momentum": 0.9})
     with pytest.raises(ValueError, match="momentum"):
-        list(sens.run(spec, data=_data()))
+        list(task.run(spec, data=_data()))
 
 
 def test_summed_gradient_alone_equals_the_sum_of_the_class_gradients():
@@ -211,9 +212,9 @@ def test_class_matrix_every_kth_evaluation_keeps_the_gini_and_averages_its_own_e
     """sens_class_every=k: the Gini (every evaluation) is unchanged; the class matrix is the
     mean over evaluations 1, 1 + k, ... and the last, and costs fewer backward sweeps."""
     base = {"model.width": 4, "train.batch_size": 5, "train.epochs": 3, "metrics.sens_every": 2}
-    every = list(sens.run(preset("sensitivity-2x16", **base), data=_data()))
+    every = list(task.run(preset("sensitivity-2x16", **base), data=_data()))
     spec_k = preset("sensitivity-2x16", **base, **{"metrics.sens_class_every": 3})
-    sparse = list(sens.run(spec_k, data=_data()))
+    sparse = list(task.run(spec_k, data=_data()))
     gini_all = [r["gini"] for r in every if r["type"] == "sens"]
     gini_k = [r["gini"] for r in sparse if r["type"] == "sens"]
     assert gini_k == pytest.approx(gini_all, rel=1e-12)

@@ -23,11 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
-    from memcore.metrics import sensitivity
+    from memcore.engine import sensitivity_task
 
     spec = spec_from_args(args).replace(task="sensitivity")
     matrix = None
-    for rec in sensitivity.run(spec):
+    for rec in sensitivity_task.run(spec):
         kind = rec["type"]
         if kind == "arrays":
             matrix = rec["arrays"]["class_matrix"]

@@ -1,6 +1,6 @@
 """Benchmarks of the measurements, run by `python -m memcore bench` after the training cases:
 one full CSR search (metrics.critical) and the paper's loss-sensitivity experiment
-(metrics.sensitivity). Each returns a JSON-serialisable dict; timings, never asserted in tests.
+(engine.sensitivity_task). Each returns a JSON-serialisable dict; timings, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 import torch
 
 from memcore.engine import device as devices
-from memcore.metrics import critical, sensitivity
+from memcore.engine import sensitivity_task
+from memcore.metrics import critical
 from memcore.presets import preset
 
 
@@ -110,7 +111,7 @@ def bench_sensitivity(quick: bool = False, device: str | torch.device = "cpu") -
     }
     for name, unique in (("class", False), ("unique", True)):
         t0 = time.perf_counter()
-        recs = list(sensitivity.run(spec, data=_synthetic(n, 14, 10, unique)))
+        recs = list(sensitivity_task.run(spec, data=_synthetic(n, 14, 10, unique)))
         out[f"seconds_{name}"] = round(time.perf_counter() - t0, 3)
         out[f"evaluations_{name}"] = recs[-1]["summary"]["evaluations"]
     return out

@@ -14,7 +14,7 @@ Runner = Callable[..., Iterator[dict[str, Any]]]
 
 def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
     """Dispatch on spec.task: "train" -> memcore.engine.trainer.train, "sensitivity" ->
-    metrics.sensitivity.run. Setting MEMCORE_JOBS_RUNNER="module:function" replaces it (tests)."""
+    engine.sensitivity_task.run. MEMCORE_JOBS_RUNNER="module:function" replaces it (tests)."""
     override = settings.get("MEMCORE_JOBS_RUNNER")
     if override:
         mod, _, fn = override.partition(":")
@@ -22,9 +22,9 @@ def default_runner(spec: RunSpec, *, resume: Any = None, should_stop=None):
             spec, resume=resume, should_stop=should_stop
         )
     if spec.task == "sensitivity":
-        from memcore.metrics import sensitivity
+        from memcore.engine import sensitivity_task
 
-        return sensitivity.run(spec, should_stop=should_stop)
+        return sensitivity_task.run(spec, should_stop=should_stop)
     from memcore.engine import trainer as engine
 
     return engine.train(spec, resume=resume, should_stop=should_stop)
