@@ -46,26 +46,31 @@ def _anchor(result) -> str:
 
 
 def render(
-    results: Iterable, fmt: str = "html", chart_fn: Callable | None | str = "default"
+    results: Iterable,
+    fmt: str = "html",
+    chart_fn: Callable | None | str = "default",
+    note: str = "",
 ) -> str:
-    """The report for FigureResults (memcore.jobs.sweep) as HTML or Markdown text."""
+    """The report for FigureResults (memcore.jobs.sweep) as HTML or Markdown text; `note` (e.g.
+    the machine, total wall time and load average) goes under the title."""
     results = list(results)
     if chart_fn == "default":
         chart_fn = figures.chart
     if fmt == "md":
-        return _markdown(results, chart_fn)
+        return _markdown(results, chart_fn, note)
     if fmt != "html":
         raise ValueError(f"fmt={fmt!r} is invalid: must be html or md")
-    return _html(results, chart_fn)
+    return _html(results, chart_fn, note)
 
 
-def _markdown(results: list, chart_fn) -> str:
+def _markdown(results: list, chart_fn, note: str = "") -> str:
     lines = [
         "# Reproduction report: A Closer Look at Memorization in Deep Networks",
         "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
         "`python -m memcore report`. Verdicts say what these runs show, not what the paper says.",
         "",
+        *([note, ""] if note else []),
         "| experiment | figure | dataset | scale | verdict | summary | runs | wall s |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -114,7 +119,7 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.8em}
 """
 
 
-def _html(results: list, chart_fn) -> str:
+def _html(results: list, chart_fn, note: str = "") -> str:
     e = html.escape
     rows = "".join(
         f'<tr><td><a href="#{_anchor(r)}">{e(r.recipe.title)}</a></td><td>{e(r.recipe.figure)}'
@@ -145,6 +150,7 @@ def _html(results: list, chart_fn) -> str:
         "<h1>Reproduction report: A Closer Look at Memorization in Deep Networks</h1>"
         f"<p>Generated {stamp} by the memorization explorer. Verdicts say what these runs show, "
         "not what the paper says.</p>"
+        f"{f'<p>{e(note)}</p>' if note else ''}"
         "<table><tr><th>experiment</th><th>figure</th><th>dataset</th><th>scale</th>"
         f"<th>verdict</th><th>summary</th><th>runs</th><th>wall s</th></tr>{rows}</table>"
         f"{sections}</body></html>"

@@ -3,6 +3,8 @@ embedded (HTML: inline SVG; Markdown: base64 PNG), from hand-made recipe frames.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_figures_checks import capacity_frame, class_frame, gini_frame
 
@@ -65,3 +67,6 @@ def test_cli_report_writes_a_file_from_stored_runs(memcore_env, tmp_path):
     text = out.read_text()
     assert "Capacity vs noise" in text and "First-layer filters" in text
     assert "inconclusive" in text  # nothing is stored, and the report says so
+    # speed depends on who else uses the machine: the wall time comes with the load average
+    assert re.search(r"2 figures in \d+ s on \d+ CPU core\(s\), torch [\d.]+", text)
+    assert re.search(r"load average \(1/5/15 min\) [\d.]+/[\d.]+/[\d.]+ at the start", text)

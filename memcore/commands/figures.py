@@ -14,7 +14,9 @@ prints the claim and its verdict. With --json the last line is one JSON object w
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 from memcore.data.registry import DATASETS
@@ -146,6 +148,7 @@ def report(args) -> int:
     for n in names:
         get(n)  # fail fast on a bad name
     results = []
+    t0, load0 = time.perf_counter(), _load()
     backend = None if args.stored_only else _backend(args)
     try:
         for ds in datasets:
@@ -157,10 +160,31 @@ def report(args) -> int:
     finally:
         if backend is not None:
             backend.close()
+    # Speed is shared-machine dependent: the load average goes next to the wall time.
+    note = (
+        f"{len(results)} figures in {time.perf_counter() - t0:.0f} s on {os.cpu_count()} CPU "
+        f"core(s), torch {torch_version()}; load average (1/5/15 min) {load0} at the start, "
+        f"{_load()} at the end."
+    )
     out = Path(args.out)
-    text = rep.render(results, fmt="md" if out.suffix == ".md" else "html")
+    text = rep.render(results, fmt="md" if out.suffix == ".md" else "html", note=note)
     out.write_text(text, encoding="utf-8")
     for r in results:
         print(f"{r.recipe.name:18s} {r.dataset:8s} {r.verdict.verdict:12s} {r.wall:6.1f} s")
+    print(note)
     print(f"wrote {out}")
     return 0
+
+
+def _load() -> str:
+    """The 1/5/15-minute load averages, or "n/a" where the OS has none."""
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def torch_version() -> str:
+    from importlib.metadata import version
+
+    return version("torch")
