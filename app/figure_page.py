@@ -110,59 +110,10 @@ def scaled(spec: Any, factor: float) -> Any:
     return out
 
 
-def _value(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, list | tuple):
-        return ", ".join(_value(x) for x in v)
-    return str(v)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def number_rows(recipe: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
-    """The verdict's numbers, however nested, as rows: number (the innermost key with a
-    definition), for (the other keys: setting, noise level, width ...), value and definition.
-    Works on any nesting, so numbers a recipe adds later show too (without a definition until
-    memcore.experiments.glossary has one)."""
-    rows: list[dict[str, str]] = []
-
-    def walk(path: tuple[str, ...], v: Any) -> None:
-        if isinstance(v, dict) and v:
-            for k, x in v.items():
-                walk((*path, str(k)), x)
-            return
-        if not path:  # no numbers at all
-            return
-        named = [i for i, k in enumerate(path) if glossary.definition(recipe, k)]
-        words = [i for i, k in enumerate(path) if not _is_number(k)]  # not a level or width
-        i = (named or words or [len(path) - 1])[-1]
-        rest = path[:i] + path[i + 1 :]
-        rows.append({
-            "number": path[i],
-            "for": " · ".join(rest),
-            "value": _value(v if not isinstance(v, dict) else None),
-            "definition": glossary.definition(recipe, path[i]),
-        })  # fmt: skip
-
-    walk((), numbers)
-    return rows
-
-
 def verdict_box(name: str, result) -> None:
     v = result.verdict
     VERDICT_BOX[v.verdict](f"**{VERDICT_TEXT[v.verdict]}** ({v.verdict}). {v.summary}")
-    rows = number_rows(name, v.to_dict()["numbers"])
+    rows = glossary.verdict_rows(name, v.to_dict())
     if rows:
         st.markdown("**Numbers behind the verdict**")
         st.dataframe(

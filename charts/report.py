@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import time
 from collections.abc import Callable, Iterable
 
 from charts import figures
 from charts.export import png, svg
+from memcore.experiments import glossary
 
 ICON = {"holds": "✅", "fails": "❌", "inconclusive": "❔"}
 
@@ -98,15 +98,49 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
             "",
             _figure(r, chart_fn, "md"),
             "",
-            "<details><summary>numbers</summary>",
+            "<details><summary>numbers behind the verdict</summary>",
             "",
-            "```json",
-            json.dumps(v.to_dict()["numbers"], indent=1),
-            "```",
+            *_number_table_md(r),
             "</details>",
         ]
         lines += [f"- failed run {e}" for e in r.errors]
     return "\n".join(lines) + "\n"
+
+
+COLS = ("number", "for", "value", "definition")
+
+
+def _numbers(result) -> list[dict[str, str]]:
+    return glossary.verdict_rows(result.recipe.name, result.verdict.to_dict())
+
+
+def _number_table_md(result) -> list[str]:
+    """The verdict's numbers as a Markdown table, each with its definition (the glossary's)."""
+    rows = _numbers(result)
+    if not rows:
+        return ["(no numbers)", ""]
+    return [
+        "| " + " | ".join(COLS) + " |",
+        "|---|---|---|---|",
+        *("| " + " | ".join(_cell(row[c]) for c in COLS) + " |" for row in rows),
+        "",
+    ]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", " ")
+
+
+def _number_table_html(result) -> str:
+    e = html.escape
+    rows = _numbers(result)
+    if not rows:
+        return "<p>(no numbers)</p>"
+    head = "".join(f"<th>{c}</th>" for c in COLS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(row[c])}</td>" for c in COLS) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 CSS = """
@@ -137,10 +171,8 @@ def _html(results: list, chart_fn, note: str = "") -> str:
         f"<p><b>Settings:</b> {e(r.recipe.settings(r.dataset, r.scale))}</p>"
         f"<p><b>How to read:</b> {e(r.recipe.how_to_read)}</p>"
         f"{_figure(r, chart_fn, 'html')}"
-        f"<details><summary>numbers</summary><pre>"
-        f"{e(json.dumps(r.verdict.to_dict()['numbers'], indent=1))}</pre></details>"
-        + "".join(f"<p>failed run {e(x)}</p>" for x in r.errors)
-        + "</section>"
+        f"<details><summary>numbers behind the verdict</summary>{_number_table_html(r)}"
+        "</details>" + "".join(f"<p>failed run {e(x)}</p>" for x in r.errors) + "</section>"
         for r in results
     )
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

@@ -212,7 +212,7 @@ def test_verdict_numbers_are_a_table_with_a_definition_per_number(store, name):
 
 
 def test_number_rows_flatten_any_nesting_and_define_dispersion():
-    from app.figure_page import number_rows
+    from memcore.experiments.glossary import rows as number_rows
 
     rows = number_rows("easiness", {"members": 4, "real": {"dispersion": 13.6, "mean_p": 0.5}})
     by = {(r["number"], r["for"]): r for r in rows}
@@ -221,6 +221,21 @@ def test_number_rows_flatten_any_nesting_and_define_dispersion():
     assert by[("members", "")]["definition"]
     new = number_rows("capacity", {"randY": {"brand_new": {"0.5": 3}}})  # a key added later
     assert new == [{"number": "brand_new", "for": "randY · 0.5", "value": "3", "definition": ""}]
+
+
+def test_verdict_rows_include_every_parts_numbers_under_the_parts_name():
+    from memcore.experiments.glossary import verdict_rows
+    from memcore.experiments.verdict import Verdict, combine
+
+    v = combine(
+        {"randX": Verdict("holds", "", {"spearman": 0.9}), "randY": Verdict("fails", "", {})},
+        numbers={"members": 4},
+    )
+    rows = verdict_rows("noise-levels", v.to_dict())
+    assert [(r["number"], r["for"], r["value"]) for r in rows] == [
+        ("members", "", "4"),
+        ("spearman", "randX", "0.9"),
+    ]
 
 
 def test_figure_is_drawn_larger_than_the_poster_panel(store):

@@ -3,6 +3,7 @@ embedded (HTML: inline SVG; Markdown: base64 PNG), from hand-made recipe frames.
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -44,6 +45,22 @@ def test_markdown_report_embeds_png_figures(results):
     assert text.startswith("# Reproduction report")
     assert text.count("data:image/png;base64,") == len(results)
     assert "| [Capacity vs noise](#capacity-digits) |" in text
+
+
+def test_numbers_behind_each_verdict_come_with_their_definitions(results):
+    # The numbers are the glossary's rows (the figure pages show the same), not raw JSON.
+    from memcore.experiments import glossary
+
+    cap = results[0]
+    rows = glossary.verdict_rows("capacity", cap.verdict.to_dict())
+    defined = [r for r in rows if r["definition"]]
+    assert defined
+    md = rep.render(results, fmt="md", chart_fn=None)
+    page = rep.render(results, fmt="html", chart_fn=None)
+    for r in defined:
+        assert f"| {r['number']} | {r['for']} | {r['value']} | {r['definition']} |" in md
+        assert f"<td>{html.escape(r['definition'])}</td>" in page
+    assert '"near_best_width"' not in md  # no JSON dump
 
 
 def test_a_broken_figure_does_not_lose_the_report(results):

@@ -7,6 +7,8 @@ setting such as "randY", a noise level, a width) need no entry: they say where a
 
 from __future__ import annotations
 
+from typing import Any
+
 SHARED: dict[str, str] = {
     "members": "models trained together per run (K); P(correct) takes the values k/K",
     "epochs": "epochs at which the curves were compared",
@@ -26,6 +28,8 @@ SHARED: dict[str, str] = {
 
 BY_RECIPE: dict[str, dict[str, str]] = {
     "capacity": {
+        "final_train_acc_at_top_width": "training accuracy at the end of the widest net, per "
+        "noise level (the regime: the widest net has fitted its noisy labels)",
         "near_best_width": "w*: the smallest width whose best validation accuracy is within the "
         "tolerance of the best width's, per noise level",
         "spearman_level_width": "rank correlation of noise level with w* (+1: every noisier "
@@ -34,6 +38,14 @@ BY_RECIPE: dict[str, dict[str, str]] = {
         "level",
     },
     "convergence": {
+        "log_ratio": "mean over size x member pairs of log(randY epochs to fit / real epochs to "
+        "fit); above 0: randY is slower",
+        "pairs": "size x member pairs compared",
+        "lower_bound": "true when some run compared was censored (never fitted within its "
+        "epochs), so its time is a lower bound",
+        "real_growth": "the same ratio for real data",
+        "log_difference": "log growth of the noisy setting minus real data's, mean over members; "
+        "above 0: noisy time grows faster with size",
         "censored": "per setting and size: true when a member never reached 100% training "
         "accuracy within its epochs (its time to fit is then a lower bound)",
         "real_epochs": "epochs until every training example is fitted (train accuracy 1), per "
@@ -67,6 +79,8 @@ BY_RECIPE: dict[str, dict[str, str]] = {
         "final_randX": "the same Gini at the last step for 100% random inputs",
     },
     "class-sensitivity": {
+        "log_ratio": "log of the diagonal / off-diagonal mean ratio of the class matrix, mean "
+        "over seeds; above 0: the diagonal dominates",
         "diag_mean": "mean of the diagonal cells: how much a class's loss depends on inputs of "
         "its own class",
         "offdiag_mean": "mean of the off-diagonal cells: dependence on inputs of other classes",
@@ -85,6 +99,12 @@ BY_RECIPE: dict[str, dict[str, str]] = {
         "late_change": "CSR change over the last third of the measurements",
     },
     "noise-levels": {
+        "drop": "validation accuracy at its peak minus at the last epoch (mean over members), "
+        "per randY level",
+        "noise": "epoch-to-epoch noise of that validation curve (std of its successive "
+        "differences / sqrt 2)",
+        "peaks_then_falls": "whether validation accuracy peaks after the first epoch and ends "
+        "below its peak by more than twice that noise",
         "final_csr": "critical sample ratio at the end of training, per noise level",
         "final_val_acc": "validation accuracy (clean data) at the end of training, per noise level",
         "spearman_csr": "rank correlation of noise level with the final CSR (+1: CSR rises with "
@@ -108,6 +128,8 @@ BY_RECIPE: dict[str, dict[str, str]] = {
         "adversarial) setting, against no regularizer",
     },
     "sharpness": {
+        "log_slope": "least-squares slope of log sharpness on the noise level, over members "
+        "(above 0: sharpness rises with noise)",
         "sharpness": "largest eigenvalue of the loss Hessian at the end of training, per noise "
         "level (larger = a sharper minimum)",
         "spearman": "rank correlation of noise level with sharpness (+1: sharper with every step "
@@ -129,3 +151,63 @@ def definition(recipe: str, name: str) -> str:
     """What number `name` of recipe `recipe`'s verdict measures; "" when it is a grouping key
     or has no entry."""
     return BY_RECIPE.get(recipe, {}).get(name) or SHARED.get(name, "")
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list | tuple):
+        return ", ".join(_value(x) for x in v)
+    return str(v)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def rows(recipe: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
+    """The verdict's numbers, however nested, as rows: number (the innermost key with a
+    definition), for (the other keys: setting, noise level, width ...), value and definition.
+    Works on any nesting, so numbers a recipe adds later show too (without a definition until
+    this module has one). The figure pages and the report show these rows."""
+    out: list[dict[str, str]] = []
+
+    def walk(path: tuple[str, ...], v: Any) -> None:
+        if isinstance(v, dict) and v:
+            for k, x in v.items():
+                walk((*path, str(k)), x)
+            return
+        if not path:  # no numbers at all
+            return
+        named = [i for i, k in enumerate(path) if definition(recipe, k)]
+        words = [i for i, k in enumerate(path) if not _is_number(k)]  # not a level or width
+        i = (named or words or [len(path) - 1])[-1]
+        rest = path[:i] + path[i + 1 :]
+        out.append({
+            "number": path[i],
+            "for": " · ".join(rest),
+            "value": _value(v if not isinstance(v, dict) else None),
+            "definition": definition(recipe, path[i]),
+        })  # fmt: skip
+
+    walk((), numbers)
+    return out
+
+
+def verdict_rows(recipe: str, verdict: dict[str, Any]) -> list[dict[str, str]]:
+    """`rows` of a Verdict.to_dict(), its parts' numbers included: a part's name goes into the
+    "for" column (e.g. "randY · 0.5")."""
+
+    def merged(v: dict[str, Any]) -> dict[str, Any]:
+        parts = {name: merged(p) for name, p in v.get("parts", {}).items()}
+        return {**v.get("numbers", {}), **{k: p for k, p in parts.items() if p}}
+
+    return rows(recipe, merged(verdict))
