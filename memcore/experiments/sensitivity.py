@@ -43,13 +43,12 @@ from memcore.spec import RunSpec
 MIN_LEARNED = 0.2  # regime: real data's training accuracy this far from chance towards 1
 MIN_SEEDS = 4  # Gini depends on the initial weights: compare seed by seed (quick and paper)
 PANELS = {"class": "10 classes", "unique": "unique labels"}
-# Each panel runs `*_epochs` epochs, evaluated 10 times in all (every epochs x sens_every steps;
-# the unrolled cost grows as steps^2 / sens_every).
+# Per scale and label mode: (epochs, evaluate every k steps). The unrolled cost grows as
+# steps^2 / k (an evaluation at step t recomputes t steps).
 GRID = {
     "test": {
-        "extra": {"data.train_size": 100, "train.batch_size": 10, "metrics.sens_every": 5},
-        "class_epochs": 1,
-        "unique_epochs": 1,
+        "extra": {"data.train_size": 100, "train.batch_size": 10},
+        "panels": {"class": (1, 5), "unique": (1, 5)},
         "seeds": 1,  # a smoke test: the per-seed comparison says "inconclusive"
     },
     # The paper's protocol: 1,000 examples, batch 10, lr 0.1 (epochs unstated). 4 seeds: Gini
@@ -58,21 +57,19 @@ GRID = {
     # accuracy of the real-data 2x16 net at least MIN_LEARNED of the way from chance), measured
     # (2x16 net, 4 seeds / seed 0):
     # - 10 classes (regime >= 28%) after 1 / 3 / 5 epochs: digits 35% / 79% / 88%, mnist1d
-    #   22% / 34% / 39%; one epoch misses it on mnist1d, so 5.
+    #   22% / 34% / 39%; one epoch misses it on mnist1d, so 5, evaluated 10 times.
     # - unique labels (regime >= 20%; a 16-unit net learns nothing of a 1,000-way task in one
     #   epoch) after 20 / 40 / 60 epochs: digits 0.5% / 16% / 36%, mnist1d 16% / 75% / 97%; so
-    #   60 (6,000 steps: about a minute per run on one core with the hand-written unrolled step,
-    #   metrics.sensitivity.step_hvp).
+    #   60 (6,000 steps), evaluated 5 times: about 40 s per run on one idle core with the
+    #   hand-written unrolled step (metrics.sensitivity.step_hvp); 10 evaluations cost twice.
     "quick": {
         "extra": {"data.train_size": 1000},
-        "class_epochs": 5,
-        "unique_epochs": 60,
+        "panels": {"class": (5, 50), "unique": (60, 1200)},
         "seeds": MIN_SEEDS,
     },
     "paper": {
         "extra": {"data.train_size": 1000},
-        "class_epochs": 5,
-        "unique_epochs": 60,
+        "panels": {"class": (5, 50), "unique": (60, 1200)},
         "seeds": MIN_SEEDS,
     },
 }
@@ -97,9 +94,7 @@ def run_spec(
     }
     if dataset in ("mnist", "fashion_mnist"):
         ch["data.downscale"] = 14  # the paper's 14x14 MNIST
-    epochs = g["unique_epochs" if labels == "unique" else "class_epochs"]
-    ch["train.epochs"] = epochs
-    ch["metrics.sens_every"] = epochs * ch.get("metrics.sens_every", 10)  # 10 evaluations
+    ch["train.epochs"], ch["metrics.sens_every"] = g["panels"][labels]
     if labels == "unique":
         # Only the Gini is read from unique-label runs: the per-class matrix (one backward sweep
         # per class at every evaluation) is then computed at the first and last evaluation only.
