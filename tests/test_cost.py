@@ -88,6 +88,26 @@ def test_sensitivity_cost_is_quadratic_in_steps() -> None:
     assert two.flops > 2.5 * one.flops  # an evaluation at step t recomputes t steps
 
 
+def test_sensitivity_adjoints_are_the_original_classes_at_class_evaluations_only() -> None:
+    # The task carries one adjoint per original class at a class-matrix evaluation and one
+    # otherwise; unique labels (N-way output) change the model's size, not the adjoint count.
+    s = preset("sensitivity-2x16", **{"data.train_size": 200, "train.epochs": 2})  # S = 40
+    every_eval = cost.estimate(s)
+    m, b, n = cost.model_shape(s).macs, 10, 200
+    at = range(10, 41, 10)
+    assert every_eval.flops == pytest.approx(
+        cost.FP64_SLOWDOWN * sum(8 * m * b * 10 * t + 6 * m * 10 * n for t in at)
+    )
+    sparse = cost.estimate(s.replace(**{"metrics.sens_class_every": 1000}))  # first and last
+    assert sparse.flops == pytest.approx(
+        cost.FP64_SLOWDOWN
+        * sum(8 * m * b * a * t + 6 * m * a * n for a, t in zip((10, 1, 1, 10), at, strict=True))
+    )
+    u = s.replace(**{"noise.labels": "unique"})
+    ratio = cost.model_shape(u).macs / m
+    assert cost.estimate(u).flops == pytest.approx(every_eval.flops * ratio)
+
+
 def test_presets_fit_and_small_runs_are_checked_without_torch_device_queries() -> None:
     for name in PRESETS:
         cost.check_fits(preset(name))  # no raise on this machine

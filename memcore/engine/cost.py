@@ -20,8 +20,10 @@ FLOPs (a multiply-add is 2; backward costs twice the forward):
                  n_csr = 1 + ceil(E / csr_every) when csr_every > 0
     sharpness    24 M K 2048 (20 Hessian-vector products on 2,048 examples, 4x a backward each)
     sensitivity  (task "sensitivity", float64, on the CPU) evaluations at t = k, 2k, ... S,
-                 k = sens_every; the one at t recomputes t steps for C adjoints at once:
-                 8 M B C sum(t) + 6 M C N per evaluation, sum(t) = k n (n + 1) / 2, n = S // k
+                 k = sens_every; the one at t recomputes t steps for a_t adjoints at once:
+                 sum over evaluations of 8 M B a_t t + 6 M a_t N, a_t = the dataset's classes
+                 C0 at a class-matrix evaluation (every sens_class_every-th, and the last), 1
+                 at the others (unique labels too: their adjoints are the original classes)
 Memory (bytes; fp32 = 4, the sensitivity task's float64 = 8):
     4 P K x 3 (weights, gradients, momentum) + 4 D (N + V) (data on the device)
     + 4 K B A x 3 (training activations, A = hidden units of all layers; CNN: the conv maps)
@@ -31,7 +33,8 @@ Memory (bytes; fp32 = 4, the sensitivity task's float64 = 8):
     sweep) + 8 C N D x 2 (input adjoints).
 Seconds = FLOPs / rate + launches x overhead, with a nominal rate per device (RATES: fp32 FLOP/s
 the engine reaches, measured on this project's CPU and assumed for GPUs) and a fixed cost per
-launched step (an SGD step, a LASS iteration, a recomputed sensitivity step).
+launched step (an SGD step, a LASS iteration; SENS_STEP_S for a sensitivity step, recomputed
+or not: that task is dominated by small-op overhead).
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ from memcore.spec import RunSpec
 RATES = {"cpu": 4e10, "cuda": 1e13, "mps": 2e12}
 OVERHEAD_S = {"cpu": 2e-4, "cuda": 1e-4, "mps": 2e-4}  # per launched step
 FP64_SLOWDOWN = 2.0  # the sensitivity task's float64 matmuls run at about half the fp32 rate
+# A recomputed sensitivity step is ~30 small float64 ops (metrics.sensitivity.step_hvp): measured
+# 0.3-1 ms on this project's CPU, so its launch cost is 5e-4 s (quick-scale sensitivity runs:
+# estimated 2.5 s / 23 s, measured 1.7 s / 33 s with 10 classes / unique labels).
+SENS_STEP_S = 5e-4
 EVAL_BYTES = {"cpu": 4 * 2**24, "cuda": 4 * 2**27, "mps": 4 * 2**24}  # engine.evaluation chunks
 SHARPNESS_EXAMPLES, SHARPNESS_HVPS = 2048, 20
 GiB = 2**30
@@ -180,37 +187,46 @@ def estimate(spec: RunSpec, device: str = "cpu", threads: int | None = None) -> 
     the rate scales with `threads` (default `cpu_threads()`). Formulas: module docstring."""
     t, mx = spec.train, spec.metrics
     n, v, k, b, e = train_examples(spec), val_examples(spec), t.members, t.batch_size, t.epochs
-    d, c = math.prod(input_shape(spec)), classes(spec)
+    d = math.prod(input_shape(spec))
     sh = model_shape(spec)
     m, p, a = sh.macs, sh.params, sh.hidden
     steps = sgd_steps(spec)
     if spec.task == "sensitivity":
-        device, every = "cpu", mx.sens_every  # the task always runs on the CPU, in float64
-        evals = steps // every
-        recomputed = every * evals * (evals + 1) // 2 if evals else steps  # else one, at S
-        evals = max(1, evals)
-        flops = FP64_SLOWDOWN * (8 * m * b * c * recomputed + 6 * m * c * n * evals)
-        memory = 8 * p * (steps + 1) + 2 * 8 * c * n * d + 8 * d * (n + v)
-        launches = steps + recomputed
-    else:
-        n_eval = 2 + e // mx.eval_every + mx.early_steps
-        n_csr = 1 + math.ceil(e / mx.csr_every) if mx.csr_every else 0
-        flops = 6 * m * k * n * e + 2 * m * k * (n + v) * n_eval
-        pool = v if mx.csr_set == "val" and v > 0 else n
-        probes = min(mx.csr_probes, pool)  # engine.measurements.probe_set draws at most all
-        flops += 4 * m * k * probes * mx.csr_iters * n_csr  # no weight gradients
-        if mx.sharpness:
-            flops += 4 * 6 * m * k * SHARPNESS_EXAMPLES * SHARPNESS_HVPS
-        tracked = min(mx.track_size, n)
-        memory = 4 * (3 * p * k + d * (n + v) + 3 * k * b * a + 3 * k * tracked * (e + 2))
-        memory += EVAL_BYTES[_kind(device)]
-        if mx.csr_every:
-            memory += 4 * 3 * k * probes * (d + a)
-        launches = steps + mx.csr_iters * n_csr + n_eval
+        return _sensitivity(spec, n, v, d, sh, steps)
+    n_eval = 2 + e // mx.eval_every + mx.early_steps
+    n_csr = 1 + math.ceil(e / mx.csr_every) if mx.csr_every else 0
+    flops = 6 * m * k * n * e + 2 * m * k * (n + v) * n_eval
+    pool = v if mx.csr_set == "val" and v > 0 else n
+    probes = min(mx.csr_probes, pool)  # engine.measurements.probe_set draws at most all
+    flops += 4 * m * k * probes * mx.csr_iters * n_csr  # no weight gradients
+    if mx.sharpness:
+        flops += 4 * 6 * m * k * SHARPNESS_EXAMPLES * SHARPNESS_HVPS
+    tracked = min(mx.track_size, n)
+    memory = 4 * (3 * p * k + d * (n + v) + 3 * k * b * a + 3 * k * tracked * (e + 2))
+    memory += EVAL_BYTES[_kind(device)]
+    if mx.csr_every:
+        memory += 4 * 3 * k * probes * (d + a)
+    launches = steps + mx.csr_iters * n_csr + n_eval
     kind = _kind(device)
     rate = RATES[kind] * ((threads or cpu_threads()) if kind == "cpu" else 1)
     seconds = flops / rate + launches * OVERHEAD_S[kind]
     return Cost(float(flops), float(memory), float(seconds), device)
+
+
+def _sensitivity(spec: RunSpec, n: int, v: int, d: int, sh: Shape, steps: int) -> Cost:
+    """The sensitivity task's Cost (module docstring): float64 on the CPU, one thread's rate, a
+    launch cost per recomputed step."""
+    mx, m, b = spec.metrics, sh.macs, spec.train.batch_size
+    at = [mx.sens_every * i for i in range(1, steps // mx.sens_every + 1)] or [steps]
+    c0 = len(_info(spec).classes)  # the class matrix's rows: the original classes
+    last = len(at) - 1
+    adj = [c0 if i % mx.sens_class_every == 0 or i == last else 1 for i in range(len(at))]
+    flops = FP64_SLOWDOWN * sum(
+        8 * m * b * a * t + 6 * m * a * n for a, t in zip(adj, at, strict=True)
+    )
+    memory = 8 * sh.params * (steps + 1) + 2 * 8 * c0 * n * d + 8 * d * (n + v)
+    seconds = flops / RATES["cpu"] + (steps + sum(at)) * SENS_STEP_S
+    return Cost(float(flops), float(memory), float(seconds), "cpu")
 
 
 # -- the device -------------------------------------------------------------------------------
