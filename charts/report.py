@@ -5,7 +5,8 @@ page (figures inline as SVG) or Markdown (figures inline as base64 PNG).
 Figures come from `chart_fn(name, frame) -> Altair chart` (default: charts.figures.chart)
 rendered by vl-convert-python (charts.export). A figure that fails to render is replaced by a
 one-line note; the report is still written. Results are memcore.jobs.sweep.FigureResult objects
-(read by attribute: recipe, dataset, scale, frame, verdict, progress, wall, errors).
+(read by attribute: recipe, dataset, scale, frame, verdict, progress, wall, errors, and
+number_rows(): the verdict's numbers with their definitions).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Callable, Iterable
 
 from charts import figures
 from charts.export import png, svg
-from memcore.experiments import glossary
 
 ICON = {"holds": "✅", "fails": "❌", "inconclusive": "❔"}
 
@@ -111,7 +111,7 @@ COLS = ("number", "for", "value", "definition")
 
 
 def _numbers(result) -> list[dict[str, str]]:
-    return glossary.verdict_rows(result.recipe.name, result.verdict.to_dict())
+    return result.number_rows()  # each with its definition (memcore.experiments.glossary)
 
 
 def _number_table_md(result) -> list[str]:

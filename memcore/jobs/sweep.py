@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from memcore.experiments import get
+from memcore.experiments import get, glossary
 from memcore.experiments.recipe import Recipe, RunData, Verdict
 from memcore.jobs import api, backends
 from memcore.jobs.backends import Backend
@@ -69,6 +69,10 @@ class FigureResult:
             "wall_s": round(self.wall, 1),
             "errors": self.errors,
         }
+
+    def number_rows(self) -> list[dict[str, str]]:
+        """The verdict's numbers (its parts' too) with their definitions: glossary.verdict_rows."""
+        return glossary.verdict_rows(self.recipe.name, self.verdict.to_dict())
 
 
 FINISHED = ("done", "failed", "cancelled")
