@@ -33,36 +33,9 @@ def run(
     Data order: one permutation per epoch from a generator seeded train.seed + 1; the last
     batch of an epoch may be smaller. "arrays" come with every evaluation (running values)."""
     t0 = time.perf_counter()
-    if spec.model.arch != "mlp":
-        raise ValueError("model.arch must be mlp for the sensitivity task")
-    if spec.train.momentum != 0 or spec.train.regularizer != "none":
-        raise ValueError(
-            "the sensitivity task unrolls plain SGD: set train.momentum=0 and "
-            "train.regularizer=none"
-        )
-    if data is None:
-        from memcore.data.noise import prepare
-
-        data = prepare(spec)
-    x = data.x_train.reshape(len(data.x_train), -1).to(DTYPE)
-    y, y_clean = data.y_train.long(), data.y_clean.long()
-    noisy = data.noisy.bool()
+    un, data = setup(spec, data)
+    x, y_clean, noisy = un.x, un.classes, data.noisy.bool()
     n = x.shape[0]
-    if spec.train.batch_size > n:
-        raise ValueError(
-            f"train.batch_size={spec.train.batch_size} is invalid: larger than the training set "
-            f"({n} examples)"
-        )
-    classes = int(y_clean.max()) + 1
-    if classes * x.numel() > MAX_ELEMENTS:
-        raise ValueError(
-            f"data.train_size={n}: the exact unrolled gradients need {classes} x {n} x "
-            f"{x.shape[1]} float64 values, more than {MAX_ELEMENTS:,}; use fewer examples"
-        )
-    params = init_mlp(
-        x.shape[1], spec.model.width, spec.model.depth, data.n_classes, spec.train.seed
-    )
-    un = Unroll(x, y, y_clean, params, spec.train.lr)
     acc = Accumulator(y_clean, un.n_classes)
     bs = spec.train.batch_size
     steps_per_epoch = math.ceil(n / bs)
@@ -70,7 +43,6 @@ def run(
     steps = eval_steps(total, spec.metrics.sens_every)
     when = set(steps)
     k = spec.metrics.sens_class_every  # class matrix at evaluations 1, 1 + k, ... and the last
-    order = torch.Generator().manual_seed(spec.train.seed + 1)
     yield records.Meta(
         n_train=n,
         n_val=len(data.x_val),
@@ -86,36 +58,34 @@ def run(
         tracked_labels=[],
     ).to_dict()
     gini_ = gini_time = None
-    for _ in range(spec.train.epochs):
-        perm = torch.randperm(n, generator=order)
-        for start in range(0, n, bs):
-            if should_stop is not None and should_stop():
-                return
-            un.sgd_step(perm[start : start + bs])
-            if un.step not in when:
-                continue
-            per_class = acc.evals % k == 0 or un.step == steps[-1]
-            acc.add(un.class_gradients(spec.metrics.sens_mode, per_class=per_class))
-            gini_, gini_time = gini(acc.sens.numpy()), gini(acc.sens_time.numpy())
-            wall = time.perf_counter() - t0
-            yield records.Sens(
-                step=un.step,
-                gini=gini_,
-                gini_time=gini_time,
-                mean=float(acc.sens.mean()),
-                wall=wall,
-            ).to_dict()
-            yield records.Arrays(
-                epoch=un.step / steps_per_epoch,
-                step=un.step,
-                arrays={
-                    "sensitivity": acc.sens.numpy().copy(),
-                    "sensitivity_time": acc.sens_time.numpy().copy(),
-                    "class_matrix": acc.matrix.numpy().copy(),  # the first evaluation has one
-                    "labels": y_clean.numpy().astype(np.int64),
-                    "noisy": noisy.numpy().astype(bool),
-                },
-            ).to_dict()
+    for batch in batches(n, bs, spec.train.epochs, spec.train.seed):
+        if should_stop is not None and should_stop():
+            return
+        un.sgd_step(batch)
+        if un.step not in when:
+            continue
+        per_class = acc.evals % k == 0 or un.step == steps[-1]
+        acc.add(un.class_gradients(spec.metrics.sens_mode, per_class=per_class))
+        gini_, gini_time = gini(acc.sens.numpy()), gini(acc.sens_time.numpy())
+        wall = time.perf_counter() - t0
+        yield records.Sens(
+            step=un.step,
+            gini=gini_,
+            gini_time=gini_time,
+            mean=float(acc.sens.mean()),
+            wall=wall,
+        ).to_dict()
+        yield records.Arrays(
+            epoch=un.step / steps_per_epoch,
+            step=un.step,
+            arrays={
+                "sensitivity": acc.sens.numpy().copy(),
+                "sensitivity_time": acc.sens_time.numpy().copy(),
+                "class_matrix": acc.matrix.numpy().copy(),  # the first evaluation has one
+                "labels": y_clean.numpy().astype(np.int64),
+                "noisy": noisy.numpy().astype(bool),
+            },
+        ).to_dict()
     loss, accuracy = un.loss_acc()
     yield records.Done(
         wall=time.perf_counter() - t0,
@@ -131,3 +101,47 @@ def run(
             "sens_mode": spec.metrics.sens_mode,
         },
     ).to_dict()
+
+
+def setup(spec: Any, data: Any = None) -> tuple[Unroll, Any]:
+    """The task's checked inputs: an Unroll at theta_0 (init seeded train.seed) on the spec's
+    training data (default noise.prepare(spec)), and the data. Raises ValueError naming the
+    setting that cannot run."""
+    if spec.model.arch != "mlp":
+        raise ValueError("model.arch must be mlp for the sensitivity task")
+    if spec.train.momentum != 0 or spec.train.regularizer != "none":
+        raise ValueError(
+            "the sensitivity task unrolls plain SGD: set train.momentum=0 and "
+            "train.regularizer=none"
+        )
+    if data is None:
+        from memcore.data.noise import prepare
+
+        data = prepare(spec)
+    x = data.x_train.reshape(len(data.x_train), -1).to(DTYPE)
+    y, y_clean = data.y_train.long(), data.y_clean.long()
+    n = x.shape[0]
+    if spec.train.batch_size > n:
+        raise ValueError(
+            f"train.batch_size={spec.train.batch_size} is invalid: larger than the training set "
+            f"({n} examples)"
+        )
+    classes = int(y_clean.max()) + 1
+    if classes * x.numel() > MAX_ELEMENTS:
+        raise ValueError(
+            f"data.train_size={n}: the exact unrolled gradients need {classes} x {n} x "
+            f"{x.shape[1]} float64 values, more than {MAX_ELEMENTS:,}; use fewer examples"
+        )
+    params = init_mlp(
+        x.shape[1], spec.model.width, spec.model.depth, data.n_classes, spec.train.seed
+    )
+    return Unroll(x, y, y_clean, params, spec.train.lr), data
+
+
+def batches(n: int, batch_size: int, epochs: int, seed: int) -> Iterator[torch.Tensor]:
+    """The data order: one permutation of the n examples per epoch, from a generator seeded
+    seed + 1, cut into batches (the last of an epoch may be smaller)."""
+    order = torch.Generator().manual_seed(seed + 1)
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=order)
+        yield from (perm[i : i + batch_size] for i in range(0, n, batch_size))
