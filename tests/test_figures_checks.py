@@ -506,3 +506,37 @@ def test_filters_check():
     assert v.verdict == "inconclusive" and "randY fitted only 41%" in v.summary
     _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True, real_val=0.2))
     assert v.verdict == "inconclusive" and "real data reached only 20% validation" in v.summary
+
+
+# -- every number a verdict reports has a definition ----------------------------------------------
+def _holds_verdicts() -> dict[str, Verdict]:
+    """A "holds" verdict per recipe from the hand-made frames above: every part is judged, so
+    every number the check can report is there."""
+    return {
+        "capacity": capacity.check(capacity_frame(64)),
+        "convergence": convergence.check(
+            convergence_frame({"real": (10, 11, 12), "randX": (8, 16, 32), "randY": (20, 50, 120)})
+        ),
+        "easiness": easiness.check(easiness_frame(real_spread=True)),
+        "sensitivity": sensitivity.check(gini_frame(0.5, 0.2)),
+        "class-sensitivity": class_sensitivity.check(class_frame(0.5, 0.2)),
+        "critical": critical.check(csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2})),
+        "noise-levels": noise_levels.check(levels_frame(csr_rises=True)),
+        "regularization": regularization.check(reg_frame(0.02, 0.3)),
+        "sharpness": sharpness.check(sharp_frame(20)),
+        "filters": filters.RECIPE.evaluate(filter_runs(real_smooth=True))[1],
+    }
+
+
+def test_every_number_of_every_verdict_and_its_parts_has_a_definition():
+    # The figure pages and the report show each number beside its glossary definition.
+    from memcore.experiments import RECIPES, glossary
+
+    found = _holds_verdicts()
+    assert set(found) == set(RECIPES)
+    for name, v in found.items():
+        assert v.verdict == "holds", (name, v.summary)
+        rows = glossary.verdict_rows(name, v.to_dict())
+        assert rows, name
+        missing = sorted({r["number"] for r in rows if not r["definition"]})
+        assert not missing, f"{name}: numbers without a definition: {missing}"

@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 SHARED: dict[str, str] = {
+    "difference": "the difference the part reads (first setting in its text minus the second), "
+    "mean over members or seeds; above 0 is the claimed direction",
+    "seeds": "training seeds (initial weights and data order) compared seed by seed",
+    "real_train_acc": "final training accuracy of the real-data net, mean over seeds (the "
+    "regime: it learned its labels)",
     "members": "models trained together per run (K); P(correct) takes the values k/K",
     "epochs": "epochs at which the curves were compared",
     "steps": "SGD steps at which both curves were measured",
@@ -28,6 +33,8 @@ SHARED: dict[str, str] = {
 
 BY_RECIPE: dict[str, dict[str, str]] = {
     "capacity": {
+        "tolerance": "how close to its best validation accuracy a width must come to count as "
+        "near-best: t x the standard error over members, per noise level",
         "final_train_acc_at_top_width": "training accuracy at the end of the widest net, per "
         "noise level (the regime: the widest net has fitted its noisy labels)",
         "near_best_width": "w*: the smallest width whose best validation accuracy is within the "
@@ -72,6 +79,10 @@ BY_RECIPE: dict[str, dict[str, str]] = {
         "never_right": "share of examples no member classifies correctly",
     },
     "sensitivity": {
+        "gap_per_seed": "per seed: Gini(real) - Gini(100% randX), averaged over the evaluation "
+        "steps",
+        "frac_steps_real_above": "share of evaluation steps at which real data's Gini (mean "
+        "over seeds) is above random inputs'",
         "frac_real_above": "share of the SGD steps at which real data's Gini is above 100% "
         "random inputs' Gini",
         "final_real": "Gini of the per-example loss-sensitivity at the last step, real data "
