@@ -14,13 +14,10 @@ from test_figures_checks import (
     capacity_frame,
     class_frame,
     convergence_frame,
-    csr_frame,
     easiness_frame,
-    filter_runs,
     gini_frame,
-    levels_frame,
-    reg_frame,
 )
+from test_figures_checks_training import csr_frame, filter_runs, levels_frame, reg_frame
 
 from charts import figures as fc
 from charts.figures.easiness import sorted_frame
