@@ -13,8 +13,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_errors import plain
@@ -33,6 +31,10 @@ TIMEOUT = 120
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
+    return app_store(tmp_path, monkeypatch)
+
+
+def app_store(tmp_path, monkeypatch):
     """A fresh store folder; the app starts no worker."""
     path = tmp_path / "store"
     monkeypatch.setenv("MEMCORE_STORE", str(path))
@@ -503,171 +505,3 @@ def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
     assert "yellow" in json.dumps(heat["encoding"]["color"]["title"])  # viridis: bright = large
     assert any({"step", "variant"} <= fields(s) for s in specs)  # the Gini curve
     assert any("series" in fields(s) for s in specs)  # and the training run's own charts
-
-
-# -- the Runs page as an experiment tracker; the Examples page (issue 14, items 4-5) -----------
-def chart_data(el) -> pd.DataFrame:
-    """The rows a drawn chart holds (Streamlit sends them beside the spec, as Arrow)."""
-
-    parts = [pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def all_fields(spec: dict) -> set[str]:
-    """`fields` through facets too (a faceted chart keeps its panels under "spec")."""
-    out = fields(spec)
-    if "spec" in spec:
-        out |= all_fields(spec["spec"])
-    if "facet" in spec:
-        out.add(spec["facet"].get("field", ""))
-    return out
-
-
-def three_noise_levels(store) -> list[str]:
-    base = {"model.width": 20, "train.epochs": 3, "train.members": 2}
-    keys = [seed(store, preset("digits-mlp", **base))]
-    for level in (0.2, 0.4):
-        noisy = {"noise.kind": "randY", "noise.level": level}
-        keys.append(seed(store, preset("digits-mlp", **base, **noisy)))
-    return keys
-
-
-def test_runs_page_metric_choice_colour_facet_and_smoothing(store):
-    keys = three_noise_levels(store)
-    at = app()
-    at.switch_page("../pages/runs.py").run()
-    no_exception(at)
-    assert set(at.multiselect(key="runs:pick").value) == set(keys)
-    assert at.selectbox(key="runs:metric").value == "validation accuracy"
-    drawn = chart_data(at.get("vega_lite_chart")[0])
-    assert set(drawn["run"].str[-6:]) == {k[:6] for k in keys}
-    assert drawn["mean"].max() == pytest.approx((0.1 + 0.75 + 0.005) * 0.9)  # fake val_acc
-    # legend labels say the regularizer-free model, K and the noise of each run
-    assert any("randY 0.4" in r and "K=2" in r for r in drawn["run"])
-
-    at.selectbox(key="runs:metric").set_value("critical sample ratio").run()
-    spec = charts(at)[0]
-    assert "critical sample ratio" in json.dumps(spec["layer"][1]["encoding"]["y"])
-    csr = chart_data(at.get("vega_lite_chart")[0])
-    assert sorted(set(csr["mean"].round(6))) == [0.01, 0.02, 0.03, 0.04]  # 0.01 (e + 1)
-
-    at.selectbox(key="runs:color").set_value("noise level").run()
-    spec = charts(at)[0]
-    assert spec["layer"][1]["encoding"]["color"]["field"] == "noise level"
-    at.selectbox(key="runs:facet").set_value("noise kind").run()
-    spec = charts(at)[0]
-    assert spec["facet"]["field"] == "noise kind" and "mean" in all_fields(spec)
-
-    at.selectbox(key="runs:facet").set_value("none")
-    at.selectbox(key="runs:metric").set_value("train accuracy (noisy examples)").run()
-    raw = chart_data(at.get("vega_lite_chart")[0])
-    assert raw["noise level"].min() > 0  # the clean run has no noisy examples: left out, said so
-    assert any("Not drawn, no train accuracy (noisy examples)" in c.value for c in at.caption)
-    at.selectbox(key="runs:smooth").set_value("rolling mean").run()
-    at.slider(key="runs:window").set_value(3).run()
-    smooth = chart_data(at.get("vega_lite_chart")[0])
-    r0 = raw[raw["run"] == raw["run"].iloc[0]].sort_values("epoch")["mean"].to_numpy()
-    s0 = smooth[smooth["run"] == raw["run"].iloc[0]].sort_values("epoch")["mean"].to_numpy()
-    assert s0 == pytest.approx([r0[0], r0[:2].mean(), r0[:3].mean(), r0[1:4].mean()])
-    at.checkbox(key="runs:logy").check().run()
-    assert charts(at)[0]["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
-    no_exception(at)
-
-
-def test_runs_page_sensitivity_run_gets_its_gini_never_a_silent_empty_chart(store):
-    sens = seed(
-        store,
-        preset("sensitivity-2x16"),
-        runner=lambda s, resume=None, should_stop=None: sens_records(s),
-    )
-    train = seed(store, preset("digits-mlp", **{"model.width": 20, "train.epochs": 2}))
-    at = app()
-    at.switch_page("../pages/runs.py").run()
-    assert at.multiselect(key="runs:pick").value == [train]  # training runs by default
-    at.multiselect(key="runs:pick").set_value([train, sens]).run()
-    notes = " ".join(c.value for c in at.caption)
-    assert "Not drawn, no validation accuracy" in notes and "loss-sensitivity Gini" in notes
-    at.multiselect(key="runs:pick").set_value([sens]).run()
-    no_exception(at)
-    assert at.selectbox(key="runs:metric").value == "loss-sensitivity Gini"
-    gini = chart_data(at.get("vega_lite_chart")[0])
-    # steps 10, 20, 30 at 10 steps per epoch -> epochs 1, 2, 3
-    assert list(gini["epoch"]) == [1.0, 2.0, 3.0]
-    assert list(gini["mean"]) == pytest.approx([0.2, 0.4, 0.6])
-
-
-def digits_records(spec: RunSpec):
-    """fake_records with the run's real tracked labels (so the page finds the data it expects)
-    and, with the last evaluation, two stored critical pairs."""
-    from memcore.data import noise
-
-    data = noise.prepare(spec)
-    recs = list(fake_records(spec))
-    meta = recs[0]
-    meta["tracked_labels"] = data.y_train[: len(meta["tracked"])].tolist()
-    meta["tracked_noisy"] = data.noisy[: len(meta["tracked"])].tolist()
-    last = [r for r in recs if r["type"] == "arrays"][-1]
-    x = data.x_val[:2].numpy()
-    last["arrays"] |= {
-        "critical_x": x, "critical_adv": np.clip(x + 0.004, 0, 1),
-        "critical_pred": np.array([3, 5]), "critical_adv_pred": np.array([8, 6]),
-        "critical_label": data.y_val[:2].numpy(), "critical_index": np.array([0, 1]),
-    }  # fmt: skip
-    yield from recs
-
-
-def test_examples_page_draws_the_examples_with_label_p_and_noise(store):
-    spec = preset(
-        "digits-mlp",
-        **{"model.width": 20, "train.epochs": 3, "train.members": 4, "noise.kind": "randY",
-           "noise.level": 0.5},
-    )  # fmt: skip
-    key = seed(store, spec, runner=lambda s, resume=None, should_stop=None: digits_records(s))
-    at = app({"run": key})
-    at.switch_page("../pages/examples.py").run()
-    no_exception(at)
-    assert not at.warning and not at.error
-    assert at.selectbox(key="examples:run").value == key
-    headers = [h.value for h in at.subheader]
-    assert headers == ["Easiest", "Hardest", "Most forgotten", "Critical samples"]
-    drawn = at.get("vega_lite_chart")
-    assert len(drawn) == 4
-    easiest = chart_data(drawn[0])
-    assert set(easiest.columns) >= {"caption", "row", "col", "color"}
-    assert easiest.groupby("caption").size().eq(64).all()  # 8 x 8 pixels per example
-    assert easiest["caption"].nunique() == 16  # the default count per group
-    captions = list(dict.fromkeys(easiest["caption"]))
-    assert all("\nP " in c and ("clean" in c or "noisy" in c) for c in captions)
-    assert any("(true " in c for c in chart_data(drawn[1])["caption"])  # randY: the true class
-    critical = list(dict.fromkeys(chart_data(drawn[3])["caption"]))
-    assert len(critical) == 6 and "predicted 3" in critical[0]
-    assert "adversarial\npredicted 8" in critical[1] and "difference" in critical[2]
-    assert charts(at)[0]["facet"]["field"] == "caption"
-
-
-def test_examples_page_without_critical_pairs_or_with_a_sensitivity_run_says_why(store):
-    seed(store, preset("sensitivity-2x16"),
-         runner=lambda s, resume=None, should_stop=None: sens_records(s))  # fmt: skip
-    at = app()
-    at.switch_page("../pages/examples.py").run()
-    assert any("No training run stored" in i.value for i in at.info)
-    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "train.members": 2})
-    key = seed(store, spec)  # fake_records' tracked labels are not the data's: said so
-    at = app({"run": key})
-    at.switch_page("../pages/examples.py").run()
-    no_exception(at)
-    assert any("labels differ" in w.value for w in at.warning)
-    assert any("No critical samples" in c.value for c in at.caption)
-
-
-def test_examples_page_draws_mnist1d_inputs_as_line_plots(store):
-    spec = preset("mnist1d-mlp", **{"model.width": 20, "train.epochs": 2, "train.members": 2})
-    key = seed(store, spec, runner=lambda s, resume=None, should_stop=None: digits_records(s))
-    at = app({"run": key})
-    at.switch_page("../pages/examples.py").run()
-    no_exception(at)
-    assert not at.warning and not at.error
-    specs = charts(at)
-    assert len(specs) == 4 and all(s["spec"]["mark"]["type"] == "line" for s in specs)
-    easiest = chart_data(at.get("vega_lite_chart")[0])
-    assert easiest.groupby("caption").size().eq(40).all()  # 40 positions per signal
