@@ -166,3 +166,30 @@ def test_stop_workers_never_signals_the_calling_process(tmp_path, monkeypatch):
     sent = []  # signals other than 0 (signal 0 only asks whether a pid is alive)
     monkeypatch.setattr(os, "kill", lambda pid, sig: sig and sent.append((pid, sig)))
     assert pool.stop_workers(store) == [] and sent == []
+
+
+def test_a_background_worker_trains_a_queued_sweeps_same_shape_specs_as_one_run(tmp_path):
+    """The worker verb batches the queue before each claim (batches.serve_hook), as figure()
+    does in-process: three noise levels of one shape train as one run, the odd one alone; each
+    spec's records are its own (per-epoch accuracies equal to its own run to 1e-5)."""
+    base = {"model.width": 16, "data.train_size": 200, "train.epochs": 3, "train.device": "cpu",
+            "metrics.csr_every": 0, "metrics.track_size": 0}  # fmt: skip
+    sweep = [
+        preset("digits-mlp", **base, **{"noise.kind": "randY", "noise.level": lv})
+        for lv in (0.0, 0.5, 1.0)
+    ]
+    odd = preset("digits-mlp", **{**base, "model.width": 24})
+    path = tmp_path / "store"
+    api.submit_sweep([*sweep, odd], path)
+    keys = [s.key for s in (*sweep, odd)]
+    w = worker(path, "--max-jobs", "4")
+    out, _ = w.communicate(timeout=120)
+    assert w.returncode == 0, out
+    assert "[batches] 3 specs as one run" in out, out
+    assert {api.status(k, path).status for k in keys} == {"done"}, out
+    for spec in sweep:
+        mine = [r for r in api.records(spec.key, 0, path) if r["type"] == "epoch"]
+        own = [r for r in engine.train(spec) if r["type"] == "epoch"]
+        assert [(r["epoch"], r["member"]) for r in mine] == [(r["epoch"], r["member"]) for r in own]
+        got = np.array([r["train_acc"] for r in mine])
+        np.testing.assert_allclose(got, [r["train_acc"] for r in own], atol=1e-5)

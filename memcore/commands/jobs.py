@@ -52,6 +52,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 @handled
 def cmd_worker(args: argparse.Namespace) -> int:
+    from memcore.jobs import batches
     from memcore.jobs.store import Store
     from memcore.jobs.worker import Worker
 
@@ -63,7 +64,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # competing with the app (or other workers) for the same cores can be 10x slower.
     torch.set_num_threads(threads)
     worker = Worker(store, device=args.device, parent=args.parent_pid)
-    return worker.serve(max_jobs=args.max_jobs, idle_exit=args.idle_exit)
+    hook = batches.serve_hook(worker)  # a sweep's same-shape specs as one run
+    return worker.serve(max_jobs=args.max_jobs, idle_exit=args.idle_exit, before_claim=hook)
 
 
 def default_threads() -> int:

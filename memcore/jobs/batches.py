@@ -6,7 +6,8 @@ spec's records into its own run the way a worker does (memcore.jobs.worker): arr
 run's artifact files, a commit with progress and that spec's share of the checkpoint after every
 epoch, then "done" with its summary. So status, progress, the Runs page and the cache keys are
 those of specs run one by one. A lone spec, and a job with a checkpoint to resume from, are left
-in the queue for the ordinary worker loop; background workers run specs one by one.
+in the queue for the ordinary worker loop. Background workers batch the queue the same way
+before each claim (`serve_hook`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,25 @@ def _fresh(store: Store, key: str) -> bool:
     """Queued with nothing to resume (read-only check)."""
     job = store.index.job(key)
     return store.index.status(key) == "queued" and job is not None and not job["checkpoint"]
+
+
+def queued(store: Store) -> list[RunSpec]:
+    """The specs of the queue's fresh jobs (nothing to resume), in queue order."""
+    out = []
+    for key in store.index.queue():
+        text = store.index.spec_json(key)
+        if text is not None and _fresh(store, key):
+            out.append(RunSpec.from_json(text))
+    return out
+
+
+def serve_hook(worker: Worker) -> Callable[[], int] | None:
+    """For Worker.serve(before_claim=...): batch the queue's same-shape specs before each claim
+    (a background worker then trains a figure's sweep as the in-process path does); None when
+    batching is off (MEMCORE_BATCH_SWEEPS) or the worker runs a test runner."""
+    if not enabled(worker):
+        return None
+    return lambda: run(queued(worker.store), worker)
 
 
 def run(specs: Sequence[RunSpec], worker: Worker, tick: Callable[[], object] | None = None) -> int:

@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from memcore import settings
@@ -259,9 +260,16 @@ class Worker:
 
     # -- loop -----------------------------------------------------------------------------
     def serve(
-        self, max_jobs: int | None = None, idle_exit: float | None = None, poll: float = 0.25
+        self,
+        max_jobs: int | None = None,
+        idle_exit: float | None = None,
+        poll: float = 0.25,
+        before_claim: Callable[[], int] | None = None,
     ) -> int:
-        """Claim and run jobs until SIGTERM, `max_jobs` jobs, or `idle_exit` idle seconds."""
+        """Claim and run jobs until SIGTERM, `max_jobs` jobs, or `idle_exit` idle seconds.
+        `before_claim()` runs before each claim and returns how many jobs it finished itself
+        (memcore.jobs.batches: queued same-shape specs as one batched run); they count as
+        handled."""
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.term.set())
@@ -276,6 +284,13 @@ class Worker:
         idle_since, handled = time.time(), 0
         try:
             while not self.term.is_set():
+                if before_claim is not None and (n := self._before(before_claim)):
+                    self.jobs_done += n  # batches.run keeps the store under its limit
+                    idle_since = time.time()
+                    handled += n
+                    if max_jobs and handled >= max_jobs:
+                        break
+                    continue
                 try:
                     claim = lease.claim(self.store, self.id)
                 except Exception as e:  # e.g. the store briefly unreadable: keep serving
@@ -310,6 +325,13 @@ class Worker:
                 print(f"[worker {self.id}] could not remove its heartbeat: {e}", flush=True)
         print(f"[worker {self.id}] exiting after {self.jobs_done} job(s)", flush=True)
         return 0
+
+    def _before(self, hook: Callable[[], int]) -> int:
+        try:
+            return hook()
+        except Exception as e:  # e.g. the store briefly unreadable: claim one job instead
+            print(f"[worker {self.id}] batching failed: {e}", flush=True)
+            return 0
 
     def _evict(self) -> None:
         """Keep the store under MEMCORE_STORE_LIMIT, saying what was evicted or kept."""
