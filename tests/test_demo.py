@@ -555,14 +555,14 @@ def test_runs_page_refuses_a_visitor_deleting_someone_elses_run(demo_env) -> Non
     assert [r["key"] for r in api.list_runs()] == [key]
 
 
-def test_explore_page_refuses_cancelling_a_shared_link_to_someone_elses_run(demo_env) -> None:
+def _cancel_is_refused(key: str):
+    """Open SMALL's link in Explore as this visitor, press the live panel's Cancel on run `key`:
+    refused with the demo's message, the run still queued. Returns the AppTest for more steps."""
     from streamlit.testing.v1 import AppTest
 
     from app.forms import short_params
     from memcore.jobs import api
 
-    demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
-    key = api.submit(SMALL)  # queued by someone else (no worker runs it)
     main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
     at = AppTest.from_file(main, default_timeout=120)
     for k, v in short_params(SMALL).items():
@@ -572,28 +572,26 @@ def test_explore_page_refuses_cancelling_a_shared_link_to_someone_elses_run(demo
     assert not at.exception, [e.value for e in at.exception]
     assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
     assert api.status(key).status == "queued"
+    return at
+
+
+def test_explore_page_refuses_cancelling_a_shared_link_to_someone_elses_run(demo_env) -> None:
+    from memcore.jobs import api
+
+    demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
+    key = api.submit(SMALL)  # queued by someone else (no worker runs it)
+    _cancel_is_refused(key)
 
 
 def test_live_panel_cancel_run_and_delete_cannot_take_another_visitors_run(demo_env) -> None:
     """The attack of issue 13: Alice opens Bob's run by its link, presses the live panel's
     Cancel, then Run (to adopt it), then Delete on the Runs page. Each step is refused."""
-    from streamlit.testing.v1 import AppTest
-
-    from app.forms import short_params
     from memcore.jobs import api
 
     demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
     demo.check_submit([SMALL], visitor=Visitor.of("bob"))  # what app.state does for Bob
     key = api.submit(SMALL)
-    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
-    at = AppTest.from_file(main, default_timeout=120)
-    for k, v in short_params(SMALL).items():
-        at.query_params[k] = v
-    at.run()
-    at.button(key=f"cancel:{key}").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert any(demo.MANAGE_MESSAGE in e.value for e in at.error), [e.value for e in at.error]
-    assert api.status(key).status == "queued"
+    at = _cancel_is_refused(key)
     at.button(key="explore:run").click().run()  # Run on the same settings: no adoption
     at.switch_page("../pages/runs.py").run()
     at.selectbox(key="runs:one").set_value(key).run()
