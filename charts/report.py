@@ -110,13 +110,9 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
 COLS = ("number", "for", "value", "definition")
 
 
-def _numbers(result) -> list[dict[str, str]]:
-    return result.number_rows()  # each with its definition (memcore.experiments.glossary)
-
-
 def _number_table_md(result) -> list[str]:
     """The verdict's numbers as a Markdown table, each with its definition (the glossary's)."""
-    rows = _numbers(result)
+    rows = result.number_rows()  # each with its glossary definition
     if not rows:
         return ["(no numbers)", ""]
     return [
@@ -133,7 +129,7 @@ def _cell(text: str) -> str:
 
 def _number_table_html(result) -> str:
     e = html.escape
-    rows = _numbers(result)
+    rows = result.number_rows()  # each with its glossary definition
     if not rows:
         return "<p>(no numbers)</p>"
     head = "".join(f"<th>{c}</th>" for c in COLS)

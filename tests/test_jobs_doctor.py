@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_jobs_faults import needs_unshare
 
 from memcore import cli
 from memcore.jobs import api, fake, lease
@@ -154,14 +155,7 @@ done
 """
 
 
-def _unshare_works() -> bool:
-    try:
-        return subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _unshare_works(), reason="needs unshare -rm (user + mount namespaces)")
+@needs_unshare
 def test_a_store_on_a_read_only_mount_is_served_and_writes_say_read_only(tmp_path):
     path = tmp_path / "store"
     keys = seeded(path, done=1, queued=0)

@@ -145,7 +145,13 @@ def _unshare_works() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _unshare_works(), reason="needs unshare -rm (user + mount namespaces)")
+# Tests that mount a filesystem in a private namespace (a tiny tmpfs, a read-only bind).
+needs_unshare = pytest.mark.skipif(
+    not _unshare_works(), reason="needs unshare -rm (user + mount namespaces)"
+)
+
+
+@needs_unshare
 def test_a_real_full_disk_fails_the_job_cleanly(tmp_path):
     """A 4 MB tmpfs (mounted in a private namespace): torch.save itself hits the full disk."""
     mnt = tmp_path / "small"

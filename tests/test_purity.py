@@ -18,7 +18,8 @@ PACKAGES = ("memcore", "charts", "app", "pages")
 
 # Lowest first. Stated in README's Layout section; change both together.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("memcore.settings", "memcore.data.registry"),  # pure tables: import nothing of ours
+    # pure tables and machine facts: import nothing of ours
+    ("memcore.settings", "memcore.data.registry", "memcore.machine"),
     # what a run is (fields with their metadata, sections, the spec and its key, presets) and
     # what it yields (typed records)
     (

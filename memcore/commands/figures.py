@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from memcore import machine
 from memcore.data.registry import DATASETS
 from memcore.experiments import RECIPES, SCALES, get
 
@@ -163,8 +164,8 @@ def report(args) -> int:
     # Speed is shared-machine dependent: the load average goes next to the wall time.
     note = (
         f"{len(results)} figures in {time.perf_counter() - t0:.0f} s on {os.cpu_count()} CPU "
-        f"core(s), torch {torch_version()}; load average (1/5/15 min) {load0} at the start, "
-        f"{_load()} at the end."
+        f"core(s), torch {machine.torch_version()}; load average (1/5/15 min) {load0} at the "
+        f"start, {_load()} at the end."
     )
     out = Path(args.out)
     text = rep.render(results, fmt="md" if out.suffix == ".md" else "html", note=note)
@@ -177,14 +178,5 @@ def report(args) -> int:
 
 
 def _load() -> str:
-    """The 1/5/15-minute load averages, or "n/a" where the OS has none."""
-    try:
-        return "/".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def torch_version() -> str:
-    from importlib.metadata import version
-
-    return version("torch")
+    la = machine.load_average()
+    return "n/a" if la is None else "/".join(f"{x:.2f}" for x in la)

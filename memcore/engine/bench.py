@@ -20,7 +20,6 @@ Timings, never asserted in tests.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from memcore import machine
 from memcore.data.loading import Dataset
 from memcore.engine import device as devices
 from memcore.engine.bench_measurements import bench_csr, bench_sensitivity
@@ -200,7 +200,7 @@ def run(quick: bool = False, device: str = "auto") -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "quick": quick,
         # other processes' load makes CPU timings noisy: keep it next to them
-        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "load_average": machine.load1(),
     }
     tf32 = {c.precision == "tf32" and dev.type == "cuda" for c in cases(quick, dev)}
     # the peak is measured before and after the cases and the best kept: other load on the

@@ -5,13 +5,13 @@ one full CSR search (metrics.critical) and the paper's loss-sensitivity experime
 
 from __future__ import annotations
 
-import os
 import time
 from types import SimpleNamespace
 from typing import Any
 
 import torch
 
+from memcore import machine
 from memcore.engine import device as devices
 from memcore.engine import sensitivity_task
 from memcore.metrics import critical
@@ -76,7 +76,7 @@ def bench_csr(quick: bool = False, device: str | torch.device = "cpu") -> dict[s
         "ms_per_iter": round(1000 * seconds / res.iters, 3),
         "csr": float(res.ratio[0]),
         "threads": torch.get_num_threads(),
-        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
+        "load_average": machine.load1(),  # other processes on the same cores
     }
 
 
@@ -107,7 +107,7 @@ def bench_sensitivity(quick: bool = False, device: str | torch.device = "cpu") -
         "device": "cpu",
         "examples": n,
         "threads": torch.get_num_threads(),
-        "load_average": round(os.getloadavg()[0], 2),  # other processes on the same cores
+        "load_average": machine.load1(),  # other processes on the same cores
     }
     for name, unique in (("class", False), ("unique", True)):
         t0 = time.perf_counter()

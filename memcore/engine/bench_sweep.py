@@ -12,12 +12,12 @@ Reported: both times, their ratio, and the load average (other processes slow CP
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import torch
 
+from memcore import machine
 from memcore.data import noise
 from memcore.engine.trainer import train, train_batch
 from memcore.spec import RunSpec
@@ -70,5 +70,5 @@ def bench_sweep(quick: bool = False, device: str | torch.device = "cpu") -> dict
         "separate_s": round(separate, 4),  # a tiny sweep takes milliseconds
         "batched_s": round(batched, 4),
         "speedup": round(separate / batched, 2),
-        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "load_average": machine.load1(),
     }

@@ -43,6 +43,22 @@ from memcore.spec import RunSpec
 MIN_LEARNED = 0.2  # regime: real data's training accuracy this far from chance towards 1
 MIN_SEEDS = 4  # Gini depends on the initial weights: compare seed by seed (quick and paper)
 PANELS = {"class": "10 classes", "unique": "unique labels"}
+# The paper's protocol: 1,000 examples, batch 10, lr 0.1 (epochs unstated). 4 seeds: Gini
+# depends on the initial weights, so real and randX are compared seed by seed, and 4 is the
+# fewest that give a t test (3 degrees of freedom). Epochs chosen for the regime (training
+# accuracy of the real-data 2x16 net at least MIN_LEARNED of the way from chance), measured
+# (2x16 net, 4 seeds / seed 0):
+# - 10 classes (regime >= 28%) after 1 / 3 / 5 epochs: digits 35% / 79% / 88%, mnist1d
+#   22% / 34% / 39%; one epoch misses it on mnist1d, so 5, evaluated 10 times.
+# - unique labels (regime >= 20%; a 16-unit net learns nothing of a 1,000-way task in one
+#   epoch) after 20 / 40 / 60 epochs: digits 0.5% / 16% / 36%, mnist1d 16% / 75% / 97%; so
+#   60 (6,000 steps), evaluated 5 times: 33 s per run in the README's report run (idle
+#   2-core CPU, metrics.sensitivity.step_hvp); 10 evaluations cost about twice that.
+PROTOCOL = {
+    "extra": {"data.train_size": 1000},
+    "panels": {"class": (5, 50), "unique": (60, 1200)},  # (epochs, evaluate every k steps)
+    "seeds": MIN_SEEDS,
+}
 # Per scale and label mode: (epochs, evaluate every k steps). The unrolled cost grows as
 # steps^2 / k (an evaluation at step t recomputes t steps).
 GRID = {
@@ -51,27 +67,9 @@ GRID = {
         "panels": {"class": (1, 5), "unique": (1, 5)},
         "seeds": 1,  # a smoke test: the per-seed comparison says "inconclusive"
     },
-    # The paper's protocol: 1,000 examples, batch 10, lr 0.1 (epochs unstated). 4 seeds: Gini
-    # depends on the initial weights, so real and randX are compared seed by seed, and 4 is the
-    # fewest that give a t test (3 degrees of freedom). Epochs chosen for the regime (training
-    # accuracy of the real-data 2x16 net at least MIN_LEARNED of the way from chance), measured
-    # (2x16 net, 4 seeds / seed 0):
-    # - 10 classes (regime >= 28%) after 1 / 3 / 5 epochs: digits 35% / 79% / 88%, mnist1d
-    #   22% / 34% / 39%; one epoch misses it on mnist1d, so 5, evaluated 10 times.
-    # - unique labels (regime >= 20%; a 16-unit net learns nothing of a 1,000-way task in one
-    #   epoch) after 20 / 40 / 60 epochs: digits 0.5% / 16% / 36%, mnist1d 16% / 75% / 97%; so
-    #   60 (6,000 steps), evaluated 5 times: about 40 s per run on one idle core with the
-    #   hand-written unrolled step (metrics.sensitivity.step_hvp); 10 evaluations cost twice.
-    "quick": {
-        "extra": {"data.train_size": 1000},
-        "panels": {"class": (5, 50), "unique": (60, 1200)},
-        "seeds": MIN_SEEDS,
-    },
-    "paper": {
-        "extra": {"data.train_size": 1000},
-        "panels": {"class": (5, 50), "unique": (60, 1200)},
-        "seeds": MIN_SEEDS,
-    },
+    # The paper scale is the same protocol (the task always runs on the CPU).
+    "quick": PROTOCOL,
+    "paper": PROTOCOL,
 }
 SETTINGS = (("real", 0.0), ("randX", 0.5), ("randX", 1.0))
 COMPARED = (("real", 0.0), ("randX", 1.0))  # the settings the checks compare, seed by seed

@@ -113,7 +113,19 @@ def serve_hook(worker: Worker) -> Callable[[], int] | None:
     batching is off (MEMCORE_BATCH_SWEEPS) or the worker runs a test runner."""
     if not enabled(worker):
         return None
-    return lambda: run(queued(worker.store), worker)
+    seen: set[str] = set()
+
+    def hook() -> int:
+        # Called before every claim: read the queued specs only when new keys arrived (a queue
+        # that only shrank since the last look forms no new group), not once per claim.
+        keys = set(worker.store.index.queue())
+        if keys <= seen:
+            return 0
+        seen.clear()
+        seen.update(keys)
+        return run(queued(worker.store), worker)
+
+    return hook
 
 
 def run(specs: Sequence[RunSpec], worker: Worker, tick: Callable[[], object] | None = None) -> int:

@@ -78,8 +78,8 @@ def step_hvp(
 
     Forward-over-reverse by hand: the tangent of the backward pass along a. Its x part is the
     mixed second derivative, d(grad_theta L . a)/dx = d(grad_x L)/dtheta . a (symmetry), so one
-    pass gives both. ReLU's second derivative is 0 (as in autograd). For this small net it is
-    several times faster than autograd's double backward (no graph, no vmap over C)."""
+    pass gives both. ReLU's second derivative is 0 (as in autograd). No graph and no vmap over
+    C: measured 1.3-1.7x faster than autograd's double backward for the 2x16 net (README)."""
     ws, bs = params[0::2], params[1::2]
     dws, dbs = adj[0::2], adj[1::2]
     hs, masks = [x], []
