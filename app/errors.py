@@ -5,7 +5,7 @@ message: spec validation echoes the value a link gave) becomes Markdown: every A
 character is backslash-escaped (CommonMark renders it literally), so `[x](https://...)` shows
 no link, `![t](http://host/x.png)` loads no image, and `https://...`, `:red[...]` or `$x$` stay
 plain text. The spec already cuts echoed values to a few dozen characters
-(memcore.spec_fields.shown). `error(what, e)` shows an exception that way.
+(memcore.spec.fields.shown). `error(what, e)` shows an exception that way.
 
 `guarded()` shows st.error with the message; the traceback goes in an expander only when the
 public demo is off: a demo visitor sees the message alone (tracebacks name server paths).

@@ -20,7 +20,7 @@ import streamlit as st
 from app import state
 from charts.style import REAL, noise_color
 from memcore.data import files, noise
-from memcore.data.registry import REGISTRY
+from memcore.datasets import REGISTRY
 from memcore.spec import RunSpec
 
 GREY = "#333333"  # critical probes: validation data, neither clean nor noisy training data

@@ -1,7 +1,7 @@
 """One paper-experiment page per recipe of memcore.experiments.RECIPES (app/main.py makes them
 with `page(name)`): controls for dataset and scale, the settings, Run sweep (submits the recipe's
 specs through the jobs API, or with a Dask scheduler address starts a driver that runs them on
-that cluster: memcore/jobs/dask_backend.py), an overall progress bar, the figure drawn from the
+that cluster: memcore/sweeps/dask_backend.py), an overall progress bar, the figure drawn from the
 runs finished so far (a fragment re-reads the store every couple of seconds while runs are queued
 or running), the claim with its verdict, and how to read it.
 """
@@ -16,9 +16,9 @@ import streamlit as st
 from app import errors, state
 from charts import figures
 from memcore import demo, settings
-from memcore.data.registry import DATASETS, OFFLINE_DATASETS
+from memcore.datasets import DATASETS, OFFLINE_DATASETS
 from memcore.experiments import get, glossary
-from memcore.jobs import sweep as fr
+from memcore.sweeps import sweep as fr
 
 POLL_S = 2.0
 SCALE_HELP = (
@@ -168,7 +168,7 @@ def cluster_field(name: str) -> str:
 def run_on_cluster(name: str, dataset: str, scale: str, scheduler: str) -> None:
     """Check the scheduler answers, then start the sweep's driver process (it queues the runs,
     sends each to the cluster and stores the results here); remembered for cluster_status."""
-    from memcore.jobs import dask_backend
+    from memcore.sweeps import dask_backend
 
     if demo.limits().active:
         raise ValueError("this demo runs sweeps on its own workers only")

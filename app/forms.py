@@ -18,11 +18,11 @@ from typing import Any
 
 import streamlit as st
 
-from memcore.data.registry import OFFLINE_DATASETS, REGISTRY
-from memcore.presets import DEFAULT_PRESET, PRESETS, preset
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec, field_meta, field_types, from_flat
-from memcore.spec_fields import FieldMeta
-from memcore.spec_sections import REG_RANGES
+from memcore.spec.fields import FieldMeta
+from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
+from memcore.spec.sections import REG_RANGES
 
 CUSTOM = "custom"
 # train.strength's range depends on the regularizer: the widget allows the widest one

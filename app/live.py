@@ -15,8 +15,8 @@ import streamlit as st
 
 from app import errors, eta, runframes, state
 from charts import per_example, sensitivity, training
-from memcore.jobs.store import StoreError
 from memcore.spec import RunSpec
+from memcore.store import StoreError
 
 POLL_S = 1.0
 ICONS = {

@@ -2,7 +2,7 @@
 
 Everything that talks to memcore.jobs goes through here, so pages stay short and tests can seed
 a tmp store (setting MEMCORE_STORE) and start no worker (MEMCORE_WORKERS=0). The public demo's
-policy (memcore/demo.py) is applied here, before anything is submitted, cancelled or deleted.
+policy (memcore/demo/) is applied here, before anything is submitted, cancelled or deleted.
 
 Caching: `st.cache_resource` holds the store handle and the "workers started" fact once per
 server process (shared by all sessions; the store is thread- and process-safe). Records and
@@ -23,13 +23,13 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import errors
 from memcore import demo, settings
+from memcore.demo.visitors import UNKNOWN, Visitor, client_address
 from memcore.engine import cost
 from memcore.experiments.recipe import Recipe
 from memcore.jobs import api, pool
-from memcore.jobs import sweep as figure_sweep
-from memcore.jobs.store import CorruptArtifact, open_store
 from memcore.spec import RunSpec
-from memcore.visitors import UNKNOWN, Visitor, client_address
+from memcore.store import CorruptArtifact, open_store
+from memcore.sweeps import sweep as figure_sweep
 
 
 def store_path() -> str:

@@ -4,7 +4,7 @@ page (figures inline as SVG) or Markdown (figures inline as base64 PNG).
 
 Figures come from `chart_fn(name, frame) -> Altair chart` (default: charts.figures.chart)
 rendered by vl-convert-python (charts.export). A figure that fails to render is replaced by a
-one-line note; the report is still written. Results are memcore.jobs.sweep.FigureResult objects
+one-line note; the report is still written. Results are memcore.sweeps.sweep.FigureResult objects
 (read by attribute: recipe, dataset, scale, frame, verdict, progress, wall, errors, and
 number_rows(): the verdict's numbers with their definitions).
 """
@@ -51,7 +51,7 @@ def render(
     chart_fn: Callable | None | str = "default",
     note: str = "",
 ) -> str:
-    """The report for FigureResults (memcore.jobs.sweep) as HTML or Markdown text; `note` (e.g.
+    """The report for FigureResults (memcore.sweeps.sweep) as HTML or Markdown text; `note` (e.g.
     the machine, total wall time and load average) goes under the title."""
     results = list(results)
     if chart_fn == "default":

@@ -8,7 +8,7 @@
 #   MEMCORE_WORKERS=1         worker processes (`python -m memcore worker`); each is restarted
 #                             when it dies (after 1 s, doubling to 30 s while it keeps dying fast)
 #   MEMCORE_STORE, MEMCORE_DATA  the job store and the dataset folder (the image: under /data)
-#   MEMCORE_DEMO, MEMCORE_READONLY, MEMCORE_DEMO_MAX_*  demo-mode caps (memcore/demo.py);
+#   MEMCORE_DEMO, MEMCORE_READONLY, MEMCORE_DEMO_MAX_*  demo-mode caps (memcore/demo/__init__.py);
 #                             checked here, before starting (old MEMLAB_* names: deprecated)
 #   MEMCORE_STOP_GRACE=8      seconds between SIGTERM and SIGKILL when stopping: under
 #                             `docker stop`'s 10 s default, and well over the 2 s a worker needs

@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     os.environ["MEMCORE_DATA"] = folder
     from memcore.data.files import DatasetUnavailable
     from memcore.data.loading import load
-    from memcore.data.registry import REGISTRY
+    from memcore.datasets import REGISTRY
     from memcore.spec import DataSpec
 
     unknown = [n for n in names if n not in REGISTRY]

@@ -110,7 +110,7 @@ _TABLE = (
         "epoch at which the fake runner raises (0 = never)",
         minimum=0,
     ),
-    # Dask cluster (memcore/jobs/dask_backend.py)
+    # Dask cluster (memcore/sweeps/dask_backend.py)
     Setting(
         "MEMCORE_DASK_SCHEDULER",
         str,
@@ -129,7 +129,7 @@ _TABLE = (
         "MEMCORE_DATA", str, None, "downloaded datasets folder (default <repo>/cache/datasets)"
     ),
     Setting("MEMCORE_OFFLINE", bool, False, "never download datasets"),
-    # public demo (memcore/demo.py)
+    # public demo (memcore/demo/)
     Setting("MEMCORE_DEMO", bool, False, "turn the per-visitor caps on", alias="MEMLAB_DEMO"),
     Setting(
         "MEMCORE_READONLY",

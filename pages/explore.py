@@ -13,9 +13,9 @@ import streamlit as st
 
 from app import errors, forms, live, state
 from memcore.data import files as fetch
-from memcore.data.registry import OFFLINE_DATASETS
-from memcore.presets import DEFAULT_PRESET
+from memcore.datasets import OFFLINE_DATASETS
 from memcore.spec import RunSpec
+from memcore.spec.presets import DEFAULT_PRESET
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen

@@ -6,9 +6,9 @@ import streamlit as st
 
 from app import errors, figure_page, state
 from charts import report as rep
-from memcore.data.registry import DATASETS
+from memcore.datasets import DATASETS
 from memcore.experiments import RECIPES
-from memcore.jobs import sweep as fr
+from memcore.sweeps import sweep as fr
 
 st.title("Reproduction report")
 st.caption(

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import errors, forms, live, runframes, state
 from charts import compare, export
-from memcore.jobs.store import StoreError
+from memcore.store import StoreError
 
 PAGES = Path(state.__file__).resolve().parents[1] / "pages"
 EXPLORE, EXAMPLES = PAGES / "explore.py", PAGES / "examples.py"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
 
 ENV_VARS = ("MEMCORE_OFFLINE", "MEMCORE_DATA", "MEMCORE_STORE")
 _MAIN = sys.modules["__main__"]

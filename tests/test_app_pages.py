@@ -17,12 +17,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_errors import plain
 
-from memcore.data.registry import REGISTRY
+from memcore.datasets import REGISTRY
 from memcore.jobs import api, lease
-from memcore.jobs.store import open_store
 from memcore.jobs.worker import Worker
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
+from memcore.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")

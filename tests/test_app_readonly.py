@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 
+from memcore import store as jobstore
 from memcore.jobs import pool
-from memcore.jobs import store as jobstore
-from memcore.jobs.store import Store
-from memcore.presets import preset
+from memcore.spec.presets import preset
+from memcore.store import Store
 from tests.test_app_pages import app, no_exception, seed
 from tests.test_errors import plain
 

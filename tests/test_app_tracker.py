@@ -20,8 +20,8 @@ from test_app_pages import (
     sens_records,
 )
 
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-"""memcore/jobs/backends.py and dask_backend.py on a real dask.distributed LocalCluster (loopback,
+"""memcore/sweeps/backends.py and dask_backend.py on a real dask.distributed LocalCluster (loopback,
 2 worker processes, 1 thread each): a sweep through Dask stores what the local backend stores;
 a Dask worker killed mid-sweep, an interrupted or killed driver and a spec that always fails
 still leave a complete sweep; the CLI and a figure page run a sweep through a cluster.
 
-Most tests use the fake runner (memcore/jobs/fake.py), set on the Dask workers with client.run;
+Most tests use the fake runner (tests/fake_runner.py), set on the Dask workers with client.run;
 the first and the CLI test train with the engine at the test scale."""
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ import pytest
 from distributed import Client, LocalCluster
 from streamlit.testing.v1 import AppTest
 
-from memcore.jobs import api, backends, lease, sweep
-from memcore.jobs.dask_backend import Dask
-from memcore.jobs.store import Store, open_store
+from memcore.jobs import api, lease
 from memcore.spec import RunSpec
+from memcore.store import Store, open_store
+from memcore.sweeps import backends, sweep
+from memcore.sweeps.dask_backend import Dask
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKE = {"MEMCORE_JOBS_RUNNER": "memcore.jobs.fake:run", "MEMCORE_FAKE_EPOCH_S": "0.05"}
+FAKE = {"MEMCORE_JOBS_RUNNER": "tests.fake_runner:run", "MEMCORE_FAKE_EPOCH_S": "0.05"}
 
 
 def _cluster() -> LocalCluster:
@@ -231,7 +232,7 @@ def test_resolve_says_what_to_pass(monkeypatch):
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch):
-    from memcore.jobs import dask_backend
+    from memcore.sweeps import dask_backend
 
     monkeypatch.setattr(dask_backend, "CONNECT_TIMEOUT_S", 1)
     with pytest.raises(ValueError, match="could not reach the Dask scheduler.*dask scheduler"):

@@ -257,7 +257,7 @@ def test_a_batched_run_ends_its_streams_when_stopped_inside_a_csr_search(tiny_sp
 
 def test_batched_mnist1d_run_converts_its_settings_with_the_datasets_range(tiny_spec):
     """One value range for the group (the specs share the dataset): mnist1d's, not (0, 1)."""
-    from memcore.data.registry import REGISTRY
+    from memcore.datasets import REGISTRY
     from memcore.metrics.critical import data_units
 
     base = tiny_spec.replace(

@@ -26,7 +26,7 @@ import pytest
 
 from app.forms import short_params
 from memcore.jobs import api, pool
-from memcore.presets import preset
+from memcore.spec.presets import preset
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -330,7 +330,7 @@ def test_data_map_frame_uses_whole_epochs_after_training_started():
 
 # -- runs compared (charts/compare.py, runframes.compare_frame) -------------------------------
 def _spec_of(name: str, **changes):
-    from memcore.presets import preset
+    from memcore.spec.presets import preset
 
     return preset("digits-mlp", **{"model.width": 20, **changes})
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from memcore.cli import main
-from memcore.data.registry import REGISTRY
+from memcore.datasets import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 

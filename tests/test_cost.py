@@ -9,7 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from memcore.engine import cost, models
 from memcore.jobs import api
-from memcore.presets import PRESETS, preset
+from memcore.spec.presets import PRESETS, preset
 
 SHAPES = [
     preset("digits-mlp", **{"model.width": 32, "model.depth": 1}),

@@ -174,7 +174,7 @@ def test_csr_uses_the_value_range():
 
 
 def test_r_over_255_is_the_same_share_of_the_range_on_every_dataset():
-    from memcore.data.registry import REGISTRY
+    from memcore.datasets import REGISTRY
 
     spans = {n: i.value_range[1] - i.value_range[0] for n, i in REGISTRY.items()}
     assert spans["mnist1d"] > 5 * spans["digits"]  # two datasets with different ranges
@@ -185,7 +185,7 @@ def test_r_over_255_is_the_same_share_of_the_range_on_every_dataset():
 
 @pytest.mark.parametrize("name", ["digits", "mnist1d", "mnist", "fashion_mnist", "cifar10"])
 def test_csr_is_zero_at_radius_zero_on_every_dataset(name):
-    from memcore.data.registry import REGISTRY
+    from memcore.datasets import REGISTRY
 
     lo, hi = REGISTRY[name].value_range
     forward, _ = _mlp(2, 5, 16, 4)

@@ -16,7 +16,7 @@ from memcore.data import files
 from memcore.data import loading as D
 from memcore.data.files import availability
 from memcore.data.loading import load
-from memcore.data.registry import REGISTRY
+from memcore.datasets import REGISTRY
 from memcore.spec import DataSpec
 
 TORCHVISION = [n for n, i in REGISTRY.items() if not i.offline]

@@ -1,4 +1,4 @@
-"""Demo-mode caps (memcore/demo.py): read from the settings, enforced with clear messages by the
+"""Demo-mode caps (memcore/demo/): read from the settings, enforced with clear messages by the
 layers that submit (app/state.py and the CLI), never by memcore.jobs."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from test_errors import plain
 
 from memcore import demo
-from memcore.presets import preset
+from memcore.demo.visitors import Ledger, Visitor
 from memcore.spec import RunSpec
-from memcore.visitors import Ledger, Visitor
+from memcore.spec.presets import preset
 
 SMALL = preset("digits-mlp", **{"model.width": 16, "train.epochs": 2})
 
@@ -214,7 +214,7 @@ def test_the_form_shows_the_estimated_cost_before_run(demo_env) -> None:
 
 
 def test_train_examples_are_the_registry_split_sizes() -> None:
-    from memcore.data.registry import REGISTRY
+    from memcore.datasets import REGISTRY
 
     for name, info in REGISTRY.items():
         spec = SMALL.replace(**{"data.dataset": name, "data.train_size": 0})
@@ -457,7 +457,7 @@ def test_the_per_visitor_quota_survives_a_reload(demo_env, be) -> None:
 
 
 def test_the_visitor_address_comes_from_trusted_proxies_only() -> None:
-    from memcore.visitors import client_address
+    from memcore.demo.visitors import client_address
 
     xff = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7, 10.0.0.2"}  # client-chosen, client, proxy
     assert client_address(xff, "10.0.0.9", proxies=0) == "10.0.0.9"  # no proxy trusted

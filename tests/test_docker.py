@@ -83,7 +83,7 @@ def test_dockerignore_keeps_cache_and_tests_out_and_the_app_in() -> None:
                  "test-artifacts/shot.png", ".git/HEAD", "memcore/__pycache__/spec.cpython-311.pyc",
                  ".venv/bin/python"):  # fmt: skip
         assert _docker_ignored(path, patterns), path
-    for path in ("requirements.txt", "memcore/demo.py", "memcore/jobs/api.py", "app/main.py",
+    for path in ("requirements.txt", "memcore/demo/", "memcore/jobs/api.py", "app/main.py",
                  "pages/about.py", "charts/report.py", "charts/figures/easiness.py",
                  "docker/entrypoint.sh", "docker/healthcheck.py"):  # fmt: skip
         assert not _docker_ignored(path, patterns), path

@@ -14,8 +14,8 @@ from memcore.data import noise
 from memcore.engine import measurements, models
 from memcore.engine import trainer as engine
 from memcore.metrics import critical
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
 
 
 @pytest.fixture(autouse=True)

@@ -84,8 +84,8 @@ def test_demo_visitors_see_no_traceback(app, demo: str) -> None:
 
     from app import state
     from app.forms import short_params
-    from memcore.jobs.store import open_store
-    from memcore.presets import preset
+    from memcore.spec.presets import preset
+    from memcore.store import open_store
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     seed(open_store(), spec, fail_at=2)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from app import eta
-from memcore.presets import preset
+from memcore.spec.presets import preset
 
 SPEC = preset("digits-mlp", **{"train.epochs": 10, "metrics.csr_every": 5, "train.members": 2})
 TRAIN_S, CSR_S, START_S = 1.0, 3.0, 7.0  # per epoch, per CSR search, start-up before epoch 0

@@ -11,7 +11,7 @@ import pytest
 from memcore.data import files as fetch
 from memcore.data.files import DatasetUnavailable, availability
 from memcore.data.loading import load
-from memcore.data.registry import REGISTRY
+from memcore.datasets import REGISTRY
 from memcore.spec import DataSpec
 
 TORCHVISION = [n for n, i in REGISTRY.items() if not i.offline]

@@ -34,7 +34,7 @@ from memcore.experiments import (
 )
 from memcore.experiments.recipe import RunData
 from memcore.experiments.verdict import Verdict
-from memcore.presets import preset
+from memcore.spec.presets import preset
 
 
 # -- critical sample ratio ----------------------------------------------------------------------

@@ -12,8 +12,8 @@ from memcore import cli
 from memcore.experiments import RECIPES, SCALES, VERDICTS, get
 from memcore.experiments.recipe import Verdict
 from memcore.jobs import api
-from memcore.jobs import sweep as fr
 from memcore.spec import RunSpec
+from memcore.sweeps import sweep as fr
 
 
 def test_registry_has_every_experiment_of_the_paper():
@@ -46,7 +46,7 @@ def test_quick_grids_use_the_calibrated_learning_rate_on_offline_data():
 
 
 def test_unused_csr_settings_do_not_enter_the_key(monkeypatch):
-    from memcore import presets as S
+    from memcore.spec import presets as S
 
     before = {s.key for s in get("capacity").grid("digits", "quick")}
     csr_before = {s.key for s in get("critical").grid("digits", "quick")}

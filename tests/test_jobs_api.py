@@ -9,11 +9,12 @@ import time
 import numpy as np
 import pytest
 
-from memcore.jobs import api, fake, lease
-from memcore.jobs.store import CorruptArtifact, Store, StoreError
+from memcore.jobs import api, lease
 from memcore.jobs.worker import Worker
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
+from memcore.store import CorruptArtifact, Store, StoreError
+from tests import fake_runner as fake
 
 
 def tiny(**changes) -> RunSpec:

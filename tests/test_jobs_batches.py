@@ -1,4 +1,4 @@
-"""memcore.jobs.batches: an in-process figure sweep trains its same-shape specs as one batched run
+"""memcore.sweeps.batches: an in-process figure sweep trains its same-shape specs as one batched run
 and stores each spec's records under its own key, as if each had run alone."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from memcore.experiments.recipe import Recipe, Verdict
-from memcore.jobs import api, batches, lease
-from memcore.jobs import sweep as fr
+from memcore.jobs import api, lease
 from memcore.jobs.worker import Worker
+from memcore.sweeps import batches
+from memcore.sweeps import sweep as fr
 from tests.test_batching import assert_same
 
 

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from memcore.cli import main
-from memcore.jobs import api, fake
-from memcore.jobs.store import CorruptArtifact, Store
+from memcore.jobs import api
 from memcore.jobs.worker import Worker
+from memcore.store import CorruptArtifact, Store
+from tests import fake_runner as fake
 
 TINY = ["--width", "16", "--epochs", "3"]
 

@@ -1,5 +1,5 @@
 """A damaged or read-only store, through the commands an operator types: `runs`, `status`,
-`submit`, `export` and `doctor [--repair]` (memcore/jobs/doctor.py, memcore/jobs/cachefile.py)."""
+`submit`, `export` and `doctor [--repair]` (memcore/store/doctor.py, memcore/store/cachefile.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import pytest
 from test_jobs_faults import needs_unshare
 
 from memcore import cli
-from memcore.jobs import api, fake, lease
-from memcore.jobs.store import ReadOnlyStore, Store
+from memcore.jobs import api, lease
 from memcore.jobs.worker import Worker
-from memcore.presets import preset
+from memcore.spec.presets import preset
+from memcore.store import ReadOnlyStore, Store
+from tests import fake_runner as fake
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from memcore.jobs import api, pool
-from memcore.presets import preset
+from memcore.spec.presets import preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def small(**changes):
 
 KILLER = """
     import os, signal
-    from memcore.jobs import fake
+    from tests import fake_runner as fake
 
     def run(spec, *, resume=None, should_stop=None):
         if spec.train.seed == 666:  # like the kernel's OOM killer: no exception, no goodbye
@@ -84,7 +84,7 @@ def test_a_job_that_kills_its_worker_fails_after_three_deaths_and_the_queue_move
 DISK_FULL = """
     import errno
     import torch
-    from memcore.jobs import fake
+    from tests import fake_runner as fake
 
     def full(obj, f, *args, **kwargs):  # leave a partial file, as a full disk does
         f.write(b"partial" * 1000)
@@ -114,7 +114,7 @@ REAL_DISK_FULL = """
     import json, subprocess, sys, time
     from pathlib import Path
     from memcore.jobs import api
-    from memcore.presets import preset
+    from memcore.spec.presets import preset
 
     store = Path(sys.argv[1]) / "store"
     key = api.submit(preset("digits-mlp", **{"model.width": 16, "train.epochs": 3}), store)
@@ -128,7 +128,7 @@ REAL_DISK_FULL = """
 
 BIG_CHECKPOINT = """
     import torch
-    from memcore.jobs import fake
+    from tests import fake_runner as fake
 
     def run(spec, *, resume=None, should_stop=None):
         for rec in fake.run(spec, resume=resume, should_stop=should_stop):
@@ -219,7 +219,7 @@ PARENT = """
 
 def test_a_worker_started_for_a_parent_exits_when_the_parent_is_killed(tmp_path):
     store = tmp_path / "store"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MEMCORE_JOBS_RUNNER="memcore.jobs.fake:run")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MEMCORE_JOBS_RUNNER="tests.fake_runner:run")
     parent = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(PARENT), str(store)],
         cwd=ROOT,
@@ -242,7 +242,7 @@ def test_a_worker_started_for_a_parent_exits_when_the_parent_is_killed(tmp_path)
 def test_store_limit_settings_keep_finished_runs_and_a_tiny_limit_says_why(tmp_path, limit):
     store = tmp_path / "store"
     keys = [api.submit(small(**{"train.seed": s}), store) for s in range(2)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MEMCORE_JOBS_RUNNER="memcore.jobs.fake:run")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MEMCORE_JOBS_RUNNER="tests.fake_runner:run")
     env["MEMCORE_STORE_LIMIT"] = limit
     w = worker(store, env, "--max-jobs", "2")
     out, _ = w.communicate(timeout=60)

@@ -14,11 +14,11 @@ import numpy as np
 
 from memcore.engine import trainer as engine
 from memcore.jobs import api, pool
-from memcore.jobs.store import Store
-from memcore.presets import preset
+from memcore.spec.presets import preset
+from memcore.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKE = {"MEMCORE_JOBS_RUNNER": "memcore.jobs.fake:run"}
+FAKE = {"MEMCORE_JOBS_RUNNER": "tests.fake_runner:run"}
 
 
 def env(**extra) -> dict[str, str]:
@@ -48,7 +48,7 @@ SUBMITTER = textwrap.dedent(
     """
     import sys, threading
     from memcore.jobs import api
-    from memcore.presets import preset
+    from memcore.spec.presets import preset
     specs = [preset("digits-mlp", **{"model.width": 16, "train.epochs": 3, "train.seed": s})
              for s in range(10)]
     keys = []

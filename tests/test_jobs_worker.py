@@ -7,11 +7,12 @@ import time
 import numpy as np
 import pytest
 
-from memcore.jobs import api, fake, lease
-from memcore.jobs.store import Store
+from memcore.jobs import api, lease
 from memcore.jobs.worker import Worker, default_runner
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
+from memcore.store import Store
+from tests import fake_runner as fake
 
 
 def tiny(**changes) -> RunSpec:

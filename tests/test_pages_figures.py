@@ -15,9 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from memcore.experiments import RECIPES, get
 from memcore.jobs import api
-from memcore.jobs.store import open_store
 from memcore.jobs.worker import Worker
 from memcore.spec import RunSpec
+from memcore.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")

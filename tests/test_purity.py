@@ -19,22 +19,18 @@ PACKAGES = ("memcore", "charts", "app", "pages")
 # Lowest first. Stated in README's Layout section; change both together.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # pure tables and machine facts: import nothing of ours
-    ("memcore.settings", "memcore.data.registry", "memcore.machine"),
-    # what a run is (fields with their metadata, sections, the spec and its key, presets) and
+    ("memcore.settings", "memcore.datasets", "memcore.machine"),
+    # what a run is (the spec package: fields, sections, the spec and its key, presets) and
     # what it yields (typed records)
-    (
-        "memcore.spec_fields",
-        "memcore.spec_sections",
-        "memcore.spec",
-        "memcore.presets",
-        "memcore.records",
-    ),
+    ("memcore.spec", "memcore.records"),
     ("memcore.data",),  # loading, files on disk, splits, noise
     ("memcore.metrics",),  # each paper definition once (pure functions)
     ("memcore.engine",),  # trains K members, measures with metrics while training
     ("memcore.experiments",),  # the paper's figures: sweeps of specs + claim checks
-    ("memcore.jobs",),  # store, queue, workers, sweep runner
-    ("memcore.demo", "memcore.visitors"),  # public-demo policy and who a visitor is
+    ("memcore.store",),  # the store: index, cache files, faults, doctor (diskcache lives here)
+    ("memcore.jobs",),  # queue, leases, workers, runner, pool
+    ("memcore.sweeps",),  # a figure's grid of specs: submit, batching, backends
+    ("memcore.demo",),  # public-demo policy and who a visitor is
     ("charts",),  # pure Altair chart builders and the report
     ("memcore.commands", "memcore.cli", "memcore.__main__", "app"),  # the two programs
     ("pages",),  # Streamlit pages
@@ -169,12 +165,12 @@ def test_no_import_cycles():
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_streamlit_only_in_app_and_pages_diskcache_only_in_jobs(path):
+def test_streamlit_only_in_app_and_pages_diskcache_only_in_store(path):
     mods = {n.split(".")[0] for n in imported_names(path)}
     name = module_name(path)
     if not name.startswith(("app", "pages")):
         assert "streamlit" not in mods
-    if not name.startswith("memcore.jobs"):
+    if not name.startswith("memcore.store"):
         assert "diskcache" not in mods
 
 

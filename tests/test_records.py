@@ -11,8 +11,8 @@ import torch
 
 from memcore import records
 from memcore.engine import sensitivity_task, trainer
-from memcore.jobs import fake
-from memcore.presets import preset
+from memcore.spec.presets import preset
+from tests import fake_runner as fake
 
 # The keys as records.py's docstring listed them before the constructors existed.
 DOCUMENTED = {

@@ -1,4 +1,4 @@
-"""memcore.data.registry: the one table of datasets matches the tables it replaced, stays pure
+"""memcore.datasets: the one table of datasets matches the tables it replaced, stays pure
 Python, and agrees with what loading actually gives."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from memcore.data.registry import DATASETS, OFFLINE_DATASETS, REGISTRY, SPLITS
-from memcore.presets import PRESETS, preset
+from memcore.datasets import DATASETS, OFFLINE_DATASETS, REGISTRY, SPLITS
 from memcore.spec import field_types
+from memcore.spec.presets import PRESETS, preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,13 +70,13 @@ def test_figure_base_specs_keep_their_keys():
 
 def test_registry_imports_no_torch_and_nothing_else_of_memcore():
     code = (
-        "import json, sys, memcore.data.registry\n"
+        "import json, sys, memcore.datasets\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('memcore', 'torch')))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    assert json.loads(out.stdout) == ["memcore", "memcore.data", "memcore.data.registry"]
+    assert json.loads(out.stdout) == ["memcore", "memcore.data", "memcore.datasets"]
 
 
 @pytest.mark.parametrize("name", DATASETS)

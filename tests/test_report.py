@@ -11,7 +11,7 @@ from test_figures_checks import capacity_frame, class_frame, gini_frame
 
 from charts import report as rep
 from memcore.experiments import get
-from memcore.jobs.sweep import FigureResult, Progress
+from memcore.sweeps.sweep import FigureResult, Progress
 
 
 def result(name: str, df) -> FigureResult:

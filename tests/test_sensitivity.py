@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from memcore.engine import sensitivity_task as task
 from memcore.metrics import sensitivity as sens
 from memcore.metrics.gini import gini
-from memcore.presets import preset
+from memcore.spec.presets import preset
 
 
 @pytest.fixture(autouse=True)

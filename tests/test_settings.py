@@ -128,7 +128,7 @@ def test_store_limit_reads_sizes_with_units(text: str, size: int) -> None:
 
 
 def test_store_limit_zero_means_no_cap_for_the_store(tmp_path, monkeypatch) -> None:
-    from memcore.jobs.store import Store
+    from memcore.store import Store
 
     monkeypatch.setenv("MEMCORE_STORE_LIMIT", "0")
     assert Store(tmp_path / "s").size_limit == 0

@@ -1,4 +1,4 @@
-"""memcore.spec and memcore.presets: validation names the field, canonical JSON, stable keys,
+"""memcore.spec and memcore.spec.presets: validation names the field, canonical JSON, stable keys,
 flat form, presets."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore import spec as S
-from memcore.data.registry import DATASETS
-from memcore.presets import PRESETS, preset
+from memcore.datasets import DATASETS
 from memcore.spec import RunSpec, field_meta, field_types, from_flat
+from memcore.spec.presets import PRESETS, preset
 
 # A base where every field matters (noise on, a regularizer with a range), so each field has a
 # valid alternative value.
@@ -65,7 +65,7 @@ def test_key_changes_with_every_field():
 
 _KEY_SCRIPT = """
 import json, sys
-from memcore.presets import PRESETS, preset
+from memcore.spec.presets import PRESETS, preset
 print(json.dumps({n: preset(n).key for n in PRESETS}))
 """
 

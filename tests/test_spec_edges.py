@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memcore.spec import SECTIONS, RunSpec, field_types
-from memcore.spec_fields import SHOWN_CHARS
+from memcore.spec.fields import SHOWN_CHARS
 
 NAMES = sorted(field_types())  # "data.dataset", ..., "task"
 # The pinned preset/default keys (unchanged by canonicalising numbers) are checked once, in

@@ -1,4 +1,4 @@
-"""memcore.spec_fields: every spec field carries its metadata, validation reads it, and moving the
+"""memcore.spec.fields: every spec field carries its metadata, validation reads it, and moving the
 checks into metadata changed no key and no error message."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from memcore.presets import PRESETS, preset
 from memcore.spec import RunSpec, field_meta, field_types
-from memcore.spec_fields import fail, spec_field, validate_fields
+from memcore.spec.fields import fail, spec_field, validate_fields
+from memcore.spec.presets import PRESETS, preset
 
 # Keys pinned at CODE_VERSION 4 (mnist1d representation, sens_class_every). The re-layering kept
 # every key; a CODE_VERSION bump or a new spec field changes them on purpose: re-pin in that commit.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from memcore.presets import DEFAULT_PRESET, PRESETS, preset
 from memcore.spec import RunSpec, field_types, from_flat
+from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
 
 ALIASES = {
     "data.dataset": ["--dataset"],

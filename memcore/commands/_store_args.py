@@ -20,7 +20,7 @@ def handled(func):
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
-        from memcore.jobs.store import StoreError
+        from memcore.store import StoreError
 
         try:
             return func(args)
@@ -36,9 +36,9 @@ def handled(func):
 
 def _damage(store) -> str | None:
     """The damaged-index message when SQLite's quick check fails on the store, else None."""
-    from memcore.jobs.cachefile import integrity
-    from memcore.jobs.faults import damaged_message
-    from memcore.jobs.store import default_path
+    from memcore.store import default_path
+    from memcore.store.cachefile import integrity
+    from memcore.store.faults import damaged_message
 
     path = Path(store or default_path()).resolve()
     found = integrity(path)
@@ -47,7 +47,7 @@ def _damage(store) -> str | None:
 
 def resolve_key(prefix: str, store) -> str:
     """A full key from a unique prefix (>= 6 hex characters)."""
-    from memcore.jobs.store import open_store
+    from memcore.store import open_store
 
     runs = open_store(store).index.runs()
     if prefix in runs:

@@ -16,8 +16,7 @@ from memcore.commands._store_args import add_store_argument, handled
 
 @handled
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from memcore.jobs import doctor
-    from memcore.jobs.store import default_path
+    from memcore.store import default_path, doctor
 
     path = args.store or default_path()
     report = doctor.repair(path) if args.repair else doctor.check(path)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from memcore import machine
-from memcore.data.registry import DATASETS
+from memcore.datasets import DATASETS
 from memcore.experiments import RECIPES, SCALES, get
 
 
@@ -86,7 +86,7 @@ def _warn_missing(dataset: str) -> None:
 def _backend(args):
     """The backend of --backend/--scheduler/--workers (ValueError on a bad combination); a
     Dask one is connected now, so an unreachable scheduler is reported before any work."""
-    from memcore.jobs import backends
+    from memcore.sweeps import backends
 
     be = backends.resolve(args.backend, workers=args.workers, scheduler=args.scheduler)
     if be.name == "dask":
@@ -97,7 +97,7 @@ def _backend(args):
 
 def _run(name: str, args, dataset: str, backend=None):
     from memcore import demo
-    from memcore.jobs import sweep as fr
+    from memcore.sweeps import sweep as fr
 
     _warn_missing(dataset)
     if args.stored_only:

@@ -5,7 +5,7 @@
     python -m memcore cancel|delete|retry|recompute KEY
 
 KEY may be a unique prefix of a run key (at least 6 characters). With a public demo's settings
-on (memcore/demo.py), submit, retry and recompute check its caps first, as the app does.
+on (memcore/demo/), submit, retry and recompute check its caps first, as the app does.
 Inspecting runs: memcore/commands/runs.py.
 """
 
@@ -52,9 +52,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 @handled
 def cmd_worker(args: argparse.Namespace) -> int:
-    from memcore.jobs import batches
-    from memcore.jobs.store import Store
     from memcore.jobs.worker import Worker
+    from memcore.store import Store
+    from memcore.sweeps import batches
 
     store = Store(args.store, lease_s=args.lease)
     threads = args.threads or default_threads()

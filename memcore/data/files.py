@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memcore import settings
-from memcore.data.registry import OFFLINE_DATASETS, REGISTRY, DatasetInfo
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE_TIMEOUT_S = 2.0

@@ -2,7 +2,7 @@
 
 `load(DataSpec) -> Dataset` gives float32 inputs N x *input_shape (images N x C x H x W; mnist1d
 N x 1 x 40) and int64 labels. Flattening for MLPs is the model's job. Which datasets exist, their
-shapes and default splits: memcore.data.registry.
+shapes and default splits: memcore.datasets.
 
 `data.val_fraction > 0` replaces the default split for every dataset: that share of the train
 images (per class, seeded by data.seed) becomes validation. Then `data.train_size` picks a subset
@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from memcore.data.files import data_root, open_torchvision
-from memcore.data.registry import DIGITS_VAL_FRACTION, MNIST_DEFAULT_VAL, REGISTRY, DatasetInfo
 from memcore.data.splits import stratified_split, subset
+from memcore.datasets import DIGITS_VAL_FRACTION, MNIST_DEFAULT_VAL, REGISTRY, DatasetInfo
 from memcore.spec import DataSpec
 
 __all__ = ["Dataset", "clear_cache", "load"]

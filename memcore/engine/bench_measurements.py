@@ -15,7 +15,7 @@ from memcore import machine
 from memcore.engine import device as devices
 from memcore.engine import sensitivity_task
 from memcore.metrics import critical
-from memcore.presets import preset
+from memcore.spec.presets import preset
 
 
 def _mlp_forward(

@@ -43,7 +43,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from memcore.data.registry import REGISTRY, DatasetInfo
+from memcore.datasets import REGISTRY, DatasetInfo
 from memcore.spec import RunSpec
 
 # fp32 FLOP/s the engine reaches (CPU: per thread; about half the measured matmul peak of 76 GF/s

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from memcore import records
-from memcore.data.registry import REGISTRY
+from memcore.datasets import REGISTRY
 from memcore.engine import device as devices
 from memcore.engine import models
 from memcore.engine.batching import Batch

@@ -1,7 +1,7 @@
 """The paper's experiments as recipes (PAPER.md "The experiments" 1-8).
 
 `RECIPES` maps a name to its `Recipe` (experiments.recipe): the spec grid at a scale, the tidy
-frame of the stored results, and the claim check. Run one with memcore.jobs.sweep (through the
+frame of the stored results, and the claim check. Run one with memcore.sweeps.sweep (through the
 job store) or `python -m memcore figure NAME`.
 """
 

@@ -37,8 +37,8 @@ from memcore.experiments.recipe import (
 from memcore.experiments.verdict import unmet
 from memcore.metrics import spread
 from memcore.metrics.filters import structure
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
 
 GRID = {
     "test": {

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from memcore import records as rec
-from memcore.data.registry import DATASETS, REGISTRY
+from memcore.datasets import DATASETS, REGISTRY
 from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
-from memcore.presets import preset
 from memcore.spec import MetricsSpec, RunSpec
+from memcore.spec.presets import preset
 
 SCALES = ("test", "quick", "paper")
 

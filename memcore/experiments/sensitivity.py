@@ -37,8 +37,8 @@ from memcore.experiments.recipe import (
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
-from memcore.presets import preset
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
 
 MIN_LEARNED = 0.2  # regime: real data's training accuracy this far from chance towards 1
 MIN_SEEDS = 4  # Gini depends on the initial weights: compare seed by seed (quick and paper)

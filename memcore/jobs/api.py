@@ -27,7 +27,7 @@ from memcore.jobs.status import (
     sweep_keys,
     sweep_status,
 )
-from memcore.jobs.store import StoreArg
+from memcore.store import StoreArg
 
 __all__ = [
     "JobStatus",

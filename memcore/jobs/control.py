@@ -3,7 +3,7 @@
 Every function takes `store=None`: a Store, a folder path, or None for the default store
 (setting MEMCORE_STORE, else <repo>/cache/store). Runs are computed by worker processes, never in
 the caller. No visitor policy here: a public demo's caps are checked by the caller before it
-submits (memcore/demo.py, used by the app and the CLI).
+submits (memcore/demo/, used by the app and the CLI).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import warnings
 from memcore.engine.cost import check_fits
 from memcore.jobs import jobqueue
 from memcore.jobs.runs import spec as stored_spec
-from memcore.jobs.store import ACTIVE, StoreArg, open_store
 from memcore.spec import RunSpec
+from memcore.store import ACTIVE, StoreArg, open_store
 
 
 def as_spec(spec: RunSpec | dict | str) -> RunSpec:

@@ -16,9 +16,9 @@ import pickle
 import time
 from dataclasses import dataclass, field
 
-from memcore.jobs.index import Job, RunIndex
-from memcore.jobs.store import ACTIVE, FINISHED, DamagedStore, Store, damaged_message
 from memcore.spec import RunSpec
+from memcore.store import ACTIVE, FINISHED, DamagedStore, Store, damaged_message
+from memcore.store.index import Job, RunIndex
 
 
 def new_job(key: str, now: float) -> Job:

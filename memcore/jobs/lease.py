@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from memcore import settings
-from memcore.jobs.index import Job, RunIndex
 from memcore.jobs.jobqueue import finish, put_back
-from memcore.jobs.store import Store, low_disk
 from memcore.spec import RunSpec
+from memcore.store import Store, low_disk
+from memcore.store.index import Job, RunIndex
 
 
 class LeaseLost(RuntimeError):
@@ -103,7 +103,7 @@ def _nothing_to_claim(ix: RunIndex, now: float) -> bool:
 def claim(store: Store, worker_id: str, only: Collection[str] | None = None) -> Claim | None:
     """Take the first queued job (after requeueing expired leases); None when the queue is empty.
     `only`: take the first queued job among these keys (a sweep driver computing its own runs
-    elsewhere, memcore/jobs/backends.py); other queued jobs keep their place."""
+    elsewhere, memcore/sweeps/backends.py); other queued jobs keep their place."""
     now = time.time()
     if _nothing_to_claim(store.index, now):
         return None

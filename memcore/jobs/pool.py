@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from memcore import settings
-from memcore.jobs.store import Store, open_store, repo_root
+from memcore.store import Store, open_store, repo_root
 
 SPAWN_GRACE_S = 60.0  # a started worker has this long to send its first heartbeat
 

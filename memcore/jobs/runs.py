@@ -14,16 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from memcore.jobs.index import RunIndex
 from memcore.jobs.status import JobStatus, job_status, status
-from memcore.jobs.store import (
+from memcore.spec import RunSpec
+from memcore.store import (
     CorruptArtifact,
     DamagedStore,
     StoreArg,
     damaged_message,
     open_store,
 )
-from memcore.spec import RunSpec
+from memcore.store.index import RunIndex
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from memcore.jobs.index import Job, RunIndex
-from memcore.jobs.store import FINISHED, Store, StoreArg, open_store
+from memcore.store import FINISHED, Store, StoreArg, open_store
+from memcore.store.index import Job, RunIndex
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from memcore.jobs.jobqueue import enforce_limit
 from memcore.jobs.pool import pid_alive
 from memcore.jobs.runner import Runner, default_runner, warm_up
 from memcore.jobs.runs import records
-from memcore.jobs.store import (
+from memcore.spec import RunSpec
+from memcore.store import (
     CorruptArtifact,
     Store,
     StoreError,
@@ -43,7 +44,6 @@ from memcore.jobs.store import (
     disk_full_message,
     open_store,
 )
-from memcore.spec import RunSpec
 
 PENDING_EVERY_S = 0.5  # live-record refresh period
 
@@ -268,7 +268,7 @@ class Worker:
     ) -> int:
         """Claim and run jobs until SIGTERM, `max_jobs` jobs, or `idle_exit` idle seconds.
         `before_claim()` runs before each claim and returns how many jobs it finished itself
-        (memcore.jobs.batches: queued same-shape specs as one batched run); they count as
+        (memcore.sweeps.batches: queued same-shape specs as one batched run); they count as
         handled."""
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):

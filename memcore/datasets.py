@@ -90,7 +90,7 @@ class DatasetInfo:
     split_text: str  # the default split, in words
     # {"section.field": value} a form applies on picking this data (a dict: kept out of the hash)
     run_defaults: dict[str, Any] = field(hash=False)
-    preset: str  # the preset (memcore.presets) a figure's runs build on
+    preset: str  # the preset (memcore.spec.presets) a figure's runs build on
     value_range: tuple[float, float] = (0.0, 1.0)  # min, max of the input tensors as loaded
     folder: str = ""  # torchvision: where the files go, relative to the data root
     files: tuple[str, ...] = ()  # torchvision: archives to put in `folder`

@@ -1,6 +1,6 @@
 """Where a sweep's missing runs are computed: `Local` (this machine) or `Dask` (a cluster).
 
-A sweep (memcore/jobs/sweep.py) first queues its runs in the store (finished ones are skipped),
+A sweep (memcore/sweeps/sweep.py) first queues its runs in the store (finished ones are skipped),
 then hands them to a backend's `compute(specs, store, finished, poll)`, which works until
 `finished()` says every run of the sweep is done, failed or cancelled (or the caller's timeout
 passed; `finished` also reports progress). Either way the results land in the one local store,
@@ -9,10 +9,10 @@ through the workers' write path (memcore/jobs/lease.py), so the app shows them l
 - `Local(workers=0)`: a worker loop in this process takes one queued job at a time until the
   sweep is finished (nothing is left running afterwards); first, unless batched=False (default
   MEMCORE_BATCH_SWEEPS), the sweep's queued specs of one shape train as one batched run each
-  (memcore/jobs/batches.py); `Local(workers=N)` makes sure N
+  (memcore/sweeps/batches.py); `Local(workers=N)` makes sure N
   background worker processes are alive and waits for them.
 - `Dask(scheduler)`: one Dask task per run on a dask.distributed cluster
-  (memcore/jobs/dask_backend.py); dask is imported only when this backend is used.
+  (memcore/sweeps/dask_backend.py); dask is imported only when this backend is used.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from memcore.jobs.store import Store
 from memcore.spec import RunSpec
+from memcore.store import Store
 
 BACKENDS = ("local", "dask")
 
@@ -92,8 +92,8 @@ class Local(Closing):
 
             pool.ensure_workers(self.workers, store, parent=os.getpid())  # they exit with us
         else:
-            from memcore.jobs import batches
             from memcore.jobs.worker import Worker
+            from memcore.sweeps import batches
 
             inline = Worker(store)
             if batches.enabled(inline, self.batched):  # same-shape specs as one run
@@ -125,7 +125,7 @@ def resolve(
         return Local(workers, batched)
     if name == "dask":
         from memcore import settings
-        from memcore.jobs.dask_backend import Dask
+        from memcore.sweeps.dask_backend import Dask
 
         if workers:
             raise ValueError(

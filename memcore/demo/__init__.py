@@ -22,8 +22,8 @@ they cancel or delete; memcore.jobs knows nothing of this. The settings are read
     MEMCORE_DEMO_MAX_EARLY_STEPS=100        metrics.early_steps
     MEMCORE_DEMO_MAX_SECONDS=600            the run's estimated seconds on the server's device
     MEMCORE_DEMO_MAX_MEMORY_MB=4096         the run's estimated memory (memcore.engine.cost)
-    MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=10  queued + running jobs per visitor (memcore.visitors:
-                                            the client's address, else the browser session)
+    MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=10  queued + running jobs per visitor (demo/visitors.py: the
+                                            client's address, else the browser session)
     MEMCORE_DEMO_MAX_QUEUED=50              queued + running jobs in the whole store
 
 (The old names MEMLAB_DEMO, MEMLAB_READONLY and MEMLAB_MAX_* still work for one release.) A cap
@@ -35,7 +35,7 @@ on the server's device) bound everything together, so no combination of allowed 
 every epoch, evaluations every step, sharpness, ...) runs for days. A visitor cannot choose the
 device: train.device must stay "auto" (the server's device).
 
-Visitors (memcore.visitors) may cancel or delete only the runs their own session created
+Visitors (memcore.demo.visitors) may cancel or delete only the runs their own session created
 (`check_manage`); the app passes the visitor to every check, the command line passes none (an
 operator: anything goes).
 """
@@ -46,12 +46,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from memcore import settings
+from memcore.demo.visitors import LEDGER, Ledger, Visitor
 from memcore.engine import cost
 from memcore.engine.cost import sgd_steps, train_examples
 from memcore.jobs.control import as_spec
-from memcore.jobs.store import ACTIVE, StoreArg, open_store
 from memcore.spec import RunSpec
-from memcore.visitors import LEDGER, Ledger, Visitor
+from memcore.store import ACTIVE, StoreArg, open_store
 
 __all__ = [
     "CAPS",

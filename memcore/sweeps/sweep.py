@@ -1,7 +1,7 @@
 """Run a recipe through the job store: submit its sweep, wait, collect the runs, check the claim.
 
 Runs are cached by spec key in the store, so a second call (or a page showing the same recipe)
-reuses every finished run and only computes what is missing. A backend (memcore/jobs/backends.py)
+reuses every finished run and only computes what is missing. A backend (memcore/sweeps/backends.py)
 computes them: by default this machine's worker processes (`workers=N` makes sure N are alive)
 or, with `workers=0`, a worker loop in this process (handy on a CLI or in tests: nothing is left
 running afterwards); `backend="dask"` (or a backends.Dask) on a dask.distributed cluster.
@@ -18,10 +18,11 @@ import pandas as pd
 
 from memcore.experiments import get, glossary
 from memcore.experiments.recipe import Recipe, RunData, Verdict
-from memcore.jobs import api, backends
-from memcore.jobs.backends import Backend
-from memcore.jobs.store import open_store
+from memcore.jobs import api
 from memcore.spec import RunSpec
+from memcore.store import open_store
+from memcore.sweeps import backends
+from memcore.sweeps.backends import Backend
 
 
 @dataclass
@@ -177,7 +178,7 @@ def run(
     poll: float = 1.0,
     batched: bool | None = None,
 ) -> FigureResult:
-    """Submit, compute the missing runs with `backend` (memcore/jobs/backends.py; default the
+    """Submit, compute the missing runs with `backend` (memcore/sweeps/backends.py; default the
     local one: in this process when workers=0), wait and evaluate. In this process, specs of
     one shape train as one batched run (jobs.batches) unless batched=False (default:
     MEMCORE_BATCH_SWEEPS)."""

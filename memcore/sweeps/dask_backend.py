@@ -41,9 +41,9 @@ from distributed import Client, Future
 from memcore import settings
 from memcore.jobs import lease
 from memcore.jobs.runner import default_runner
-from memcore.jobs.store import Store
 from memcore.jobs.worker import Worker
 from memcore.spec import RunSpec
+from memcore.store import Store
 
 CONNECT_TIMEOUT_S = 10
 

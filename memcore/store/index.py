@@ -28,7 +28,7 @@ from typing import Any
 
 import diskcache
 
-from memcore.jobs.faults import ReadOnlyStore, read_only_message
+from memcore.store.faults import ReadOnlyStore, read_only_message
 
 Job = dict[str, Any]
 _STATUS = "status:"

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import diskcache
 
-from memcore.jobs.cachefile import DBNAME, empty_index, integrity, open_cache
-from memcore.jobs.index import RunIndex
-from memcore.jobs.store import Store
+from memcore.store import Store
+from memcore.store.cachefile import DBNAME, empty_index, integrity, open_cache
+from memcore.store.index import RunIndex
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 A `RunSpec` nests five frozen dataclasses of scalars and tuples (data, noise, model, train,
 metrics). Every field carries its allowed values, unit and help once, as metadata
-(memcore.spec_fields; `field_meta("train.lr")`); construction checks every field against it and
+(memcore.spec.fields; `field_meta("train.lr")`); construction checks every field against it and
 rejects an invalid value with a `ValueError` that names the field, the value and what is allowed.
 Derive variants with `spec.replace(**{"noise.level": 0.5})` or `dataclasses.replace`. Named
-presets: memcore.presets.
+presets: memcore.spec.presets.
 
 `spec.key` = sha256(canonical JSON + CODE_VERSION): the same spec gives the same key in any
 process; any field change gives a new key. Bump CODE_VERSION whenever results would change.
@@ -22,9 +22,9 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from memcore.data.registry import REGISTRY
-from memcore.spec_fields import FieldMeta, fail, meta_of, spec_field, validate_fields
-from memcore.spec_sections import TASKS, DataSpec, MetricsSpec, ModelSpec, NoiseSpec, TrainSpec
+from memcore.datasets import REGISTRY
+from memcore.spec.fields import FieldMeta, fail, meta_of, spec_field, validate_fields
+from memcore.spec.sections import TASKS, DataSpec, MetricsSpec, ModelSpec, NoiseSpec, TrainSpec
 
 __all__ = [
     "CODE_VERSION",

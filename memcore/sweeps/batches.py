@@ -24,9 +24,9 @@ from memcore.jobs import lease
 from memcore.jobs.jobqueue import enforce_limit
 from memcore.jobs.runner import default_runner
 from memcore.jobs.runs import records
-from memcore.jobs.store import Store, StoreError, disk_full, disk_full_message
 from memcore.jobs.worker import PENDING_EVERY_S, Worker, run_summary
 from memcore.spec import RunSpec
+from memcore.store import Store, StoreError, disk_full, disk_full_message
 
 
 def enabled(worker: Worker, batched: bool | None = None) -> bool:

@@ -1,6 +1,6 @@
 """The five sections of a run spec (data, noise, model, train, metrics) and their fields.
 
-Each field is a `spec_field` carrying its allowed values, unit and help (memcore.spec_fields);
+Each field is a `spec_field` carrying its allowed values, unit and help (memcore.spec.fields);
 constructing a section checks every field against that metadata, in field order. Checks that need
 two fields are the rules below, run right after their field's own check. RunSpec, the key and the
 flat form: memcore.spec.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memcore.data.registry import DATASETS, OFFLINE_DATASETS
-from memcore.spec_fields import check_number, fail, spec_field, validate_fields
+from memcore.datasets import DATASETS, OFFLINE_DATASETS
+from memcore.spec.fields import check_number, fail, spec_field, validate_fields
 
 NOISE_KINDS = ("none", "randX", "randY")
 LABEL_MODES = ("class", "unique")

@@ -1,16 +1,16 @@
 """Named run presets: the offline defaults and the paper's configurations.
 
 `preset(name, **changes)` is the RunSpec of PRESETS[name] with dotted-name changes on top. Each
-dataset's preset for the figures is its registry entry's `preset` (memcore.data.registry).
+dataset's preset for the figures is its registry entry's `preset` (memcore.datasets).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from memcore.data.registry import OFFLINE_CSR
+from memcore.datasets import OFFLINE_CSR
 from memcore.spec import RunSpec, from_flat
-from memcore.spec_fields import fail
+from memcore.spec.fields import fail
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The offline default: real 8x8 digits, a small MLP, quick to train on a laptop.

@@ -4,7 +4,7 @@ Layout of a store folder (`open_store(path)`; path from the argument, setting ME
 <repo>/cache/store):
 
 - `index/`: the diskcache.Cache (SQLite WAL: readers never block the writer for long); its keys
-  are spelled only in memcore/jobs/index.py and read and written through `store.index` (outside
+  are spelled only in memcore/store/index.py and read and written through `store.index` (outside
   a transaction) or `with store.transact() as ix:` (atomically).
 - `artifacts/K/N.npz`: the arrays of record N of run K; its sha256 is kept in the record.
 - `checkpoints/K.N.pt`: `torch.save` of the resume state after record N; sha256 in `job:K`.
@@ -32,8 +32,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from memcore import settings
-from memcore.jobs.cachefile import ReadOnlyCache, empty_index, open_cache
-from memcore.jobs.faults import (  # noqa: F401  (re-exported: the store's errors)
+from memcore.store.cachefile import ReadOnlyCache, empty_index, open_cache
+from memcore.store.faults import (  # noqa: F401  (re-exported: the store's errors)
     CorruptArtifact,
     DamagedStore,
     ReadOnlyStore,
@@ -45,7 +45,7 @@ from memcore.jobs.faults import (  # noqa: F401  (re-exported: the store's error
     low_disk,
     read_only_message,
 )
-from memcore.jobs.index import RunIndex
+from memcore.store.index import RunIndex
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
