@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields  # `fields` is also our submodule spec.fields
 from typing import Any
 
 from memcore.datasets import REGISTRY
@@ -109,9 +110,9 @@ class RunSpec:
                 fail(
                     name,
                     values,
-                    f'must be an object of fields, e.g. {{"{fields(sec)[0].name}": ...}}',
+                    f'must be an object of fields, e.g. {{"{dataclass_fields(sec)[0].name}": ...}}',
                 )
-            bad = sorted(map(str, set(values) - {f.name for f in fields(sec)}))
+            bad = sorted(map(str, set(values) - {f.name for f in dataclass_fields(sec)}))
             if bad:
                 fail(
                     f"{name}.{bad[0]}",
@@ -153,7 +154,7 @@ def field_types() -> dict[str, type]:
     """Dotted field name -> Python type of its default (used to parse strings)."""
     out: dict[str, type] = {"task": str}
     for name, sec in SECTIONS.items():
-        for f in fields(sec):
+        for f in dataclass_fields(sec):
             has_default = f.default is not dataclasses.MISSING
             out[f"{name}.{f.name}"] = type(f.default) if has_default else tuple
     return out
@@ -163,7 +164,7 @@ def field_meta(name: str) -> FieldMeta:
     """The metadata (allowed values, unit, help) of a dotted spec field, e.g. "train.lr"."""
     section, _, fname = name.rpartition(".")
     owner = SECTIONS[section] if section else RunSpec
-    for f in fields(owner):
+    for f in dataclass_fields(owner):
         if f.name == fname and (meta := meta_of(f)) is not None:
             return meta
     raise KeyError(name)
