@@ -31,11 +31,8 @@ def _walls(frame: pd.DataFrame) -> pd.Series:
 
 
 def csr_epochs(spec: RunSpec, after: int) -> list[int]:
-    """Epochs > `after` whose end runs a CSR search (every csr_every epochs, and the last)."""
-    every, last = spec.metrics.csr_every, spec.train.epochs
-    if not every:
-        return []
-    return [e for e in range(after + 1, last + 1) if e % every == 0 or e == last]
+    """Epochs > `after` whose end runs a CSR search (the spec's schedule: memcore.spec)."""
+    return [e for e in spec.csr_epochs if e > after]
 
 
 def work_left(epochs: pd.DataFrame, csr: pd.DataFrame, spec: RunSpec) -> float | None:

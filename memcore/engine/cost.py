@@ -17,7 +17,7 @@ FLOPs (a multiply-add is 2; backward costs twice the forward):
     evaluation   2 M K (N + V) (2 + floor(E / eval_every) + early_steps)
     CSR          4 M K P' iters n_csr (input gradients only; every iteration counted), P' =
                  min(csr_probes, the probe set's size),
-                 n_csr = 1 + ceil(E / csr_every) when csr_every > 0
+                 n_csr = len(spec.csr_epochs) (memcore.spec.schedule)
     sharpness    24 M K 2048 (20 Hessian-vector products on 2,048 examples, 4x a backward each)
     sensitivity  (task "sensitivity", float64, on the CPU) evaluations at t = k, 2k, ... S,
                  k = sens_every; the one at t recomputes t steps for a_t adjoints at once:
@@ -194,7 +194,7 @@ def estimate(spec: RunSpec, device: str = "cpu", threads: int | None = None) -> 
     if spec.task == "sensitivity":
         return _sensitivity(spec, n, v, d, sh, steps)
     n_eval = 2 + e // mx.eval_every + mx.early_steps
-    n_csr = 1 + math.ceil(e / mx.csr_every) if mx.csr_every else 0
+    n_csr = len(spec.csr_epochs)
     flops = 6 * m * k * n * e + 2 * m * k * (n + v) * n_eval
     pool = v if mx.csr_set == "val" and v > 0 else n
     probes = min(mx.csr_probes, pool)  # engine.measurements.probe_set draws at most all

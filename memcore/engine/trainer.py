@@ -4,7 +4,7 @@
 meta, then per evaluation point one "epoch" record per member and one "arrays" record (those of
 epoch 0 and of the last epoch also hold the "first_layer" filters, K x F x H x W; that of the
 last epoch, with CSR on, also the critical pairs of engine.measurements), "csr"
-records every metrics.csr_every epochs and after the last, a "checkpoint" after every epoch but
+records at the spec's CSR epochs (memcore.spec.schedule), a "checkpoint" after every epoch but
 the last, "sharpness" at the end (metrics.sharpness), and "done". Settings are validated when
 `train` is called (a ValueError naming the field), before anything runs.
 
@@ -239,6 +239,7 @@ class Trainer:
     def _stream(self, stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """The batched run's records; "meta" and "done" are placeholders spec_records fills."""
         spec, t, m = self.spec, self.spec.train, self.spec.metrics
+        csr_at = set(spec.csr_epochs)  # memcore.spec.schedule: epoch 0, the schedule, the last
         self._t0 = time.perf_counter()
 
         def wall() -> float:
@@ -248,7 +249,7 @@ class Trainer:
             if self.epoch == 0 and self.step == 0:
                 yield {"type": "meta"}
                 yield from self.eval_records(0, lr_at(spec, 0), wall())
-                if m.csr_every:
+                if 0 in csr_at:
                     yield from self.csr_records(0, wall, stop)[0]
             early = min(m.early_steps, self.steps_per_epoch - 1)
             for epoch in range(self.epoch + 1, t.epochs + 1):
@@ -272,7 +273,7 @@ class Trainer:
                 # the last epoch too, so every run ends with its final CSR; measured before the
                 # evaluation is yielded so its critical pairs join that evaluation's arrays record
                 # (the store aligns every array name with the arrays records' epochs)
-                if m.csr_every and (epoch % m.csr_every == 0 or last):
+                if epoch in csr_at:
                     csr, pairs = self.csr_records(epoch, wall, stop, pairs=last)
                 if epoch % m.eval_every == 0 or last:
                     yield from self.eval_records(epoch, lr, evaluated_at, pairs)

@@ -5,7 +5,7 @@ and 100% randX, each with the scale's seeds. Cell (i, j) = mean over class-j inp
 |dL^(i)/dx|_1, summarised per seed by metrics.class_matrix.
 
 Regime: the real-data net learns its 10 classes during the run (final training accuracy at least
-MIN_LEARNED of the way from chance to 1); below it the check is inconclusive, naming the accuracy.
+experiments.verdict.learned); below it the check is inconclusive, naming the accuracy.
 
 Check, two parts combined by experiments.verdict.combine, compared seed by seed (metrics.spread:
 paired, t quantile): "diagonal dominates" (per setting, the log of the diagonal / off-diagonal mean
@@ -30,15 +30,14 @@ from memcore.experiments.recipe import (
 from memcore.experiments.sensitivity import (
     COMPARED,
     GRID,
-    MIN_LEARNED,
     MIN_SEEDS,
     describe_run,
-    learned,
     learned_condition,
     real_train_acc,
+    regime_columns,
     run_spec,
 )
-from memcore.experiments.verdict import combine, unmet
+from memcore.experiments.verdict import LEARNED_SHARE, combine, unmet
 from memcore.metrics import spread
 from memcore.metrics.class_matrix import diagonal_summary
 from memcore.spec import RunSpec
@@ -49,7 +48,7 @@ COLUMNS = (
 
 
 def specs(dataset: str, scale: str) -> list[RunSpec]:
-    seeds = range(GRID[scale]["seeds"])
+    seeds = range(GRID[scale]["seeds"]["class"])
     return [run_spec(dataset, scale, k, lv, "class", seed) for k, lv in COMPARED for seed in seeds]
 
 
@@ -76,7 +75,7 @@ def _class_matrix(r: RunData) -> pd.DataFrame | None:
             "loss_class": i.ravel(),
             "input_class": j.ravel(),
             "value": m.ravel(),
-            **learned(r),
+            **regime_columns(r),
         }
     )
 
@@ -153,7 +152,7 @@ RECIPE = Recipe(
     ),
     regime=(
         f"The real-data net learns its 10 classes during the run (training accuracy at least "
-        f"{MIN_LEARNED:.0%} of the way from chance to 100%); {MIN_SEEDS} seeds of real and 100% "
+        f"{LEARNED_SHARE:.0%} of the way from chance to 100%); {MIN_SEEDS} seeds of real and 100% "
         "randX, compared seed by seed."
     ),
     specs=specs,

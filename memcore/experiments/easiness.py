@@ -9,17 +9,18 @@ class-level biases.
 
 Dispersion D and within-class D (metrics.easiness.dispersion, within_class_dispersion): variance
 of p across examples against the binomial variance; 1 = no more spread than chance.
-Claim: real data spreads widely; randX matches the binomial reference; randY lies between.
-Regime: after one epoch the real-data net has learned something (mean p at least MIN_LEARNED
-above chance: otherwise every setting is near chance and the comparison has no power), with
-MIN_MEMBERS+ members; p is not degenerate in any setting (every example always or never right
-makes D undefined). Below it the check is inconclusive, naming the value.
+Claim (poster Fig 3.1): "easiness of examples varies much more for real data" (than for randX
+and randY). Regime: after one epoch the real-data net has learned something (mean p
+ONE_EPOCH_SHARE of the way from chance to 1: otherwise every setting is near chance and the
+comparison has no power; experiments.verdict.learned), with MIN_MEMBERS+ members; p is not
+degenerate in any setting (every example always or never right makes D undefined). Below it the
+check is inconclusive, naming the value.
 
-Check: the claim is about the ordering and the size of the spread, in two parts combined by
-experiments.verdict.combine: "real more spread than randX" (within-class D), and "randY between"
-(above randX and below real). Each comparison's tolerance is its bootstrap standard error over
-examples (metrics.spread.ordering, z = 2). How close randX is to the binomial reference (|D - 1|)
-is reported as a number, not required.
+Check, two parts (the poster's "than randX" and "than randY") combined by
+experiments.verdict.combine: within-class D of real above that of randX, and above that of randY,
+each with its bootstrap standard error over examples (metrics.spread.ordering, z = 2).
+Observations (reported, never the verdict): how far randX is from its binomial reference
+(|D - 1|), and where randY falls relative to randX and real.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
+    classes,
     concat_runs,
     describe,
     inconclusive,
@@ -39,19 +41,21 @@ from memcore.experiments.recipe import (
     rnd,
     setting,
 )
-from memcore.experiments.verdict import combine, unmet
+from memcore.experiments.verdict import Observation, chance, combine, learned, observe, unmet
 from memcore.metrics import easiness as ez
 from memcore.metrics import spread
 from memcore.spec import RunSpec
 
 MIN_MEMBERS = 20
-MIN_LEARNED = 0.1  # real data's mean P(correct) must exceed chance by this for a comparison
+# "Has learned something after one epoch": mean P(correct) this share of the way from chance
+# to 1 (0.19 with 10 classes; measured on digits at lr 0.1: 0.7 after one epoch).
+ONE_EPOCH_SHARE = 0.1
 GRID = {
     "test": {"members": 8, "extra": {"data.train_size": 200, "metrics.track_size": 100}},
     "quick": {"members": 100, "extra": {"metrics.track_size": 1000}},
     "paper": {"members": 100, "extra": {"metrics.track_size": 1000}},
 }
-COLUMNS = ("setting", "example", "label", "noisy", "p_correct", "members")
+COLUMNS = ("setting", "example", "label", "noisy", "p_correct", "members", "classes")
 
 
 def specs(dataset: str, scale: str) -> list[RunSpec]:
@@ -93,6 +97,7 @@ def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
             "noisy": np.asarray(noisy, dtype=bool)[:t],
             "p_correct": ez.p_correct(c),
             "members": c.shape[0],
+            "classes": classes(r.spec),
         }
     )
 
@@ -119,18 +124,15 @@ def check(df: pd.DataFrame) -> Verdict:
             "always_right": rnd(float(np.mean(p == 1.0))),
             "never_right": rnd(float(np.mean(p == 0.0))),
         }
-    # Reported, not required: how close randX is to the binomial reference (1 = equally easy).
-    numbers["randX_distance_from_binomial"] = rnd(abs(d_wc["randX"] - 1), 2)
-    real = df[df["setting"] == "real"]
-    chance = 1.0 / max(real["label"].nunique(), 1)
     degenerate = [s for s, v in d_wc.items() if not np.isfinite(v)]
     stop = unmet(
         [
             (k >= MIN_MEMBERS, f"only {k} members; the spread of p needs {MIN_MEMBERS}+"),
-            (
-                numbers["real"]["mean_p"] >= chance + MIN_LEARNED,
-                f"real data is barely learned after one epoch (mean P(correct) "
-                f"{numbers['real']['mean_p']:.3f}, chance {chance:.3f})",
+            learned(
+                numbers["real"]["mean_p"],
+                chance(df),
+                "real data's mean P(correct) after one epoch",
+                ONE_EPOCH_SHARE,
             ),
             (not degenerate, f"p is degenerate (all 0 or all 1) for {', '.join(degenerate)}"),
         ],
@@ -140,19 +142,31 @@ def check(df: pd.DataFrame) -> Verdict:
         return stop
     parts = {
         "real more spread than randX": _above(d_wc, se, "real", "randX"),
-        "randY between": combine(
-            {
-                "above randX": _above(d_wc, se, "randY", "randX"),
-                "below real": _above(d_wc, se, "real", "randY"),
-            }
-        ),
+        "real more spread than randY": _above(d_wc, se, "real", "randY"),
     }
     v = combine(parts, numbers)
     text = (
         f"within-class dispersion real {d_wc['real']:.2f}, randY {d_wc['randY']:.2f}, randX "
-        f"{d_wc['randX']:.2f} (1 = binomial; randX is {abs(d_wc['randX'] - 1):.2f} from it). "
+        f"{d_wc['randX']:.2f} (1 = binomial). "
     )
-    return Verdict(v.verdict, text + v.summary, v.numbers, v.parts)
+    return observe(Verdict(v.verdict, text + v.summary, v.numbers, v.parts), _observed(d_wc, se))
+
+
+def _observed(d: dict, se: dict) -> dict[str, Observation]:
+    """Not the poster's claim: randX against its binomial reference, and where randY falls."""
+    x, y, r = d["randX"], d["randY"], d["real"]
+    where = "between randX and real" if x < y < r else ("below randX" if y <= x else "above real")
+    return {
+        "randX against its binomial reference": Observation(
+            f"randX within-class D {x:.2f} is {abs(x - 1):.2f} from 1 (the binomial reference: "
+            f"every example equally easy; bootstrap s.e. {se['randX']:.2f})",
+            {"randX_distance_from_binomial": rnd(abs(x - 1), 2)},
+        ),
+        "where randY falls": Observation(
+            f"randY D {y:.2f} lies {where} (randX {x:.2f}, real {r:.2f})",
+            {"randY_minus_randX": rnd(y - x), "real_minus_randY": rnd(r - y)},
+        ),
+    }
 
 
 def _above(d: dict, se: dict, a: str, b: str) -> Verdict:
@@ -167,9 +181,9 @@ RECIPE = Recipe(
     title="Easiness after one epoch",
     figure="poster Fig 3.1, ICML Fig 1",
     claim=(
-        "After one epoch, real examples differ widely in how often they are classified "
-        "correctly (some always, some never); on random inputs every example is equally hard "
-        "(the binomial reference); random labels lie between."
+        "Easiness of examples (the probability of being correctly classified after one epoch "
+        "of training) varies much more for real data than for random inputs (randX) and random "
+        "labels (randY)."
     ),
     how_to_read=(
         "For each of the tracked training examples, the fraction of the members (trained one "
@@ -181,8 +195,8 @@ RECIPE = Recipe(
     ),
     regime=(
         f"After one epoch the real-data net has learned something (mean P(correct) at least "
-        f"{MIN_LEARNED:g} above chance) and examples are not all always or never right; "
-        f"{MIN_MEMBERS}+ members."
+        f"{ONE_EPOCH_SHARE:.0%} of the way from chance to 100%) and examples are not all always "
+        f"or never right; {MIN_MEMBERS}+ members."
     ),
     specs=specs,
     frame=frame,

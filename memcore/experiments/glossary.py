@@ -16,6 +16,9 @@ SHARED: dict[str, str] = {
     "real_train_acc": "final training accuracy of the real-data net, mean over seeds (the "
     "regime: it learned its labels)",
     "members": "models trained together per run (K); P(correct) takes the values k/K",
+    "members_to_decide": "members (or seeds) per setting that would decide this open "
+    "comparison at the spread measured now (a power calculation: 80% power, 5% level; "
+    "metrics.spread.members_needed)",
     "epochs": "epochs at which the curves were compared",
     "steps": "SGD steps at which both curves were measured",
     "sizes": "training-set sizes compared (examples)",
@@ -76,6 +79,9 @@ BY_RECIPE: dict[str, dict[str, str]] = {
         "dispersion_within_class": "the same ratio within each class (pooled), so differences "
         "between classes do not count: above 1 = easy and hard examples inside a class",
         "always_right": "share of examples every member classifies correctly",
+        "randY_minus_randX": "within-class dispersion of randY minus randX's (an observation: "
+        "where randY falls)",
+        "real_minus_randY": "within-class dispersion of real data minus randY's",
         "never_right": "share of examples no member classifies correctly",
     },
     "sensitivity": {
@@ -106,8 +112,13 @@ BY_RECIPE: dict[str, dict[str, str]] = {
         "final": "critical sample ratio at the last measurement: the share of probe points with "
         "an adversarial example within the radius",
         "rise": "last CSR minus first CSR after epoch 0",
-        "early_change": "CSR change over the first third of the measurements",
+        "initial": "critical sample ratio at epoch 0 (initialization: the untrained net)",
+        "early_change": "CSR change over the first third of the measurements after epoch 0",
         "late_change": "CSR change over the last third of the measurements",
+        "rise_epoch": "first measured epoch at which the setting's mean CSR covered 80% of its "
+        "change from epoch 0 to the end (an observation: randX early, randY late)",
+        "randY_minus_randX": "final CSR of randY minus randX's (the poster: randY rises 'to "
+        "almost the same level')",
     },
     "noise-levels": {
         "drop": "validation accuracy at its peak minus at the last epoch (mean over members), "
@@ -214,11 +225,13 @@ def rows(recipe: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def verdict_rows(recipe: str, verdict: dict[str, Any]) -> list[dict[str, str]]:
-    """`rows` of a Verdict.to_dict(), its parts' numbers included: a part's name goes into the
-    "for" column (e.g. "randY · 0.5")."""
+    """`rows` of a Verdict.to_dict(), its parts' and observations' numbers included: a part's
+    name (an observation's as "observed: name") goes into the "for" column (e.g. "randY · 0.5")."""
 
     def merged(v: dict[str, Any]) -> dict[str, Any]:
         parts = {name: merged(p) for name, p in v.get("parts", {}).items()}
-        return {**v.get("numbers", {}), **{k: p for k, p in parts.items() if p}}
+        obs = v.get("observations", {})
+        seen = {f"observed: {n}": o.get("numbers", {}) for n, o in obs.items()}
+        return {**v.get("numbers", {}), **{k: p for k, p in {**parts, **seen}.items() if p}}
 
     return rows(recipe, merged(verdict))

@@ -3,8 +3,8 @@
 randX and randY at several levels, train/validation accuracy and CSR per level; the grid (sizes,
 epochs, CSR settings) is the critical-sample-ratio figure's (experiments.critical).
 
-Regime (as experiments.critical): real data has learned (validation accuracy at least
-MIN_LEARNED above chance) and every noisy net has fitted at least MIN_FIT of its training labels,
+Regime (as experiments.critical; experiments.verdict.learned / fitted): real data has learned
+(validation accuracy) and every noisy net has fitted at least MIN_FIT of its training labels,
 since memorization is what makes validation accuracy fall. Below it the check is inconclusive,
 naming each run short of it and its value.
 
@@ -21,19 +21,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.critical import (
-    GRID,
-    LEARNED_VAL,
-    MIN_FIT,
-    MIN_LEARNED,
-    N_CLASSES,
-    csr_text,
-)
+from memcore.experiments.critical import GRID, MIN_FIT, csr_text
 from memcore.experiments.recipe import (
     Recipe,
     RunData,
     Verdict,
     base_spec,
+    classes,
     concat_runs,
     describe,
     inconclusive,
@@ -41,11 +35,11 @@ from memcore.experiments.recipe import (
     panels,
     rnd,
 )
-from memcore.experiments.verdict import combine, unmet
+from memcore.experiments.verdict import chance, combine, fitted, learned, learned_at, unmet
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
 
-COLUMNS = ("panel", "level", "epoch", "member", "metric", "value")
+COLUMNS = ("panel", "level", "epoch", "member", "metric", "value", "classes")
 
 
 def specs(dataset: str, scale: str) -> list[RunSpec]:
@@ -90,8 +84,10 @@ def _level_part(r: RunData) -> pd.DataFrame | None:
         )
     if not long:
         return None
-    level = float(r.spec.noise.level)
-    return pd.concat([d.assign(panel=p, level=level) for p in panels(r.spec) for d in long])
+    level, n = float(r.spec.noise.level), classes(r.spec)
+    return pd.concat(
+        [d.assign(panel=p, level=level, classes=n) for p in panels(r.spec) for d in long]
+    )
 
 
 def check(df: pd.DataFrame) -> Verdict:
@@ -113,7 +109,7 @@ def check(df: pd.DataFrame) -> Verdict:
         )
         mean = finals[panel].groupby("level").mean()
         numbers[panel] = {c: {str(k): rnd(v) for k, v in mean[c].items()} for c in mean}
-    stop = unmet(_level_regime(finals), **numbers)
+    stop = unmet(_level_regime(finals, chance(df)), **numbers)
     if stop:
         return stop
     parts = {
@@ -126,28 +122,15 @@ def check(df: pd.DataFrame) -> Verdict:
     return combine(parts, numbers)
 
 
-def _level_regime(finals: dict[str, pd.DataFrame]) -> list[tuple[bool, str]]:
-    chance = 1.0 / N_CLASSES
+def _level_regime(finals: dict[str, pd.DataFrame], chance_: float) -> list[tuple[bool, str]]:
     out = []
     for panel, f in finals.items():
         m = f.groupby("level").mean()
         real = float(m.loc[0.0, "val_acc"]) if 0.0 in m.index else float("nan")
         if panel == "randX":  # real data is in both panels: say it once
-            out.append(
-                (
-                    real >= chance + MIN_LEARNED,
-                    f"real data ended at {real:.0%} validation accuracy "
-                    f"(regime: >= {chance + MIN_LEARNED:.0%})",
-                )
-            )
+            out.append(learned(real, chance_, "real data's final validation accuracy"))
         for lv, a in m["train_acc"].items():
-            out.append(
-                (
-                    a >= MIN_FIT,
-                    f"{panel} {lv:.0%} fitted only {a:.0%} of its training "
-                    f"labels (regime: >= {MIN_FIT:.0%})",
-                )
-            )
+            out.append(fitted(a, f"{panel} {lv:.0%}", MIN_FIT))
     return out
 
 
@@ -201,7 +184,8 @@ RECIPE = Recipe(
     ),
     regime=(
         "The nets have learned and memorized: real data's final validation accuracy is at least "
-        f"{LEARNED_VAL:.0%} (3x chance with 10 classes) and the noisy nets have fitted at least "
+        f"{learned_at(0.1):.0%} with 10 classes (experiments.verdict.learned) and the noisy "
+        "nets have fitted at least "
         f"{MIN_FIT:.0%} of their training labels at every level (memorization is what makes "
         "validation accuracy fall); 2+ members for the spread."
     ),

@@ -29,6 +29,7 @@ from memcore.spec import MetricsSpec, RunSpec
 from memcore.spec.presets import preset
 
 SCALES = ("test", "quick", "paper")
+SOURCES = ("poster", "ICML paper", "workshop paper")  # whose claim a figure's headline reads
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Recipe:
     name: str
     title: str
     figure: str  # the paper's figure, e.g. "poster Fig 1, ICML Fig 5"
-    claim: str
+    claim: str  # the claim as its source states it (the headline verdict reads it)
     how_to_read: str
     specs: Callable[[str, str], list[RunSpec]]
     frame: Callable[[list[RunData]], pd.DataFrame]
@@ -65,6 +66,14 @@ class Recipe:
     datasets: tuple[str, ...] = DATASETS
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
     augment: Callable[[RunData], RunData] | None = None
+    # Whose claim the headline verdict reads: the poster's unless the poster does not state it
+    # (then the ICML paper's or the ICLR 2017 workshop paper's), named on the page and report.
+    source: str = "poster"
+
+    @property
+    def source_text(self) -> str:
+        """ "the poster's claim", "the workshop paper's claim", ..."""
+        return f"the {self.source}'s claim"
 
     def grid(self, dataset: str, scale: str) -> list[RunSpec]:
         """The specs, deduplicated by key (recipes may name the same spec twice)."""
@@ -128,6 +137,11 @@ def noise_changes(kind: str, level: float) -> dict[str, Any]:
     return {"noise.kind": kind, "noise.level": float(level)}
 
 
+def classes(spec: RunSpec) -> int:
+    """The number of classes of the spec's dataset (the registry's)."""
+    return len(REGISTRY[spec.data.dataset].classes)
+
+
 def setting(spec: RunSpec) -> str:
     """'real', 'randX' or 'randY' (the poster's colour key)."""
     return "real" if spec.noise.kind == "none" or spec.noise.level == 0 else spec.noise.kind
@@ -153,6 +167,6 @@ def describe(spec: RunSpec) -> str:
 
 
 __all__ = [
-    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec",
+    "SCALES", "SOURCES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "classes",
     "concat_runs", "describe", "inconclusive", "noise_changes", "panels", "rnd", "setting",
 ]  # fmt: skip

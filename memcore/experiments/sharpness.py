@@ -5,7 +5,9 @@ Sharpness = the largest eigenvalue of the Hessian of the training loss at the en
 fixed subset of training examples). One run per noise level and kind (randX, randY), members
 averaged.
 
-Claim: sharpness at convergence rises with the noise level.
+Claim (the ICLR 2017 workshop paper's, not the poster's): nets trained on real data "learn
+simpler functions than when trained with noise data, as measured by the sharpness of the loss
+function at convergence": sharpness at convergence rises with the noise level.
 Regime: every setting has converged (mean final training accuracy >= MIN_FIT: the claim is about
 sharpness at convergence); below it the check is inconclusive, naming each setting short of it.
 Check, one part per kind (randX, randY) combined by experiments.verdict.combine: the least-squares
@@ -31,7 +33,7 @@ from memcore.experiments.recipe import (
     rnd,
     setting,
 )
-from memcore.experiments.verdict import combine, unmet
+from memcore.experiments.verdict import combine, fitted, unmet
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
@@ -106,10 +108,7 @@ def check(df: pd.DataFrame) -> Verdict:
     """Regime, then one part per kind (randX, randY) combined by experiments.verdict.combine."""
     fit = df.groupby(["panel", "level"])["final_train_acc"].mean()
     stop = unmet(
-        [
-            (a >= MIN_FIT, f"{p} {lv:g} fitted only {a:.0%} of its training data")
-            for (p, lv), a in fit.items()
-        ],
+        [fitted(a, f"{p} {lv:g}", MIN_FIT) for (p, lv), a in fit.items()],
         final_train_acc={f"{p} {lv:g}": rnd(float(a)) for (p, lv), a in fit.items()},
     )
     if stop:

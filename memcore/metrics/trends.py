@@ -7,6 +7,8 @@
 - fraction above: the fraction of common x where curve a exceeds curve b (CSR: noisy above real).
 - early / late change: the change over the first and the last third of the points (a plateau
   is a late change small next to the early one).
+- rise epoch: the first epoch at which a curve has covered `share` (e.g. 80%) of its change from
+  its first point (initialization) to its last (CSR: randX rises early, randY late).
 - peaks then falls: after epoch 0, the maximum comes before the last point and the last point is
   at least `drop` below it ("patterns first, then memorization" on validation accuracy).
 """
@@ -53,3 +55,14 @@ def peaks_then_falls(curve: pd.Series, drop: float) -> bool:
     at least `drop` below it."""
     v = curve[curve.index > 0]
     return bool(len(v) and v.idxmax() < v.index.max() and v.iloc[-1] <= v.max() - drop)
+
+
+def rise_epoch(curve: pd.Series, share: float = 0.8) -> float:
+    """First index (epoch) where the curve has covered `share` of its change from its first to
+    its last point (a fall counts as a change too); nan for a flat curve."""
+    curve = curve.sort_index()
+    total = float(curve.iloc[-1] - curve.iloc[0])
+    if len(curve) < 2 or total == 0:
+        return float("nan")
+    covered = (curve - curve.iloc[0]) / total
+    return float(covered[covered >= share].index[0])

@@ -25,6 +25,7 @@ from typing import Any
 
 from memcore.datasets import REGISTRY
 from memcore.spec.fields import FieldMeta, fail, meta_of, spec_field, validate_fields
+from memcore.spec.schedule import csr_epochs
 from memcore.spec.sections import TASKS, DataSpec, MetricsSpec, ModelSpec, NoiseSpec, TrainSpec
 
 __all__ = [
@@ -44,8 +45,9 @@ __all__ = [
 # 2: CSR after the last epoch; 3: first-layer filters stored; 4: mnist1d in its own
 # representation (not min-max scaled), "/255" settings relative to each dataset's value range,
 # critical (probe, adversarial) pairs stored, and a tracked subset drawn independently of the
-# noisy examples (it used to equal them first)
-CODE_VERSION = "4"
+# noisy examples (it used to equal them first); 5: metrics.csr_schedule (CSR from epoch 0 on an
+# early-dense schedule) and mnist1d's default CSR radius recalibrated (memcore.datasets)
+CODE_VERSION = "5"
 
 SECTIONS = {
     "data": DataSpec,
@@ -129,6 +131,12 @@ class RunSpec:
         except (ValueError, RecursionError) as e:
             fail("spec", text, f"is not JSON ({str(e)[:80]})")
         return cls.from_dict(d)
+
+    @property
+    def csr_epochs(self) -> tuple[int, ...]:
+        """The epochs whose end measures CSR (memcore.spec.schedule: the one home)."""
+        m = self.metrics
+        return csr_epochs(m.csr_every, self.train.epochs, m.csr_schedule)
 
     @property
     def key(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memcore.datasets import OFFLINE_CSR
+from memcore.datasets import offline_csr
 from memcore.spec import RunSpec, from_flat
 from memcore.spec.fields import fail
 
@@ -21,7 +21,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "train.batch_size": 64,
         "train.epochs": 30,
         "metrics.csr_every": 5,
-        **OFFLINE_CSR,
+        **offline_csr("digits"),
     },
     "mnist1d-mlp": {
         "data.dataset": "mnist1d",
@@ -30,7 +30,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "train.batch_size": 64,
         "train.epochs": 30,
         "metrics.csr_every": 5,
-        **OFFLINE_CSR,
+        **offline_csr("mnist1d"),
     },
     # The paper's MNIST MLP (ICML Figs 5-9): 784-4096-4096-10, SGD lr 0.01.
     "mnist-mlp": {

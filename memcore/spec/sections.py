@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from memcore.datasets import DATASETS, OFFLINE_DATASETS
 from memcore.spec.fields import check_number, fail, spec_field, validate_fields
+from memcore.spec.schedule import CSR_SCHEDULES
 
 NOISE_KINDS = ("none", "randX", "randY")
 LABEL_MODES = ("class", "unique")
@@ -240,6 +241,11 @@ class MetricsSpec(_Section):
     csr_every: int = spec_field(
         0, "Epochs between critical sample ratio measurements; 0 = off.",
         unit="epochs", lo=0, hi=100_000,
+    )  # fmt: skip
+    csr_schedule: str = spec_field(
+        "every", "every: epoch 0, every csr_every epochs and the last; early: also epochs 1, 2, "
+        "4, 8, 16 (a rise in the first epochs is seen; memcore.spec.schedule).",
+        choices=CSR_SCHEDULES,
     )  # fmt: skip
     csr_set: str = spec_field("val", "CSR probes are drawn from this set.", choices=CSR_SETS)
     csr_probes: int = spec_field(1000, "CSR probe points.", unit="probes", lo=1, hi=100_000)
