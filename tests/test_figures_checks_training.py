@@ -36,7 +36,6 @@ from memcore.experiments.recipe import RunData
 from memcore.experiments.verdict import Verdict
 from memcore.spec.presets import preset
 
-
 # -- critical sample ratio ----------------------------------------------------------------------
 EARLY_EPOCHS = (0, 1, 2, 4, 8, 16, 24, 32, 40)  # an early-dense CSR schedule
 
@@ -212,7 +211,8 @@ def test_regularization_which_is_flattest_is_an_observation():
 
 def test_regularization_inconclusive_outside_its_regime():
     v = regularization.check(reg_frame(0.02, 0.3, base_fit=0.41))
-    assert v.verdict == "inconclusive" and "randY net (else no memorization to cap) fitted only 41%" in v.summary
+    assert v.verdict == "inconclusive"
+    assert "randY net (else no memorization to cap) fitted only 41%" in v.summary
     df = reg_frame(0.02, 0.3)
     df.loc[df["data"] == "real", "val_acc"] *= 0.2
     v = regularization.check(df)
