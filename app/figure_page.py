@@ -13,11 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from app import errors, state
+from app import errors, figure_knobs, state
 from charts import figures
 from memcore import demo, settings
 from memcore.datasets import DATASETS, OFFLINE_DATASETS
-from memcore.experiments import get, glossary
+from memcore.experiments import get, glossary, knobs
 from memcore.sweeps import sweep as fr
 
 POLL_S = 2.0
@@ -113,6 +113,9 @@ def scaled(spec: Any, factor: float) -> Any:
 def verdict_box(name: str, result) -> None:
     v = result.verdict
     VERDICT_BOX[v.verdict](f"**{VERDICT_TEXT[v.verdict]}** ({v.verdict}). {v.summary}")
+    for what, o in v.observations.items():  # not the claim: never changes the verdict
+        st.caption(f"Observed ({what}): {o.summary}")
+    figure_knobs.second_stage(result.recipe, v)
     rows = glossary.verdict_rows(name, v.to_dict())
     if rows:
         st.markdown("**Numbers behind the verdict**")
@@ -128,16 +131,22 @@ def show(name: str) -> None:
     recipe = get(name)
     st.title(recipe.title)
     st.caption(f"{recipe.figure} · Arpit et al., ICML 2017")
-    st.info(f"**Claim.** {recipe.claim}")
+    st.info(f"**Claim** ({recipe.source_text}). {recipe.claim}")
     dataset, scale = controls(name)
     with errors.guarded("Could not build this experiment's runs"):
-        st.caption(f"Settings: {recipe.settings(dataset, scale)}")
+        recipe = figure_knobs.controls(recipe, dataset, scale)
+        changed = knobs.changes(recipe, dataset, scale)
+        st.caption(
+            f"Settings: {recipe.settings(dataset, scale)}" + (f"; {changed}" * bool(changed))
+        )
         if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):
             st.warning(msg)
         n = len(recipe.grid(dataset, scale))
         scheduler = cluster_field(name)
         if st.button(f"Run sweep ({n} runs)", type="primary", key=f"{name}-run"):
             with errors.guarded("Could not submit the sweep"):
+                if scheduler and recipe.knobs:
+                    raise ValueError("changed knobs are not sent to a Dask cluster: reset them")
                 if scheduler:
                     run_on_cluster(name, dataset, scale, scheduler)
                 else:
@@ -145,7 +154,7 @@ def show(name: str) -> None:
                     state.ensure_workers(force=True)
                 st.toast(f"Submitted {n} runs; finished ones are reused.")
         cluster_status(name)
-        live(name, dataset, scale)
+        live(recipe, dataset, scale)
     st.markdown(f"**How to read it.** {recipe.how_to_read}")
 
 
@@ -189,15 +198,16 @@ def cluster_status(name: str) -> None:
     st.caption(f"Driver process {run['pid']}, log `{run['log']}`")
 
 
-def live(name: str, dataset: str, scale: str) -> None:
+def live(recipe, dataset: str, scale: str) -> None:
     """Progress, figure and verdict; polls while any run of the sweep is queued or running."""
-    prog = fr.progress(name, dataset, scale, state.store())
+    name = recipe.name
+    prog = fr.progress(recipe, dataset, scale, state.store())
     active = bool(prog.counts.get("queued", 0) + prog.counts.get("running", 0))
 
     @st.fragment(run_every=POLL_S if active else None)
     def panel() -> None:
         store = state.store()
-        now = fr.progress(name, dataset, scale, store)
+        now = fr.progress(recipe, dataset, scale, store)
         still = bool(now.counts.get("queued", 0) + now.counts.get("running", 0))
         if now.counts.get("missing") == now.total:
             st.info("None of this sweep's runs is stored yet: press **Run sweep**.")
@@ -206,7 +216,7 @@ def live(name: str, dataset: str, scale: str) -> None:
         if still and not state.workers_alive():
             st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
         with st.spinner("Reading the stored runs (filters: replaying final weights once) ..."):
-            result = fr.evaluate(name, dataset, scale, store, memo=memo(state.store_path()))
+            result = fr.evaluate(recipe, dataset, scale, store, memo=memo(state.store_path()))
         for e in result.errors:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:

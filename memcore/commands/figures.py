@@ -2,7 +2,12 @@
 
     python -m memcore figure --list
     python -m memcore figure NAME --dataset digits --scale quick [--json] [--store PATH]
+    python -m memcore figure capacity --set train.members=8 --set widths=8,64,512
     python -m memcore report --scale quick --out report.html [--datasets digits,mnist1d]
+
+`--set NAME=VALUE` (repeatable) changes one of the figure's knobs from its recipe's defaults
+(memcore.experiments.knobs: members, epochs, train size, batch size, lr, widths, levels, sizes,
+seeds); `report --set` applies each to every figure that offers it.
 
 `figure` submits the recipe's sweep to the store (finished runs are reused), computes what is
 missing (in this process by default; `--workers N` uses N background workers instead;
@@ -21,13 +26,14 @@ from pathlib import Path
 
 from memcore import machine
 from memcore.datasets import DATASETS
-from memcore.experiments import RECIPES, SCALES, get
+from memcore.experiments import RECIPES, SCALES, get, knobs
 
 
 def register(sub) -> None:
     p = sub.add_parser("figure", help="run a paper experiment and check its claim")
     p.add_argument("name", nargs="?", help="one of: " + ", ".join(RECIPES))
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.add_argument("--knobs", action="store_true", help="list the figure's knobs and exit")
     _common(p)
     p.add_argument("--json", action="store_true", help="print a JSON result as the last line")
     p.add_argument(
@@ -46,6 +52,14 @@ def register(sub) -> None:
 
 def _common(p) -> None:
     p.add_argument("--dataset", default="digits", choices=sorted(DATASETS))
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a figure knob from the recipe's default, e.g. train.members=8 or "
+        "widths=8,64,512 (repeatable; `figure NAME --knobs` lists them)",
+    )
     p.add_argument("--scale", default="quick", choices=SCALES)
     p.add_argument("--store", default=None, help="store folder (default env MEMCORE_STORE)")
     p.add_argument(
@@ -69,8 +83,16 @@ def _common(p) -> None:
     )
 
 
-def _progress(p) -> None:
-    print(f"  {p.text()}", file=sys.stderr, flush=True)
+def _progress_printer():
+    """Prints the sweep's progress when it changes (the sweep polls about once a second)."""
+    last = [""]
+
+    def show(p) -> None:
+        if p.text() != last[0]:
+            last[0] = p.text()
+            print(f"  {p.text()}", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _warn_missing(dataset: str) -> None:
@@ -95,23 +117,29 @@ def _backend(args):
     return be
 
 
-def _run(name: str, args, dataset: str, backend=None):
+def _run(recipe, args, dataset: str, backend=None):
     from memcore import demo
     from memcore.sweeps import sweep as fr
 
     _warn_missing(dataset)
     if args.stored_only:
-        return fr.evaluate(name, dataset, args.scale, args.store)
-    demo.check_submit(fr.grid(name, dataset, args.scale), args.store)  # a public demo's caps
+        return fr.evaluate(recipe, dataset, args.scale, args.store)
+    demo.check_submit(fr.grid(recipe, dataset, args.scale), args.store)  # a public demo's caps
     return fr.run(
-        name,
+        recipe,
         dataset,
         args.scale,
         args.store,
         backend=backend,
         timeout=args.timeout,
-        on_progress=_progress,
+        on_progress=_progress_printer(),
     )
+
+
+def _settings(recipe, dataset: str, scale: str) -> str:
+    """The recipe's settings line, with what the knobs changed from its defaults."""
+    changed = knobs.changes(recipe, dataset, scale)
+    return recipe.settings(dataset, scale) + (f"; {changed}" if changed else "")
 
 
 def figure(args) -> int:
@@ -120,23 +148,32 @@ def figure(args) -> int:
             print(f"{name:18s} {r.title} ({r.figure})")
         return 0
     recipe = get(args.name)
+    if args.knobs:
+        for n, v in knobs.defaults(recipe, args.dataset, args.scale).items():
+            print(f"{n:18s} {knobs.text(v)}")
+        return 0
+    recipe = knobs.tune(recipe, knobs.parse(args.set))
     print(
-        f"{recipe.title} ({recipe.figure}) on {args.dataset}, scale {args.scale}", file=sys.stderr
+        f"{recipe.title} ({recipe.figure}; {recipe.source_text}) on {args.dataset}, scale "
+        f"{args.scale}",
+        file=sys.stderr,
     )
-    print(f"settings: {recipe.settings(args.dataset, args.scale)}", file=sys.stderr)
+    print(f"settings: {_settings(recipe, args.dataset, args.scale)}", file=sys.stderr)
     backend = None if args.stored_only else _backend(args)
     try:
-        res = _run(args.name, args, args.dataset, backend)
+        res = _run(recipe, args, args.dataset, backend)
     finally:
         if backend is not None:
             backend.close()
-    print(f"claim:   {recipe.claim}")
+    print(f"claim ({recipe.source_text}): {recipe.claim}")
     print(f"verdict: {res.verdict.verdict.upper()}: {res.verdict.summary}")
+    for name, o in res.verdict.observations.items():
+        print(f"observed ({name}): {o.summary}")
     print(f"runs: {res.progress.text()}; {res.wall:.1f} s")
     for e in res.errors:
         print(f"failed run {e}", file=sys.stderr)
     if args.json:
-        out = {**res.to_dict(), "settings": recipe.settings(args.dataset, args.scale)}
+        out = {**res.to_dict(), "settings": _settings(recipe, args.dataset, args.scale)}
         print(json.dumps(out, default=str))
     return 0
 
@@ -148,6 +185,7 @@ def report(args) -> int:
     names = args.only.split(",") if args.only else list(RECIPES)
     for n in names:
         get(n)  # fail fast on a bad name
+    tuned = _tuned(names, knobs.parse(args.set))
     results = []
     t0, load0 = time.perf_counter(), _load()
     backend = None if args.stored_only else _backend(args)
@@ -157,7 +195,7 @@ def report(args) -> int:
                 if ds not in RECIPES[n].datasets:
                     continue
                 print(f"{n} on {ds} ...", file=sys.stderr, flush=True)
-                results.append(_run(n, args, ds, backend))
+                results.append(_run(tuned[n], args, ds, backend))
     finally:
         if backend is not None:
             backend.close()
@@ -175,6 +213,19 @@ def report(args) -> int:
     print(note)
     print(f"wrote {out}")
     return 0
+
+
+def _tuned(names: list[str], changes: dict[str, str]) -> dict:
+    """Each named recipe with the --set knobs it offers; ValueError for a knob none offers."""
+    out = {}
+    for n in names:
+        r = get(n)
+        mine = {k: v for k, v in changes.items() if k in knobs.offered(r)}
+        out[n] = knobs.tune(r, mine)
+    unused = set(changes) - {k for r in out.values() for k, _ in r.knobs}
+    if unused:
+        raise ValueError(f"{', '.join(sorted(unused))}: no figure of this report offers it")
+    return out
 
 
 def _load() -> str:

@@ -77,8 +77,8 @@ GRID = {
 }
 
 
-def specs(dataset: str, scale: str) -> list[RunSpec]:
-    g = GRID[scale]
+def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
     out = []
     for width in g["widths"]:
         for kind in ("randX", "randY"):
@@ -219,4 +219,5 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
 )

@@ -36,6 +36,7 @@ from memcore.experiments.sensitivity import (
     real_train_acc,
     regime_columns,
     run_spec,
+    seeds_for,
 )
 from memcore.experiments.verdict import LEARNED_SHARE, combine, unmet
 from memcore.metrics import spread
@@ -47,8 +48,8 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def specs(dataset: str, scale: str) -> list[RunSpec]:
-    seeds = range(GRID[scale]["seeds"]["class"])
+def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
+    seeds = range(seeds_for((grid or GRID[scale])["seeds"], "class"))
     return [run_spec(dataset, scale, k, lv, "class", seed) for k, lv in COMPARED for seed in seeds]
 
 
@@ -160,4 +161,6 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
+    fixed={"train.members": "the sensitivity task trains one net per seed: set seeds"},
 )

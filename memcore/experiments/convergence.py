@@ -96,8 +96,7 @@ COLUMNS = (
 )
 
 
-def _spec(dataset: str, scale: str, kind: str, size: int, width: int) -> RunSpec:
-    g = GRID[scale]
+def _spec(dataset: str, g: dict, kind: str, size: int, width: int) -> RunSpec:
     ch = {
         **g["extra"],
         **noise_changes(kind, g["level"]),
@@ -107,10 +106,10 @@ def _spec(dataset: str, scale: str, kind: str, size: int, width: int) -> RunSpec
     return base_spec(dataset, **ch)
 
 
-def specs(dataset: str, scale: str) -> list[RunSpec]:
-    g = GRID[scale]
-    out = [_spec(dataset, scale, k, n, g["width_at"]) for n in g["sizes"] for k in SETTINGS]
-    out += [_spec(dataset, scale, k, g["size_at"], w) for w in g["widths"] for k in SETTINGS]
+def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
+    out = [_spec(dataset, g, k, n, g["width_at"]) for n in g["sizes"] for k in SETTINGS]
+    out += [_spec(dataset, g, k, g["size_at"], w) for w in g["widths"] for k in SETTINGS]
     return out
 
 
@@ -301,4 +300,6 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
+    fixed={"data.train_size": "the training-set size is this figure's x axis: set sizes"},
 )

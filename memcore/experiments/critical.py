@@ -297,4 +297,6 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
+    fixed={"levels": "this figure compares 100% noise with real data (noise-levels sweeps levels)"},
 )

@@ -203,4 +203,6 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
+    fixed={"train.epochs": "easiness is measured after exactly one epoch"},
 )

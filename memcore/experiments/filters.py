@@ -217,5 +217,6 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
     augment=augment,
 )

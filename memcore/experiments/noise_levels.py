@@ -42,8 +42,8 @@ from memcore.spec import RunSpec
 COLUMNS = ("panel", "level", "epoch", "member", "metric", "value", "classes")
 
 
-def specs(dataset: str, scale: str) -> list[RunSpec]:
-    g = GRID[scale]
+def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
     extra = {**g["extra"], **g.get("level_extra", {})}
     return [
         base_spec(dataset, **extra, **noise_changes(kind, level))
@@ -194,4 +194,5 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
 )

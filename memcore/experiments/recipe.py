@@ -24,6 +24,7 @@ import pandas as pd
 
 from memcore import records as rec
 from memcore.datasets import DATASETS, REGISTRY
+from memcore.experiments.knobs import GRID_KNOBS
 from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
 from memcore.spec import MetricsSpec, RunSpec
 from memcore.spec.presets import preset
@@ -55,7 +56,7 @@ class Recipe:
     figure: str  # the paper's figure, e.g. "poster Fig 1, ICML Fig 5"
     claim: str  # the claim as its source states it (the headline verdict reads it)
     how_to_read: str
-    specs: Callable[[str, str], list[RunSpec]]
+    specs: Callable[..., list[RunSpec]]  # (dataset, scale[, grid entry with knobs])
     frame: Callable[[list[RunData]], pd.DataFrame]
     check: Callable[[pd.DataFrame], Verdict]
     columns: tuple[str, ...]  # columns `frame` always returns
@@ -69,6 +70,11 @@ class Recipe:
     # Whose claim the headline verdict reads: the poster's unless the poster does not state it
     # (then the ICML paper's or the ICLR 2017 workshop paper's), named on the page and report.
     source: str = "poster"
+    # The knobs (experiments.knobs): the recipe's grid table (scale -> entry), the knobs it
+    # refuses (name -> why), and the user's changes applied by `grid` ((name, value) pairs).
+    grids: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    fixed: dict[str, str] = field(default_factory=dict, compare=False)
+    knobs: tuple[tuple[str, Any], ...] = ()
 
     @property
     def source_text(self) -> str:
@@ -76,15 +82,24 @@ class Recipe:
         return f"the {self.source}'s claim"
 
     def grid(self, dataset: str, scale: str) -> list[RunSpec]:
-        """The specs, deduplicated by key (recipes may name the same spec twice)."""
+        """The specs, deduplicated by key (recipes may name the same spec twice), with the
+        user's knobs applied: grid knobs replace the scale's grid entries, spec knobs are set
+        on every spec (experiments.knobs)."""
         if scale not in SCALES:
             raise ValueError(f"scale={scale!r} is invalid: must be one of {', '.join(SCALES)}")
         if dataset not in self.datasets:
             raise ValueError(
                 f"dataset={dataset!r} is invalid for {self.name}: use {', '.join(self.datasets)}"
             )
+        on_grid = {k: v for k, v in self.knobs if k in GRID_KNOBS}
+        on_spec = {k: v for k, v in self.knobs if k not in GRID_KNOBS}
+        if on_grid:
+            specs = self.specs(dataset, scale, {**self.grids[scale], **on_grid})  # type: ignore[call-arg]
+        else:
+            specs = self.specs(dataset, scale)
         seen: dict[str, RunSpec] = {}
-        for s in self.specs(dataset, scale):
+        for s in specs:
+            s = s.replace(**on_spec) if on_spec else s
             seen.setdefault(s.key, s)
         return list(seen.values())
 

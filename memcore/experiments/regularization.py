@@ -267,4 +267,6 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
+    fixed={"train.members": "its members are the regularizer's values, one each"},
 )

@@ -106,16 +106,21 @@ def run_spec(
     return preset("sensitivity-2x16", **ch)
 
 
-def specs(dataset: str, scale: str) -> list[RunSpec]:
+def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     """Every setting once (seed 0, drawn); the two the check compares, real and 100% randX,
-    with every seed of the scale."""
-    seeds = GRID[scale]["seeds"]
+    with every seed of the scale (`grid`: the scale's entry with the user's knobs)."""
+    seeds = (grid or GRID[scale])["seeds"]
     return [
         run_spec(dataset, scale, kind, level, labels, seed)
         for labels in ("class", "unique")
         for kind, level in SETTINGS
-        for seed in (range(seeds[labels]) if (kind, level) in COMPARED else (0,))
+        for seed in (range(seeds_for(seeds, labels)) if (kind, level) in COMPARED else (0,))
     ]
+
+
+def seeds_for(seeds: int | dict[str, int], labels: str) -> int:
+    """Seeds of a label mode: the grid's per-mode count, or the user's one count for both."""
+    return seeds[labels] if isinstance(seeds, dict) else int(seeds)
 
 
 def describe_run(s: RunSpec) -> str:
@@ -265,4 +270,6 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
+    fixed={"train.members": "the sensitivity task trains one net per seed: set seeds"},
 )

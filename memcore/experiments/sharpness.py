@@ -67,8 +67,8 @@ GRID = {
 COLUMNS = ("panel", "setting", "level", "member", "sharpness", "final_train_acc")
 
 
-def specs(dataset: str, scale: str) -> list[RunSpec]:
-    g = GRID[scale]
+def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
     return [
         base_spec(dataset, **g["extra"], **noise_changes(kind, lv), **{"metrics.sharpness": True})
         for kind in ("randX", "randY")
@@ -165,4 +165,5 @@ RECIPE = Recipe(
     check=check,
     columns=COLUMNS,
     settings=settings,
+    grids=GRID,
 )

@@ -1,0 +1,84 @@
+"""A figure page's knobs (memcore.experiments.knobs): members or seeds, epochs, training-set size,
+batch size, learning rate, widths, levels, sizes, each prefilled with the recipe's default and
+kept in the URL (as on Explore: ?train.members=8&widths=8,64,512), so a changed figure is a
+shareable link. Only values that differ from the defaults go into the URL; a bad value shows the
+knobs module's message (naming the knob) and the recipe's defaults are used.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from memcore.experiments import knobs
+from memcore.experiments.recipe import Recipe
+from memcore.experiments.verdict import Verdict, members_to_decide
+
+LABELS = {
+    "train.members": "members per run",
+    "train.epochs": "epochs",
+    "data.train_size": "training examples",
+    "train.batch_size": "batch size",
+    "train.lr": "learning rate",
+    "widths": "widths",
+    "levels": "noise levels",
+    "sizes": "dataset sizes",
+    "seeds": "seeds",
+}
+
+
+def url_knobs(recipe: Recipe) -> dict[str, str]:
+    """The recipe's knobs present in the page URL (text values)."""
+    qp = st.query_params
+    return {n: qp[n] for n in knobs.offered(recipe) if n in qp and qp[n] != ""}
+
+
+def controls(recipe: Recipe, dataset: str, scale: str) -> Recipe:
+    """The knob fields (an expander) and the recipe tuned by them; the URL keeps what changed."""
+    base = knobs.defaults(recipe, dataset, scale)
+    for name, v in st.session_state.pop(f"{recipe.name}-knob-pending", {}).items():
+        st.session_state[f"{recipe.name}-knob-{name}"] = v  # before the field is drawn
+    given = url_knobs(recipe)
+    with st.expander("Figure settings (knobs)", expanded=bool(given)):
+        cols = st.columns(3)
+        values: dict[str, str] = {}
+        for i, name in enumerate(base):
+            default = knobs.text(base[name])
+            values[name] = (
+                cols[i % 3]
+                .text_input(
+                    LABELS.get(name, name),
+                    value=given.get(name, default),
+                    key=f"{recipe.name}-knob-{name}",
+                    help=f"`{name}`; the recipe's default: {default}",
+                )
+                .strip()
+            )
+    changed = {n: v for n, v in values.items() if v and v != knobs.text(base[n])}
+    for name in knobs.offered(recipe):
+        if name in st.query_params and name not in changed:
+            del st.query_params[name]
+    try:
+        tuned = knobs.tune(recipe, changed)
+    except ValueError as e:
+        st.error(f"{e}. Using the recipe's defaults.")
+        return recipe
+    st.query_params.update(changed)
+    return tuned
+
+
+def second_stage(recipe: Recipe, verdict: Verdict) -> None:
+    """When an open verdict says how many members (seeds) would decide it, offer that one
+    second stage: the same figure with that count (finished runs of equal specs are reused)."""
+    need = members_to_decide(verdict)
+    if not need or verdict.verdict != "inconclusive":
+        return
+    name = "seeds" if "seeds" in knobs.offered(recipe) else "train.members"
+    if name not in knobs.offered(recipe):
+        return
+    st.info(
+        f"At the spread measured now, about **{need} {LABELS[name]}** would decide this claim "
+        "(a power calculation, decided before looking again: one second stage, not more)."
+    )
+    if st.button(f"Set {LABELS[name]} to {need}", key=f"{recipe.name}-second-stage"):
+        st.session_state[f"{recipe.name}-knob-pending"] = {name: str(need)}
+        st.rerun()

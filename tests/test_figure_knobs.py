@@ -1,0 +1,122 @@
+"""A figure's knobs (memcore.experiments.knobs): `--set NAME=VALUE` parsing and validation with
+field-named errors, the tuned grid, the settings line saying what changed, the CLI, and the
+figure page's knob fields through AppTest with the URL round trip."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_pages_figures import MAIN, TIMEOUT, URLS, no_exception, open_url, page, store  # noqa: F401
+
+from memcore.experiments import RECIPES, get, knobs
+from memcore.jobs import api
+
+
+def test_parse_reads_name_value_pairs_and_names_a_bad_item():
+    assert knobs.parse(["train.members=8", " widths = 8,64 ", "train.members=4"]) == {
+        "train.members": "4",
+        "widths": "8,64",
+    }
+    for bad in ("train.members", "=8", "train.members="):
+        with pytest.raises(ValueError, match="write NAME=VALUE"):
+            knobs.parse([bad])
+
+
+def test_tune_applies_spec_and_grid_knobs_to_the_sweep():
+    r = knobs.tune(get("capacity"), {"train.members": "3", "widths": "64,8", "train.lr": "0.05"})
+    grid = r.grid("digits", "quick")
+    assert {s.train.members for s in grid} == {3}
+    assert {s.train.lr for s in grid} == {0.05}
+    assert {s.model.width for s in grid} == {8, 64}
+    assert len(grid) == 2 * 7  # 2 widths x (real + 3 levels x 2 kinds)
+    assert len(get("capacity").grid("digits", "quick")) == 4 * 7  # the recipe itself unchanged
+    s = knobs.tune(get("sensitivity"), {"seeds": "2"}).grid("digits", "quick")
+    assert len(s) == 2 * (2 * 2 + 1)  # per label mode: real and 100% randX x 2 seeds, 50% once
+
+
+def test_tune_names_the_field_of_an_unknown_refused_or_bad_knob():
+    cap = get("capacity")
+    with pytest.raises(ValueError, match="train.foo is not a knob of capacity: use one of"):
+        knobs.tune(cap, {"train.foo": "1"})
+    with pytest.raises(ValueError, match="train.members='x' is invalid"):
+        knobs.tune(cap, {"train.members": "x"})
+    with pytest.raises(ValueError, match=r"train.epochs=0 is invalid: must be an integer in"):
+        knobs.tune(cap, {"train.epochs": "0"})
+    with pytest.raises(ValueError, match="widths='0,8' is invalid: hidden units"):
+        knobs.tune(cap, {"widths": "0,8"})
+    with pytest.raises(ValueError, match="levels='0,2' is invalid"):
+        knobs.tune(cap, {"levels": "0,2"})
+    with pytest.raises(ValueError, match="train.epochs is fixed for easiness: .*one epoch"):
+        knobs.tune(get("easiness"), {"train.epochs": "3"})
+    with pytest.raises(ValueError, match="train.members is fixed for regularization"):
+        knobs.tune(get("regularization"), {"train.members": "3"})
+
+
+def test_changes_say_what_differs_from_the_recipe_defaults():
+    cap = get("capacity")
+    assert knobs.changes(cap, "digits", "quick") == ""
+    r = knobs.tune(cap, {"train.members": "3", "widths": "8,64", "train.epochs": "200"})
+    text = knobs.changes(r, "digits", "quick")
+    assert (
+        text
+        == "changed from the recipe's defaults: train.members 8 -> 3; widths 8,32,128,512 -> 8,64"
+    )
+
+
+def test_every_recipe_offers_members_or_seeds_and_epochs_or_says_why():
+    for name, r in RECIPES.items():
+        offered = knobs.offered(r)
+        assert {"train.members", "seeds"} & set(offered) or "train.members" in r.fixed, name
+        assert "train.epochs" in offered or "train.epochs" in r.fixed, name
+        assert set(knobs.defaults(r, "digits", "quick")) == set(offered), name
+
+
+def test_cli_figure_set_runs_the_tuned_grid_and_reports_the_change(tmp_path, capsys):
+    from memcore.cli import main
+
+    where = str(tmp_path / "store")
+    sets = ["--set", "train.members=3", "--set", "data.train_size=120", "--stored-only"]
+    rc = main(["figure", "easiness", "--scale", "test", "--store", where, *sets])
+    err = capsys.readouterr().err
+    assert rc == 0
+    assert "defaults: data.train_size 200 -> 120; train.members 8 -> 3" in err
+    rc = main(["figure", "easiness", "--scale", "test", "--store", where, "--set", "train.foo=1"])
+    assert rc != 0 and "train.foo is not a knob of easiness" in capsys.readouterr().err
+    rc = main(["figure", "easiness", "--scale", "test", "--store", where, "--set", "train.lr=x"])
+    assert rc != 0 and "train.lr='x' is invalid" in capsys.readouterr().err
+    rc = main(["report", "--scale", "test", "--store", where, "--only", "easiness",
+               "--set", "widths=8", "--stored-only", "--out", str(tmp_path / "r.md")])  # fmt: skip
+    assert rc != 0 and "widths: no figure of this report offers it" in capsys.readouterr().err
+
+
+def test_page_knobs_tune_the_sweep_and_live_in_the_url(store):  # noqa: F811
+    at = page("capacity")
+    no_exception(at)
+    field = next(t for t in at.text_input if t.key == "capacity-knob-train.members")
+    assert field.value == "1"  # the test scale's default
+    field.set_value("3").run()
+    no_exception(at)
+    assert at.query_params["train.members"] in ("3", ["3"])
+    assert "train.members 1 -> 3" in " ".join(c.value for c in at.caption)
+    next(b for b in at.button if b.label.startswith("Run sweep")).click().run()
+    want = {s.key for s in knobs.tune(get("capacity"), {"train.members": 3}).grid("digits", "test")}
+    assert {r["key"] for r in api.list_runs(store)} == want
+
+
+def test_page_knobs_come_back_from_the_url_and_a_bad_one_is_named(store):  # noqa: F811
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params["scale"] = "test"
+    at.query_params["widths"] = "4,64"
+    at.run()
+    open_url(at, URLS["capacity"]).run()
+    no_exception(at)
+    assert next(t for t in at.text_input if t.key == "capacity-knob-widths").value == "4,64"
+    assert "widths 4,16,64 -> 4,64" in " ".join(c.value for c in at.caption)
+    at.query_params["widths"] = "0,64"
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params["scale"] = "test"
+    at.query_params["widths"] = "0,64"
+    at.run()
+    open_url(at, URLS["capacity"]).run()
+    no_exception(at)
+    assert "widths='0,64' is invalid" in " ".join(e.value for e in at.error)
