@@ -61,3 +61,22 @@ def test_bootstrap_se_of_a_mean_matches_the_standard_error():
     v = rng.normal(size=400)
     se = spread.bootstrap_se(np.mean, v, n=1000)
     assert se == pytest.approx(spread.standard_error(v), rel=0.1)
+
+
+def test_members_needed_gives_the_textbook_sample_sizes():
+    # Two groups, 80% power, 5% two-sided (Cohen 1988, Table 2.4.1): d = 0.5 -> 64, d = 0.8 -> 26,
+    # d = 1 -> 17 per group; one sample / paired, d = 0.5 -> 34, d = 1 -> 10 (G*Power).
+    assert spread.members_needed(0.5, 1.0) == 64
+    assert spread.members_needed(0.8, 1.0) == 26
+    assert spread.members_needed(2.0, 2.0) == 17  # only the ratio matters
+    assert spread.members_needed(-0.5, 1.0, groups=1) == 34  # the sign does not matter
+    assert spread.members_needed(1.0, 1.0, groups=1) == 10
+    with pytest.raises(ValueError, match="sd > 0"):
+        spread.members_needed(0.5, 0.0)
+
+
+def test_to_decide_reads_the_spread_back_from_a_measured_standard_error():
+    # 4 members per group measured difference 0.5 with s.e. sqrt(2 / 4) (sd 1): 64 per group.
+    assert spread.to_decide(0.5, (2 / 4) ** 0.5, 4) == 64
+    assert spread.to_decide(0.036, 0.012, 4, groups=1) == 6  # the unique-label Gini gap
+    assert spread.to_decide(0.5, float("nan"), 4) is None and spread.to_decide(0.5, 0.1, 1) is None

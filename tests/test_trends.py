@@ -43,3 +43,12 @@ def test_peaks_then_falls():
     assert not trends.peaks_then_falls(v, 0.2)  # fell by only 0.1
     assert not trends.peaks_then_falls(pd.Series([0.1, 0.5, 0.7], index=[0, 1, 2]), 0.0)
     assert not trends.peaks_then_falls(pd.Series([0.9], index=[0]), 0.0)
+
+
+def test_rise_epoch_is_when_most_of_the_change_from_the_first_point_is_covered():
+    fast = pd.Series([0.16, 0.22, 0.23, 0.23, 0.23], index=[0, 1, 2, 20, 200])
+    slow = pd.Series([0.16, 0.17, 0.2, 0.3, 0.44], index=[0, 1, 2, 20, 200])
+    assert trends.rise_epoch(fast, 0.8) == 1
+    assert trends.rise_epoch(slow, 0.8) == 200
+    assert trends.rise_epoch(pd.Series([0.16, 0.05, 0.03], index=[0, 2, 200]), 0.8) == 2  # a fall
+    assert np.isnan(trends.rise_epoch(pd.Series([0.2, 0.2], index=[0, 5])))
