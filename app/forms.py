@@ -94,6 +94,7 @@ FIELDS: tuple[Field, ...] = (
     Field("train.lr", "Learning rate", "float", step=0.01, fmt="%.4f"),
     Field("train.momentum", "Momentum", "float", step=0.1, fmt="%.2f"),
     Field("metrics.csr_every", "CSR every (epochs, 0 = off)", "int"),
+    Field("metrics.csr_schedule", "CSR schedule (early: also epochs 1, 2, 4, 8, 16)", "select"),
     Field("metrics.csr_radius", "CSR radius (0-255 pixel units)", "float", step=0.1, fmt="%.2f"),
     Field("metrics.csr_probes", "CSR probes", "int", step=100),
     Field("metrics.csr_min_new", "CSR early stop (new per iteration)", "int"),
@@ -113,6 +114,7 @@ SECTIONS = {
     ),
     "Critical sample ratio": (
         "metrics.csr_every",
+        "metrics.csr_schedule",
         "metrics.csr_radius",
         "metrics.csr_probes",
         "metrics.csr_min_new",

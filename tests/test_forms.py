@@ -29,6 +29,7 @@ OLD_OPTIONS = {
     "data.dataset": ("digits", "mnist1d", "mnist", "fashion_mnist", "cifar10"),
     "noise.kind": ("none", "randX", "randY"),
     "noise.labels": ("class", "unique"),
+    "metrics.csr_schedule": ("every", "early"),  # offered since the early-dense CSR schedule
     "train.regularizer": (
         "none", "dropout", "input_dropout", "input_noise", "hidden_noise", "weight_decay",
         "adversarial",
