@@ -17,7 +17,7 @@ from app import errors, figure_knobs, state
 from charts import figures
 from memcore import demo, settings
 from memcore.datasets import DATASETS, OFFLINE_DATASETS
-from memcore.experiments import get, glossary, knobs
+from memcore.experiments import get, glossary
 from memcore.sweeps import sweep as fr
 
 POLL_S = 2.0
@@ -135,10 +135,7 @@ def show(name: str) -> None:
     dataset, scale = controls(name)
     with errors.guarded("Could not build this experiment's runs"):
         recipe = figure_knobs.controls(recipe, dataset, scale)
-        changed = knobs.changes(recipe, dataset, scale)
-        st.caption(
-            f"Settings: {recipe.settings(dataset, scale)}" + (f"; {changed}" * bool(changed))
-        )
+        st.caption(f"Settings: {recipe.settings_text(dataset, scale)}")
         if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):
             st.warning(msg)
         n = len(recipe.grid(dataset, scale))

@@ -88,11 +88,13 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
             f'<a id="{_anchor(r)}"></a>',
             f"## {r.recipe.title} ({r.dataset}, {r.scale})",
             "",
-            f"*{r.recipe.figure}.* **Claim:** {r.recipe.claim}",
+            f"*{r.recipe.figure}.* **Claim ({r.recipe.source_text}):** {r.recipe.claim}",
             "",
             f"**Verdict: {ICON[v.verdict]} {v.verdict}.** {v.summary}",
             "",
-            f"**Settings:** {r.recipe.settings(r.dataset, r.scale)}",
+            *(f"- observed ({n}): {o.summary}" for n, o in v.observations.items()),
+            "",
+            f"**Settings:** {r.recipe.settings_text(r.dataset, r.scale)}",
             "",
             f"**How to read:** {r.recipe.how_to_read}",
             "",
@@ -161,10 +163,15 @@ def _html(results: list, chart_fn, note: str = "") -> str:
     )
     sections = "".join(
         f'<section id="{_anchor(r)}"><h2>{e(r.recipe.title)} ({e(r.dataset)}, {e(r.scale)})</h2>'
-        f"<p><em>{e(r.recipe.figure)}.</em> <b>Claim:</b> {e(r.recipe.claim)}</p>"
+        f"<p><em>{e(r.recipe.figure)}.</em> <b>Claim ({e(r.recipe.source_text)}):</b> "
+        f"{e(r.recipe.claim)}</p>"
         f'<p class="{r.verdict.verdict}"><b>Verdict: {ICON[r.verdict.verdict]} '
         f"{r.verdict.verdict}.</b> {e(r.verdict.summary)}</p>"
-        f"<p><b>Settings:</b> {e(r.recipe.settings(r.dataset, r.scale))}</p>"
+        + "".join(
+            f"<p><i>Observed ({e(n)}):</i> {e(o.summary)}</p>"
+            for n, o in r.verdict.observations.items()
+        )
+        + f"<p><b>Settings:</b> {e(r.recipe.settings_text(r.dataset, r.scale))}</p>"
         f"<p><b>How to read:</b> {e(r.recipe.how_to_read)}</p>"
         f"{_figure(r, chart_fn, 'html')}"
         f"<details><summary>numbers behind the verdict</summary>{_number_table_html(r)}"

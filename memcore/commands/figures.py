@@ -136,12 +136,6 @@ def _run(recipe, args, dataset: str, backend=None):
     )
 
 
-def _settings(recipe, dataset: str, scale: str) -> str:
-    """The recipe's settings line, with what the knobs changed from its defaults."""
-    changed = knobs.changes(recipe, dataset, scale)
-    return recipe.settings(dataset, scale) + (f"; {changed}" if changed else "")
-
-
 def figure(args) -> int:
     if args.list or not args.name:
         for name, r in RECIPES.items():
@@ -158,7 +152,7 @@ def figure(args) -> int:
         f"{args.scale}",
         file=sys.stderr,
     )
-    print(f"settings: {_settings(recipe, args.dataset, args.scale)}", file=sys.stderr)
+    print(f"settings: {recipe.settings_text(args.dataset, args.scale)}", file=sys.stderr)
     backend = None if args.stored_only else _backend(args)
     try:
         res = _run(recipe, args, args.dataset, backend)
@@ -173,7 +167,7 @@ def figure(args) -> int:
     for e in res.errors:
         print(f"failed run {e}", file=sys.stderr)
     if args.json:
-        out = {**res.to_dict(), "settings": _settings(recipe, args.dataset, args.scale)}
+        out = {**res.to_dict(), "settings": recipe.settings_text(args.dataset, args.scale)}
         print(json.dumps(out, default=str))
     return 0
 

@@ -76,6 +76,13 @@ class Recipe:
     fixed: dict[str, str] = field(default_factory=dict, compare=False)
     knobs: tuple[tuple[str, Any], ...] = ()
 
+    def settings_text(self, dataset: str, scale: str) -> str:
+        """The figure's settings line, with what the knobs changed from the recipe's defaults."""
+        from memcore.experiments.knobs import changes
+
+        changed = changes(self, dataset, scale)
+        return self.settings(dataset, scale) + (f"; {changed}" if changed else "")
+
     @property
     def source_text(self) -> str:
         """ "the poster's claim", "the workshop paper's claim", ..."""
