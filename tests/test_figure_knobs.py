@@ -120,3 +120,28 @@ def test_page_knobs_come_back_from_the_url_and_a_bad_one_is_named(store):  # noq
     open_url(at, URLS["capacity"]).run()
     no_exception(at)
     assert "widths='0,64' is invalid" in " ".join(e.value for e in at.error)
+
+
+def _second_stage_page():
+    import streamlit as st
+
+    from app import figure_knobs
+    from memcore.experiments import get
+    from memcore.experiments.verdict import Verdict, with_plan
+
+    recipe = figure_knobs.controls(get("critical"), "digits", "test")
+    st.caption(f"members: {dict(recipe.knobs).get('train.members', 'default')}")
+    part = with_plan(Verdict("inconclusive", "randX rises: open"), 0.02, 0.014, 2, 2)
+    figure_knobs.second_stage(recipe, Verdict("inconclusive", "open", parts={"randX rises": part}))
+
+
+def test_an_open_verdict_offers_one_second_stage_with_the_members_that_would_decide_it():
+    at = AppTest.from_function(_second_stage_page, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    need = next(b for b in at.button if b.label.startswith("Set members per run to "))
+    n = int(need.label.rsplit(" ", 1)[1])
+    assert n > 2 and f"about **{n} members per run** would decide" in at.info[0].value
+    need.click().run()
+    no_exception(at)
+    assert at.query_params["train.members"] in (str(n), [str(n)])
+    assert f"members: {n}" in " ".join(c.value for c in at.caption)
