@@ -145,3 +145,14 @@ def test_an_open_verdict_offers_one_second_stage_with_the_members_that_would_dec
     no_exception(at)
     assert at.query_params["train.members"] in (str(n), [str(n)])
     assert f"members: {n}" in " ".join(c.value for c in at.caption)
+
+
+def test_cli_progress_is_printed_when_it_changes_not_every_poll(capsys):
+    from memcore.commands.figures import _progress_printer
+    from memcore.sweeps.sweep import Progress
+
+    show = _progress_printer()
+    for p in [Progress(4, {"queued": 4}), Progress(4, {"queued": 4}), Progress(4, {"done": 4})]:
+        show(p)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["  0/4 runs done (4 queued)", "  4/4 runs done (4 done)"]
