@@ -328,14 +328,18 @@ def class_frame(real_off: float, rand_off: float, seeds: int = 4, acc: float = 0
 def test_class_matrix_check():
     v = class_sensitivity.check(class_frame(0.5, 0.2))
     assert v.verdict == "holds", v.summary
-    assert verdicts(v) == {
-        "diagonal dominates": "holds",
-        "real shares more across classes": "holds",
-    }
+    assert "off-diagonal share real" in v.summary
+    assert v.observations["diagonal dominates"].summary.startswith("real holds")
     v = class_sensitivity.check(class_frame(0.2, 0.5))
-    assert verdicts(v)["real shares more across classes"] == "fails" and v.verdict == "fails"
-    v = class_sensitivity.check(class_frame(20.0, 0.5))  # not diagonal
-    assert v.parts["diagonal dominates"].verdict == "fails" and v.verdict == "fails"
+    assert v.verdict == "fails"
+
+
+def test_class_matrix_diagonal_dominance_is_an_observation():
+    # Real data's matrix is not diagonal (PAPER.md's reading, not the poster's claim): the
+    # observation says so; the poster's claim (real shares more across classes) still holds.
+    v = class_sensitivity.check(class_frame(20.0, 0.5))
+    assert v.verdict == "holds", v.summary
+    assert v.observations["diagonal dominates"].summary.startswith("real fails")
 
 
 def test_class_matrix_check_inconclusive():
@@ -348,6 +352,5 @@ def test_class_matrix_check_inconclusive():
     df = class_frame(0.5, 0.5)  # the seeds disagree about which shares more
     df.loc[(df["setting"] == "real") & (df["seed"] % 2 == 0) & (df["value"] < 5), "value"] = 0.6
     df.loc[(df["setting"] == "real") & (df["seed"] % 2 == 1) & (df["value"] < 5), "value"] = 0.4
-    assert class_sensitivity.check(df).parts["real shares more across classes"].verdict == (
-        "inconclusive"
-    )
+    v = class_sensitivity.check(df)
+    assert v.verdict == "inconclusive" and v.numbers["members_to_decide"] > 4
