@@ -237,7 +237,10 @@ def test_sharpness_check():
     v = sharpness.check(sharp_frame(20))
     assert v.verdict == "holds" and verdicts(v) == {"randX": "holds", "randY": "holds"}
     assert sharpness.check(sharp_frame(-5)).verdict == "fails"
-    assert sharpness.check(sharp_frame(0.2)).verdict == "inconclusive"  # within the spread
+    v = sharpness.check(sharp_frame(0.2))
+    assert v.verdict == "inconclusive"  # within the spread: and how many members would decide
+    assert v.parts["randY"].numbers["members_to_decide"] > 2, v.parts["randY"].summary
+    assert sharpness.RECIPE.source_text == "the workshop paper's claim"
 
 
 def test_sharpness_inconclusive_outside_its_regime():

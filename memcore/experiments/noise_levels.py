@@ -35,7 +35,15 @@ from memcore.experiments.recipe import (
     panels,
     rnd,
 )
-from memcore.experiments.verdict import chance, combine, fitted, learned, learned_at, unmet
+from memcore.experiments.verdict import (
+    chance,
+    combine,
+    fitted,
+    learned,
+    learned_at,
+    unmet,
+    with_plan,
+)
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
 
@@ -141,7 +149,9 @@ def _trend(f: pd.DataFrame, metric: str, sign: int) -> Verdict:
     b, se = spread.slope(x, f[metric].to_numpy(float))
     v = spread.ordering(sign * b, se, spread.z_for(len(x) - 2))
     text = f"{metric} slope over level {b:+.3f} +- {se:.3f} s.e."
-    return Verdict(v, text, {"slope": rnd(b), "se": rnd(se)})
+    # The slope's s.e. shrinks as 1 / sqrt(points) at fixed levels: plan in members per level.
+    k = int(f.index.get_level_values("member").nunique())
+    return with_plan(Verdict(v, text, {"slope": rnd(b), "se": rnd(se)}), b, se, len(x), k, 1)
 
 
 def _peaks(d: pd.DataFrame) -> Verdict:

@@ -33,7 +33,7 @@ from memcore.experiments.recipe import (
     rnd,
     setting,
 )
-from memcore.experiments.verdict import combine, fitted, unmet
+from memcore.experiments.verdict import combine, fitted, unmet, with_plan
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
@@ -141,13 +141,16 @@ def _panel(d: pd.DataFrame) -> Verdict:
         f"real {m.loc[0.0]:.3g} -> {m.index[-1]:.0%} noise {m.iloc[-1]:.3g} (slope of log "
         f"sharpness on level {b:+.2f} +- {se:.2f} s.e. over {len(x)} member points)"
     )
-    return Verdict(v, text, numbers)
+    # The slope's s.e. shrinks as 1 / sqrt(points) at fixed levels: plan in members per level.
+    k = int(d["member"].nunique())
+    return with_plan(Verdict(v, text, numbers), b, se, len(x), k, groups=1)
 
 
 RECIPE = Recipe(
     name="sharpness",
     title="Sharpness vs noise",
-    figure="workshop poster (extra)",
+    figure="ICLR 2017 workshop paper (not on the poster)",
+    source="workshop paper",
     claim="The loss surface at the end of training is sharper (larger top Hessian eigenvalue) "
     "the more noise the data has.",
     how_to_read=(
