@@ -190,6 +190,9 @@ def report(args) -> int:
                     continue
                 print(f"{n} on {ds} ...", file=sys.stderr, flush=True)
                 results.append(_run(tuned[n], args, ds, backend))
+                r = results[-1]  # said as it finishes: a long report is readable while it runs
+                print(f"{n} on {ds}: {r.verdict.verdict} in {r.wall:.0f} s (load "
+                      f"{_load()}): {r.verdict.summary}", file=sys.stderr, flush=True)  # fmt: skip
     finally:
         if backend is not None:
             backend.close()

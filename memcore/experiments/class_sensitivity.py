@@ -149,9 +149,9 @@ RECIPE = Recipe(
     title="Per-class loss-sensitivity",
     figure="poster Fig 3.3, ICML Fig 4",
     claim=(
-        "Loss-sensitivity is more highly class-correlated for real data: real data's "
-        "class-by-class matrix has more of its mass off the diagonal (patterns shared across "
-        "classes) than random data's."
+        "Loss-sensitivity is more highly class-correlated for real data: the class-by-class "
+        "matrix of real data has more of its mass off the diagonal (patterns shared across "
+        "classes) than that of random data."
     ),
     how_to_read=(
         "Cell (i, j): how much the loss of class-i examples depends on the inputs of class-j "
