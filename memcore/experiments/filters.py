@@ -28,17 +28,16 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import unmet
 from memcore.metrics import spread
 from memcore.metrics.filters import structure
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
+from memcore.spec.words import describe_training, setting
 
 GRID = {
     "test": {
@@ -97,7 +96,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     what = "first-layer MLP weights (40-long)" if s.model.arch == "mlp" else "first conv layer"
-    return f"{describe(s)}; {what}; real vs 100% randY"
+    return f"{describe_training(s)}; {what}; real vs 100% randY"
 
 
 def augment(run: RunData) -> RunData:
