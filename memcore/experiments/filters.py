@@ -2,7 +2,7 @@
 
 On image data the paper's CNN is trained on real data and on 100% randY, and its first-layer
 5x5 filters are compared; on mnist1d (no images) the MLP's first-layer weight vectors (length 40)
-are the filters. The engine stores them (engine.models.first_layer_filters) at initialisation
+are the filters. The engine stores them (engine.measurements.first_layer_filters) at initialisation
 and after the last epoch as the "first_layer" array of the run.
 
 Structure (metrics.filters) = mean correlation between neighbouring weights of a filter, after
