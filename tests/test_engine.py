@@ -17,15 +17,7 @@ from memcore.metrics import critical
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core CI box, 2 threads under load are 10x slower
-    for these tiny tensors (OpenMP waits). Results are compared within one setting."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 def _spec(tiny_spec: RunSpec, **changes) -> RunSpec:
