@@ -30,17 +30,16 @@ from memcore.experiments.recipe import (
     base_spec,
     classes,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     panels,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import chance, combine, fitted, learned, learned_at, unmet
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 MIN_FIT = 0.95  # regime: at the largest width every level fits its training labels
 
@@ -91,7 +90,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
 def settings(dataset: str, scale: str) -> str:
     g = GRID[scale]
     s = specs(dataset, scale)[0]
-    text = describe(s).replace(f"x{s.model.width},", "xW,")
+    text = describe_training(s).replace(f"x{s.model.width},", "xW,")
     return f"{text}; widths W in {list(g['widths'])}, noise levels {list(g['levels'])}"
 
 

@@ -26,13 +26,11 @@ from memcore.experiments.recipe import (
     concat_runs,
     inconclusive,
     rnd,
-    setting,
 )
 from memcore.experiments.sensitivity import (
     COMPARED,
     GRID,
     MIN_SEEDS,
-    describe_run,
     learned_condition,
     real_train_acc,
     regime_columns,
@@ -43,6 +41,7 @@ from memcore.experiments.verdict import LEARNED_SHARE, Observation, observe, unm
 from memcore.metrics import spread
 from memcore.metrics.class_matrix import diagonal_summary
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 COLUMNS = (
     "setting", "level", "seed", "loss_class", "input_class", "value", "train_acc", "n_classes",
@@ -55,7 +54,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
 
 
 def settings(dataset: str, scale: str) -> str:
-    return describe_run(specs(dataset, scale)[0]) + "; real vs 100% randX"
+    return describe_training(specs(dataset, scale)[0]) + "; real vs 100% randX"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

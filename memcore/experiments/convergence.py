@@ -6,10 +6,8 @@ epochs); definitions in metrics.convergence. Two panels: against dataset size at
 width, and against width at a fixed size, one curve per setting. "Normalised" divides by the mean
 real-data time at the same size and width.
 
-Claim (poster): "training on noise gets harder, faster, when the dataset grows": with noise,
-training time grows much faster with dataset size than for real data. The workshop paper's
-"longer for random labels, but shorter for random inputs" is an observation (labelled as the
-workshop paper's), never the verdict.
+Claim (poster): "training on noise gets harder, faster, when the dataset grows". The workshop
+paper's "longer for random labels, but shorter for random inputs" is an observation.
 Regime: every run fits its training labels within its epochs (the claim is about the time to
 fit). A censored real run makes the whole check inconclusive (naming the size and its final
 training accuracy); a censored noisy run is a lower bound, enough where it points the claim's way.
@@ -20,9 +18,8 @@ shares its seed; metrics.spread, t quantiles):
   size / at the smallest) minus real data's, per member; one part per setting, combined by
   experiments.verdict.combine. A noisy setting censored at the smallest size is inconclusive
   (its growth is unknown); an open part says how many members would decide it.
-- observation (workshop paper), "randY slower than real": log(randY time / real time) over
-  every (size, member) pair, read as holds / fails / open by the same rule (open instead of
-  fails if censored randY runs, lower bounds, could lift it).
+- observation (workshop paper), "randY slower than real": log(randY time / real time) over every
+  (size, member) pair, read by the same rule (open, not fails, if censored randY could lift it).
 """
 
 from __future__ import annotations
@@ -35,16 +32,15 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import Observation, combine, observe, unmet, with_plan
 from memcore.metrics import convergence as cv
 from memcore.metrics import spread
 from memcore.spec import RunSpec
+from memcore.spec.words import SETTINGS, describe_training, setting
 
 GRID = {
     "test": {
@@ -80,7 +76,6 @@ GRID = {
         "extra": {"train.epochs": 300},
     },
 }
-SETTINGS = ("real", "randX", "randY")
 COLUMNS = (
     "panel",
     "setting",
@@ -116,7 +111,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
 def settings(dataset: str, scale: str) -> str:
     g = GRID[scale]
     return (
-        f"{describe(specs(dataset, scale)[0])}; noise level {g['level']}; sizes "
+        f"{describe_training(specs(dataset, scale)[0])}; noise level {g['level']}; sizes "
         f"{list(g['sizes'])} at width {g['width_at']}; widths {list(g['widths'])} at size "
         f"{g['size_at']}"
     )

@@ -39,11 +39,9 @@ from memcore.experiments.recipe import (
     base_spec,
     classes,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import (
     Observation,
@@ -58,6 +56,7 @@ from memcore.experiments.verdict import (
 )
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 MIN_FIT = 0.9  # regime: every noisy net has fitted this much of its training labels
 MOST = 0.8  # observation: the epoch a setting covered this share of its final change in CSR
@@ -134,17 +133,13 @@ def csr_text(s: RunSpec) -> str:
     )
 
 
-def _epochs_text(epochs: tuple[int, ...]) -> str:
-    return (
-        ", ".join(map(str, epochs))
-        if len(epochs) <= 8
-        else (", ".join(map(str, epochs[:7])) + f", ... {epochs[-1]}")
-    )
+def _epochs_text(e: tuple[int, ...]) -> str:
+    return ", ".join(map(str, e)) if len(e) <= 8 else ", ".join(map(str, e[:7])) + f", ... {e[-1]}"
 
 
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
-    return f"{describe(s)}; {csr_text(s)}; randX and randY at 100%"
+    return f"{describe_training(s)}; {csr_text(s)}; randX and randY at 100%"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

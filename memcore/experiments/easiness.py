@@ -35,16 +35,15 @@ from memcore.experiments.recipe import (
     base_spec,
     classes,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import Observation, chance, combine, learned, observe, unmet
 from memcore.metrics import easiness as ez
 from memcore.metrics import spread
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 MIN_MEMBERS = 20
 # "Has learned something after one epoch": mean P(correct) this share of the way from chance
@@ -69,7 +68,9 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
-    return f"{describe(s)}; {s.metrics.track_size} tracked examples; randX and randY at 100%"
+    return (
+        f"{describe_training(s)}; {s.metrics.track_size} tracked examples; randX and randY at 100%"
+    )
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

@@ -29,7 +29,6 @@ from memcore.experiments.recipe import (
     base_spec,
     classes,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     panels,
@@ -46,6 +45,7 @@ from memcore.experiments.verdict import (
 )
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training
 
 COLUMNS = ("panel", "level", "epoch", "member", "metric", "value", "classes")
 
@@ -62,7 +62,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
 
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
-    return f"{describe(s)}; {csr_text(s)}; levels {list(GRID[scale]['levels'])}"
+    return f"{describe_training(s)}; {csr_text(s)}; levels {list(GRID[scale]['levels'])}"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

@@ -34,11 +34,9 @@ from memcore.experiments.recipe import (
     base_spec,
     classes,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import (
     Observation,
@@ -53,6 +51,7 @@ from memcore.experiments.verdict import (
 from memcore.metrics import spread
 from memcore.metrics.regularization import memorization_cap, tradeoff, val_at_cap
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 MIN_FIT = 0.95  # regime: the unregularized net has fitted its random labels
 VALUES = {
@@ -132,7 +131,7 @@ def settings(dataset: str, scale: str) -> str:
         f"{a.metrics.csr_iters} iterations, radius {a.metrics.csr_radius:g}/255 of the data range)"
     )
     adv = adv if "adversarial" in g["regs"] else ""
-    return f"{describe(s)} (one member per value); values: {vals}{adv}"
+    return f"{describe_training(s)} (one member per value); values: {vals}{adv}"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

@@ -34,12 +34,12 @@ from memcore.experiments.recipe import (
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import LEARNED_SHARE, combine, learned, unmet, with_plan
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
+from memcore.spec.words import describe_training, setting
 
 MIN_SEEDS = 4  # Gini depends on the initial weights: compare seed by seed (quick and paper)
 PANELS = {"class": "10 classes", "unique": "unique labels"}
@@ -123,22 +123,11 @@ def seeds_for(seeds: int | dict[str, int], labels: str) -> int:
     return seeds[labels] if isinstance(seeds, dict) else int(seeds)
 
 
-def describe_run(s: RunSpec) -> str:
-    t = s.train
-    return (
-        f"{s.data.dataset} ({s.data.train_size} examples"
-        f"{f', {s.data.downscale}x{s.data.downscale}' if s.data.downscale else ''}), MLP "
-        f"{s.model.depth}x{s.model.width}, SGD lr {t.lr:g}, batch {t.batch_size}, "
-        f"{t.epochs} epoch(s), evaluated every {s.metrics.sens_every} steps, "
-        f"{s.metrics.sens_mode} derivative"
-    )
-
-
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)
     u = s[-1]
     return (
-        f"{describe_run(s[0])}; unique labels: {u.train.epochs} epoch(s), evaluated every "
+        f"{describe_training(s[0])}; unique labels: {u.train.epochs} epoch(s), evaluated every "
         f"{u.metrics.sens_every} steps"
     )
 
