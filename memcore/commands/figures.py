@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 from memcore import machine
-from memcore.datasets import DATASETS
 from memcore.experiments import RECIPES, SCALES, get
 
 
@@ -45,7 +44,11 @@ def register(sub) -> None:
 
 
 def _common(p) -> None:
-    p.add_argument("--dataset", default="digits", choices=sorted(DATASETS))
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="a built-in or imported dataset (`python -m memcore datasets` lists them)",
+    )
     p.add_argument("--scale", default="quick", choices=SCALES)
     p.add_argument("--store", default=None, help="store folder (default env MEMCORE_STORE)")
     p.add_argument(

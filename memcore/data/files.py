@@ -23,22 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memcore import settings
-from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo, data_root
 
-REPO = Path(__file__).resolve().parents[2]
 PROBE_TIMEOUT_S = 2.0
 
 
 class DatasetUnavailable(ValueError):
     """A dataset's files are missing and cannot be downloaded; the message says what to do."""
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """Folder of downloaded datasets: `root`, else env MEMCORE_DATA, else <repo>/cache/datasets."""
-    if root is not None:
-        return Path(root).expanduser().resolve()
-    env = settings.get("MEMCORE_DATA")
-    return Path(env).expanduser().resolve() if env else REPO / "cache" / "datasets"
 
 
 def have_files(info: DatasetInfo, root: Path, names: tuple[str, ...]) -> bool:
@@ -49,7 +40,7 @@ def have_files(info: DatasetInfo, root: Path, names: tuple[str, ...]) -> bool:
 @dataclass(frozen=True)
 class Availability:
     """One row of `availability()`: status is offline (ships with a package), cached (files in
-    the data folder) or missing."""
+    the data folder), missing, imported (by `datasets add`) or removed (its runs still read)."""
 
     name: str
     status: str
@@ -68,7 +59,10 @@ def availability(root: str | os.PathLike | None = None) -> list[Availability]:
     base = data_root(root)
     rows = []
     for info in REGISTRY.values():
-        if info.offline:
+        if info.imported:  # stored in the data folder by `datasets add`
+            status = "removed" if info.removed else "imported"
+            folder = str((base / info.file).parent)
+        elif info.offline:
             status, folder = "offline", ""
         else:
             cached = have_files(info, base, info.extracted) or have_files(info, base, info.files)
@@ -150,15 +144,16 @@ def _tv_class(info: DatasetInfo):
 
 
 @contextlib.contextmanager
-def _download_lock(root: Path) -> Iterator[None]:
-    """One download per data folder at a time (several workers may ask for the same dataset)."""
+def folder_lock(root: Path, name: str = ".download.lock") -> Iterator[None]:
+    """One writer per data folder at a time (several workers may ask for the same dataset; the
+    CLI and the app may import datasets at once): an advisory lock on `root / name`."""
     root.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
-    except ImportError:  # Windows: no advisory locks; concurrent downloads are merely wasteful
+    except ImportError:  # Windows: no advisory locks; concurrent writers are merely wasteful
         yield
         return
-    with open(root / ".download.lock", "w") as f:
+    with open(root / name, "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -181,7 +176,7 @@ def open_torchvision(info: DatasetInfo, root: Path, train: bool):
             raise unavailable(info, root, why + "; MEMCORE_OFFLINE is set")
         if not _online(info.url):
             raise unavailable(info, root, why + " and no network")
-    with _download_lock(root):
+    with folder_lock(root):
         try:
             return cls(str(root), train=train, download=True)
         except Exception as e:  # network errors come in many types; report, never crash

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from memcore import records as rec
-from memcore.datasets import DATASETS, REGISTRY
+from memcore.datasets import REGISTRY, names
 from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
 from memcore.spec import MetricsSpec, RunSpec
 from memcore.spec.presets import preset
@@ -62,12 +62,18 @@ class Recipe:
     # the check's preconditions test it; the page shows it next to the claim.
     regime: str = ""
     settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
-    datasets: tuple[str, ...] = DATASETS
+    only_datasets: tuple[str, ...] = ()  # () = every dataset, imported ones included
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
     augment: Callable[[RunData], RunData] | None = None
 
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The datasets it runs on now (the registry's, read at each call)."""
+        return self.only_datasets or names()
+
     def grid(self, dataset: str, scale: str) -> list[RunSpec]:
-        """The specs, deduplicated by key (recipes may name the same spec twice)."""
+        """The specs, deduplicated by key (recipes may name the same spec twice). On an
+        imported dataset they are fitted to its size (`fit_to_data`)."""
         if scale not in SCALES:
             raise ValueError(f"scale={scale!r} is invalid: must be one of {', '.join(SCALES)}")
         if dataset not in self.datasets:
@@ -76,6 +82,7 @@ class Recipe:
             )
         seen: dict[str, RunSpec] = {}
         for s in self.specs(dataset, scale):
+            s = fit_to_data(s, scale)
             seen.setdefault(s.key, s)
         return list(seen.values())
 
@@ -121,6 +128,37 @@ def base_spec(dataset: str, **changes: Any) -> RunSpec:
     return spec
 
 
+# Quick scale on an imported dataset: at most this many training examples, and each run's SGD
+# steps those its recipe was calibrated for on digits (the recipes' quick grids were measured
+# there: PAPER.md calibration notes), whatever the dataset's size.
+QUICK_MAX_TRAIN = 2000
+CALIBRATED_ON = "digits"
+
+
+def _steps(n: int, batch: int, epochs: int) -> int:
+    return epochs * -(-n // batch)
+
+
+def fit_to_data(spec: RunSpec, scale: str) -> RunSpec:
+    """A recipe's spec fitted to an imported dataset's size (built-in datasets: unchanged).
+
+    data.train_size is capped at the training split (and at QUICK_MAX_TRAIN at quick scale);
+    at quick scale a run of more than one epoch gets the epochs that give the SGD steps it had
+    on CALIBRATED_ON (one-epoch runs, like easiness, stay one epoch: that is their meaning).
+    """
+    info = REGISTRY[spec.data.dataset]
+    if not info.imported:
+        return spec
+    d, t = spec.data, spec.train
+    cap = min(info.n_train, QUICK_MAX_TRAIN) if scale == "quick" else info.n_train
+    n = min(d.train_size or info.n_train, cap)
+    changes: dict[str, Any] = {"data.train_size": n if n < info.n_train else 0}
+    if scale == "quick" and t.epochs > 1:
+        steps = _steps(d.train_size or REGISTRY[CALIBRATED_ON].n_train, t.batch_size, t.epochs)
+        changes["train.epochs"] = max(1, round(steps / _steps(n, t.batch_size, 1)))
+    return spec.replace(**changes)
+
+
 def noise_changes(kind: str, level: float) -> dict[str, Any]:
     """Spec changes for a noise setting; level 0 (or kind 'real') is clean data."""
     if kind in ("real", "none") or level == 0:
@@ -153,6 +191,6 @@ def describe(spec: RunSpec) -> str:
 
 
 __all__ = [
-    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec",
-    "concat_runs", "describe", "inconclusive", "noise_changes", "panels", "rnd", "setting",
+    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "concat_runs",
+    "describe", "fit_to_data", "inconclusive", "noise_changes", "panels", "rnd", "setting",
 ]  # fmt: skip

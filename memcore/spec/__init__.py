@@ -132,8 +132,12 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        """Stable cache key: sha256 of canonical JSON plus CODE_VERSION (hex)."""
+        """Stable cache key: sha256 of canonical JSON plus CODE_VERSION (hex); on an imported
+        dataset also its content hash, so a changed file under the same name never serves the
+        old file's runs (built-in datasets' keys are unchanged)."""
         payload = self.to_json() + "|" + CODE_VERSION
+        if content := REGISTRY[self.data.dataset].content_hash:
+            payload += "|data:" + content
         return hashlib.sha256(payload.encode()).hexdigest()
 
     # -- flat form -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memcore.datasets import DATASETS, OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY, names
 from memcore.spec.fields import check_number, fail, spec_field, validate_fields
 
 NOISE_KINDS = ("none", "randX", "randY")
@@ -61,6 +61,13 @@ class _Section:
 
 
 # -- rules that need more than one field (run right after their field's own check) ------------
+def _known_dataset(d: DataSpec) -> None:
+    # the registry, not a fixed list: imported datasets are added while the program runs
+    # (a removed one still validates, so its stored runs read; loading it says it was removed)
+    if not isinstance(d.dataset, str) or d.dataset not in REGISTRY:
+        fail(d._f("dataset"), d.dataset, "must be one of " + ", ".join(names()))
+
+
 def _downscale_not_1(d: DataSpec) -> None:
     if d.downscale == 1:
         fail(d._f("downscale"), 1, "must be 0 (native) or a side length >= 2")
@@ -103,8 +110,8 @@ class DataSpec(_Section):
     dataset: str = spec_field(
         "digits",
         f"{' and '.join(OFFLINE_DATASETS)} work offline; the others need their files in the "
-        "data folder.",
-        choices=DATASETS,
+        "data folder; imported datasets (`datasets add`) work offline too.",
+        rule=_known_dataset,
     )
     train_size: int = spec_field(
         0, "Training examples used (a subset of the train split); 0 = all.",
