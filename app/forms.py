@@ -18,6 +18,7 @@ from typing import Any
 
 import streamlit as st
 
+from app import state
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec, field_meta, field_types, from_flat
 from memcore.spec.fields import FieldMeta
@@ -52,6 +53,8 @@ class Field:
 
     @property
     def options(self) -> tuple:
+        if self.name == "data.dataset":  # the registry's now (imported ones this visitor sees)
+            return state.dataset_names()
         return self.meta.choices
 
     @property
@@ -277,7 +280,9 @@ def read_link(params: Mapping[str, Any]) -> Link:
 
 # -- widgets ----------------------------------------------------------------------------------
 def _dataset_label(name: str) -> str:
-    return f"{name} (offline)" if name in OFFLINE_DATASETS else name
+    if name in OFFLINE_DATASETS:
+        return f"{name} (offline)"
+    return f"{name} (imported)" if name in REGISTRY and REGISTRY[name].imported else name
 
 
 def edited(state: MutableMapping, prefix: str) -> None:

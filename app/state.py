@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import errors
-from memcore import demo, settings
+from memcore import datasets, demo, settings
 from memcore.demo.visitors import UNKNOWN, Visitor, client_address
 from memcore.engine import cost
 from memcore.experiments.recipe import Recipe
@@ -94,6 +94,18 @@ def visitor() -> Visitor | None:
     return Visitor.of(
         ctx.session_id, client_address(headers, ip, settings.get("MEMCORE_DEMO_PROXIES"))
     )
+
+
+def dataset_owner() -> str | None:
+    """Whose imported datasets this visitor sees (and owns when uploading): in a demo their
+    client; outside one None (everyone sees every imported dataset)."""
+    v = visitor()
+    return v.client if settings.get("MEMCORE_DEMO") and v is not None else None
+
+
+def dataset_names() -> tuple[str, ...]:
+    """The datasets this visitor may pick: the built-ins, then the imported ones they see."""
+    return datasets.names(dataset_owner())
 
 
 def estimate(spec: RunSpec) -> cost.Cost:

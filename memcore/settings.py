@@ -129,6 +129,13 @@ _TABLE = (
         "MEMCORE_DATA", str, None, "downloaded datasets folder (default <repo>/cache/datasets)"
     ),
     Setting("MEMCORE_OFFLINE", bool, False, "never download datasets"),
+    Setting(
+        "MEMCORE_MAX_UPLOAD_MB",
+        float,
+        100.0,
+        "largest dataset file the app's Add dataset accepts, in MB (the CLI has no cap)",
+        minimum=0.001,
+    ),
     # public demo (memcore/demo/)
     Setting("MEMCORE_DEMO", bool, False, "turn the per-visitor caps on", alias="MEMLAB_DEMO"),
     Setting(
@@ -137,6 +144,12 @@ _TABLE = (
         False,
         "serve stored runs only: queue nothing",
         alias="MEMLAB_READONLY",
+    ),
+    Setting(
+        "MEMCORE_DEMO_UPLOADS",
+        bool,
+        False,
+        "demo: visitors may upload datasets (each sees only their own; no server paths)",
     ),
     _demo_cap("WIDTH", 1024, int, "model.width (MLP hidden units per layer)"),
     _demo_cap("WIDTH_MULT", 2.0, float, "model.width_mult (CNN channel multiplier)"),

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app import errors, forms, live, state
+from app import datasets_upload, errors, forms, live, state
 from memcore.data import files as fetch
-from memcore.datasets import OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec
 from memcore.spec.presets import DEFAULT_PRESET
 
@@ -63,6 +63,7 @@ with st.sidebar:
     run_clicked = st.button("Run", type="primary", width="stretch", key=f"{P}:run")
     cost_line = st.empty()  # the run's estimated cost, filled once the form is read
     forms.draw_form(P)
+    datasets_upload.control(P)
 
 if ss.get(KEPT):
     params, problems = ss[KEPT]
@@ -89,7 +90,10 @@ except ValueError as e:
 
 def _unavailable(name: str) -> str | None:
     """Why `name` cannot be used offline (naming the folder), or None."""
-    if name in OFFLINE_DATASETS:
+    info = REGISTRY.get(name)
+    if info is not None and info.removed:
+        return f"Dataset {name!r} was removed; add it again (Add dataset) to train on it."
+    if info is None or info.offline:
         return None
     row = next((a for a in fetch.availability() if a.name == name), None)
     if row is None or row.status != "missing" or fetch.downloads_allowed():

@@ -25,6 +25,7 @@ BASE = preset(
        "train.strength": 0.1},
 )  # fmt: skip
 OPTION_TUPLES = [c for n in field_types() if (c := field_meta(n).choices) and isinstance(c[0], str)]
+OPTION_TUPLES.append(DATASETS)  # data.dataset is checked against the registry, not choices
 
 
 def _candidates(name: str, value):

@@ -231,7 +231,13 @@ def add(
 
 
 def add_upload(
-    data: bytes, filename: str, name: str, *, owner: str = "", max_bytes: int | None = None
+    data: bytes,
+    filename: str,
+    name: str,
+    *,
+    owner: str = "",
+    max_bytes: int | None = None,
+    image_size: int | None = None,
 ) -> tuple[DatasetInfo, list[str]]:
     """Import an uploaded .npz or zipped image folder (the app's "Add dataset")."""
     suffix = Path(filename).suffix.lower()
@@ -243,7 +249,10 @@ def add_upload(
     with tempfile.TemporaryDirectory(prefix="memcore-upload-") as tmp:
         p = Path(tmp) / f"upload{suffix}"
         p.write_bytes(data)
-        return add(p, name, owner=owner, max_bytes=max_bytes, origin=f"upload {filename}")
+        return add(
+            p, name, owner=owner, max_bytes=max_bytes, image_size=image_size,
+            origin=f"upload {filename}",
+        )  # fmt: skip
 
 
 def _split(clean: Clean) -> tuple[str, str, int]:
