@@ -141,12 +141,6 @@ def _mnist1d() -> _Raw:
 
 def _imported(info: DatasetInfo) -> _Raw:
     """A dataset imported by the user (memcore.data.imports): float32 as stored."""
-    if info.removed:
-        raise DatasetUnavailable(
-            f"dataset {info.name!r} was removed (`datasets remove`); its stored runs still read. "
-            f"To train on it, import it again: python -m memcore datasets add FILE --name "
-            f"{info.name}"
-        )
     try:
         a = imports.read_stored(info)
     except imports.BadDataset as e:
@@ -179,6 +173,12 @@ def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
     DatasetUnavailable (a ValueError) when files are missing and cannot be downloaded.
     """
     info = REGISTRY[data.dataset]
+    if info.removed:  # checked before the in-process cache, which may still hold it
+        raise DatasetUnavailable(
+            f"dataset {info.name!r} was removed (`datasets remove`); its stored runs still read. "
+            f"To train on it, import it again: python -m memcore datasets add FILE --name "
+            f"{info.name}"
+        )
     _check(data, info)
     return _load(data, "" if info.offline else str(data_root(root)), info.content_hash)
 
