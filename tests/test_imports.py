@@ -228,3 +228,9 @@ def test_cli_add_list_remove(memcore_env, tmp_path, capsys):
     assert "removed" in capsys.readouterr().out.split("cliblobs")[-1].splitlines()[0]
     registry = json.loads(user_registry_path().read_text())
     assert registry["datasets"]["cliblobs"]["removed"] is True
+
+
+def test_uploads_take_npz_or_zip_only(memcore_env):
+    with pytest.raises(imports.BadDataset, match=r"upload an \.npz.*zipped folder"):
+        imports.add_upload(b"a,b\n1,2\n", "t.csv", "up")
+    assert not user_registry_path().exists()
