@@ -10,7 +10,7 @@ from memcore.data import imports
 from memcore.datasets import REGISTRY
 from memcore.engine import trainer
 from memcore.experiments import VERDICTS, get
-from memcore.experiments.recipe import CALIBRATED_ON, QUICK_MAX_TRAIN, fit_to_data
+from memcore.experiments.recipe import CALIBRATED_ON, QUICK_MAX_TRAIN, chance, fit_to_data
 from memcore.jobs import api
 from memcore.metrics.critical import data_units
 from memcore.spec.presets import preset
@@ -51,6 +51,7 @@ def test_a_figure_runs_on_an_imported_three_class_dataset_outside_0_1(name, memc
     assert res.verdict.verdict in VERDICTS and res.verdict.summary
     if name == "easiness":
         assert set(res.frame["label"]) <= {0, 1, 2}
+    assert chance(res.frame) == pytest.approx(1 / 3)  # regimes compare with 3-class chance
     if name == "critical":  # the LASS radius the runs used is a share of the data's range
         spec = get(name).grid("blobs", "test")[0]
         csr = [r for r in api.records(spec.key, store=memcore_env["store"]) if r["type"] == "csr"]
@@ -83,3 +84,25 @@ def test_quick_scale_caps_a_large_dataset(memcore_env, tmp_path):
     add_blobs(tmp_path, n=3000)
     spec = fit_to_data(preset("digits-mlp", **{"data.dataset": "blobs"}), "quick")
     assert spec.data.train_size == QUICK_MAX_TRAIN
+
+
+def test_regime_thresholds_use_the_datasets_class_count():
+    """critical's regime: real validation accuracy at least chance + MIN_LEARNED, where chance
+    is 1 / the frame's classes (10 when a hand-made frame does not say)."""
+    import pandas as pd
+
+    from memcore.experiments import critical
+
+    rows = [
+        {"setting": s, "epoch": float(e), "member": 0, "csr": c * e, "train_acc": 1.0,
+         "val_acc": 0.45, "set": "val"}
+        for s, c in (("real", 0.01), ("randX", 0.02), ("randY", 0.03)) for e in range(1, 5)
+    ]  # fmt: skip
+    df = pd.DataFrame(rows)
+    ten = critical.check(df)
+    df.attrs["n_classes"] = 3  # chance 1/3: 45% is no longer "learned"
+    three = critical.check(df)
+    assert "validation accuracy" not in ten.summary
+    assert (
+        three.verdict == "inconclusive" and "reached only 45% validation accuracy" in three.summary
+    )

@@ -34,6 +34,7 @@ from memcore.experiments.recipe import (
     rnd,
     setting,
 )
+from memcore.experiments.recipe import chance as chance_of
 from memcore.experiments.verdict import unmet
 from memcore.metrics import spread
 from memcore.metrics.filters import structure
@@ -66,7 +67,6 @@ GRID = {
     },
     "paper": {"extra": {"train.epochs": 100}},
 }
-N_CLASSES = 10
 # Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
 # 10 classes: "well above chance" on both offline datasets (mnist1d's MLP reaches .59 on all
 # its data after 30 epochs, issue 12, and less on 500 examples).
@@ -161,7 +161,7 @@ def check(df: pd.DataFrame) -> Verdict:
         return inconclusive(f"needs real and randY runs (have {', '.join(sorted(have))})")
     acc = df.groupby("setting")[["train_acc", "val_acc"]].mean() if "train_acc" in df else None
     if acc is not None and acc.notna().all().all():
-        chance = 1.0 / N_CLASSES
+        chance = chance_of(df)
         real_val, fit = float(acc.loc["real", "val_acc"]), float(acc.loc["randY", "train_acc"])
         stop = unmet(
             [

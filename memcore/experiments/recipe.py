@@ -87,14 +87,25 @@ class Recipe:
         return list(seen.values())
 
     def evaluate(self, runs: list[RunData]) -> tuple[pd.DataFrame, Verdict]:
-        """Frame of the finished runs and the verdict; an empty frame is inconclusive."""
+        """Frame of the finished runs and the verdict; an empty frame is inconclusive. The
+        frame's attrs["n_classes"] is the runs' dataset's class count (for `chance`)."""
         done = [r for r in runs if r.status == "done"]
         if self.augment is not None:
             done = [self.augment(r) for r in done]
         df = self.frame(done) if done else pd.DataFrame(columns=list(self.columns))
         if df.empty:
             return df, inconclusive("no finished runs yet")
+        classes = {len(REGISTRY[r.spec.data.dataset].classes) for r in done}
+        if len(classes) == 1:
+            df.attrs["n_classes"] = classes.pop()
         return df, self.check(df)
+
+
+def chance(df: pd.DataFrame) -> float:
+    """Chance accuracy on the frame's data: 1 / its classes (attrs["n_classes"], set by
+    Recipe.evaluate from the registry); a hand-made frame that does not say has 10 classes, as
+    every built-in dataset."""
+    return 1.0 / df.attrs.get("n_classes", 10)
 
 
 def concat_runs(
@@ -191,6 +202,6 @@ def describe(spec: RunSpec) -> str:
 
 
 __all__ = [
-    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "concat_runs",
+    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "chance", "concat_runs",
     "describe", "fit_to_data", "inconclusive", "noise_changes", "panels", "rnd", "setting",
 ]  # fmt: skip
