@@ -207,17 +207,28 @@ def _arrays(key: str, token: str, path: str) -> dict[str, np.ndarray]:
     return out if len(out.get("epoch", ())) else {}
 
 
+def _check_dataset(dataset: str) -> None:
+    """A demo visitor trains only on the built-ins and the imported datasets they see."""
+    if datasets.REGISTRY[dataset].imported and dataset not in dataset_names():
+        raise ValueError(
+            f"data.dataset={dataset!r} is not available to you: it is another visitor's upload "
+            "or was removed; add your own dataset (Add dataset) or pick one from the list"
+        )
+
+
 def check_link(spec: RunSpec) -> None:
     """A shared link's spec: raises ValueError when the demo's caps refuse it and it is not
     stored yet (a stored run is always served, whatever its size)."""
     lim = demo.limits()
     if lim.demo and not lim.readonly and status(spec.key) is None:
+        _check_dataset(spec.data.dataset)
         demo.check(spec, lim)
 
 
 def submit(spec: RunSpec) -> str:
     """Queue the spec (idempotent; a done run is returned as is). Raises ValueError (an invalid
-    spec, or over the demo's caps: nothing queued)."""
+    spec, a dataset this visitor may not use, or over the demo's caps: nothing queued)."""
+    _check_dataset(spec.data.dataset)
     demo.check_submit([spec], store(), retry=True, visitor=visitor())
     key = api.submit(spec, store(), retry=True)
     ensure_workers(force=True)
@@ -227,6 +238,7 @@ def submit(spec: RunSpec) -> str:
 def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
     """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
+    _check_dataset(dataset)
     specs = figure_sweep.grid(recipe, dataset, scale)
     demo.check_submit(specs, store(), retry=True, visitor=visitor())
     return api.submit_sweep(specs, store(), retry=True)

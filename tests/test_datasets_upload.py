@@ -102,3 +102,12 @@ def test_demo_visitor_sees_builtins_and_only_their_own_uploads(env, monkeypatch,
     options = [o.split(" ")[0] for o in widget(at, "data.dataset").options]
     assert options == [*DATASETS, "for-everyone", "mine"]
     assert REGISTRY["mine"].owner  # recorded as this visitor's
+
+
+def test_a_demo_link_to_another_visitors_dataset_is_refused(env, monkeypatch, tmp_path):
+    np.savez(tmp_path / "o.npz", x=np.eye(4), y=[0, 1, 0, 1])
+    imports.add(tmp_path / "o.npz", "theirs", owner="address 203.0.113.9")
+    monkeypatch.setenv("MEMCORE_DEMO", "1")
+    at = app({"data.dataset": "theirs"})
+    no_exception(at)
+    assert any("'theirs' is not available to you" in plain(e.value) for e in at.error)
