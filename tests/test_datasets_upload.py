@@ -111,3 +111,15 @@ def test_a_demo_link_to_another_visitors_dataset_is_refused(env, monkeypatch, tm
     at = app({"data.dataset": "theirs"})
     no_exception(at)
     assert any("'theirs' is not available to you" in plain(e.value) for e in at.error)
+
+
+def test_figure_pages_and_report_offer_an_imported_dataset(env, tmp_path):
+    from test_pages_figures import page
+
+    np.savez(tmp_path / "o.npz", x=np.eye(4), y=[0, 1, 0, 1])
+    imports.add(tmp_path / "o.npz", "mine")
+    for name in ("easiness", "../pages/report.py"):
+        at = page(name)
+        no_exception(at)
+        box = next(s for s in at.selectbox if s.label == "dataset")
+        assert "mine" in box.options, (name, box.options)
