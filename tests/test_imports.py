@@ -234,3 +234,20 @@ def test_uploads_take_npz_or_zip_only(memcore_env):
     with pytest.raises(imports.BadDataset, match=r"upload an \.npz.*zipped folder"):
         imports.add_upload(b"a,b\n1,2\n", "t.csv", "up")
     assert not user_registry_path().exists()
+
+
+def test_a_run_queued_before_its_data_was_replaced_fails_instead_of_training(memcore_env, tmp_path):
+    from memcore.jobs import api, lease
+    from memcore.jobs.worker import Worker
+    from memcore.store import open_store
+
+    x, y = blobs(60)
+    imports.add(npz(tmp_path / "a.npz", x=x, y=y), "mine")
+    spec = preset("digits-mlp", **{"data.dataset": "mine", "train.epochs": 1})
+    store = open_store(memcore_env["store"])
+    key = api.submit(spec, store)
+    imports.add(npz(tmp_path / "b.npz", x=x + 1, y=y), "mine", replace=True)
+    w = Worker(store, runner=lambda *a, **k: iter(()))
+    w.run_job(lease.claim(store, w.id))
+    js = api.status(key, store)
+    assert js.status == "failed" and "was replaced after this run was queued" in js.error

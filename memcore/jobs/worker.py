@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from memcore import settings
+from memcore.datasets import REGISTRY
 from memcore.jobs import lease
 from memcore.jobs.jobqueue import enforce_limit
 from memcore.jobs.pool import pid_alive
@@ -177,6 +178,12 @@ class Worker:
         self.key, self.lost = key, False
         try:
             self.beat()  # show the new job in the heartbeat record now
+            if REGISTRY[spec.data.dataset].imported and spec.key != key:
+                # the key carries the data's content hash: never train new data under it
+                raise ValueError(
+                    f"dataset {spec.data.dataset!r} was replaced after this run was queued; "
+                    "submit the run again to train on the new data"
+                )
             state, n = self._resume(claim)
             prior = records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
             meta = next((r for r in prior if r["type"] == "meta"), None)
