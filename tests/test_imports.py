@@ -251,3 +251,16 @@ def test_a_run_queued_before_its_data_was_replaced_fails_instead_of_training(mem
     w.run_job(lease.claim(store, w.id))
     js = api.status(key, store)
     assert js.status == "failed" and "was replaced after this run was queued" in js.error
+
+
+def test_an_uploaded_zip_of_an_image_folder_imports(memcore_env, tmp_path):
+    import io
+
+    root = image_folder(tmp_path / "imgs", mode="RGB")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for p in root.rglob("*.png"):
+            z.write(p, p.relative_to(root))  # class folders at the top of the zip
+    info, _ = imports.add_upload(buf.getvalue(), "imgs.zip", "zipped", owner="visitor a")
+    assert (info.input_shape, info.classes, info.owner) == ((3, 8, 8), ("cat", "dog"), "visitor a")
+    assert info.origin == "upload imgs.zip"
