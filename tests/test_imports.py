@@ -264,3 +264,10 @@ def test_an_uploaded_zip_of_an_image_folder_imports(memcore_env, tmp_path):
     info, _ = imports.add_upload(buf.getvalue(), "imgs.zip", "zipped", owner="visitor a")
     assert (info.input_shape, info.classes, info.owner) == ((3, 8, 8), ("cat", "dog"), "visitor a")
     assert info.origin == "upload imgs.zip"
+
+
+def test_an_image_folder_with_train_and_val_folders_keeps_its_split(memcore_env, tmp_path):
+    image_folder(tmp_path / "split" / "train", per_class=6)
+    image_folder(tmp_path / "split" / "val", per_class=2)
+    info, _ = imports.add(tmp_path / "split", "split")
+    assert (info.split, info.n_train, info.n_val, info.classes) == ("given", 12, 4, ("cat", "dog"))

@@ -106,3 +106,21 @@ def test_regime_thresholds_use_the_datasets_class_count():
     assert (
         three.verdict == "inconclusive" and "reached only 45% validation accuracy" in three.summary
     )
+
+
+def test_cli_figure_and_report_take_an_imported_dataset(memcore_env, tmp_path, capsys):
+    from memcore import cli
+
+    add_blobs(tmp_path)
+    store, out = str(memcore_env["store"]), tmp_path / "report.md"
+    args = ["--scale", "test", "--store", store]
+    assert cli.main(["figure", "easiness", "--dataset", "blobs", *args]) == 0
+    assert cli.main(["report", "--datasets", "blobs", "--only", "easiness", *args,
+                     "--out", str(out)]) == 0  # fmt: skip
+    assert "blobs" in out.read_text()
+    capsys.readouterr()
+    assert cli.main(["figure", "easiness", "--dataset", "nope", *args]) == 2
+    assert "dataset='nope' is invalid" in capsys.readouterr().err
+    assert cli.main(["report", "--datasets", "blobs,nope", *args, "--out", str(out)]) == 2
+    assert "'nope' is not a dataset" in capsys.readouterr().err
+    assert cli.main(["figure", "filters", "--dataset", "nope", *args]) == 2

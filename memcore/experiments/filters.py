@@ -79,7 +79,8 @@ COLUMNS = ("setting", "member", "filter", "row", "col", "weight")
 
 def _arch(dataset: str) -> str:
     """The paper's CNN on images (C x H x W), an MLP on sequences and features (mnist1d)."""
-    return "cnn" if len(REGISTRY[dataset].input_shape) == 3 else "mlp"
+    info = REGISTRY.get(dataset)  # an unknown name: the spec's check names it
+    return "cnn" if info is None or len(info.input_shape) == 3 else "mlp"
 
 
 def specs(dataset: str, scale: str) -> list[RunSpec]:

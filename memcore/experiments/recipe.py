@@ -26,6 +26,7 @@ from memcore import records as rec
 from memcore.datasets import REGISTRY, names
 from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
 from memcore.spec import MetricsSpec, RunSpec
+from memcore.spec.fields import fail
 from memcore.spec.presets import preset
 from memcore.spec.words import setting
 
@@ -132,6 +133,8 @@ def base_spec(dataset: str, **changes: Any) -> RunSpec:
     A run that never searches adversarial samples (no CSR, no adversarial training) gets the
     CSR fields at MetricsSpec's defaults: they do not change its results, so a new CSR
     calibration of the presets must not change its key and throw its cached results away."""
+    if dataset not in REGISTRY:  # before the lookup: a name typed on the command line
+        fail("dataset", dataset, "must be one of " + ", ".join(names()))
     off = {"metrics.csr_every": 0, "metrics.track_size": 0, "data.dataset": dataset}
     spec = preset(REGISTRY[dataset].preset, **{**off, **changes})
     if spec.metrics.csr_every == 0 and spec.train.regularizer != "adversarial":
