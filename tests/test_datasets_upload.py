@@ -123,3 +123,16 @@ def test_figure_pages_and_report_offer_an_imported_dataset(env, tmp_path):
         no_exception(at)
         box = next(s for s in at.selectbox if s.label == "dataset")
         assert "mine" in box.options, (name, box.options)
+
+
+def test_a_server_path_imports_outside_a_demo(env, tmp_path):
+    rows = ["f1,f2,kind"] + [f"{i % 3 * 5 + i / 100},{i % 7},{'abc'[i % 3]}" for i in range(30)]
+    (tmp_path / "t.csv").write_text("\n".join(rows))
+    at = app()
+    at.sidebar.get_by_key(f"{K}:path").set_value(str(tmp_path / "t.csv"))
+    at.sidebar.get_by_key(f"{K}:label").set_value("kind")
+    at.sidebar.get_by_key(f"{K}:name").set_value("tab")
+    at = at.sidebar.get_by_key(f"{K}:add").click().run()
+    no_exception(at)
+    assert any("Imported tab: 24 train / 6 val" in plain(s.value) for s in at.sidebar.success)
+    assert REGISTRY["tab"].classes == ("a", "b", "c") and widget(at, "data.dataset").value == "tab"
