@@ -20,6 +20,7 @@ import streamlit as st
 
 from app import state
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
+from memcore.experiments.recipe import fit_to_data
 from memcore.spec import RunSpec, field_meta, field_types, from_flat
 from memcore.spec.fields import FieldMeta
 from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
@@ -326,4 +327,5 @@ def sensitivity_for(spec: RunSpec) -> RunSpec:
     draws the Gini curve and the class heatmap for the settings in the form."""
     same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
     flat = spec.to_flat()
-    return preset("sensitivity-2x16", **{name: flat[name] for name in same})
+    # an imported dataset smaller than the preset's 1,000 examples uses all of its own
+    return fit_to_data(preset("sensitivity-2x16", **{name: flat[name] for name in same}))

@@ -136,3 +136,15 @@ def test_a_server_path_imports_outside_a_demo(env, tmp_path):
     no_exception(at)
     assert any("Imported tab: 24 train / 6 val" in plain(s.value) for s in at.sidebar.success)
     assert REGISTRY["tab"].classes == ("a", "b", "c") and widget(at, "data.dataset").value == "tab"
+
+
+def test_the_sensitivity_run_for_a_small_imported_dataset_uses_all_of_it(env, tmp_path):
+    from app.forms import sensitivity_for
+    from memcore.spec.presets import preset
+
+    np.savez(tmp_path / "s.npz", x=np.random.default_rng(0).normal(size=(50, 3)),
+             y=np.arange(50) % 2)  # fmt: skip
+    imports.add(tmp_path / "s.npz", "small")  # 40 training examples, fewer than the preset's
+    sens = sensitivity_for(preset("digits-mlp", **{"data.dataset": "small"}))
+    assert sens.task == "sensitivity" and sens.data.train_size == 0
+    assert sensitivity_for(preset("digits-mlp")).data.train_size == 1000  # digits: unchanged

@@ -68,21 +68,21 @@ def test_quick_grids_fit_a_small_dataset_by_size_and_sgd_steps(memcore_env, tmp_
             assert n <= info.n_train
     base = preset("digits-mlp", **{"data.dataset": "blobs", "data.train_size": 500,
                                    "train.epochs": 200, "train.batch_size": 32})  # fmt: skip
-    fitted = fit_to_data(base, "quick")
+    fitted = fit_to_data(base, quick=True)
     assert fitted.data.train_size == 0  # all 240 examples: fewer than asked
     steps = lambda n, s: s.train.epochs * -(-n // s.train.batch_size)  # noqa: E731
     assert steps(240, fitted) == pytest.approx(steps(500, base), rel=0.05)  # same SGD steps
-    one_epoch = fit_to_data(base.replace(**{"train.epochs": 1}), "quick")
+    one_epoch = fit_to_data(base.replace(**{"train.epochs": 1}), quick=True)
     assert one_epoch.train.epochs == 1  # a one-epoch experiment stays one epoch
-    whole = fit_to_data(base.replace(**{"data.train_size": 0}), "quick")
+    whole = fit_to_data(base.replace(**{"data.train_size": 0}), quick=True)
     assert steps(240, whole) == pytest.approx(steps(ref.n_train, base), rel=0.05)
     digits = base.replace(**{"data.dataset": "digits"})
-    assert fit_to_data(digits, "quick") == digits  # built-in datasets are never changed
+    assert fit_to_data(digits, quick=True) == digits  # built-in datasets are never changed
 
 
 def test_quick_scale_caps_a_large_dataset(memcore_env, tmp_path):
     add_blobs(tmp_path, n=3000)
-    spec = fit_to_data(preset("digits-mlp", **{"data.dataset": "blobs"}), "quick")
+    spec = fit_to_data(preset("digits-mlp", **{"data.dataset": "blobs"}), quick=True)
     assert spec.data.train_size == QUICK_MAX_TRAIN
 
 

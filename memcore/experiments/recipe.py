@@ -84,7 +84,7 @@ class Recipe:
             )
         seen: dict[str, RunSpec] = {}
         for s in self.specs(dataset, scale):
-            s = fit_to_data(s, scale)
+            s = fit_to_data(s, quick=scale == "quick")
             seen.setdefault(s.key, s)
         return list(seen.values())
 
@@ -154,21 +154,22 @@ def _steps(n: int, batch: int, epochs: int) -> int:
     return epochs * -(-n // batch)
 
 
-def fit_to_data(spec: RunSpec, scale: str) -> RunSpec:
+def fit_to_data(spec: RunSpec, quick: bool = False) -> RunSpec:
     """A recipe's spec fitted to an imported dataset's size (built-in datasets: unchanged).
 
-    data.train_size is capped at the training split (and at QUICK_MAX_TRAIN at quick scale);
-    at quick scale a run of more than one epoch gets the epochs that give the SGD steps it had
-    on CALIBRATED_ON (one-epoch runs, like easiness, stay one epoch: that is their meaning).
+    data.train_size is capped at the training split (and at QUICK_MAX_TRAIN when `quick`, the
+    quick scale); when `quick` a run of more than one epoch gets the epochs that give the SGD
+    steps it had on CALIBRATED_ON (one-epoch runs, like easiness, stay one epoch: that is their
+    meaning).
     """
     info = REGISTRY[spec.data.dataset]
     if not info.imported:
         return spec
     d, t = spec.data, spec.train
-    cap = min(info.n_train, QUICK_MAX_TRAIN) if scale == "quick" else info.n_train
+    cap = min(info.n_train, QUICK_MAX_TRAIN) if quick else info.n_train
     n = min(d.train_size or info.n_train, cap)
     changes: dict[str, Any] = {"data.train_size": n if n < info.n_train else 0}
-    if scale == "quick" and t.epochs > 1:
+    if quick and t.epochs > 1:
         steps = _steps(d.train_size or REGISTRY[CALIBRATED_ON].n_train, t.batch_size, t.epochs)
         changes["train.epochs"] = max(1, round(steps / _steps(n, t.batch_size, 1)))
     return spec.replace(**changes)
