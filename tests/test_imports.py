@@ -220,7 +220,10 @@ def test_cli_add_list_remove(memcore_env, tmp_path, capsys):
     assert "imported cliblobs: 48 train / 12 val, input 1x2, 3 classes" in out
     assert cli.main(["datasets", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["cliblobs"]["status"] == "imported" and rows["cliblobs"]["n_classes"] == 3
+    row, info = rows["cliblobs"], REGISTRY["cliblobs"]
+    assert row["status"] == "imported" and row["n_classes"] == 3
+    assert row["content_hash"] == info.content_hash and row["value_range"] == list(info.value_range)
+    assert row["origin"] == str(f.resolve()) and row["representation"]
     assert cli.main(["datasets", "add", str(f), "--name", "digits"]) == 2
     assert "built-in" in capsys.readouterr().err
     assert cli.main(["datasets", "remove", "cliblobs"]) == 0

@@ -52,6 +52,10 @@ class Availability:
     split: str
     folder: str  # absolute folder of the files ("" for offline datasets)
     files: tuple[str, ...] = field(default=())  # files to put there when missing
+    value_range: tuple[float, float] = (0.0, 1.0)  # min, max of the inputs as loaded
+    representation: str = ""  # imported: how the values were made
+    content_hash: str = ""  # imported: sha256 of the stored arrays (part of its run keys)
+    origin: str = ""  # imported: what it was imported from
 
 
 def availability(root: str | os.PathLike | None = None) -> list[Availability]:
@@ -71,6 +75,7 @@ def availability(root: str | os.PathLike | None = None) -> list[Availability]:
             Availability(
                 info.name, status, info.input_shape, info.n_train, info.n_val,
                 len(info.classes), info.source, info.split_text, folder.rstrip("/."), info.files,
+                info.value_range, info.representation, info.content_hash, info.origin,
             )
         )  # fmt: skip
     return rows
