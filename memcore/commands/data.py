@@ -20,7 +20,11 @@ from memcore.data.files import availability, data_root
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("datasets", help="list datasets; import your own (add) or remove it")
-    p.add_argument("--root", help="data folder (default: env MEMCORE_DATA or cache/datasets)")
+    p.add_argument(
+        "--root",
+        help="data folder of the downloaded datasets (default: env MEMCORE_DATA or "
+        "cache/datasets); imported datasets are always those of MEMCORE_DATA",
+    )
     p.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     p.set_defaults(func=run)
     verbs = p.add_subparsers(dest="verb", metavar="VERB")

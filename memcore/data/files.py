@@ -65,7 +65,7 @@ def availability(root: str | os.PathLike | None = None) -> list[Availability]:
     for info in REGISTRY.values():
         if info.imported:  # stored in the data folder by `datasets add`
             status = "removed" if info.removed else "imported"
-            folder = str((base / info.file).parent)
+            folder = str((data_root() / info.file).parent)  # MEMCORE_DATA, not --root
         elif info.offline:
             status, folder = "offline", ""
         else:
