@@ -130,6 +130,9 @@ if spec is not None and state.status(spec.key) is not None:
 
 def training_tab() -> None:
     if shown is None:
+        if state.read_only():
+            st.info(state.run_hint())
+            return
         st.info(
             "Pick settings in the sidebar (or keep the offline default) and press **Run**. "
             "Curves appear after the first epoch, within seconds on the offline datasets."
@@ -142,7 +145,7 @@ def training_tab() -> None:
             st.query_params.from_dict(params)
         ss[APPLIED] = params
     if spec is not None and shown != spec.key:
-        st.caption("The sidebar differs from the run shown below: press **Run** to run it.")
+        st.caption(f"The sidebar differs from the run shown below. {state.run_hint()}")
     live.show_run(shown)
 
 
