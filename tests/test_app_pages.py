@@ -160,6 +160,29 @@ def test_sidebar_shows_workers_and_device(store):
     assert "workers alive: 0" in text and "device: " in text
 
 
+def test_supervised_workers_are_wanted_in_the_sidebar_and_not_started_by_the_app(
+    store, monkeypatch
+):
+    """docker/entrypoint.sh runs the workers itself (MEMCORE_WORKERS_SUPERVISED=1): the app
+    starts none, even on Run, and the sidebar shows the operator's MEMCORE_WORKERS."""
+    from memcore.jobs import pool
+
+    started = []
+    monkeypatch.setattr(pool, "ensure_workers", lambda *a, **k: started.append(a))
+    monkeypatch.setenv("MEMCORE_WORKERS", "2")
+    monkeypatch.setenv("MEMCORE_WORKERS_SUPERVISED", "1")
+    at = app()
+    at.button(key="explore:run").click().run()
+    no_exception(at)
+    text = " ".join(c.value for c in at.sidebar.caption)
+    assert "workers alive: 0 (wanted 2)" in text
+    assert api.list_runs(store) and started == []
+    monkeypatch.delenv("MEMCORE_WORKERS_SUPERVISED")  # the reference: unsupervised, it starts 2
+    at = app()
+    at.button(key="explore:run").click().run()
+    assert started and all(a[0] == 2 for a in started)
+
+
 # -- the form ---------------------------------------------------------------------------------
 def test_form_produces_the_expected_spec_and_link(store):
     at = app()
