@@ -1,7 +1,8 @@
 """Explore: pick a configuration in the sidebar, press Run, watch the curves.
 
-The run shown is mirrored in the URL (only fields that differ from RunSpec()), so a link opens
-the same form and the same run, before, during and after its run. A link with unknown or invalid
+The run shown is mirrored in the URL (only fields that differ from the form's fresh state,
+forms.link_base), so a link opens the same form and the same run, before, during and after its
+run. A link with unknown or invalid
 parameters is kept as the user wrote it (named problems, a reset button) until they act. The
 second tab shows the loss-sensitivity views (Gini curve, class heatmap) for the form's dataset and
 noise, or runs them with one click.
