@@ -188,6 +188,12 @@ def test_health_non_root_licence_and_the_healthcheck_under_a_base_url_path(
     uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
     assert set(uids) == {"10001"}, uids  # the entrypoint (and all it starts) is not root
     assert docker("exec", plain["name"], "id", "-u").stdout.strip() == "10001"
+    # the packages live in the venv, whatever the base's own Python allows (PEP 668)
+    prefix = docker("exec", plain["name"], "python", "-c", "import sys; print(sys.prefix)")
+    assert prefix.stdout.strip() == "/opt/venv"
+    managed = docker("exec", plain["name"], "sh", "-c", "ls /usr/lib/python3*/EXTERNALLY-MANAGED",
+                     check=False)  # fmt: skip
+    TIMINGS["base_python_externally_managed"] = managed.returncode == 0
     licence = docker("exec", plain["name"], "cat", "/app/LICENSE").stdout
     assert licence.startswith("MIT License")
 
