@@ -105,7 +105,7 @@ def containers() -> Iterator[Callable[..., dict]]:
     run.volume = volume  # type: ignore[attr-defined]
     yield run
     for name in names:
-        docker("rm", "-f", name, check=False)
+        docker("rm", "-f", "-v", name, check=False)  # -v: its anonymous /data volume too
     for name in volumes:
         docker("volume", "rm", "-f", name, check=False)
 
