@@ -1,8 +1,8 @@
 """A spec's text form, both ways: {"section.field": "text"} (URL query parameters, CLI flags).
 
 `to_text(spec)` writes it (`changed_only=True`: only the fields that differ from `RunSpec()`,
-or from `base`'s flat form: a short and exact link); `memcore.spec.from_flat` reads it back, each value through
-`parse_value`, so `from_flat(to_text(spec)) == spec` for every spec.
+or from `base`'s flat form: a short and exact link); `memcore.spec.from_flat` reads it back,
+each value through `parse_value`, so `from_flat(to_text(spec)) == spec` for every spec.
 """
 
 from __future__ import annotations
