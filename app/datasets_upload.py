@@ -25,7 +25,7 @@ def _demo() -> bool:
 
 def policy() -> tuple[bool, bool, str]:
     """(uploads allowed, server paths allowed, why not) under the settings now."""
-    if settings.get("MEMCORE_READONLY"):
+    if state.read_only():
         return False, False, "This server serves stored runs only (MEMCORE_READONLY)."
     if not _demo():
         return True, True, ""
