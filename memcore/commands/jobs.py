@@ -28,8 +28,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from memcore.jobs import api, pool
 
     spec = spec_from_args(args)  # ValueError naming the field -> exit 2, nothing queued
-    demo.check_submit([spec], args.store, retry=args.retry)  # caps: ValueError -> exit 2
-    key = api.submit(spec, args.store, retry=args.retry)
+    key = demo.submit(spec, args.store, retry=args.retry)  # a demo's caps: ValueError -> exit 2
     st = api.status(key, args.store)
     if args.workers:
         pool.ensure_workers(args.workers, args.store)
@@ -82,22 +81,18 @@ def default_threads() -> int:
 @handled
 def cmd_cancel(args: argparse.Namespace) -> int:
     from memcore import demo
-    from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
-    demo.check_manage(key)
-    print(f"{api.cancel(key, args.store)} {key}")
+    print(f"{demo.cancel(key, args.store)} {key}")
     return 0
 
 
 @handled
 def cmd_delete(args: argparse.Namespace) -> int:
     from memcore import demo
-    from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
-    demo.check_manage(key)
-    api.delete(key, args.store)
+    demo.delete(key, args.store)
     print(f"deleted {key}")
     return 0
 
@@ -105,11 +100,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 @handled
 def cmd_retry(args: argparse.Namespace) -> int:
     from memcore import demo
-    from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
-    demo.check_submit([api.spec(key, args.store)], args.store, retry=True)
-    print(f"{api.retry(key, args.store)} {key}")
+    print(f"{demo.retry(key, args.store)} {key}")
     return 0
 
 
