@@ -31,8 +31,9 @@ import torch.nn.functional as F
 
 from memcore.data.files import data_root, open_torchvision
 from memcore.data.splits import stratified_split, subset
-from memcore.datasets import DIGITS_VAL_FRACTION, MNIST_DEFAULT_VAL, REGISTRY, DatasetInfo
+from memcore.datasets import DIGITS_VAL_FRACTION, MNIST_DEFAULT_VAL, REGISTRY
 from memcore.spec import DataSpec
+from memcore.spec.sections import check_dataset_fit
 
 __all__ = ["Dataset", "clear_cache", "load"]
 
@@ -134,20 +135,6 @@ def _mnist1d() -> _Raw:
     return _Raw(scaled(d["x"]), lab(d["y"]), scaled(d["x_test"]), lab(d["y_test"]), 1.0)
 
 
-def _check(data: DataSpec, info: DatasetInfo) -> None:
-    """Option checks that need the dataset's facts (the spec checks the rest)."""
-    if data.downscale and len(info.input_shape) != 3:
-        raise ValueError(
-            f"data.downscale={data.downscale} is invalid: {info.name} is not an image dataset; "
-            "use 0"
-        )
-    if data.downscale > info.input_shape[-1]:
-        raise ValueError(
-            f"data.downscale={data.downscale} is invalid: must be 0 or at most the native side "
-            f"{info.input_shape[-1]} of {info.name}"
-        )
-
-
 def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
     """The clean dataset a DataSpec describes (see the module docstring); cached in-process.
 
@@ -155,7 +142,7 @@ def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
     DatasetUnavailable (a ValueError) when files are missing and cannot be downloaded.
     """
     info = REGISTRY[data.dataset]
-    _check(data, info)
+    check_dataset_fit(data, info)  # the spec checked it too; a DataSpec may come alone
     return _load(data, "" if info.offline else str(data_root(root)))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memcore.datasets import DATASETS, OFFLINE_DATASETS
+from memcore.datasets import DATASETS, OFFLINE_DATASETS, DatasetInfo
 from memcore.spec.fields import check_number, fail, spec_field, validate_fields
 
 NOISE_KINDS = ("none", "randX", "randY")
@@ -61,6 +61,19 @@ class _Section:
 
 
 # -- rules that need more than one field (run right after their field's own check) ------------
+def check_dataset_fit(data: DataSpec, info: DatasetInfo) -> None:
+    """DataSpec checks that need the dataset's facts: data.downscale only on images, and no
+    larger than their side (checked when the spec is built, so such a run is never queued)."""
+    if data.downscale and len(info.input_shape) != 3:
+        fail("data.downscale", data.downscale, f"{info.name} is not an image dataset; use 0")
+    if data.downscale > info.input_shape[-1]:
+        fail(
+            "data.downscale",
+            data.downscale,
+            f"must be 0 or at most the native side {info.input_shape[-1]} of {info.name}",
+        )
+
+
 def _downscale_not_1(d: DataSpec) -> None:
     if d.downscale == 1:
         fail(d._f("downscale"), 1, "must be 0 (native) or a side length >= 2")
