@@ -30,8 +30,8 @@ an operator sets them with `docker run -e ...`:
                                             client's address; visitors without one share one)
     MEMCORE_DEMO_MAX_QUEUED=50              queued + running jobs in the whole store
 
-(The old names MEMLAB_DEMO, MEMLAB_READONLY and MEMLAB_MAX_* still work for one release.) A cap
-set to 0 means "no cap". Caps only guard new work: a run already stored is served as is. A
+(The deprecated old names still work for one release: memcore/settings.py.) A cap set to 0
+means "no cap". Caps only guard new work: a run already stored is served as is. A
 refusal is a ValueError naming the field, the value, the cap and the variable that sets it, e.g.
 "model.width=4096 exceeds this demo's cap of 1024 (set by MEMCORE_DEMO_MAX_WIDTH)". Single-field
 caps bound what is easy to name; the cost caps (seconds and memory, from the spec's cost estimate

@@ -96,6 +96,7 @@ class Worker:
         self.id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
         self.term = threading.Event()  # SIGTERM/SIGINT: finish up, requeue the job
         self.key: str | None = None
+        self.batch: list[str] = []  # keys of the batched run it trains (sweeps.batches)
         self.lost = False  # the current job's lease was lost (cancelled, deleted, taken over)
         self.jobs_done = 0
         self.started = time.time()
@@ -121,7 +122,8 @@ class Worker:
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
                     "device": self.device or "auto",
-                    "key": key,
+                    "key": key or (self.batch[0] if self.batch else None),
+                    "keys": [key] if key else list(self.batch),  # a batched run: all its specs
                     "beat": time.time(),
                     "every": self.beat_every,
                     "started": self.started,
@@ -295,8 +297,10 @@ class Worker:
                     claim = lease.claim(self.store, self.id)
                 except Exception as e:  # e.g. the store briefly unreadable: keep serving
                     print(f"[worker {self.id}] claim failed: {e}", flush=True)
-                    self.term.wait(1.0)
-                    continue
+                    claim = None  # no work done: idle (a full disk must not keep it alive)
+                    if idle_exit is None or time.time() - idle_since < idle_exit:
+                        self.term.wait(1.0)
+                        continue
                 if claim is None:
                     if idle_exit is not None and time.time() - idle_since >= idle_exit:
                         break

@@ -155,7 +155,12 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], obj
     from memcore.engine import trainer  # torch loads only when something is trained
 
     store = worker.store
-    runs = [_SpecRun(c, store, worker.id) for c in claims]
+    runs: list[_SpecRun] = []
+    try:
+        runs += [_SpecRun(c, store, worker.id) for c in claims]
+    except Exception as e:  # a full disk, say: every claimed spec goes back, none left running
+        _end([c.key for c in claims], worker, lease.requeue, f"could not start ({e})")
+        raise
     specs = [c.spec for c in claims]
     if worker.device:  # like worker.run_job: a worker's device replaces "auto"
         specs = [
@@ -175,6 +180,7 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], obj
 
     beats = threading.Thread(target=beat, daemon=True)
     beats.start()
+    worker.batch = [r.key for r in runs]  # its heartbeat names the batch, not "no job"
     checkpoint_every = settings.get("MEMCORE_CHECKPOINT_EVERY_S")
     keys = ", ".join(r.key[:12] for r in runs)
     print(f"[batches] {len(runs)} specs as one run: {keys}", flush=True)
@@ -184,21 +190,37 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], obj
             if tick is not None and rec["type"] == "checkpoint" and i == len(runs) - 1:
                 tick()
         if worker.term.is_set():  # stopping: back to the queue, resumed alone later
-            for r in (r for r in runs if r.alive):
-                lease.requeue(store, r.key, worker.id)
+            _end([r.key for r in runs if r.alive], worker, lease.requeue, "stopping")
+            for r in runs:
                 r.alive = False
         elif any(r.alive for r in runs):
             raise RuntimeError("the batched run ended without a 'done' record")
     except BaseException as e:
-        for r in (r for r in runs if r.alive):
-            if isinstance(e, Exception):
-                msg = disk_full_message(store.path) if disk_full(e) else f"{type(e).__name__}: {e}"
-                lease.fail(store, r.key, worker.id, msg, traceback.format_exc())
-            else:  # interrupted: back to the queue, resumed from its last checkpoint
-                lease.requeue(store, r.key, worker.id)
-        if not isinstance(e, Exception):
+        alive = [r.key for r in runs if r.alive]
+        if isinstance(e, Exception):
+            msg = disk_full_message(store.path) if disk_full(e) else f"{type(e).__name__}: {e}"
+            tb = traceback.format_exc()
+            _end(alive, worker, lambda st, k, w: lease.fail(st, k, w, msg, tb), msg)
+        else:  # interrupted: back to the queue, resumed from its last checkpoint
+            _end(alive, worker, lease.requeue, "interrupted")
             raise
     finally:
+        worker.batch = []
         stop_beats.set()
         beats.join(timeout=5)
     return sum(r.finished for r in runs)
+
+
+def _end(keys: list[str], worker: Worker, how: Callable[[Store, str, str], None], why: str) -> None:
+    """End each spec's attempt with `how` (fail or requeue), each on its own: one that cannot
+    be written (a full disk) must not leave the others "running" until their leases expire
+    (each would count as a worker death). One that fails is requeued instead, if that works."""
+    for key in keys:
+        try:
+            how(worker.store, key, worker.id)
+        except Exception as e:
+            print(f"[batches] could not end {key[:12]} ({why}): {e}", flush=True)
+            try:
+                lease.requeue(worker.store, key, worker.id)
+            except Exception as e2:
+                print(f"[batches] could not requeue {key[:12]} either: {e2}", flush=True)
