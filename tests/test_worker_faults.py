@@ -97,3 +97,32 @@ def test_a_worker_training_a_batch_heartbeats_its_specs(
     worker.beat()
     [after] = [w for w in pool.workers(store) if w["id"] == worker.id]
     assert after["key"] is None and after["keys"] == []
+
+
+def test_sigterm_while_the_worker_warms_up_ends_it_within_the_containers_grace(tmp_path):
+    """Issue 25 item 16: 6-23 s on a loaded machine (warm-up before the handler, interpreter
+    teardown) against docker's 8 s grace (MEMCORE_STOP_GRACE). Signalled the moment it says
+    it serves, while the warm-up still imports the engine and loads data."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    env.pop("MEMCORE_JOBS_RUNNER", None)  # the real runner: warm-up runs
+    cmd = [sys.executable, "-m", "memcore", "worker", "--store", str(tmp_path / "s")]
+    w = subprocess.Popen(
+        cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    line = w.stdout.readline()
+    assert "serving" in line, line
+    t0 = time.time()
+    w.send_signal(signal.SIGTERM)
+    out, _ = w.communicate(timeout=60)
+    took = time.time() - t0
+    assert w.returncode == 0 and "Traceback" not in out, out
+    assert "exiting after 0 job(s)" in out
+    assert took < 8, f"exited {took:.1f}s after SIGTERM"
+    assert pool.workers_alive(tmp_path / "s") == []  # its heartbeat record is gone

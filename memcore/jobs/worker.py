@@ -282,7 +282,9 @@ class Worker:
         if self.parent is not None:
             threading.Thread(target=self._watch_parent, args=(stop_beats,), daemon=True).start()
         print(f"[worker {self.id}] serving {self.store.path} (pid {os.getpid()})", flush=True)
-        warm_up()
+        # Warm up beside the loop: a SIGTERM meanwhile is answered at once, not after it.
+        warming = threading.Thread(target=warm_up, daemon=True)
+        warming.start()
         idle_since, handled = time.time(), 0
         try:
             while not self.term.is_set():
@@ -327,6 +329,8 @@ class Worker:
                 self.beat(gone=True)
             except Exception as e:  # e.g. the disk is full: the record ages out in an hour
                 print(f"[worker {self.id}] could not remove its heartbeat: {e}", flush=True)
+        if not self.term.is_set():  # a normal exit: let the import finish before teardown
+            warming.join(timeout=60)
         print(f"[worker {self.id}] exiting after {self.jobs_done} job(s)", flush=True)
         return 0
 
