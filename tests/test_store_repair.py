@@ -13,11 +13,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from test_jobs_doctor import memcore, seeded
+import pytest
+from test_jobs_doctor import damage_pages, memcore, seeded
 from test_jobs_faults import needs_unshare
 
 from memcore.jobs import api
-from memcore.store import Store
+from memcore.store import Store, doctor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,19 +86,39 @@ def _files(path: Path) -> set[str]:
     return {p.name for p in (path / "artifacts").iterdir()}
 
 
-def test_repair_of_a_zeroed_index_moves_the_run_files_aside(tmp_path, capsys):
+@pytest.mark.parametrize("how", ["zeroed", "zero-length"])
+def test_repair_of_a_zeroed_index_moves_the_run_files_aside(tmp_path, capsys, how):
     path = tmp_path / "store"
     seeded(path, done=2, queued=0)
     before = _files(path)
     db = path / "index" / "cache.db"
-    db.write_bytes(bytes(db.stat().st_size))  # zeroed, same size
+    db.write_bytes(bytes(db.stat().st_size if how == "zeroed" else 0))
     for f in (path / "index").glob("cache.db-*"):
         f.unlink()
     code, out, _ = memcore(capsys, "doctor", "--store", str(path), "--repair")
     assert "moved 2 file(s) or folder(s) of no known run into aside-" in out, out
     [aside] = path.glob("aside-*")
     assert {p.name for p in (aside / "artifacts").iterdir()} == before  # kept, not deleted
-    assert next(path.glob("index.damaged-*")).is_dir()
+    assert next(path.glob("index.damaged-*" if how == "zeroed" else "index.empty-*")).is_dir()
+
+
+def test_after_salvaging_a_damaged_index_doctor_says_what_was_lost(tmp_path, capsys):
+    """Issue 25 item 6: runs that lost entries in doctor's own salvage were called healthy.
+    Now every run doctor does not list as lost reads back whole."""
+    path = tmp_path / "store"
+    seeded(path, done=20, queued=0)
+    damage_pages(path / "index" / "cache.db")
+    memcore(capsys, "doctor", "--store", str(path), "--repair")
+    report = doctor.check(path)
+    assert not report.blocked and not report.problems and not report.orphans, report.lines()
+    s = Store(path)
+    for key in s.index.status_keys():
+        job = s.index.job(key)
+        if key in report.recompute or not job["chunks"]:
+            continue
+        assert len(api.records(key, 0, s)) == job["chunks"][-1]
+        assert api.arrays(key, s)  # checksums verified on read
+    s.close()
 
 
 def test_a_missing_index_folder_is_damage_not_an_empty_store(tmp_path, capsys):
