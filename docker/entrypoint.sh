@@ -55,10 +55,12 @@ if ((GRACE >= 10)); then
 		"docker stop -t $((GRACE + 2)) (or stop_grace_period) or SIGKILL comes first"
 fi
 
-# Fail at start, not at a visitor's first click, when a demo setting is malformed; say so here
+# Fail at start, not at a visitor's first click, when a setting is malformed; say so here
 # when a deprecated MEMLAB_* name is used.
 check_demo='
-import sys, memcore.demo as d
+import sys, memcore.demo as d, memcore.settings as s
+if bad := s.problems():  # every setting, not only the demo ones (a worker would exit 2)
+    sys.exit("invalid setting: " + "; ".join(bad))
 try:
     print(d.limits().describe())
 except ValueError as e:
