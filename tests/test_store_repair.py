@@ -178,3 +178,9 @@ def test_doctor_finds_a_lost_record_chunk_and_a_corrupt_artifact(tmp_path, capsy
         assert memcore(capsys, "recompute", key, "--store", str(path))[0] == 0
     code, out, _ = memcore(capsys, "doctor", "--store", str(path))
     assert code == 0 and out.rstrip().endswith("healthy"), out
+
+
+def test_repair_of_a_folder_that_is_no_store_creates_nothing(tmp_path, capsys):
+    code, out, _ = memcore(capsys, "doctor", "--store", str(tmp_path / "nothing"), "--repair")
+    assert code == 1 and "not a store" in out
+    assert not (tmp_path / "nothing").exists()

@@ -28,7 +28,7 @@ from pathlib import Path
 import diskcache
 
 from memcore.store import Store, StoreError
-from memcore.store.cachefile import DBNAME, open_cache
+from memcore.store.cachefile import DBNAME, open_cache, run_files
 from memcore.store.doctor import Report, check, full_disk, orphans
 from memcore.store.faults import disk_errors
 from memcore.store.index import RunIndex
@@ -138,6 +138,8 @@ def repair(path: str | Path) -> Report:
     if (why := full_disk(path)) is not None:
         raise StoreError(f"doctor --repair: {why}")
     before = check(path)
+    if not (path / "index").is_dir() and not run_files(path):
+        return before  # not a store: nothing to repair, and no store is created here
     if before.blocked:
         raise StoreError(f"doctor --repair changed nothing: {before.blocked}")
     done = Report(path)
