@@ -23,6 +23,7 @@ from memcore.spec import RunSpec, field_meta, field_types, from_flat
 from memcore.spec.fields import FieldMeta
 from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
 from memcore.spec.sections import REG_RANGES
+from memcore.spec.text import to_text
 
 CUSTOM = "custom"
 # train.strength's range depends on the regularizer: the widget allows the widest one
@@ -210,20 +211,9 @@ def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
 
 
 # -- spec <-> URL -----------------------------------------------------------------------------
-def _to_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return ",".join(_to_text(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return repr(value)
-    return str(value)
-
-
 def short_params(spec: RunSpec) -> dict[str, str]:
     """{dotted field: text} for the fields that differ from RunSpec() (a short, exact link)."""
-    default = RunSpec().to_flat()
-    return {k: _to_text(v) for k, v in spec.to_flat().items() if v != default[k]}
+    return to_text(spec, changed_only=True)
 
 
 def spec_params(params: Mapping[str, Any]) -> dict[str, str]:

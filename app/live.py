@@ -16,6 +16,7 @@ import streamlit as st
 from app import errors, eta, runframes, state
 from charts import per_example, sensitivity, training
 from memcore.spec import RunSpec
+from memcore.spec.words import describe, setting
 from memcore.store import StoreError
 
 POLL_S = 1.0
@@ -26,20 +27,6 @@ ICONS = {
     "failed": ":material/error:",
     "cancelled": ":material/cancel:",
 }
-
-
-def describe(spec: RunSpec) -> str:
-    """One line: dataset, noise, model, regularizer, members."""
-    n = spec.noise
-    noise = "real data" if n.kind == "none" else f"{n.kind} {n.level:g}"
-    if n.labels == "unique":
-        noise += ", unique labels"
-    m = spec.model
-    model = f"MLP {m.depth}x{m.width}" if m.arch == "mlp" else f"CNN x{m.width_mult:g}"
-    t = spec.train
-    reg = "" if t.regularizer == "none" else f" · {t.regularizer} {t.strength:g}"
-    task = " · sensitivity task" if spec.task == "sensitivity" else ""
-    return f"{spec.data.dataset} · {noise} · {model}{reg} · K={t.members} · lr {t.lr:g}{task}"
 
 
 def _eta(seconds: float | None) -> str:
@@ -156,13 +143,9 @@ def run_view(key: str, token: str, path: str) -> dict:
     return view
 
 
-def _kind(spec: RunSpec) -> str:
-    return spec.noise.kind if spec.noise.level > 0 else "none"
-
-
 def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
     """Metrics and Altair charts of a training run (whatever it has data for so far)."""
-    kind, n_epochs = _kind(spec), spec.train.epochs
+    kind, n_epochs = setting(spec), spec.train.epochs
     epochs = runframes.scalar(recs, "epoch")
     last = runframes.last_epoch(epochs)
     final = epochs[epochs["epoch"] == last] if last is not None else epochs
@@ -215,7 +198,7 @@ def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
         view["waiting"] = "Waiting for the first loss-sensitivity evaluation…"
         return view
     view["metrics"]["Gini (running mean)"] = float(sens["gini"].iloc[-1])
-    view["charts"]["gini"] = sensitivity.gini_chart(sens, _kind(spec))
+    view["charts"]["gini"] = sensitivity.gini_chart(sens, setting(spec))
     matrix = runframes.class_matrix(arrays)
     if matrix is not None and matrix.shape[0] > 40:
         view["notes"].append(f"{matrix.shape[0]} classes (unique labels): too many for a heatmap.")

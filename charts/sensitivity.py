@@ -58,7 +58,7 @@ def sensitivity_heatmap(cells: pd.DataFrame, title: str = "") -> alt.Chart:
     )
 
 
-def gini_chart(sens: pd.DataFrame, noise_kind: str = "none", title: str = "") -> alt.Chart:
+def gini_chart(sens: pd.DataFrame, noise_kind: str = "real", title: str = "") -> alt.Chart:
     """Gini coefficient of the loss-sensitivity over SGD steps ("sens" records: step, gini,
     gini_time). Solid: running mean (the paper's); dashed: equal weight per time."""
     cols = [c for c in ("gini", "gini_time") if c in sens.columns]
