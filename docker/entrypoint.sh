@@ -59,12 +59,12 @@ fi
 # when a deprecated MEMLAB_* name is used.
 check_demo='
 import sys, memcore.demo as d, memcore.settings as s
-if bad := s.problems():  # every setting, not only the demo ones (a worker would exit 2)
-    sys.exit("invalid setting: " + "; ".join(bad))
 try:
     print(d.limits().describe())
 except ValueError as e:
     sys.exit(f"invalid demo setting: {e}")
+if bad := s.problems():  # every setting, not only the demo ones (a worker would exit 2)
+    sys.exit("invalid setting: " + "; ".join(bad))
 '
 if ! limits="$("$PY" -W default::DeprecationWarning -c "$check_demo")"; then
 	log "not starting: fix the setting above"
