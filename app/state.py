@@ -251,8 +251,7 @@ def submit(spec: RunSpec) -> str:
     """Queue the spec (idempotent; a done run is returned as is). Raises ValueError (an invalid
     spec, a dataset this visitor may not use, or over the demo's caps: nothing queued)."""
     _check_dataset(spec.data.dataset)
-    demo.check_submit([spec], store(), retry=True, visitor=visitor())
-    key = api.submit(spec, store(), retry=True)
+    key = demo.submit(spec, store(), retry=True, visitor=visitor())  # caps: check and enqueue
     ensure_workers(force=True)
     return key
 
@@ -262,20 +261,17 @@ def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
     _check_dataset(dataset)
     specs = figure_sweep.grid(recipe, dataset, scale)
-    demo.check_submit(specs, store(), retry=True, visitor=visitor())
-    return api.submit_sweep(specs, store(), retry=True)
+    return demo.submit_sweep(specs, store(), retry=True, visitor=visitor())
 
 
 def cancel(key: str) -> str:
     """Cancel a run; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key, visitor())
-    return api.cancel(key, store())
+    return demo.cancel(key, store(), visitor())
 
 
 def delete(key: str) -> bool:
     """Delete a run and its files; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key, visitor())
-    return api.delete(key, store())
+    return demo.delete(key, store(), visitor())
 
 
 def list_runs() -> list[dict[str, Any]]:

@@ -257,6 +257,21 @@ def get(name: str, env: Mapping[str, str] | None = None) -> Any:
     return SETTINGS[name].default if found is None else _parse(SETTINGS[name], *found)
 
 
+def problems(env: Mapping[str, str] | None = None) -> list[str]:
+    """Every setting that is set to an invalid value, one message each ([] = all valid). The
+    programs check this once at start (the CLI exits 2 with the messages; the app shows them)
+    instead of meeting the bad value later, where a long-lived worker would retry for ever."""
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # said when the value is read
+        for name in SETTINGS:
+            try:
+                get(name, env)
+            except ValueError as e:
+                out.append(str(e))
+    return out
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """A copy of this process's environment for a child process, with `extra` set."""
     return {**os.environ, **extra}

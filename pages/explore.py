@@ -99,10 +99,13 @@ def _unavailable(name: str) -> str | None:
     row = next((a for a in fetch.availability() if a.name == name), None)
     if row is None or row.status != "missing" or fetch.downloads_allowed():
         return None
+    offline = " or ".join(OFFLINE_DATASETS)
+    if not errors.details_allowed():  # a public demo: the server's folders are not the visitor's
+        return f"Dataset {name!r} is not available on this server; choose {offline}."
     return (
         f"Dataset {name!r} is not available offline. Put {', '.join(row.files)} in "
         f"{row.folder} (or point MEMCORE_DATA at a folder that has them), or choose an offline "
-        f"dataset: {' or '.join(OFFLINE_DATASETS)}."
+        f"dataset: {offline}."
     )
 
 

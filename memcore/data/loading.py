@@ -36,6 +36,7 @@ from memcore.data.files import DatasetUnavailable, data_root, open_torchvision
 from memcore.data.splits import stratified_split, subset
 from memcore.datasets import DIGITS_VAL_FRACTION, MNIST_DEFAULT_VAL, REGISTRY, DatasetInfo
 from memcore.spec import DataSpec
+from memcore.spec.sections import check_dataset_fit
 
 __all__ = ["Dataset", "clear_cache", "load"]
 
@@ -152,20 +153,6 @@ def _imported(info: DatasetInfo) -> _Raw:
     return _Raw(t("x"), t("y"), t("x_val"), t("y_val"), 1.0)
 
 
-def _check(data: DataSpec, info: DatasetInfo) -> None:
-    """Option checks that need the dataset's facts (the spec checks the rest)."""
-    if data.downscale and len(info.input_shape) != 3:
-        raise ValueError(
-            f"data.downscale={data.downscale} is invalid: {info.name} is not an image dataset; "
-            "use 0"
-        )
-    if data.downscale > info.input_shape[-1]:
-        raise ValueError(
-            f"data.downscale={data.downscale} is invalid: must be 0 or at most the native side "
-            f"{info.input_shape[-1]} of {info.name}"
-        )
-
-
 def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
     """The clean dataset a DataSpec describes (see the module docstring); cached in-process.
 
@@ -179,7 +166,7 @@ def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
             f"To train on it, import it again: python -m memcore datasets add FILE --name "
             f"{info.name}"
         )
-    _check(data, info)
+    check_dataset_fit(data, info)  # the spec checked it too; a DataSpec may come alone
     return _load(data, "" if info.offline else str(data_root(root)), info.content_hash)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memcore.datasets import OFFLINE_DATASETS, REGISTRY, names
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo, names
 from memcore.spec.fields import check_number, fail, spec_field, validate_fields
 
 NOISE_KINDS = ("none", "randX", "randY")
@@ -66,6 +66,19 @@ def _known_dataset(d: DataSpec) -> None:
     # (a removed one still validates, so its stored runs read; loading it says it was removed)
     if not isinstance(d.dataset, str) or d.dataset not in REGISTRY:
         fail(d._f("dataset"), d.dataset, "must be one of " + ", ".join(names()))
+
+
+def check_dataset_fit(data: DataSpec, info: DatasetInfo) -> None:
+    """DataSpec checks that need the dataset's facts: data.downscale only on images, and no
+    larger than their side (checked when the spec is built, so such a run is never queued)."""
+    if data.downscale and len(info.input_shape) != 3:
+        fail("data.downscale", data.downscale, f"{info.name} is not an image dataset; use 0")
+    if data.downscale > info.input_shape[-1]:
+        fail(
+            "data.downscale",
+            data.downscale,
+            f"must be 0 or at most the native side {info.input_shape[-1]} of {info.name}",
+        )
 
 
 def _downscale_not_1(d: DataSpec) -> None:
