@@ -16,7 +16,7 @@ import streamlit as st
 from app import errors, figure_knobs, state
 from charts import figures
 from memcore import demo, settings
-from memcore.datasets import DATASETS, OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS
 from memcore.experiments import get, glossary
 from memcore.sweeps import sweep as fr
 
@@ -72,7 +72,7 @@ def controls(name: str, datasets: tuple[str, ...] | None = None) -> tuple[str, s
     """Dataset and scale pickers (kept in the URL as ?dataset=..&scale=..)."""
     datasets = datasets or get(name).datasets
     qp = st.query_params
-    options = [d for d in (*OFFLINE_DATASETS, *DATASETS) if d in datasets]
+    options = [d for d in (*OFFLINE_DATASETS, *state.dataset_names()) if d in datasets]
     options = list(dict.fromkeys(options))
     ds0 = qp.get("dataset", options[0])
     sc0 = qp.get("scale", "quick")

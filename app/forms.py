@@ -6,7 +6,9 @@ without a widget (e.g. train.schedule of the CNN preset) come from the base, so 
 preset keeps them. `spec_from_state` turns the state into a validated `RunSpec` and raises the
 spec's `ValueError` (naming field and allowed values) on an invalid combination.
 
-Links stay short: `short_params` keeps only the fields that differ from `RunSpec()`.
+Links stay short: `short_params` keeps only the fields that differ from `link_base`, the form's
+own starting point (the offline default preset, with the run defaults of the link's dataset), so
+`?model.width=4096` means what typing 4096 into a fresh form means: the same run, the same cost.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 
 import streamlit as st
 
+from app import state
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
+from memcore.experiments.recipe import fit_to_data
 from memcore.spec import RunSpec, field_meta, field_types, from_flat
 from memcore.spec.fields import FieldMeta
 from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
@@ -53,6 +57,8 @@ class Field:
 
     @property
     def options(self) -> tuple:
+        if self.name == "data.dataset":  # the registry's now (imported ones this visitor sees)
+            return state.dataset_names()
         return self.meta.choices
 
     @property
@@ -213,9 +219,23 @@ def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
 
 
 # -- spec <-> URL -----------------------------------------------------------------------------
+def link_base(dataset: Any = None) -> RunSpec:
+    """What a link's unstated fields mean: the form's fresh state (the offline default preset),
+    with `dataset` and its run defaults (lr, batch size, CSR radius) when the link names another
+    dataset, as choosing that dataset in the form gives."""
+    spec = default_spec()
+    if dataset in REGISTRY and dataset != spec.data.dataset:
+        spec = from_flat({"data.dataset": dataset, **REGISTRY[dataset].run_defaults}, base=spec)
+    return spec
+
+
 def short_params(spec: RunSpec) -> dict[str, str]:
-    """{dotted field: text} for the fields that differ from RunSpec() (a short, exact link)."""
-    return to_text(spec, changed_only=True)
+    """{dotted field: text} for the fields that differ from link_base (a short, exact link)."""
+    default = link_base(spec.data.dataset).to_flat()
+    default["data.dataset"] = (
+        default_spec().data.dataset
+    )  # a dataset other than the default is said
+    return to_text(spec, base=default)
 
 
 def spec_params(params: Mapping[str, Any]) -> dict[str, str]:
@@ -225,13 +245,14 @@ def spec_params(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def spec_from_params(params: Mapping[str, Any]) -> RunSpec:
-    """Spec from URL parameters on top of RunSpec(); raises ValueError when invalid."""
-    return from_flat(spec_params(params), base=RunSpec())
+    """Spec from URL parameters on top of link_base; raises ValueError when invalid."""
+    good = spec_params(params)
+    return from_flat(good, base=link_base(good.get("data.dataset")))
 
 
 @dataclass(frozen=True)
 class Link:
-    """A link's parameters read leniently: the spec of its valid fields (on top of RunSpec())
+    """A link's parameters read leniently: the spec of its valid fields (on top of link_base)
     and one message per problem (an unknown name, with the closest field; an invalid value, in
     the spec's words). No problems: `spec` is exactly the link's run."""
 
@@ -257,7 +278,8 @@ def read_link(params: Mapping[str, Any]) -> Link:
     good = dict(spec_params(params))
     while True:  # drop the field each error names, so every invalid one is reported
         try:
-            return Link(from_flat(good, base=RunSpec()), tuple(problems))
+            base = link_base(good.get("data.dataset"))
+            return Link(from_flat(good, base=base), tuple(problems))
         except ValueError as e:
             problems.append(str(e))
             bad = _bad_field(str(e), good)
@@ -269,7 +291,9 @@ def read_link(params: Mapping[str, Any]) -> Link:
 
 # -- widgets ----------------------------------------------------------------------------------
 def _dataset_label(name: str) -> str:
-    return f"{name} (offline)" if name in OFFLINE_DATASETS else name
+    if name in OFFLINE_DATASETS:
+        return f"{name} (offline)"
+    return f"{name} (imported)" if name in REGISTRY and REGISTRY[name].imported else name
 
 
 def edited(state: MutableMapping, prefix: str) -> None:
@@ -323,4 +347,5 @@ def sensitivity_for(spec: RunSpec) -> RunSpec:
     draws the Gini curve and the class heatmap for the settings in the form."""
     same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
     flat = spec.to_flat()
-    return preset("sensitivity-2x16", **{name: flat[name] for name in same})
+    # an imported dataset smaller than the preset's 1,000 examples uses all of its own
+    return fit_to_data(preset("sensitivity-2x16", **{name: flat[name] for name in same}))

@@ -52,7 +52,7 @@ def show_run(key: str) -> None:
     """Draw run `key`; poll once a second while it is active."""
     js = state.status(key)
     if js is None:
-        st.info("This configuration has not been run yet: press **Run** in the sidebar.")
+        st.info(f"This configuration has not been run yet. {state.run_hint()}")
         return
     every = POLL_S if js.status in ("queued", "running") else None
 
@@ -80,7 +80,7 @@ def draw(js) -> None:
     st.caption(f"run key {js.key[:12]} · attempts {js.attempts}")
     if js.status == "failed":
         st.error(
-            f"The run failed: {errors.escape(str(js.error))}\n\nChange the settings and press "
+            f"The run failed: {errors.message(str(js.error))}\n\nChange the settings and press "
             "Run to retry."
         )
         errors.traceback_expander(js.traceback)  # not in a public demo: it names server paths

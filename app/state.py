@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import errors
-from memcore import demo, settings
+from memcore import datasets, demo, settings
 from memcore.demo.visitors import UNKNOWN, Visitor, client_address
 from memcore.engine import cost
 from memcore.experiments.recipe import Recipe
@@ -48,11 +48,20 @@ def store():
 
 
 def worker_target() -> int:
-    """Workers the app keeps alive: setting MEMCORE_WORKERS (default 1; 0 = none)."""
+    """Workers wanted alive: setting MEMCORE_WORKERS (default 1; 0 = none)."""
     try:
         return max(0, settings.get("MEMCORE_WORKERS"))
     except ValueError:
         return 1
+
+
+def _app_starts() -> int:
+    """Workers the app itself starts: none when a supervisor keeps them alive (Docker)."""
+    try:
+        supervised = settings.get("MEMCORE_WORKERS_SUPERVISED")
+    except ValueError:
+        supervised = False
+    return 0 if supervised else worker_target()
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,7 +74,7 @@ def _workers_started(n: int, path: str) -> float:
 def ensure_workers(force: bool = False) -> None:
     """Make sure the configured number of workers is alive (once per process, or now). They
     are tied to this server process: they exit (requeueing their job) when it is gone."""
-    n = worker_target()
+    n = _app_starts()
     if force and n > 0:
         pool.ensure_workers(n, store(), parent=os.getpid())
     else:
@@ -94,6 +103,18 @@ def visitor() -> Visitor | None:
     return Visitor.of(
         ctx.session_id, client_address(headers, ip, settings.get("MEMCORE_DEMO_PROXIES"))
     )
+
+
+def dataset_owner() -> str | None:
+    """Whose imported datasets this visitor sees (and owns when uploading): in a demo their
+    client; outside one None (everyone sees every imported dataset)."""
+    v = visitor()
+    return v.client if settings.get("MEMCORE_DEMO") and v is not None else None
+
+
+def dataset_names() -> tuple[str, ...]:
+    """The datasets this visitor may pick: the built-ins, then the imported ones they see."""
+    return datasets.names(dataset_owner())
 
 
 def estimate(spec: RunSpec) -> cost.Cost:
@@ -195,19 +216,42 @@ def _arrays(key: str, token: str, path: str) -> dict[str, np.ndarray]:
     return out if len(out.get("epoch", ())) else {}
 
 
+def _check_dataset(dataset: str) -> None:
+    """A demo visitor trains only on the built-ins and the imported datasets they see."""
+    if datasets.REGISTRY[dataset].imported and dataset not in dataset_names():
+        raise ValueError(
+            f"data.dataset={dataset!r} is not available to you: it is another visitor's upload "
+            "or was removed; add your own dataset (Add dataset) or pick one from the list"
+        )
+
+
+def read_only() -> bool:
+    """MEMCORE_READONLY: the demo serves stored runs only, Run queues nothing."""
+    return demo.limits().readonly
+
+
+def run_hint() -> str:
+    """What a visitor can do about a configuration that is not stored: press Run, or, in a
+    read-only demo (Run queues nothing), open a stored run."""
+    if read_only():
+        return "This demo is read-only: it serves stored runs only (open one from **Runs**)."
+    return "Press **Run** in the sidebar."
+
+
 def check_link(spec: RunSpec) -> None:
     """A shared link's spec: raises ValueError when the demo's caps refuse it and it is not
     stored yet (a stored run is always served, whatever its size)."""
     lim = demo.limits()
     if lim.demo and not lim.readonly and status(spec.key) is None:
+        _check_dataset(spec.data.dataset)
         demo.check(spec, lim)
 
 
 def submit(spec: RunSpec) -> str:
     """Queue the spec (idempotent; a done run is returned as is). Raises ValueError (an invalid
-    spec, or over the demo's caps: nothing queued)."""
-    demo.check_submit([spec], store(), retry=True, visitor=visitor())
-    key = api.submit(spec, store(), retry=True)
+    spec, a dataset this visitor may not use, or over the demo's caps: nothing queued)."""
+    _check_dataset(spec.data.dataset)
+    key = demo.submit(spec, store(), retry=True, visitor=visitor())  # caps: check and enqueue
     ensure_workers(force=True)
     return key
 
@@ -215,21 +259,19 @@ def submit(spec: RunSpec) -> str:
 def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
     """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
+    _check_dataset(dataset)
     specs = figure_sweep.grid(recipe, dataset, scale)
-    demo.check_submit(specs, store(), retry=True, visitor=visitor())
-    return api.submit_sweep(specs, store(), retry=True)
+    return demo.submit_sweep(specs, store(), retry=True, visitor=visitor())
 
 
 def cancel(key: str) -> str:
     """Cancel a run; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key, visitor())
-    return api.cancel(key, store())
+    return demo.cancel(key, store(), visitor())
 
 
 def delete(key: str) -> bool:
     """Delete a run and its files; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key, visitor())
-    return api.delete(key, store())
+    return demo.delete(key, store(), visitor())
 
 
 def list_runs() -> list[dict[str, Any]]:

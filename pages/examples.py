@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import examples, live, runframes, state
+from app import errors, examples, live, runframes, state
 from charts.examples import gallery, is_image
 from memcore.metrics import critical
 
@@ -25,7 +25,8 @@ if not rows:
 keys = [r["key"] for r in rows]
 wanted = st.query_params.get("run")
 if wanted and wanted not in keys:
-    st.warning(f"No training run with key {wanted[:12]} is stored; showing the newest run.")
+    shown = errors.escape(wanted[:12])  # the visitor's text: no link, image or colour
+    st.warning(f"No training run with key {shown} is stored; showing the newest run.")
 index = keys.index(wanted) if wanted in keys else 0
 
 

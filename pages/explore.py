@@ -1,7 +1,8 @@
 """Explore: pick a configuration in the sidebar, press Run, watch the curves.
 
-The run shown is mirrored in the URL (only fields that differ from RunSpec()), so a link opens
-the same form and the same run, before, during and after its run. A link with unknown or invalid
+The run shown is mirrored in the URL (only fields that differ from the form's fresh state,
+forms.link_base), so a link opens the same form and the same run, before, during and after its
+run. A link with unknown or invalid
 parameters is kept as the user wrote it (named problems, a reset button) until they act. The
 second tab shows the loss-sensitivity views (Gini curve, class heatmap) for the form's dataset and
 noise, or runs them with one click.
@@ -11,9 +12,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app import errors, forms, live, state
+from app import datasets_upload, errors, forms, live, state
 from memcore.data import files as fetch
-from memcore.datasets import OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec
 from memcore.spec.presets import DEFAULT_PRESET
 
@@ -63,6 +64,7 @@ with st.sidebar:
     run_clicked = st.button("Run", type="primary", width="stretch", key=f"{P}:run")
     cost_line = st.empty()  # the run's estimated cost, filled once the form is read
     forms.draw_form(P)
+    datasets_upload.control(P)
 
 if ss.get(KEPT):
     params, problems = ss[KEPT]
@@ -89,15 +91,21 @@ except ValueError as e:
 
 def _unavailable(name: str) -> str | None:
     """Why `name` cannot be used offline (naming the folder), or None."""
-    if name in OFFLINE_DATASETS:
+    info = REGISTRY.get(name)
+    if info is not None and info.removed:
+        return f"Dataset {name!r} was removed; add it again (Add dataset) to train on it."
+    if info is None or info.offline:
         return None
     row = next((a for a in fetch.availability() if a.name == name), None)
     if row is None or row.status != "missing" or fetch.downloads_allowed():
         return None
+    offline = " or ".join(OFFLINE_DATASETS)
+    if not errors.details_allowed():  # a public demo: the server's folders are not the visitor's
+        return f"Dataset {name!r} is not available on this server; choose {offline}."
     return (
         f"Dataset {name!r} is not available offline. Put {', '.join(row.files)} in "
         f"{row.folder} (or point MEMCORE_DATA at a folder that has them), or choose an offline "
-        f"dataset: {' or '.join(OFFLINE_DATASETS)}."
+        f"dataset: {offline}."
     )
 
 
@@ -130,6 +138,9 @@ if spec is not None and state.status(spec.key) is not None:
 
 def training_tab() -> None:
     if shown is None:
+        if state.read_only():
+            st.info(state.run_hint())
+            return
         st.info(
             "Pick settings in the sidebar (or keep the offline default) and press **Run**. "
             "Curves appear after the first epoch, within seconds on the offline datasets."
@@ -142,7 +153,7 @@ def training_tab() -> None:
             st.query_params.from_dict(params)
         ss[APPLIED] = params
     if spec is not None and shown != spec.key:
-        st.caption("The sidebar differs from the run shown below: press **Run** to run it.")
+        st.caption(f"The sidebar differs from the run shown below. {state.run_hint()}")
     live.show_run(shown)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from memcore.datasets import REGISTRY
 from memcore.experiments.recipe import (
     Recipe,
     RunData,
@@ -72,7 +73,9 @@ COLUMNS = ("setting", "member", "filter", "row", "col", "weight")
 
 
 def _arch(dataset: str) -> str:
-    return "mlp" if dataset == "mnist1d" else "cnn"
+    """The paper's CNN on images (C x H x W), an MLP on sequences and features (mnist1d)."""
+    info = REGISTRY.get(dataset)  # an unknown name: the spec's check names it
+    return "cnn" if info is None or len(info.input_shape) == 3 else "mlp"
 
 
 def specs(dataset: str, scale: str) -> list[RunSpec]:

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from memcore import records as rec
-from memcore.datasets import DATASETS, REGISTRY
+from memcore.datasets import REGISTRY, names
 from memcore.experiments.knobs import GRID_KNOBS
-from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
+from memcore.experiments.verdict import VERDICTS, Verdict, chance, inconclusive, rnd
 from memcore.spec import MetricsSpec, RunSpec
+from memcore.spec.fields import fail
 from memcore.spec.presets import preset
 from memcore.spec.words import setting
 
@@ -65,7 +66,7 @@ class Recipe:
     # the check's preconditions test it; the page shows it next to the claim.
     regime: str = ""
     settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
-    datasets: tuple[str, ...] = DATASETS
+    only_datasets: tuple[str, ...] = ()  # () = every dataset, imported ones included
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
     augment: Callable[[RunData], RunData] | None = None
     # Whose claim the headline verdict reads: the poster's unless the poster does not state it
@@ -89,10 +90,16 @@ class Recipe:
         """ "the poster's claim", "the workshop paper's claim", ..."""
         return f"the {self.source}'s claim"
 
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The datasets it runs on now (the registry's, read at each call)."""
+        return self.only_datasets or names()
+
     def grid(self, dataset: str, scale: str) -> list[RunSpec]:
-        """The specs, deduplicated by key (recipes may name the same spec twice), with the
-        user's knobs applied: grid knobs replace the scale's grid entries, spec knobs are set
-        on every spec (experiments.knobs)."""
+        """The specs, deduplicated by key (recipes may name the same spec twice). On an
+        imported dataset they are fitted to its size (`fit_to_data`); then the user's knobs
+        apply: grid knobs replace the scale's grid entries, spec knobs are set on every spec
+        (experiments.knobs)."""
         if scale not in SCALES:
             raise ValueError(f"scale={scale!r} is invalid: must be one of {', '.join(SCALES)}")
         if dataset not in self.datasets:
@@ -107,18 +114,23 @@ class Recipe:
             specs = self.specs(dataset, scale)
         seen: dict[str, RunSpec] = {}
         for s in specs:
+            s = fit_to_data(s, quick=scale == "quick")
             s = s.replace(**on_spec) if on_spec else s
             seen.setdefault(s.key, s)
         return list(seen.values())
 
     def evaluate(self, runs: list[RunData]) -> tuple[pd.DataFrame, Verdict]:
-        """Frame of the finished runs and the verdict; an empty frame is inconclusive."""
+        """Frame of the finished runs and the verdict; an empty frame is inconclusive. The
+        frame's attrs["n_classes"] is the runs' dataset's class count (for `chance`)."""
         done = [r for r in runs if r.status == "done"]
         if self.augment is not None:
             done = [self.augment(r) for r in done]
         df = self.frame(done) if done else pd.DataFrame(columns=list(self.columns))
         if df.empty:
             return df, inconclusive("no finished runs yet")
+        classes = {len(REGISTRY[r.spec.data.dataset].classes) for r in done}
+        if len(classes) == 1:
+            df.attrs["n_classes"] = classes.pop()
         return df, self.check(df)
 
 
@@ -145,12 +157,46 @@ def base_spec(dataset: str, **changes: Any) -> RunSpec:
     A run that never searches adversarial samples (no CSR, no adversarial training) gets the
     CSR fields at MetricsSpec's defaults: they do not change its results, so a new CSR
     calibration of the presets must not change its key and throw its cached results away."""
+    if dataset not in REGISTRY:  # before the lookup: a name typed on the command line
+        fail("dataset", dataset, "must be one of " + ", ".join(names()))
     off = {"metrics.csr_every": 0, "metrics.track_size": 0, "data.dataset": dataset}
     spec = preset(REGISTRY[dataset].preset, **{**off, **changes})
     if spec.metrics.csr_every == 0 and spec.train.regularizer != "adversarial":
         default = MetricsSpec()
         spec = spec.replace(**{f"metrics.{f}": getattr(default, f) for f in CSR_FIELDS})
     return spec
+
+
+# Quick scale on an imported dataset: at most this many training examples, and each run's SGD
+# steps those its recipe was calibrated for on digits (the recipes' quick grids were measured
+# there: PAPER.md calibration notes), whatever the dataset's size.
+QUICK_MAX_TRAIN = 2000
+CALIBRATED_ON = "digits"
+
+
+def _steps(n: int, batch: int, epochs: int) -> int:
+    return epochs * -(-n // batch)
+
+
+def fit_to_data(spec: RunSpec, quick: bool = False) -> RunSpec:
+    """A recipe's spec fitted to an imported dataset's size (built-in datasets: unchanged).
+
+    data.train_size is capped at the training split (and at QUICK_MAX_TRAIN when `quick`, the
+    quick scale); when `quick` a run of more than one epoch gets the epochs that give the SGD
+    steps it had on CALIBRATED_ON (one-epoch runs, like easiness, stay one epoch: that is their
+    meaning).
+    """
+    info = REGISTRY[spec.data.dataset]
+    if not info.imported:
+        return spec
+    d, t = spec.data, spec.train
+    cap = min(info.n_train, QUICK_MAX_TRAIN) if quick else info.n_train
+    n = min(d.train_size or info.n_train, cap)
+    changes: dict[str, Any] = {"data.train_size": n if n < info.n_train else 0}
+    if quick and t.epochs > 1:
+        steps = _steps(d.train_size or REGISTRY[CALIBRATED_ON].n_train, t.batch_size, t.epochs)
+        changes["train.epochs"] = max(1, round(steps / _steps(n, t.batch_size, 1)))
+    return spec.replace(**changes)
 
 
 def noise_changes(kind: str, level: float) -> dict[str, Any]:
@@ -173,6 +219,6 @@ def panels(spec: RunSpec) -> tuple[str, ...]:
 
 
 __all__ = [
-    "SCALES", "SOURCES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "classes",
-    "concat_runs", "inconclusive", "noise_changes", "panels", "rnd",
+    "SCALES", "SOURCES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "chance",
+    "classes", "concat_runs", "fit_to_data", "inconclusive", "noise_changes", "panels", "rnd",
 ]  # fmt: skip

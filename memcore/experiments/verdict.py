@@ -86,10 +86,13 @@ def observe(v: Verdict, observations: Mapping[str, Observation]) -> Verdict:
 
 
 def chance(df: pd.DataFrame) -> float:
-    """1 / the number of classes of the frame's runs (its `classes` column)."""
-    if "classes" not in df or df["classes"].dropna().empty:
-        raise ValueError("frame is invalid: it has no 'classes' column (the dataset's classes)")
-    return 1.0 / float(df["classes"].dropna().iloc[0])
+    """1 / the number of classes of the frame's runs: its `classes` column (from the registry),
+    else attrs["n_classes"] (set by Recipe.evaluate from the registry)."""
+    if "classes" in df and not df["classes"].dropna().empty:
+        return 1.0 / float(df["classes"].dropna().iloc[0])
+    if "n_classes" in df.attrs:
+        return 1.0 / float(df.attrs["n_classes"])
+    raise ValueError("frame is invalid: it has no 'classes' column (the dataset's classes)")
 
 
 def learned_at(chance_: float, share: float = LEARNED_SHARE) -> float:

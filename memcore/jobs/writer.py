@@ -31,23 +31,17 @@ PENDING_EVERY_S = 0.5  # live-record refresh period
 
 
 class RunWriter:
-    """Writes one run's records into `store` under `key` as lease holder `owner`; `committed`
-    records (and their `meta` record) are already stored when resuming from a checkpoint."""
+    """Writes one run's records into `store` under `key` as lease holder `owner`, after the
+    first `committed` records already stored (resuming from a checkpoint)."""
 
     def __init__(
-        self,
-        store: Store,
-        key: str,
-        spec: RunSpec,
-        owner: str,
-        *,
-        committed: int = 0,
-        meta: dict[str, Any] | None = None,
+        self, store: Store, key: str, spec: RunSpec, owner: str, *, committed: int = 0
     ) -> None:
         self.store, self.key, self.spec, self.owner = store, key, spec, owner
         self.n = committed  # records committed
         self.resumed = committed > 0
-        self.meta = meta
+        prior = records(key, 0, store)[:committed] if committed else []
+        self.meta = next((r for r in prior if r["type"] == "meta"), None)
         self.buf: list[dict[str, Any]] = []
         self.progress: dict[str, Any] = {"epochs": spec.train.epochs}
         self.evals = 0  # "epoch" records seen in this attempt
@@ -131,12 +125,17 @@ def drop_if_deleted(store: Store, key: str) -> None:
 def record_failure(store: Store, key: str, spec: RunSpec, owner: str, e: BaseException) -> str:
     """Mark the run failed with `e`'s message and traceback (its last checkpoint stays for a
     retry); returns the message. A failure that cannot be stored (the disk still full) is
-    printed: the lease then runs out and the run goes back to the queue."""
+    printed and the run put back in the queue, if that can be written; else the lease runs out
+    and the run goes back to the queue then."""
     msg = failure_message(e, spec, store)
     try:
         lease.fail(store, key, owner, msg, "".join(traceback.format_exception(e)))
     except Exception as e2:
         print(f"[{owner}] could not record the failure of {key[:12]}: {e2}", flush=True)
+        try:  # not left "running" (a lease that runs out counts as a worker death)
+            lease.requeue(store, key, owner)
+        except Exception as e3:
+            print(f"[{owner}] could not requeue {key[:12]} either: {e3}", flush=True)
     return msg
 
 

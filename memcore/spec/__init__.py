@@ -28,7 +28,15 @@ from typing import Any
 from memcore.datasets import REGISTRY
 from memcore.spec.fields import FieldMeta, fail, meta_of, spec_field, validate_fields
 from memcore.spec.schedule import csr_epochs
-from memcore.spec.sections import TASKS, DataSpec, MetricsSpec, ModelSpec, NoiseSpec, TrainSpec
+from memcore.spec.sections import (
+    TASKS,
+    DataSpec,
+    MetricsSpec,
+    ModelSpec,
+    NoiseSpec,
+    TrainSpec,
+    check_dataset_fit,
+)
 from memcore.spec.text import parse_value
 
 __all__ = [
@@ -81,6 +89,7 @@ class RunSpec:
         for name, cls in SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 fail(name, getattr(self, name), f"must be a {cls.__name__}")
+        check_dataset_fit(self.data, REGISTRY[self.data.dataset])
         if self.model.arch == "cnn" and len(REGISTRY[self.data.dataset].input_shape) != 3:
             fail("model.arch", "cnn", f"the CNN needs image data; use mlp for {self.data.dataset}")
         if self.task == "sensitivity" and self.model.arch != "mlp":
@@ -130,7 +139,9 @@ class RunSpec:
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         try:
-            d = json.loads(text)
+            # A number too long for int() (over 4,300 digits) stays text, so the field it
+            # belongs to rejects it by name instead of the parser failing without one.
+            d = json.loads(text, parse_int=_json_int)
         except (ValueError, RecursionError) as e:
             fail("spec", text, f"is not JSON ({str(e)[:80]})")
         return cls.from_dict(d)
@@ -143,8 +154,12 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        """Stable cache key: sha256 of canonical JSON plus CODE_VERSION (hex)."""
+        """Stable cache key: sha256 of canonical JSON plus CODE_VERSION (hex); on an imported
+        dataset also its content hash, so a changed file under the same name never serves the
+        old file's runs (built-in datasets' keys are unchanged)."""
         payload = self.to_json() + "|" + CODE_VERSION
+        if content := REGISTRY[self.data.dataset].content_hash:
+            payload += "|data:" + content
         return hashlib.sha256(payload.encode()).hexdigest()
 
     # -- flat form -------------------------------------------------------------------------
@@ -159,6 +174,13 @@ class RunSpec:
     def replace(self, **changes: Any) -> RunSpec:
         """Copy with dotted-name changes, e.g. replace(**{"noise.level": 0.5}); strings parse."""
         return from_flat(changes, base=self)
+
+
+def _json_int(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def field_types() -> dict[str, type]:

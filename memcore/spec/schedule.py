@@ -14,6 +14,10 @@ from __future__ import annotations
 
 CSR_SCHEDULES = ("every", "early")
 EARLY = (1, 2, 4, 8, 16)  # doubling: each early measurement halves the time since the last
+SCHEDULE_HELP = (
+    "every: epoch 0, every csr_every epochs and the last; early: also epochs 1, 2, 4, 8, 16 (a "
+    "rise in the first epochs is seen; memcore.spec.schedule)."
+)
 
 
 def csr_epochs(every: int, epochs: int, schedule: str = "every") -> tuple[int, ...]:

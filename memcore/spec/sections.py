@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memcore.datasets import DATASETS, OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo, names
 from memcore.spec.fields import check_number, fail, spec_field, validate_fields
-from memcore.spec.schedule import CSR_SCHEDULES
+from memcore.spec.schedule import CSR_SCHEDULES, SCHEDULE_HELP
 
 NOISE_KINDS = ("none", "randX", "randY")
 LABEL_MODES = ("class", "unique")
@@ -62,6 +62,26 @@ class _Section:
 
 
 # -- rules that need more than one field (run right after their field's own check) ------------
+def _known_dataset(d: DataSpec) -> None:
+    # the registry, not a fixed list: imported datasets are added while the program runs
+    # (a removed one still validates, so its stored runs read; loading it says it was removed)
+    if not isinstance(d.dataset, str) or d.dataset not in REGISTRY:
+        fail(d._f("dataset"), d.dataset, "must be one of " + ", ".join(names()))
+
+
+def check_dataset_fit(data: DataSpec, info: DatasetInfo) -> None:
+    """DataSpec checks that need the dataset's facts: data.downscale only on images, and no
+    larger than their side (checked when the spec is built, so such a run is never queued)."""
+    if data.downscale and len(info.input_shape) != 3:
+        fail("data.downscale", data.downscale, f"{info.name} is not an image dataset; use 0")
+    if data.downscale > info.input_shape[-1]:
+        fail(
+            "data.downscale",
+            data.downscale,
+            f"must be 0 or at most the native side {info.input_shape[-1]} of {info.name}",
+        )
+
+
 def _downscale_not_1(d: DataSpec) -> None:
     if d.downscale == 1:
         fail(d._f("downscale"), 1, "must be 0 (native) or a side length >= 2")
@@ -104,8 +124,8 @@ class DataSpec(_Section):
     dataset: str = spec_field(
         "digits",
         f"{' and '.join(OFFLINE_DATASETS)} work offline; the others need their files in the "
-        "data folder.",
-        choices=DATASETS,
+        "data folder; imported datasets (`datasets add`) work offline too.",
+        rule=_known_dataset,
     )
     train_size: int = spec_field(
         0, "Training examples used (a subset of the train split); 0 = all.",
@@ -242,11 +262,7 @@ class MetricsSpec(_Section):
         0, "Epochs between critical sample ratio measurements; 0 = off.",
         unit="epochs", lo=0, hi=100_000,
     )  # fmt: skip
-    csr_schedule: str = spec_field(
-        "every", "every: epoch 0, every csr_every epochs and the last; early: also epochs 1, 2, "
-        "4, 8, 16 (a rise in the first epochs is seen; memcore.spec.schedule).",
-        choices=CSR_SCHEDULES,
-    )  # fmt: skip
+    csr_schedule: str = spec_field("every", SCHEDULE_HELP, choices=CSR_SCHEDULES)
     csr_set: str = spec_field("val", "CSR probes are drawn from this set.", choices=CSR_SETS)
     csr_probes: int = spec_field(1000, "CSR probe points.", unit="probes", lo=1, hi=100_000)
     csr_radius: float = spec_field(
