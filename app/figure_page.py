@@ -18,7 +18,6 @@ from charts import figures
 from memcore import demo, settings
 from memcore.datasets import DATASETS, OFFLINE_DATASETS
 from memcore.experiments import get, glossary
-from memcore.sweeps import sweep as fr
 
 POLL_S = 2.0
 SCALE_HELP = (
@@ -45,12 +44,6 @@ def page(name: str) -> st.Page:
         icon=":material/insert_chart:",
         url_path=url_path(name),
     )
-
-
-@st.cache_resource(show_spinner=False)
-def memo(store_path: str) -> dict:
-    """Finished runs already read (key -> RunData); shared by sessions: finished runs are fixed."""
-    return {}
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -168,15 +161,7 @@ def cluster_field(name: str) -> str:
 def run_on_cluster(name: str, dataset: str, scale: str, scheduler: str) -> None:
     """Check the scheduler answers, then start the sweep's driver process (it queues the runs,
     sends each to the cluster and stores the results here); remembered for cluster_status."""
-    from memcore.sweeps import dask_backend
-
-    if demo.limits().active:
-        raise ValueError("this demo runs sweeps on its own workers only")
-    link = dask_backend.check(scheduler)
-    proc, log = dask_backend.start_driver(name, dataset, scale, scheduler, state.store())
-    st.session_state[f"{name}-dask"] = {
-        "scheduler": scheduler, "dashboard": link, "pid": proc.pid, "log": str(log)
-    }  # fmt: skip
+    st.session_state[f"{name}-dask"] = state.start_cluster_sweep(name, dataset, scale, scheduler)
 
 
 def cluster_status(name: str) -> None:
@@ -191,13 +176,12 @@ def cluster_status(name: str) -> None:
 
 def live(name: str, dataset: str, scale: str) -> None:
     """Progress, figure and verdict; polls while any run of the sweep is queued or running."""
-    prog = fr.progress(name, dataset, scale, state.store())
+    prog = state.sweep_progress(name, dataset, scale)
     active = bool(prog.counts.get("queued", 0) + prog.counts.get("running", 0))
 
     @st.fragment(run_every=POLL_S if active else None)
     def panel() -> None:
-        store = state.store()
-        now = fr.progress(name, dataset, scale, store)
+        now = state.sweep_progress(name, dataset, scale)
         still = bool(now.counts.get("queued", 0) + now.counts.get("running", 0))
         if now.counts.get("missing") == now.total:
             st.info("None of this sweep's runs is stored yet: press **Run sweep**.")
@@ -206,7 +190,7 @@ def live(name: str, dataset: str, scale: str) -> None:
         if still and not state.workers_alive():
             st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
         with st.spinner("Reading the stored runs (filters: replaying final weights once) ..."):
-            result = fr.evaluate(name, dataset, scale, store, memo=memo(state.store_path()))
+            result = state.evaluate_sweep(name, dataset, scale)
         for e in result.errors:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:

@@ -1,4 +1,4 @@
-"""The run form: widgets <-> RunSpec <-> URL query parameters.
+"""The run form: widgets <-> RunSpec.
 
 A form lives in `st.session_state` under keys "<prefix>:<dotted field>" (one per widget) plus
 "<prefix>:base", the flat spec the form started from (a preset, a link or the last run). Fields
@@ -6,12 +6,11 @@ without a widget (e.g. train.schedule of the CNN preset) come from the base, so 
 preset keeps them. `spec_from_state` turns the state into a validated `RunSpec` and raises the
 spec's `ValueError` (naming field and allowed values) on an invalid combination.
 
-Links stay short: `short_params` keeps only the fields that differ from `RunSpec()`.
+Links (spec <-> URL query parameters) are app/links.py.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import streamlit as st
 
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
-from memcore.spec import RunSpec, field_meta, field_types, from_flat
+from memcore.spec import RunSpec, field_meta, from_flat
 from memcore.spec.fields import FieldMeta
 from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
 from memcore.spec.sections import REG_RANGES
@@ -207,72 +206,6 @@ def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
         if match:
             state[key(prefix, name)] = _widget_value(match[0], value)
     state[key(prefix, "base")] = base
-
-
-# -- spec <-> URL -----------------------------------------------------------------------------
-def _to_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return ",".join(_to_text(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return repr(value)
-    return str(value)
-
-
-def short_params(spec: RunSpec) -> dict[str, str]:
-    """{dotted field: text} for the fields that differ from RunSpec() (a short, exact link)."""
-    default = RunSpec().to_flat()
-    return {k: _to_text(v) for k, v in spec.to_flat().items() if v != default[k]}
-
-
-def spec_params(params: Mapping[str, Any]) -> dict[str, str]:
-    """The spec fields among URL parameters (others, like 'run', are ignored)."""
-    types = field_types()
-    return {k: params[k] for k in params if k in types}
-
-
-def spec_from_params(params: Mapping[str, Any]) -> RunSpec:
-    """Spec from URL parameters on top of RunSpec(); raises ValueError when invalid."""
-    return from_flat(spec_params(params), base=RunSpec())
-
-
-@dataclass(frozen=True)
-class Link:
-    """A link's parameters read leniently: the spec of its valid fields (on top of RunSpec())
-    and one message per problem (an unknown name, with the closest field; an invalid value, in
-    the spec's words). No problems: `spec` is exactly the link's run."""
-
-    spec: RunSpec
-    problems: tuple[str, ...]
-
-
-def _bad_field(message: str, names: Mapping[str, Any]) -> str | None:
-    """The field a spec ValueError ("<field>=<value> is invalid: ...") names, if in `names`."""
-    name = message.split("=", 1)[0].strip()
-    return name if name in names else None
-
-
-def read_link(params: Mapping[str, Any]) -> Link:
-    """Read URL parameters: unknown names and invalid values become messages, the rest a spec."""
-    types = field_types()
-    problems = []
-    for name in params:
-        if name not in types:
-            close = difflib.get_close_matches(name, list(types), n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            problems.append(f"unknown parameter {name}{hint}")
-    good = dict(spec_params(params))
-    while True:  # drop the field each error names, so every invalid one is reported
-        try:
-            return Link(from_flat(good, base=RunSpec()), tuple(problems))
-        except ValueError as e:
-            problems.append(str(e))
-            bad = _bad_field(str(e), good)
-            if bad is None:  # a rule across fields that names none of the link's: drop them all
-                good = {}
-            else:
-                del good[bad]
 
 
 # -- widgets ----------------------------------------------------------------------------------

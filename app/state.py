@@ -28,8 +28,10 @@ from memcore.engine import cost
 from memcore.experiments.recipe import Recipe
 from memcore.jobs import api, pool
 from memcore.spec import RunSpec
-from memcore.store import CorruptArtifact, open_store
+from memcore.store import CorruptArtifact, StoreError, open_store
 from memcore.sweeps import sweep as figure_sweep
+
+__all__ = ["CorruptArtifact", "StoreError"]  # the errors pages catch, re-exported from here
 
 
 def store_path() -> str:
@@ -235,3 +237,33 @@ def delete(key: str) -> bool:
 def list_runs() -> list[dict[str, Any]]:
     """Rows of every stored run (newest first): key, status, timings, flat spec, summary.*."""
     return api.list_runs(store())
+
+
+# -- figure sweeps ----------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _memo(path: str) -> dict:
+    """Finished runs already read (key -> RunData); shared by sessions: finished runs are fixed."""
+    return {}
+
+
+def sweep_progress(name: str, dataset: str, scale: str) -> figure_sweep.Progress:
+    """How far the figure's sweep is: counts per status over its grid."""
+    return figure_sweep.progress(name, dataset, scale, store())
+
+
+def evaluate_sweep(name: str, dataset: str, scale: str) -> figure_sweep.FigureResult:
+    """The figure's frame and verdict from the runs stored so far (finished runs read once)."""
+    return figure_sweep.evaluate(name, dataset, scale, store(), memo=_memo(store_path()))
+
+
+def start_cluster_sweep(name: str, dataset: str, scale: str, scheduler: str) -> dict:
+    """Check the Dask scheduler answers, then start the sweep's driver process (it queues the
+    runs, sends each to the cluster and stores the results here): {scheduler, dashboard, pid,
+    log}. ValueError in a demo (sweeps run on the app's own workers there)."""
+    from memcore.sweeps import dask_backend
+
+    if demo.limits().active:
+        raise ValueError("this demo runs sweeps on its own workers only")
+    link = dask_backend.check(scheduler)
+    proc, log = dask_backend.start_driver(name, dataset, scale, scheduler, store())
+    return {"scheduler": scheduler, "dashboard": link, "pid": proc.pid, "log": str(log)}

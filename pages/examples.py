@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import examples, live, runframes, state
+from app import examples, runframes, state, views
 from charts.examples import gallery, is_image
 from memcore.metrics import critical
 
@@ -31,7 +31,7 @@ index = keys.index(wanted) if wanted in keys else 0
 
 def name(key: str) -> str:
     spec = state.spec_of(key)
-    return f"{live.describe(spec)} · {key[:6]}" if spec else key[:8]
+    return f"{views.describe(spec)} · {key[:6]}" if spec else key[:8]
 
 
 c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app import errors, forms, live, state
+from app import errors, forms, links, live, state, views
 from memcore.data import files as fetch
 from memcore.datasets import OFFLINE_DATASETS
 from memcore.spec import RunSpec
@@ -31,7 +31,7 @@ st.title("Explore memorization")
 url = st.query_params.to_dict()
 if url and url != ss.get(APPLIED):
     ss[APPLIED] = url
-    link = forms.read_link(url)
+    link = links.read_link(url)
     problems = list(link.problems)
     if not problems:
         try:
@@ -137,7 +137,7 @@ def training_tab() -> None:
         return
     shown_spec = state.spec_of(shown)
     if shown_spec is not None and not ss.get(KEPT):
-        params = forms.short_params(shown_spec)
+        params = links.short_params(shown_spec)
         if params != st.query_params.to_dict():
             st.query_params.from_dict(params)
         ss[APPLIED] = params
@@ -156,7 +156,7 @@ def sensitivity_tab() -> None:
         return
     sens = forms.sensitivity_for(spec)
     st.caption(
-        f"Loss-sensitivity (ICML Figs 3-4) on {live.describe(sens)}: how much each training "
+        f"Loss-sensitivity (ICML Figs 3-4) on {views.describe(sens)}: how much each training "
         "example's input moves the loss over one epoch of SGD (Gini of that spread) and class "
         "by class (heatmap). A small 2x16 MLP, as in the paper; seconds on a CPU."
     )

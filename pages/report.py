@@ -8,7 +8,6 @@ from app import errors, figure_page, state
 from charts import report as rep
 from memcore.datasets import DATASETS
 from memcore.experiments import RECIPES
-from memcore.sweeps import sweep as fr
 
 st.title("Reproduction report")
 st.caption(
@@ -26,12 +25,11 @@ if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="
         state.ensure_workers(force=True)
         st.toast("Submitted; each experiment's page shows its progress.")
 
-memo = figure_page.memo(state.store_path())
 results = []
 with errors.guarded("Could not read the stored runs"):
     for name, r in RECIPES.items():
         if dataset in r.datasets:
-            results.append(fr.evaluate(name, dataset, scale, state.store(), memo=memo))
+            results.append(state.evaluate_sweep(name, dataset, scale))
 
 rows = [
     {

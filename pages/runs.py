@@ -7,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import errors, forms, live, runframes, state
+from app import errors, links, live, runframes, state, views
 from charts import compare, export
-from memcore.store import StoreError
 
 PAGES = Path(state.__file__).resolve().parents[1] / "pages"
 EXPLORE, EXAMPLES = PAGES / "explore.py", PAGES / "examples.py"
@@ -102,7 +101,7 @@ labels = {
 def full_label(key: str) -> str:
     """A legend label that tells runs apart: every setting that matters, then the key."""
     spec = state.spec_of(key)
-    return f"{live.describe(spec)} · {key[:6]}" if spec is not None else key[:8]
+    return f"{views.describe(spec)} · {key[:6]}" if spec is not None else key[:8]
 
 
 st.subheader("Compare")
@@ -186,9 +185,9 @@ if one:
     if spec is not None:
         st.page_link(
             EXPLORE,
-            label=f"Open in Explore: {live.describe(spec)}",
+            label=f"Open in Explore: {views.describe(spec)}",
             icon=":material/open_in_new:",
-            query_params=forms.short_params(spec),
+            query_params=links.short_params(spec),
         )
         if spec.task == "train":
             st.page_link(
@@ -206,6 +205,6 @@ if one:
             state.delete(one)
             st.toast(f"Deleted {one[:8]}")
             st.rerun()
-    except (ValueError, StoreError) as e:  # not their run (demo); a read-only or full store
+    except (ValueError, state.StoreError) as e:  # not their run (demo); a read-only or full store
         errors.error("Not done", e)
     live.show_run(one)

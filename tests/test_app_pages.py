@@ -221,7 +221,7 @@ def test_link_restores_the_form_and_shows_the_stored_run(store):
     changes = {"noise.kind": "randX", "noise.level": 0.4, "model.width": 24}
     spec = preset("digits-mlp", **changes, **{"train.epochs": 3, "train.members": 3})
     seed(store, spec)
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -251,7 +251,7 @@ def test_invalid_link_shows_error_not_exception(store):
 def test_failed_run_shows_message_and_traceback_in_expander(store):
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     seed(store, spec, fail_at=2)
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -263,7 +263,7 @@ def test_failed_run_shows_message_and_traceback_in_expander(store):
 def test_sensitivity_run_shows_gini_and_log_heatmap(store):
     spec = preset("sensitivity-2x16")
     seed(store, spec, runner=lambda s, resume=None, should_stop=None: sens_records(s))
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -303,7 +303,7 @@ def test_running_run_shows_progress_live_charts_and_cancels(store):
     first_two_epochs = [r for r in recs if r["type"] in shown and r.get("epoch", 0) <= 1]
     progress = {"epoch": 1.0, "epochs": 3, "fraction": 1 / 3}
     lease.set_pending(store, key, "test-worker", first_two_epochs, progress)
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -326,7 +326,7 @@ def test_a_real_engine_run_renders_every_training_chart(store, tiny_spec):
     )
     seed(store, spec, runner=default_runner)
     assert api.status(spec.key, store).status == "done"
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -342,7 +342,7 @@ def test_a_link_to_a_run_not_stored_yet_shows_it_once_it_is(store):
     """'Not found' is never cached: a shared link opened before its run exists shows the run
     as soon as it is stored (it used to say "This run was deleted." until a restart)."""
     from app import state
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2})
     assert state.spec_of(spec.key) is None
@@ -400,7 +400,7 @@ def test_preset_box_says_custom_after_an_edit(store):
     at.selectbox(key="explore:data.dataset").set_value("digits").run()
     assert at.selectbox(key="explore:preset").value == "custom"
     no_exception(at)
-    from app.forms import short_params
+    from app.links import short_params
 
     assert app(short_params(preset("mnist1d-mlp"))).selectbox(key="explore:preset").value == (
         "mnist1d-mlp"  # a link to a preset's exact settings names it
@@ -412,7 +412,7 @@ CSR_OFF_NOTE = "No critical sample ratio"
 
 
 def test_csr_note_only_when_csr_is_off(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     assert spec.metrics.csr_every == 5
@@ -433,7 +433,7 @@ def test_csr_note_only_when_csr_is_off(store):
 
 
 def test_a_run_failed_before_its_first_evaluation_shows_its_error_not_waiting(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     seed(store, spec, fail_at=0)
@@ -444,7 +444,7 @@ def test_a_run_failed_before_its_first_evaluation_shows_its_error_not_waiting(st
 
 
 def test_running_progress_shows_an_eta_from_the_records(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3, "metrics.csr_every": 0})
     key = api.submit(spec, store)
@@ -461,7 +461,7 @@ def test_running_progress_shows_an_eta_from_the_records(store):
 
 
 def test_easiness_histogram_bars_centred_on_k_over_k(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 22, "train.epochs": 3, "train.members": 4})
     seed(store, spec)
@@ -485,7 +485,8 @@ def test_easiness_histogram_bars_centred_on_k_over_k(store):
 
 # -- the loss-sensitivity views from Explore ---------------------------------------------------
 def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
-    from app.forms import sensitivity_for, short_params
+    from app.forms import sensitivity_for
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "noise.kind": "randY",
                                    "noise.level": 0.5})  # fmt: skip

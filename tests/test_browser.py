@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.forms import short_params
+from app.links import short_params
 from memcore.jobs import api, pool
 from memcore.spec.presets import preset
 

@@ -560,7 +560,7 @@ def _cancel_is_refused(key: str):
     refused with the demo's message, the run still queued. Returns the AppTest for more steps."""
     from streamlit.testing.v1 import AppTest
 
-    from app.forms import short_params
+    from app.links import short_params
     from memcore.jobs import api
 
     main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")

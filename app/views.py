@@ -1,0 +1,119 @@
+"""What a run page shows, built from its records: metrics, Altair charts, notes and captions.
+
+Pure view-building (no Streamlit, tested without it): app/live.py draws what these return, and
+caches it per run token. `training_view` and `sensitivity_view` take a run's records and arrays
+(app/state.py reads them) and its spec; the frames come from app/runframes.py.
+"""
+
+from __future__ import annotations
+
+from app import eta, runframes
+from charts import per_example, sensitivity, training
+from memcore.spec import RunSpec
+
+
+def describe(spec: RunSpec) -> str:
+    """One line: dataset, noise, model, regularizer, members."""
+    n = spec.noise
+    noise = "real data" if n.kind == "none" else f"{n.kind} {n.level:g}"
+    if n.labels == "unique":
+        noise += ", unique labels"
+    m = spec.model
+    model = f"MLP {m.depth}x{m.width}" if m.arch == "mlp" else f"CNN x{m.width_mult:g}"
+    t = spec.train
+    reg = "" if t.regularizer == "none" else f" · {t.regularizer} {t.strength:g}"
+    task = " · sensitivity task" if spec.task == "sensitivity" else ""
+    return f"{spec.data.dataset} · {noise} · {model}{reg} · K={t.members} · lr {t.lr:g}{task}"
+
+
+CAPTIONS = {
+    "accuracy": "Lines: mean over members; band: min to max. Clean examples learned long before "
+    "noisy ones = patterns first, then memorization. Dashed: validation (clean data).",
+    "csr": "Share of probe points with an adversarial example within the radius (LASS). "
+    "Higher = a more complex decision surface; noise tends to raise it.",
+    "easiness": "Per tracked example, the share of members that classify it correctly after one "
+    "epoch. Dashed: the binomial reference (every example equally easy). Real data spreads "
+    "wider than the reference.",
+    "data_map": "Each dot is a tracked example: mean P(its label) over epochs (up) against how "
+    "much it varied (right). Noisy examples sit low: hard to learn.",
+    "forgetting": "How often an example went from correct to wrong between epochs, as a share "
+    "of clean and of noisy examples. Memorized examples are forgotten more often.",
+    "gini": "Gini coefficient of the per-example loss-sensitivity over SGD steps: 0 = every "
+    "example matters equally, near 1 = a few examples dominate. Real data scores higher.",
+    "heatmap": "Cell (i, j): how much inputs of class j move the loss of class i (log colour "
+    "scale: yellow = larger, dark purple = smaller). The diagonal dominates; real data has more "
+    "mass off it.",
+}
+
+
+def _kind(spec: RunSpec) -> str:
+    return spec.noise.kind if spec.noise.level > 0 else "none"
+
+
+def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
+    """Metrics and Altair charts of a training run (whatever it has data for so far)."""
+    kind, n_epochs = _kind(spec), spec.train.epochs
+    epochs = runframes.scalar(recs, "epoch")
+    last = runframes.last_epoch(epochs)
+    final = epochs[epochs["epoch"] == last] if last is not None else epochs
+    csr = runframes.scalar(recs, "csr")
+
+    def mean(frame, name):
+        return float(frame[name].mean()) if name in frame and len(frame) else None
+
+    last_csr = mean(csr[csr["epoch"] == csr["epoch"].max()], "csr") if len(csr) else None
+    view: dict = {
+        "metrics": {
+            "Epoch": f"{last:g} / {n_epochs}" if last is not None else "–",
+            "Train accuracy": mean(final, "train_acc"),
+            "Validation accuracy": mean(final, "val_acc"),
+            "CSR": last_csr,
+        },
+        "charts": {},
+        "notes": [],
+        "waiting": None,
+        "work_left": eta.work_left(epochs, csr, spec),
+    }
+    if last is None:
+        view["waiting"] = "Waiting for the first evaluation…"
+        return view
+    c = view["charts"]
+    c["accuracy"] = training.accuracy_chart(training.accuracy_frame(epochs), kind, epochs=n_epochs)
+    if len(csr):
+        c["csr"] = training.csr_chart(csr, kind, epochs=n_epochs)
+    elif not spec.metrics.csr_every:  # on but not measured yet: the chart comes with it
+        view["notes"].append("No critical sample ratio: set *CSR every* > 0 to measure it.")
+    m = runframes.meta(recs)
+    easy = runframes.easiness_frames(arrays, m) if arrays else None
+    if easy is not None:
+        title = "Easiness after epoch 1"
+        c["easiness"] = per_example.easiness_chart(*easy, noise_kind=kind, title=title)
+    elif spec.train.members < 2:
+        view["notes"].append("Easiness needs several members: set *Members* to 2 or more.")
+    dm = runframes.data_map_frame(arrays, m) if arrays else None
+    if dm is not None:
+        c["data_map"] = per_example.data_map_chart(dm, kind)
+        c["forgetting"] = per_example.forgetting_chart(dm, kind)
+    return view
+
+
+def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
+    """Gini curve and per-class heatmap of a loss-sensitivity run."""
+    sens = runframes.scalar(recs, "sens")
+    view: dict = {"metrics": {}, "charts": {}, "notes": [], "waiting": None, "work_left": None}
+    if sens.empty:
+        view["waiting"] = "Waiting for the first loss-sensitivity evaluation…"
+        return view
+    view["metrics"]["Gini (running mean)"] = float(sens["gini"].iloc[-1])
+    view["charts"]["gini"] = sensitivity.gini_chart(sens, _kind(spec))
+    matrix = runframes.class_matrix(arrays)
+    if matrix is not None and matrix.shape[0] > 40:
+        view["notes"].append(f"{matrix.shape[0]} classes (unique labels): too many for a heatmap.")
+    elif matrix is not None:
+        classes = runframes.meta(recs).get("classes")
+        if classes is None or len(classes) != matrix.shape[0]:
+            classes = None
+        view["charts"]["heatmap"] = sensitivity.sensitivity_heatmap(
+            sensitivity.class_matrix_frame(matrix, classes)
+        )
+    return view
