@@ -104,6 +104,16 @@ def scaled(spec: Any, factor: float) -> Any:
 
 
 def verdict_box(name: str, result) -> None:
+    """The verdict, once every run has finished; "running" and "not run" say so instead."""
+    if result.state == "not run":
+        return  # the progress line already asks to press Run sweep
+    if result.state == "running":
+        p = result.progress
+        st.info(
+            f"**Running** ({p.done} of {p.total} runs done): the verdict comes when every run "
+            "has finished. The figure draws each run's records as they arrive."
+        )
+        return
     v = result.verdict
     VERDICT_BOX[v.verdict](f"**{VERDICT_TEXT[v.verdict]}** ({v.verdict}). {v.summary}")
     rows = glossary.verdict_rows(name, v.to_dict())
@@ -177,12 +187,12 @@ def cluster_status(name: str) -> None:
 def live(name: str, dataset: str, scale: str) -> None:
     """Progress, figure and verdict; polls while any run of the sweep is queued or running."""
     prog = state.sweep_progress(name, dataset, scale)
-    active = bool(prog.counts.get("queued", 0) + prog.counts.get("running", 0))
+    active = prog.active
 
     @st.fragment(run_every=POLL_S if active else None)
     def panel() -> None:
         now = state.sweep_progress(name, dataset, scale)
-        still = bool(now.counts.get("queued", 0) + now.counts.get("running", 0))
+        still = now.active
         if now.counts.get("missing") == now.total:
             st.info("None of this sweep's runs is stored yet: press **Run sweep**.")
         else:
@@ -190,7 +200,7 @@ def live(name: str, dataset: str, scale: str) -> None:
         if still and not state.workers_alive():
             st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
         with st.spinner("Reading the stored runs (filters: replaying final weights once) ..."):
-            result = state.evaluate_sweep(name, dataset, scale)
+            result = state.evaluate_sweep(name, dataset, scale, partial=still)
         for e in result.errors:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:

@@ -251,9 +251,13 @@ def sweep_progress(name: str, dataset: str, scale: str) -> figure_sweep.Progress
     return figure_sweep.progress(name, dataset, scale, store())
 
 
-def evaluate_sweep(name: str, dataset: str, scale: str) -> figure_sweep.FigureResult:
-    """The figure's frame and verdict from the runs stored so far (finished runs read once)."""
-    return figure_sweep.evaluate(name, dataset, scale, store(), memo=_memo(store_path()))
+def evaluate_sweep(
+    name: str, dataset: str, scale: str, partial: bool = False
+) -> figure_sweep.FigureResult:
+    """The figure's frame and verdict from the runs stored so far (finished runs read once);
+    partial: running runs' records so far are drawn too (memcore.sweeps.sweep.collect)."""
+    memo = _memo(store_path())
+    return figure_sweep.evaluate(name, dataset, scale, store(), memo=memo, partial=partial)
 
 
 def start_cluster_sweep(name: str, dataset: str, scale: str, scheduler: str) -> dict:

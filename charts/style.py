@@ -30,6 +30,14 @@ NOISE_RAMP = ["#fdae61", "#f46d43", "#d73027", "#a50026", "#67001f"]
 SETTINGS = ["real", "randX", "randY"]
 SETTING_SCALE = alt.Scale(domain=SETTINGS, range=[KIND_COLORS[s] for s in SETTINGS])
 
+# A figure's state and its symbol: plain text characters every common font has (the report and
+# the pages need no emoji font), defined once in VERDICT_LEGEND.
+VERDICT_SYMBOL = {"holds": "✓", "fails": "✗", "inconclusive": "?", "not run": "–", "running": "…"}
+VERDICT_WORDS = {"holds": "the claim holds on these runs", "fails": "the claim does not hold",
+                 "inconclusive": "not enough evidence either way", "not run": "no run stored yet",
+                 "running": "runs still queued or running: no verdict yet"}  # fmt: skip
+VERDICT_LEGEND = "; ".join(f"{VERDICT_SYMBOL[k]} {k}: {v}" for k, v in VERDICT_WORDS.items())
+
 HEIGHT = 330  # a run chart's whole box: Streamlit fits title, axes and legend inside it
 W, H = 280, 220  # one panel of a paper figure (pixels)
 

@@ -35,9 +35,10 @@ rows = [
     {
         "experiment": res.recipe.title,
         "figure": res.recipe.figure,
-        "verdict": res.verdict.verdict,
-        "summary": res.verdict.summary,
+        "verdict": res.state,
+        "summary": res.verdict.summary if res.state not in ("not run", "running") else "",
         "runs done": f"{res.progress.done}/{res.progress.total}",
+        "wall s": round(res.wall),
     }
     for res in results
 ]
@@ -49,7 +50,7 @@ for i, res in enumerate(results):
     with cols[i % 2]:
         st.page_link(
             figure_page.page(res.recipe.name),
-            label=f"{res.recipe.title}: {res.verdict.verdict}",
+            label=f"{res.recipe.title}: {res.state}",
             icon=":material/insert_chart:",
         )
 
