@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.links import app_default
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec, field_meta, from_flat
 from memcore.spec.fields import FieldMeta
@@ -124,8 +125,8 @@ def key(prefix: str, name: str) -> str:
 
 
 def default_spec() -> RunSpec:
-    """The offline default (DEFAULT_PRESET)."""
-    return preset(DEFAULT_PRESET)
+    """The offline default (DEFAULT_PRESET): links' default too (app.links.app_default)."""
+    return app_default()
 
 
 # -- spec <-> state ---------------------------------------------------------------------------
@@ -146,6 +147,7 @@ def load(state: MutableMapping, prefix: str, spec: RunSpec, preset_name: str = C
     for f in FIELDS:
         state[key(prefix, f.name)] = _widget_value(f, flat[f.name])
     state[key(prefix, "preset")] = preset_name
+    state[key(prefix, "dataset_note")] = ""
 
 
 def ensure(state: MutableMapping, prefix: str, spec: RunSpec | None = None) -> None:
@@ -194,18 +196,38 @@ def apply_preset(state: MutableMapping, prefix: str) -> None:
         load(state, prefix, preset(name), name)
 
 
+def _shown(value: Any) -> str:
+    return (
+        f"{value:g}"
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else str(value)
+    )
+
+
 def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
-    """on_change of the dataset select: that dataset's lr, batch size and CSR radius."""
+    """on_change of the dataset select: that dataset's lr, batch size and CSR settings, with
+    a note (`dataset_note`) naming each value that changed, old -> new, and why."""
     dataset = state[key(prefix, "data.dataset")]
     base = dict(state[key(prefix, "base")])
     base["data.dataset"] = dataset
     defaults = REGISTRY[dataset].run_defaults if dataset in REGISTRY else {}
+    by_name = {f.name: f for f in FIELDS}
+    changed = []
     for name, value in defaults.items():
+        f = by_name.get(name)
+        old = state.get(key(prefix, name), base.get(name)) if f else base.get(name)
+        if old != value:
+            changed.append(f"{f.label if f else name} {_shown(old)} → {_shown(value)}")
         base[name] = value
-        match = [f for f in FIELDS if f.name == name]
-        if match:
-            state[key(prefix, name)] = _widget_value(match[0], value)
+        if f:
+            state[key(prefix, name)] = _widget_value(f, value)
     state[key(prefix, "base")] = base
+    state[key(prefix, "dataset_note")] = (
+        f"Switching to {dataset} set its run defaults: {'; '.join(changed)}. These suit "
+        f"{dataset}'s size and value range; change them back below if you want yours."
+        if changed
+        else ""
+    )
 
 
 # -- widgets ----------------------------------------------------------------------------------
@@ -256,6 +278,8 @@ def draw_form(prefix: str) -> None:
         st.markdown(f"**{title}**")
         for name in names:
             _draw(by_name[name], prefix)
+            if name == "data.dataset" and st.session_state.get(key(prefix, "dataset_note")):
+                st.info(st.session_state[key(prefix, "dataset_note")], icon=":material/info:")
     st.session_state[key(prefix, "values")] = values(st.session_state, prefix)
 
 

@@ -1,8 +1,11 @@
 """A run's link: RunSpec <-> URL query parameters. No Streamlit.
 
-Links stay short: `short_params` keeps only the fields that differ from `RunSpec()`, and a link
-is read on top of `RunSpec()` (`read_link`), so a partial or hand-written link means the same
-run whoever opens it. Unknown names and invalid values become messages, never exceptions.
+One default for the form and for links (`app_default`): the offline default preset, with the
+run defaults of the link's dataset when it names another one (what the form does when the
+dataset changes). Links stay short: `short_params` keeps only the fields that differ from that
+default, and `read_link` fills a partial or hand-written link's missing fields from it, so
+"the rest are defaults" means the form's defaults. Unknown names and invalid values become
+messages, never exceptions.
 """
 
 from __future__ import annotations
@@ -12,7 +15,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from memcore.datasets import REGISTRY
 from memcore.spec import RunSpec, field_types, from_flat
+from memcore.spec.presets import DEFAULT_PRESET, preset
+
+DATASET = "data.dataset"
+
+
+def app_default(dataset: str | None = None) -> RunSpec:
+    """The app's default run: DEFAULT_PRESET, on `dataset` with its run defaults (lr, batch
+    size, CSR radius and early stop) when another dataset is named."""
+    spec = preset(DEFAULT_PRESET)
+    if dataset is None or dataset == spec.data.dataset or dataset not in REGISTRY:
+        return spec
+    return spec.replace(**{DATASET: dataset, **REGISTRY[dataset].run_defaults})
 
 
 def _to_text(value: Any) -> str:
@@ -26,9 +42,13 @@ def _to_text(value: Any) -> str:
 
 
 def short_params(spec: RunSpec) -> dict[str, str]:
-    """{dotted field: text} for the fields that differ from RunSpec() (a short, exact link)."""
-    default = RunSpec().to_flat()
-    return {k: _to_text(v) for k, v in spec.to_flat().items() if v != default[k]}
+    """{dotted field: text} for the fields that differ from app_default of the spec's dataset,
+    and the dataset when not the default one (a short, exact link)."""
+    flat, default = spec.to_flat(), app_default(spec.data.dataset).to_flat()
+    out = {k: _to_text(v) for k, v in flat.items() if v != default[k]}
+    if flat[DATASET] != app_default().data.dataset:
+        out = {DATASET: flat[DATASET], **out}
+    return out
 
 
 def spec_params(params: Mapping[str, Any]) -> dict[str, str]:
@@ -37,14 +57,9 @@ def spec_params(params: Mapping[str, Any]) -> dict[str, str]:
     return {k: params[k] for k in params if k in types}
 
 
-def spec_from_params(params: Mapping[str, Any]) -> RunSpec:
-    """Spec from URL parameters on top of RunSpec(); raises ValueError when invalid."""
-    return from_flat(spec_params(params), base=RunSpec())
-
-
 @dataclass(frozen=True)
 class Link:
-    """A link's parameters read leniently: the spec of its valid fields (on top of RunSpec())
+    """A link's parameters read leniently: the spec of its valid fields (on app_default)
     and one message per problem (an unknown name, with the closest field; an invalid value, in
     the spec's words). No problems: `spec` is exactly the link's run."""
 
@@ -70,7 +85,8 @@ def read_link(params: Mapping[str, Any]) -> Link:
     good = dict(spec_params(params))
     while True:  # drop the field each error names, so every invalid one is reported
         try:
-            return Link(from_flat(good, base=RunSpec()), tuple(problems))
+            base = app_default(good.get(DATASET))
+            return Link(from_flat(good, base=base), tuple(problems))
         except ValueError as e:
             problems.append(str(e))
             bad = _bad_field(str(e), good)

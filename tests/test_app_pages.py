@@ -196,6 +196,38 @@ def test_preset_and_dataset_change_fill_their_defaults(store):
     no_exception(at)
 
 
+def test_a_dataset_change_says_which_values_it_changed(store):
+    """digits -> mnist sets mnist's run defaults, and a visible note names each, old -> new."""
+    at = app()
+    at.selectbox(key="explore:data.dataset").set_value("mnist").run()
+    no_exception(at)
+    note = " ".join(i.value for i in at.sidebar.info)
+    assert "Switching to mnist" in note
+    assert "Learning rate 0.1 → 0.01" in note and "Batch size 64 → 128" in note
+    assert at.number_input(key="explore:train.lr").value == pytest.approx(0.01)
+    at.selectbox(key="explore:data.dataset").set_value("mnist1d").run()
+    note = " ".join(i.value for i in at.sidebar.info)
+    assert "Learning rate 0.01 → 0.1" in note and "mnist " not in note.replace("mnist1d", "")
+
+
+def test_a_partial_link_fills_the_rest_with_the_forms_defaults(store):
+    """One default for form and links: ?model.width=300 keeps 30 epochs, lr 0.1, CSR every 5
+    of the app's default (not RunSpec()'s 20 epochs, lr 0.01, no CSR)."""
+    from app.links import app_default
+
+    at = app({"model.width": "300"})
+    no_exception(at)
+    assert at.number_input(key="explore:model.width").value == 300
+    d = app_default()
+    for name in ("train.epochs", "train.lr", "metrics.csr_every", "train.batch_size"):
+        want = d.to_flat()[name]
+        assert at.number_input(key=f"explore:{name}").value == pytest.approx(want), name
+    assert (d.train.epochs, d.train.lr, d.metrics.csr_every) == (30, 0.1, 5)
+    at = app({"data.dataset": "mnist1d"})
+    assert at.number_input(key="explore:train.lr").value == pytest.approx(0.1)
+    assert at.number_input(key="explore:model.width").value == 256
+
+
 def test_invalid_setting_shows_st_error_and_submits_nothing(store):
     at = app()
     at.slider(key="explore:noise.level").set_value(0.5).run()  # noise.kind is still "none"
