@@ -21,7 +21,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app import errors
+from app import errors, eta
 from memcore import demo, settings
 from memcore.demo.visitors import UNKNOWN, Visitor, client_address
 from memcore.engine import cost
@@ -102,6 +102,26 @@ def estimate(spec: RunSpec) -> cost.Cost:
     """The run's estimated cost on the device its workers would use here (engine.cost)."""
     where = device() if spec.train.device == "auto" else spec.train.device
     return cost.estimate(spec, where)
+
+
+def estimate_text(spec: RunSpec) -> str:
+    """The run's cost with a time range calibrated on this machine's measured runs of the same
+    task (app/eta.py: the model alone was 1.3-3.6x below measured durations)."""
+    c = estimate(spec)
+    time_range = eta.range_text(c.seconds, _ratios(spec.task, store_path(), c.device))
+    size = c.describe().split(", about ")[0]  # "≈ 2.1 TFLOP, 310 MB"
+    return f"{time_range} on {c.device} · {size}"
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _ratios(task: str, path: str, where: str) -> list[float]:
+    """measured / estimated seconds of the newest done runs of `task` (app.eta.ratios)."""
+    pairs = []
+    for row in api.list_runs(store(), status="done", task=task, limit=4 * eta.CALIBRATE_ON):
+        spec = spec_of(row["key"])
+        if spec is not None and row.get("duration"):
+            pairs.append((cost.estimate(spec, where).seconds, float(row["duration"])))
+    return eta.ratios(pairs)
 
 
 @st.cache_resource(show_spinner=False)

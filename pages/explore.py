@@ -81,7 +81,7 @@ if ss.get(KEPT):
 
 try:
     spec = forms.spec_from_state(ss, P)
-    cost_line.caption(f"Estimated cost: {state.estimate(spec).describe()}")
+    cost_line.caption(f"Estimated time: {state.estimate_text(spec)}")
 except ValueError as e:
     spec = None
     errors.error("Invalid settings", e)
