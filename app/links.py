@@ -94,3 +94,17 @@ def read_link(params: Mapping[str, Any]) -> Link:
                 good = {}
             else:
                 del good[bad]
+
+
+def resolve_run(wanted: str, keys: list[str]) -> tuple[str | None, str | None]:
+    """A ?run= value -> (the key among `keys` it names, None) or (None, why not). Any unique
+    prefix names a run (the app and CLI print 12 characters); case and spaces do not matter."""
+    w = wanted.strip().lower()
+    if not w:
+        return None, None
+    found = [k for k in keys if k.startswith(w)]
+    if len(found) == 1:
+        return found[0], None
+    if found:
+        return None, f"{len(found)} runs have keys starting {w!r}: give more characters"
+    return None, f"no run with key {w[:12]!r} is listed here"

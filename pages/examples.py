@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import examples, runframes, state, views
+from app import errors, examples, links, runframes, state, views
 from charts.examples import gallery, is_image
 from memcore.metrics import critical
 
@@ -18,15 +18,23 @@ st.caption(
     "examples are drawn in blue, noisy ones in the noise's colour."
 )
 
-rows = [r for r in state.list_runs() if r.get("task") == "train"]
+train = [r for r in state.list_runs() if r.get("task") == "train"]
+rows = [r for r in train if (r.get("metrics.track_size") or 0) > 0]  # runs with examples
 if not rows:
-    st.info("No training run stored yet. Start one on the **Explore** page.")
+    st.info(
+        "No training run with tracked examples is stored yet. Start one on the **Explore** "
+        "page (its runs track examples; a figure sweep's runs mostly do not)."
+        if not train
+        else f"None of the {len(train)} training runs stored tracked examples "
+        "(metrics.track_size = 0, as most figure sweeps' runs): start one on **Explore**."
+    )
     st.stop()
 keys = [r["key"] for r in rows]
-wanted = st.query_params.get("run")
-if wanted and wanted not in keys:
-    st.warning(f"No training run with key {wanted[:12]} is stored; showing the newest run.")
-index = keys.index(wanted) if wanted in keys else 0
+wanted = st.query_params.get("run", "")
+found, why = links.resolve_run(wanted, keys)
+if why:
+    st.warning(f"{errors.escape(why)} among the runs with tracked examples; showing the newest.")
+index = keys.index(found) if found else 0
 
 
 def name(key: str) -> str:

@@ -174,7 +174,7 @@ def test_examples_page_without_critical_pairs_or_with_a_sensitivity_run_says_why
          runner=lambda s, resume=None, should_stop=None: sens_records(s))  # fmt: skip
     at = app()
     at.switch_page("../pages/examples.py").run()
-    assert any("No training run stored" in i.value for i in at.info)
+    assert any("No training run with tracked examples" in i.value for i in at.info)
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "train.members": 2})
     key = seed(store, spec)  # fake_records' tracked labels are not the data's: said so
     at = app({"run": key})
@@ -182,6 +182,33 @@ def test_examples_page_without_critical_pairs_or_with_a_sensitivity_run_says_why
     no_exception(at)
     assert any("labels differ" in w.value for w in at.warning)
     assert any("No critical samples" in c.value for c in at.caption)
+
+
+def test_examples_page_takes_a_key_prefix_and_lists_only_runs_with_examples(store):
+    """The 12 characters the app and CLI print open the run; a newer run that tracked no
+    examples (a figure sweep's) is neither listed nor the default."""
+    from app.links import resolve_run
+
+    base = {"model.width": 20, "train.epochs": 2, "train.members": 2}
+    runner = lambda s, resume=None, should_stop=None: digits_records(s)  # noqa: E731
+    key = seed(store, preset("digits-mlp", **base), runner=runner)
+    bare = seed(store, preset("digits-mlp", **base, **{"metrics.track_size": 0}), runner=runner)
+    at = app({"run": key[:12]})
+    at.switch_page("../pages/examples.py").run()
+    no_exception(at)
+    assert not at.warning, [w.value for w in at.warning]
+    box = at.selectbox(key="examples:run")
+    assert box.value == key and bare not in box.options and len(box.options) == 1
+    at = app()
+    at.switch_page("../pages/examples.py").run()
+    assert at.selectbox(key="examples:run").value == key  # the newest run with examples
+    at = app({"run": "0123456789ab"})
+    at.switch_page("../pages/examples.py").run()
+    from test_errors import plain
+
+    assert any("no run with key '0123456789ab'" in plain(w.value) for w in at.warning)
+    assert resolve_run("AB1", ["ab12", "ab13", "cd"])[1].startswith("2 runs have keys")
+    assert resolve_run(" ab12 ", ["ab12", "ab13"]) == ("ab12", None)
 
 
 def test_examples_page_draws_mnist1d_inputs_as_line_plots(store):
