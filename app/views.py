@@ -7,6 +7,9 @@ caches it per run token. `training_view` and `sensitivity_view` take a run's rec
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from app import eta, runframes
 from charts import per_example, sensitivity, training
 from memcore.spec import RunSpec
@@ -59,13 +62,22 @@ def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
     csr = runframes.scalar(recs, "csr")
 
     def mean(frame, name):
-        return float(frame[name].mean()) if name in frame and len(frame) else None
+        v = float(pd.to_numeric(frame[name]).mean()) if name in frame and len(frame) else None
+        return None if v is None or np.isnan(v) else v
 
     last_csr = mean(csr[csr["epoch"] == csr["epoch"].max()], "csr") if len(csr) else None
+    if kind == "none":
+        train = {"Train accuracy": mean(final, "train_acc")}
+    else:  # on the labels it trains on (noisy ones included), next to clean and noisy apart
+        train = {
+            "Train acc. (all, trained labels)": mean(final, "train_acc"),
+            "Train acc. clean": mean(final, "clean_acc"),
+            "Train acc. noisy": mean(final, "noisy_acc"),
+        }
     view: dict = {
         "metrics": {
             "Epoch": f"{last:g} / {n_epochs}" if last is not None else "–",
-            "Train accuracy": mean(final, "train_acc"),
+            **train,
             "Validation accuracy": mean(final, "val_acc"),
             "CSR": last_csr,
         },

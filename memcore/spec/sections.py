@@ -154,6 +154,12 @@ class NoiseSpec(_Section):
         choices=LABEL_MODES,
     )  # fmt: skip
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.level == 0:  # no example corrupted: real data whatever the kind, one spec, one key
+            for name in ("kind", "x_stats", "y_mode"):
+                object.__setattr__(self, name, type(self).__dataclass_fields__[name].default)
+
 
 @dataclass(frozen=True)
 class ModelSpec(_Section):
