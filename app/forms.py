@@ -21,7 +21,7 @@ from app.links import app_default
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec, field_meta, from_flat
 from memcore.spec.fields import FieldMeta
-from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
+from memcore.spec.presets import APP_PRESET, PRESETS, preset
 from memcore.spec.sections import REG_RANGES
 
 CUSTOM = "custom"
@@ -125,7 +125,7 @@ def key(prefix: str, name: str) -> str:
 
 
 def default_spec() -> RunSpec:
-    """The offline default (DEFAULT_PRESET): links' default too (app.links.app_default)."""
+    """The offline default (APP_PRESET): links' default too (app.links.app_default)."""
     return app_default()
 
 
@@ -157,7 +157,7 @@ def ensure(state: MutableMapping, prefix: str, spec: RunSpec | None = None) -> N
     the last values are kept in "<prefix>:values" and put back here.
     """
     if key(prefix, "base") not in state:
-        load(state, prefix, spec or default_spec(), DEFAULT_PRESET if spec is None else CUSTOM)
+        load(state, prefix, spec or default_spec(), APP_PRESET if spec is None else CUSTOM)
         return
     saved = state.get(key(prefix, "values"), {})
     base = state[key(prefix, "base")]
@@ -281,6 +281,17 @@ def draw_form(prefix: str) -> None:
             if name == "data.dataset" and st.session_state.get(key(prefix, "dataset_note")):
                 st.info(st.session_state[key(prefix, "dataset_note")], icon=":material/info:")
     st.session_state[key(prefix, "values")] = values(st.session_state, prefix)
+
+
+def sensitivity_pair(spec: RunSpec) -> dict[str, RunSpec]:
+    """{setting: loss-sensitivity run} drawn side by side: real data and the form's noise
+    (randX 100% when the form is real data, the paper's comparison, ICML Fig 3)."""
+    real = sensitivity_for(spec.replace(**{"noise.kind": "none", "noise.level": 0.0}))
+    if spec.noise.kind == "none":
+        other = real.replace(**{"noise.kind": "randX", "noise.level": 1.0})
+    else:
+        other = sensitivity_for(spec)
+    return {"real": real, f"{other.noise.kind} {other.noise.level:g}": other}
 
 
 def sensitivity_for(spec: RunSpec) -> RunSpec:

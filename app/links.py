@@ -1,6 +1,6 @@
 """A run's link: RunSpec <-> URL query parameters. No Streamlit.
 
-One default for the form and for links (`app_default`): the offline default preset, with the
+One default for the form and for links (`app_default`): the app's preset (APP_PRESET), with the
 run defaults of the link's dataset when it names another one (what the form does when the
 dataset changes). Links stay short: `short_params` keeps only the fields that differ from that
 default, and `read_link` fills a partial or hand-written link's missing fields from it, so
@@ -17,15 +17,15 @@ from typing import Any
 
 from memcore.datasets import REGISTRY
 from memcore.spec import RunSpec, field_types, from_flat
-from memcore.spec.presets import DEFAULT_PRESET, preset
+from memcore.spec.presets import APP_PRESET, preset
 
 DATASET = "data.dataset"
 
 
 def app_default(dataset: str | None = None) -> RunSpec:
-    """The app's default run: DEFAULT_PRESET, on `dataset` with its run defaults (lr, batch
+    """The app's default run: APP_PRESET, on `dataset` with its run defaults (lr, batch
     size, CSR radius and early stop) when another dataset is named."""
-    spec = preset(DEFAULT_PRESET)
+    spec = preset(APP_PRESET)
     if dataset is None or dataset == spec.data.dataset or dataset not in REGISTRY:
         return spec
     return spec.replace(**{DATASET: dataset, **REGISTRY[dataset].run_defaults})

@@ -152,3 +152,41 @@ def layout(view: dict, js) -> None:
         st.caption(note)
     if view["waiting"] and js.status in ("queued", "running"):  # a failed run shows its error
         st.caption(view["waiting"])
+
+
+def show_pair(pair: dict[str, RunSpec]) -> None:
+    """Loss-sensitivity runs side by side ({setting: spec}): one Gini chart with a curve per
+    setting, then each run's status and class heatmap in its own column; polls while any runs."""
+    keys = {label: s.key for label, s in pair.items()}
+    every = POLL_S if any(_active(k) for k in keys.values()) else None
+
+    @st.fragment(run_every=every)
+    def panel() -> None:
+        now = {label: state.status(k) for label, k in keys.items()}
+        recs = {label: state.records(keys[label], state.token(js)) for label, js in now.items()
+                if js is not None}  # fmt: skip
+        with errors.guarded("Could not draw the loss-sensitivity runs"):
+            gini = views.gini_pair(recs, pair)
+            if gini is not None:
+                st.vega_lite_chart(gini, width="stretch")
+                st.caption(views.CAPTIONS["gini"])
+            for col, (label, js) in zip(st.columns(len(now)), now.items(), strict=True):
+                with col:
+                    if js is None:
+                        st.caption(f"**{label}**: not run yet.")
+                        continue
+                    st.markdown(f"**{label}** · {ICONS.get(js.status, '')} {js.status}")
+                    view = run_view(js.key, state.token(js), state.store_path())
+                    if "heatmap" in view["charts"]:
+                        _chart(view, "heatmap")
+                    elif js.status == "failed":
+                        st.error(f"The run failed: {errors.escape(str(js.error))}")
+        if every is not None and not any(_active(k) for k in keys.values()):
+            st.rerun()  # every run ended: redraw once with polling off
+
+    panel()
+
+
+def _active(key: str) -> bool:
+    js = state.status(key)
+    return js is not None and js.status in ("queued", "running")

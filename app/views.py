@@ -129,3 +129,16 @@ def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
             sensitivity.class_matrix_frame(matrix, classes)
         )
     return view
+
+
+def gini_pair(recs: dict[str, list[dict]], specs: dict[str, RunSpec]) -> dict | None:
+    """One Gini chart (Vega-Lite dict) with a curve per setting that has "sens" records so
+    far ({setting: records}); None when none has any."""
+    frames = {}
+    for label, r in recs.items():
+        sens = runframes.scalar(r, "sens")
+        if not sens.empty:
+            frames[_kind(specs[label]) if _kind(specs[label]) != "none" else "real"] = sens
+    if not frames:
+        return None
+    return sensitivity.gini_chart(frames).to_dict(validate=False)

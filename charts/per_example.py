@@ -47,7 +47,7 @@ def easiness_chart(
         "lo:Q",
         title="P(correct) across members",
         scale=scale,
-        axis=alt.Axis(values=[i / 4 for i in range(5)], format=".2~f"),
+        axis=alt.Axis(values=ticks(k), format=".2~f"),
     )
     hist = (
         alt.Chart(histogram(easy, k))
@@ -117,6 +117,12 @@ def easiness_chart(
     left = (hist + ref_line).properties(title="Histogram", height=HEIGHT)
     right = (curve + ref_curve).properties(title="Sorted", height=HEIGHT)
     return alt.hconcat(left, right).properties(title=title or "Easiness")
+
+
+def ticks(k: int, most: int = 11) -> list[float]:
+    """Axis ticks on the bars' centres k/K: every one, or every few so at most `most` show."""
+    step = -(-k // (most - 1))
+    return [i / k for i in range(0, k + 1, step)] + ([1.0] if k % step else [])
 
 
 def histogram(easy: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -42,6 +42,40 @@ HEIGHT = 330  # a run chart's whole box: Streamlit fits title, axes and legend i
 W, H = 280, 220  # one panel of a paper figure (pixels)
 
 
+# Tooltips show at most 4 significant digits ("0.1333", not "0.133333340287") where a chart
+# gives no format of its own: Altair's default theme plus Vega-Lite's tooltipFormat.
+@alt.theme.register("memorization", enable=True)
+def _theme() -> alt.theme.ThemeConfig:
+    return alt.theme.ThemeConfig(
+        {
+            "config": {
+                "view": {"continuousWidth": 300, "continuousHeight": 300},
+                "tooltipFormat": {"numberFormat": ",.4~g"},
+            }
+        }
+    )
+
+
+# -- interaction: every line chart zooms and pans, and its legend hides and shows series --------
+FADED = 0.06  # opacity of a series hidden from its legend (a trace stays, so the axis holds)
+
+
+def zoom() -> alt.Parameter:
+    """Scales bound to the mouse: drag pans, the wheel zooms, a double-click resets."""
+    return alt.selection_interval(bind="scales", name="zoom")
+
+
+def legend_toggle(field: str, name: str = "shown") -> alt.Parameter:
+    """A click on a legend entry shows that series alone; shift-click adds more; a click on
+    empty space (or a double-click) shows all again."""
+    return alt.selection_point(fields=[field], bind="legend", name=name)
+
+
+def shown(toggle: alt.Parameter, on: float = 1.0) -> alt.OpacityValue:
+    """Opacity `on` for series the legend shows, FADED for hidden ones."""
+    return alt.condition(toggle, alt.value(on), alt.value(FADED * on))
+
+
 def noise_color(kind: str) -> str:
     """Colour of a noise kind ('none'/'real' -> blue, randX -> green, randY -> red)."""
     return KIND_COLORS.get(kind, RANDY)

@@ -15,7 +15,7 @@ from app import errors, forms, links, live, state, views
 from memcore.data import files as fetch
 from memcore.datasets import OFFLINE_DATASETS
 from memcore.spec import RunSpec
-from memcore.spec.presets import DEFAULT_PRESET
+from memcore.spec.presets import APP_PRESET
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen
@@ -53,7 +53,7 @@ if ss.get(KEPT) and ss[KEPT][0] != url:  # the user left the link (edited the ad
 def _reset() -> None:
     """on_click of "Reset to defaults": the offline default, a clean address."""
     st.query_params.clear()
-    forms.load(ss, P, forms.default_spec(), DEFAULT_PRESET)
+    forms.load(ss, P, forms.default_spec(), APP_PRESET)
     for k in (KEPT, SHOWN):
         ss.pop(k, None)
     ss[APPLIED] = {}
@@ -147,27 +147,31 @@ def training_tab() -> None:
 
 
 def sensitivity_tab() -> None:
-    """The loss-sensitivity run for the form's dataset and noise: shown, or one click away."""
+    """Loss-sensitivity of real data and of the form's noise, side by side: shown, or one click
+    away."""
     if spec is None:
         st.info("Fix the settings in the sidebar first.")
         return
     if spec.task == "sensitivity":
         st.info("The form is a loss-sensitivity run: its charts are in the first tab.")
         return
-    sens = forms.sensitivity_for(spec)
+    pair = forms.sensitivity_pair(spec)
     st.caption(
-        f"Loss-sensitivity (ICML Figs 3-4) on {views.describe(sens)}: how much each training "
-        "example's input moves the loss over one epoch of SGD (Gini of that spread) and class "
-        "by class (heatmap). A small 2x16 MLP, as in the paper; seconds on a CPU."
+        f"Loss-sensitivity (ICML Figs 3-4) of {' and '.join(pair)} side by side, on "
+        f"{views.describe(pair['real'])}: how much each training example's input moves the "
+        "loss over one epoch of SGD (Gini of that spread: real data's is higher, a few examples "
+        "matter most) and class by class (heatmap). A small 2x16 MLP; seconds on a CPU."
     )
-    js = state.status(sens.key)
-    if js is None or js.status in ("failed", "cancelled"):
-        label = "Run loss-sensitivity for these settings"
-        if st.button(label, key=f"{P}:sens", type="primary" if js is None else "secondary"):
-            _submit(sens)
-            js = state.status(sens.key)
-    if js is not None:
-        live.show_run(sens.key)
+    missing = [s for s in pair.values() if (js := state.status(s.key)) is None or js.is_finished
+               and js.status != "done"]  # fmt: skip
+    if missing and st.button(
+        f"Run loss-sensitivity ({len(missing)} run{'s' * (len(missing) > 1)})",
+        key=f"{P}:sens",
+        type="primary",
+    ):
+        for s in missing:
+            _submit(s)
+    live.show_pair(pair)
 
 
 run_tab, sens_tab = st.tabs(["Training run", "Loss-sensitivity (Gini, class heatmap)"])

@@ -408,8 +408,8 @@ def test_a_misspelt_parameter_is_named_and_the_link_kept_until_reset(store):
     no_exception(at)
     assert not at.error
     assert "model.widht" not in at.query_params
-    assert at.number_input(key="explore:model.width").value == preset("digits-mlp").model.width
-    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+    assert at.number_input(key="explore:model.width").value == preset("digits-mlp-k4").model.width
+    assert at.selectbox(key="explore:preset").value == "digits-mlp-k4"
 
 
 def test_every_invalid_value_of_a_link_is_named(store):
@@ -424,7 +424,7 @@ def test_every_invalid_value_of_a_link_is_named(store):
 
 def test_preset_box_says_custom_after_an_edit(store):
     at = app()
-    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+    assert at.selectbox(key="explore:preset").value == "digits-mlp-k4"
     at.number_input(key="explore:model.width").set_value(48).run()
     assert at.selectbox(key="explore:preset").value == "custom"
     at.selectbox(key="explore:preset").set_value("mnist1d-mlp").run()
@@ -512,12 +512,14 @@ def test_easiness_histogram_bars_centred_on_k_over_k(store):
     assert np.allclose(bars["p_correct"] * k, np.round(bars["p_correct"] * k))  # on k/K
     x = hist["encoding"]["x"]
     assert x["scale"]["domain"] == pytest.approx([-0.5 / k, 1 + 0.5 / k])
-    assert x["axis"]["values"][0] == 0 and x["axis"]["values"][-1] == 1
+    assert x["axis"]["values"] == [i / k for i in range(k + 1)]  # a tick on every bar
 
 
 # -- the loss-sensitivity views from Explore ---------------------------------------------------
 def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
-    from app.forms import sensitivity_for
+    """Real data and the form's noise side by side: one click queues both; one Gini chart has a
+    curve per setting in the poster's colours, y fitted to the data; a heatmap per run."""
+    from app.forms import sensitivity_pair
     from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "noise.kind": "randY",
@@ -527,14 +529,22 @@ def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
     assert any("Loss-sensitivity" in t.label for t in at.tabs)
     at.button(key="explore:sens").click().run()
     no_exception(at)
-    sens = sensitivity_for(spec)
-    assert sens.task == "sensitivity" and sens.noise == spec.noise and sens.data.dataset == "digits"
-    assert api.status(sens.key, store).status == "queued"
+    pair = sensitivity_pair(spec)
+    assert list(pair) == ["real", "randY 0.5"]
+    assert pair["randY 0.5"].noise == spec.noise and pair["real"].noise.kind == "none"
+    assert all(s.task == "sensitivity" for s in pair.values())
+    assert {api.status(s.key, store).status for s in pair.values()} == {"queued"}
     w = Worker(store, runner=lambda s, resume=None, should_stop=None: sens_records(s))
     w.run_job(lease.claim(store, w.id))
+    w.run_job(lease.claim(store, w.id))
     at.run()
+    no_exception(at)
     specs = charts(at)
-    heat = next(s for s in specs if "loss_class" in fields(s))
-    assert "yellow" in json.dumps(heat["encoding"]["color"]["title"])  # viridis: bright = large
-    assert any({"step", "variant"} <= fields(s) for s in specs)  # the Gini curve
+    heats = [s for s in specs if "loss_class" in fields(s)]
+    assert len(heats) == 2  # one per setting, side by side
+    assert "yellow" in json.dumps(heats[0]["encoding"]["color"]["title"])  # viridis: bright = large
+    gini = next(s for s in specs if {"step", "setting"} <= fields(s))  # one chart, both runs
+    assert gini["encoding"]["color"]["scale"]["domain"] == ["real", "randY"]
+    assert gini["encoding"]["y"]["scale"] == {"zero": False}  # fitted to the data
     assert any("series" in fields(s) for s in specs)  # and the training run's own charts
+    assert sensitivity_pair(preset("digits-mlp"))["randX 1"].noise.level == 1.0  # real: vs randX
