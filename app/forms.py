@@ -281,22 +281,3 @@ def draw_form(prefix: str) -> None:
             if name == "data.dataset" and st.session_state.get(key(prefix, "dataset_note")):
                 st.info(st.session_state[key(prefix, "dataset_note")], icon=":material/info:")
     st.session_state[key(prefix, "values")] = values(st.session_state, prefix)
-
-
-def sensitivity_pair(spec: RunSpec) -> dict[str, RunSpec]:
-    """{setting: loss-sensitivity run} drawn side by side: real data and the form's noise
-    (randX 100% when the form is real data, the paper's comparison, ICML Fig 3)."""
-    real = sensitivity_for(spec.replace(**{"noise.kind": "none", "noise.level": 0.0}))
-    if spec.noise.kind == "none":
-        other = real.replace(**{"noise.kind": "randX", "noise.level": 1.0})
-    else:
-        other = sensitivity_for(spec)
-    return {"real": real, f"{other.noise.kind} {other.noise.level:g}": other}
-
-
-def sensitivity_for(spec: RunSpec) -> RunSpec:
-    """The loss-sensitivity preset (ICML Figs 3-4) on `spec`'s dataset and noise: the run that
-    draws the Gini curve and the class heatmap for the settings in the form."""
-    same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
-    flat = spec.to_flat()
-    return preset("sensitivity-2x16", **{name: flat[name] for name in same})

@@ -2,10 +2,12 @@
 
 Pure view-building (no Streamlit, tested without it): app/live.py draws what these return, and
 caches it per run token. `training_view` and `sensitivity_view` take a run's records and arrays
-(app/state.py reads them) and its spec; the frames come from app/runframes.py.
+(app/state/ reads them) and its spec; the frames come from app/runframes.py.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ import pandas as pd
 from app import eta, runframes
 from charts import per_example, sensitivity, training
 from memcore.spec import RunSpec
+from memcore.spec.presets import preset
 
 
 def describe(spec: RunSpec) -> str:
@@ -131,6 +134,25 @@ def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
     return view
 
 
+def sensitivity_pair(spec: RunSpec) -> dict[str, RunSpec]:
+    """{setting: loss-sensitivity run} drawn side by side: real data and the form's noise
+    (randX 100% when the form is real data, the paper's comparison, ICML Fig 3)."""
+    real = sensitivity_for(spec.replace(**{"noise.kind": "none", "noise.level": 0.0}))
+    if spec.noise.kind == "none":
+        other = real.replace(**{"noise.kind": "randX", "noise.level": 1.0})
+    else:
+        other = sensitivity_for(spec)
+    return {"real": real, f"{other.noise.kind} {other.noise.level:g}": other}
+
+
+def sensitivity_for(spec: RunSpec) -> RunSpec:
+    """The loss-sensitivity preset (ICML Figs 3-4) on `spec`'s dataset and noise: the run that
+    draws the Gini curve and the class heatmap for the settings in the form."""
+    same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
+    flat = spec.to_flat()
+    return preset("sensitivity-2x16", **{name: flat[name] for name in same})
+
+
 def gini_pair(recs: dict[str, list[dict]], specs: dict[str, RunSpec]) -> dict | None:
     """One Gini chart (Vega-Lite dict) with a curve per setting that has "sens" records so
     far ({setting: records}); None when none has any."""
@@ -142,3 +164,27 @@ def gini_pair(recs: dict[str, list[dict]], specs: dict[str, RunSpec]) -> dict | 
     if not frames:
         return None
     return sensitivity.gini_chart(frames).to_dict(validate=False)
+
+
+def export_frame(runs: dict) -> pd.DataFrame:
+    """The scalar records of runs ({key: (spec, records, JobStatus)}) as one table: key, the
+    record's own columns, CSR radius in the 0-255 units the form shows (`radius_255`; records
+    keep the data's units), each run's configuration (flattened spec, one `config.*` column
+    per field) and its summary as JSON."""
+    parts = []
+    for key, (spec, recs, js) in runs.items():
+        rows = [r for r in recs if r.get("type") not in ("meta", "arrays", "checkpoint")]
+        if not rows:
+            continue
+        df = pd.DataFrame(rows)
+        if "radius" in df:  # the spec's radius, in the form's units, on the CSR rows
+            df["radius_255"] = np.where(df["type"] == "csr", spec.metrics.csr_radius, np.nan)
+        config = {f"config.{k}": (",".join(map(str, v)) if isinstance(v, tuple) else v)
+                  for k, v in spec.to_flat().items()}  # fmt: skip
+        summary = json.dumps(js.summary or {}, sort_keys=True, default=str)
+        parts.append(df.assign(key=key, **config, summary=summary))
+    if not parts:
+        return pd.DataFrame(columns=["key", "type"])
+    out = pd.concat(parts, ignore_index=True)
+    first = ["key", "type"]
+    return out[first + [c for c in out.columns if c not in first]]

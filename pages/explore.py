@@ -155,7 +155,7 @@ def sensitivity_tab() -> None:
     if spec.task == "sensitivity":
         st.info("The form is a loss-sensitivity run: its charts are in the first tab.")
         return
-    pair = forms.sensitivity_pair(spec)
+    pair = views.sensitivity_pair(spec)
     st.caption(
         f"Loss-sensitivity (ICML Figs 3-4) of {' and '.join(pair)} side by side, on "
         f"{views.describe(pair['real'])}: how much each training example's input moves the "

@@ -519,8 +519,8 @@ def test_easiness_histogram_bars_centred_on_k_over_k(store):
 def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
     """Real data and the form's noise side by side: one click queues both; one Gini chart has a
     curve per setting in the poster's colours, y fitted to the data; a heatmap per run."""
-    from app.forms import sensitivity_pair
     from app.links import short_params
+    from app.views import sensitivity_pair
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "noise.kind": "randY",
                                    "noise.level": 0.5})  # fmt: skip

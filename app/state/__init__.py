@@ -234,6 +234,13 @@ def submit(spec: RunSpec) -> str:
     return key
 
 
+def annotate(key: str, **notes) -> dict:
+    """Name, tag or annotate a run (memcore.jobs.api.annotate); ValueError when this demo
+    visitor may not (not their run)."""
+    demo.check_manage(key, visitor())
+    return api.annotate(key, store(), **notes)
+
+
 def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
     """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
@@ -259,35 +266,11 @@ def list_runs() -> list[dict[str, Any]]:
     return api.list_runs(store())
 
 
-# -- figure sweeps ----------------------------------------------------------------------------
-@st.cache_resource(show_spinner=False)
-def _memo(path: str) -> dict:
-    """Finished runs already read (key -> RunData); shared by sessions: finished runs are fixed."""
-    return {}
+from app.state.sweeps import (  # noqa: E402  (they use store() above)
+    evaluate_sweep,
+    figures_of,
+    start_cluster_sweep,
+    sweep_progress,
+)
 
-
-def sweep_progress(name: str, dataset: str, scale: str) -> figure_sweep.Progress:
-    """How far the figure's sweep is: counts per status over its grid."""
-    return figure_sweep.progress(name, dataset, scale, store())
-
-
-def evaluate_sweep(
-    name: str, dataset: str, scale: str, partial: bool = False
-) -> figure_sweep.FigureResult:
-    """The figure's frame and verdict from the runs stored so far (finished runs read once);
-    partial: running runs' records so far are drawn too (memcore.sweeps.sweep.collect)."""
-    memo = _memo(store_path())
-    return figure_sweep.evaluate(name, dataset, scale, store(), memo=memo, partial=partial)
-
-
-def start_cluster_sweep(name: str, dataset: str, scale: str, scheduler: str) -> dict:
-    """Check the Dask scheduler answers, then start the sweep's driver process (it queues the
-    runs, sends each to the cluster and stores the results here): {scheduler, dashboard, pid,
-    log}. ValueError in a demo (sweeps run on the app's own workers there)."""
-    from memcore.sweeps import dask_backend
-
-    if demo.limits().active:
-        raise ValueError("this demo runs sweeps on its own workers only")
-    link = dask_backend.check(scheduler)
-    proc, log = dask_backend.start_driver(name, dataset, scale, scheduler, store())
-    return {"scheduler": scheduler, "dashboard": link, "pid": proc.pid, "log": str(log)}
+__all__ += ["evaluate_sweep", "figures_of", "start_cluster_sweep", "sweep_progress"]
