@@ -13,8 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from app import errors, state
+from app import errors, state, views
 from charts import figures
+from charts.style import VERDICT_LEGEND
 from memcore import demo, settings
 from memcore.datasets import DATASETS, OFFLINE_DATASETS
 from memcore.experiments import get, glossary
@@ -116,15 +117,28 @@ def verdict_box(name: str, result) -> None:
         return
     v = result.verdict
     VERDICT_BOX[v.verdict](f"**{VERDICT_TEXT[v.verdict]}** ({v.verdict}). {v.summary}")
+    st.dataframe(
+        views.verdict_parts(v.to_dict()),
+        hide_index=True,
+        width="stretch",
+        column_config={"found": st.column_config.TextColumn(width="large")},
+    )
+    st.caption(f"Symbols: {VERDICT_LEGEND}. {views.SYMBOLS_NOTE}")
     rows = glossary.verdict_rows(name, v.to_dict())
     if rows:
-        st.markdown("**Numbers behind the verdict**")
-        st.dataframe(
-            rows,
-            hide_index=True,
-            width="stretch",
-            column_config={"definition": st.column_config.TextColumn(width="large")},
-        )
+        with st.expander("Numbers behind the verdict, each defined"):
+            st.dataframe(
+                rows,
+                hide_index=True,
+                width="stretch",
+                row_height=60,
+                column_config={
+                    "number": st.column_config.TextColumn(width="small"),
+                    "for": st.column_config.TextColumn(width="small"),
+                    "value": st.column_config.TextColumn(width="small"),
+                    "definition": st.column_config.TextColumn(width="large"),
+                },
+            )
 
 
 def show(name: str) -> None:
@@ -158,14 +172,15 @@ def cluster_field(name: str) -> str:
     if demo.limits().active:
         return ""
     default = settings.get("MEMCORE_DASK_SCHEDULER") or ""
-    return st.text_input(
-        "Dask scheduler (optional)",
-        value=default,
-        placeholder="tcp://HOST:8786",
-        help="Compute this sweep's missing runs on a Dask cluster; results are stored here and "
-        "appear below as they finish. Empty: this machine's workers.",
-        key=f"{name}-scheduler",
-    ).strip()
+    with st.expander("Advanced", expanded=bool(default)):
+        return st.text_input(
+            "Dask scheduler (optional)",
+            value=default,
+            placeholder="tcp://HOST:8786",
+            help="Compute this sweep's missing runs on a Dask cluster; results are stored here "
+            "and appear below as they finish. Empty: this machine's workers.",
+            key=f"{name}-scheduler",
+        ).strip()
 
 
 def run_on_cluster(name: str, dataset: str, scale: str, scheduler: str) -> None:

@@ -188,3 +188,37 @@ def export_frame(runs: dict) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     first = ["key", "type"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+SYMBOLS_NOTE = (
+    "± s.e.: one standard error of the difference (from the spread over members or seeds); a "
+    "part holds when its difference is above 0 by the part's t x s.e. D (easiness): dispersion, "
+    "the variance of P(correct) across examples over the binomial variance (1 = no more spread "
+    "than chance)."
+)
+
+
+def verdict_parts(verdict: dict) -> list[dict[str, str]]:
+    """A Verdict.to_dict() as a small table: one row per claim part (the claim itself when it
+    has none): part, verdict (symbol and word), difference ± s.e. (when the part reads one),
+    and what it found."""
+    from charts.style import VERDICT_SYMBOL
+
+    parts = verdict.get("parts") or {"the claim": verdict}
+    rows = []
+    for name, v in parts.items():
+        n = v.get("numbers", {})
+        se = n.get("se", n.get("standard_error"))
+        diff = n.get("difference", n.get("log_difference", n.get("log_ratio")))
+        shown = f"{diff:+.3g} ± {se:.2g}" if _num(diff) and _num(se) else ""
+        rows.append({
+            "part": name,
+            "verdict": f"{VERDICT_SYMBOL[v['verdict']]} {v['verdict']}",
+            "difference ± s.e.": shown,
+            "found": v.get("summary", ""),
+        })  # fmt: skip
+    return rows
+
+
+def _num(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)

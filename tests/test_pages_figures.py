@@ -288,3 +288,30 @@ def test_figure_is_drawn_larger_than_the_poster_panel(store):
     assert widths and min(widths) > W  # panels grown to fill the wide page
     assert not at.sidebar.caption  # no sidebar off Explore: the status line is at the foot
     assert any("workers alive" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("name", ["critical", "capacity"])
+def test_a_verdict_reads_as_a_table_of_parts_with_every_symbol_defined(store, name):
+    """Part, symbol and word, difference ± s.e.; a caption defines the symbols and D; the Dask
+    field is folded into an Advanced section."""
+    from charts.style import VERDICT_SYMBOL
+    from memcore.sweeps import sweep
+
+    seed(store, name)
+    at = page(name)
+    no_exception(at)
+    parts = next(t.value for t in at.dataframe if "part" in t.value.columns)
+    assert list(parts.columns) == ["part", "verdict", "difference ± s.e.", "found"]
+    result = sweep.evaluate(name, "digits", "test", store)
+    want = list(result.verdict.parts) or ["the claim"]
+    assert list(parts["part"]) == want
+    for row, v in zip(parts.itertuples(), (result.verdict.parts or {"": result.verdict}).values(),
+                      strict=True):  # fmt: skip
+        assert row.verdict == f"{VERDICT_SYMBOL[v.verdict]} {v.verdict}"
+        if "difference" in v.numbers and "se" in v.numbers:
+            assert row[3].startswith(f"{v.numbers['difference']:+.3g} ± ")
+    legend = " ".join(c.value for c in at.caption)
+    for state_, symbol in VERDICT_SYMBOL.items():
+        assert f"{symbol} {state_}" in legend
+    assert "D (easiness)" in legend and "s.e." in legend
+    assert any(e.label == "Advanced" for e in at.expander)
