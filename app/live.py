@@ -17,6 +17,7 @@ from app import errors, eta, state, views
 from memcore.spec import RunSpec
 
 POLL_S = 1.0
+TILES = 4  # metric tiles per row
 ICONS = {
     "queued": ":material/hourglass_top:",
     "running": ":material/directions_run:",
@@ -136,8 +137,11 @@ def layout(view: dict, js) -> None:
     metrics = dict(view["metrics"])
     if "Epoch" in metrics:
         metrics["Duration"] = f"{js.duration:.1f} s" if js.duration else "–"
-    for col, (label, value) in zip(st.columns(max(len(metrics), 1)), metrics.items(), strict=False):
-        _metric(col, label, value)
+    items = list(metrics.items())
+    for start in range(0, len(items), TILES):  # rows of TILES: seven in one row were cut at 1024 px
+        row = items[start : start + TILES]
+        for col, (label, value) in zip(st.columns(TILES), row, strict=False):
+            _metric(col, label, value)
     have = view["charts"]
     rows = [("accuracy", "csr"), ("easiness",), ("data_map", "forgetting"), ("gini", "heatmap")]
     for row in rows:

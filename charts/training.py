@@ -64,7 +64,10 @@ def accuracy_chart(
     domain = [s for s in colors if s in set(frame["series"])] or list(colors)
     scale = alt.Scale(domain=domain, range=[colors[s] for s in domain])
     # one merged legend for band + line; stroke symbols so the faint band does not grey it out
-    legend = alt.Legend(orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3)
+    # two columns: three entries in one row ran past a half-width chart at 1024 px
+    legend = alt.Legend(
+        orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3, columns=2
+    )
     color = alt.Color("series:N", title=None, scale=scale, legend=legend)
     dash = alt.StrokeDash(
         "series:N", scale=alt.Scale(domain=domain, range=[dashes[s] for s in domain]), legend=None
@@ -115,12 +118,14 @@ def csr_chart(
         band["iters"] = np.nan
     # one series in the run's noise colour, named in a legend (line, points and band alike)
     name = "real data" if noise_kind in ("none", "real") else noise_kind
-    band["series"] = f"CSR ({name}): mean, band min-max"
+    band["series"] = f"CSR ({name})"
     color = alt.Color(
         "series:N",
         title=None,
         scale=alt.Scale(range=[noise_color(noise_kind)]),
-        legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3),
+        legend=alt.Legend(
+            orient="bottom", symbolType="stroke", symbolStrokeWidth=3, symbolOpacity=1
+        ),
     )
     tip = [
         alt.Tooltip("epoch:Q", format=".2f"),

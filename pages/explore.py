@@ -81,7 +81,6 @@ if ss.get(KEPT):
 
 try:
     spec = forms.spec_from_state(ss, P)
-    cost_line.caption(f"Estimated time: {state.estimate_text(spec)}")
 except ValueError as e:
     spec = None
     errors.error("Invalid settings", e)
@@ -179,3 +178,8 @@ with run_tab:
     training_tab()
 with sens_tab:
     sensitivity_tab()
+
+# last: the estimate needs the device (importing torch takes seconds on a fresh server), so the
+# run and its charts are on screen first
+if spec is not None:
+    cost_line.caption(f"Estimated time: {state.estimate_text(spec)}")
