@@ -22,6 +22,7 @@ from charts.style import REAL, noise_color
 from memcore.data import files, noise
 from memcore.datasets import REGISTRY
 from memcore.spec import RunSpec
+from memcore.spec.words import setting
 
 GREY = "#333333"  # critical probes: validation data, neither clean nor noisy training data
 
@@ -100,7 +101,7 @@ def example_panels(
         line2 = f"P {r.p_correct:.2f} · {group}"
         line3 = f"\nforgotten {r.forgetting:.2g}×" if forgetting else ""
         captions.append(f"#{r.example} · {label}\n{line2}{line3}")
-        inks.append(noise_color(spec.noise.kind) if r.noisy else REAL)
+        inks.append(noise_color(setting(spec)) if r.noisy else REAL)
     panels = pd.DataFrame({"caption": captions, "ink": inks, "signed": False})
     return inputs.x[pos], panels
 

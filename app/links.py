@@ -18,6 +18,7 @@ from typing import Any
 from memcore.datasets import REGISTRY
 from memcore.spec import RunSpec, field_types, from_flat
 from memcore.spec.presets import APP_PRESET, preset
+from memcore.spec.text import value_text
 
 DATASET = "data.dataset"
 
@@ -31,21 +32,11 @@ def app_default(dataset: str | None = None) -> RunSpec:
     return spec.replace(**{DATASET: dataset, **REGISTRY[dataset].run_defaults})
 
 
-def _to_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return ",".join(_to_text(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return repr(value)
-    return str(value)
-
-
 def short_params(spec: RunSpec) -> dict[str, str]:
     """{dotted field: text} for the fields that differ from app_default of the spec's dataset,
     and the dataset when not the default one (a short, exact link)."""
     flat, default = spec.to_flat(), app_default(spec.data.dataset).to_flat()
-    out = {k: _to_text(v) for k, v in flat.items() if v != default[k]}
+    out = {k: value_text(v) for k, v in flat.items() if v != default[k]}
     if flat[DATASET] != app_default().data.dataset:
         out = {DATASET: flat[DATASET], **out}
     return out

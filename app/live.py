@@ -15,6 +15,7 @@ import streamlit as st
 
 from app import errors, eta, state, views
 from memcore.spec import RunSpec
+from memcore.spec.words import describe
 
 POLL_S = 1.0
 TILES = 4  # metric tiles per row
@@ -74,7 +75,7 @@ def draw(js) -> None:
     if spec is None:
         st.warning("This run was deleted.")
         return
-    st.markdown(f"**{ICONS.get(js.status, '')} {js.status}** · {views.describe(spec)}")
+    st.markdown(f"**{ICONS.get(js.status, '')} {js.status}** · {describe(spec)}")
     st.caption(f"run key {js.key[:12]} · attempts {js.attempts}")
     if js.status == "failed":
         st.error(

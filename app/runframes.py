@@ -23,6 +23,7 @@ from charts.training import member_band
 from memcore.metrics import easiness
 from memcore.records import frame
 from memcore.spec import RunSpec
+from memcore.spec.words import setting
 
 
 def meta(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -131,7 +132,7 @@ def _regularizer(s: RunSpec) -> str:
 # setting shown -> its value for a spec (what a run can be coloured or faceted by)
 SETTINGS = {
     "noise level": lambda s: s.noise.level,
-    "noise kind": lambda s: "real" if s.noise.kind == "none" else s.noise.kind,
+    "noise kind": setting,
     "labels": lambda s: s.noise.labels,
     "dataset": lambda s: s.data.dataset,
     "training examples": lambda s: s.data.train_size,

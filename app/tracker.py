@@ -13,6 +13,7 @@ import streamlit as st
 
 from app import errors, links, runframes, state, views
 from charts import compare, export
+from memcore.spec.words import describe
 
 P = "runs"
 SHORT = 12  # key characters in a link (what the app and CLI print)
@@ -68,7 +69,7 @@ def run_label(key: str, name: str = "") -> str:
     spec = state.spec_of(key)
     if spec is None:
         return key[:8]
-    return f"{name} · {key[:6]}" if name else f"{views.describe(spec)} · {key[:6]}"
+    return f"{name} · {key[:6]}" if name else f"{describe(spec)} · {key[:6]}"
 
 
 def comparison(view, labels: dict[str, str], names: dict[str, str]) -> None:

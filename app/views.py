@@ -16,21 +16,7 @@ from app import eta, runframes
 from charts import per_example, sensitivity, training
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
-
-
-def describe(spec: RunSpec) -> str:
-    """One line: dataset, noise, model, regularizer, members."""
-    n = spec.noise
-    noise = "real data" if n.kind == "none" else f"{n.kind} {n.level:g}"
-    if n.labels == "unique":
-        noise += ", unique labels"
-    m = spec.model
-    model = f"MLP {m.depth}x{m.width}" if m.arch == "mlp" else f"CNN x{m.width_mult:g}"
-    t = spec.train
-    reg = "" if t.regularizer == "none" else f" · {t.regularizer} {t.strength:g}"
-    task = " · sensitivity task" if spec.task == "sensitivity" else ""
-    return f"{spec.data.dataset} · {noise} · {model}{reg} · K={t.members} · lr {t.lr:g}{task}"
-
+from memcore.spec.words import setting
 
 CAPTIONS = {
     "accuracy": "Lines: mean over members; band: min to max. Clean examples learned long before "
@@ -52,13 +38,9 @@ CAPTIONS = {
 }
 
 
-def _kind(spec: RunSpec) -> str:
-    return spec.noise.kind if spec.noise.level > 0 else "none"
-
-
 def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
     """Metrics and Altair charts of a training run (whatever it has data for so far)."""
-    kind, n_epochs = _kind(spec), spec.train.epochs
+    kind, n_epochs = setting(spec), spec.train.epochs
     epochs = runframes.scalar(recs, "epoch")
     last = runframes.last_epoch(epochs)
     final = epochs[epochs["epoch"] == last] if last is not None else epochs
@@ -69,7 +51,7 @@ def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
         return None if v is None or np.isnan(v) else v
 
     last_csr = mean(csr[csr["epoch"] == csr["epoch"].max()], "csr") if len(csr) else None
-    if kind == "none":
+    if kind == "real":
         train = {"Train accuracy": mean(final, "train_acc")}
     else:  # on the labels it trains on (noisy ones included), next to clean and noisy apart
         train = {
@@ -120,7 +102,7 @@ def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
         view["waiting"] = "Waiting for the first loss-sensitivity evaluation…"
         return view
     view["metrics"]["Gini (running mean)"] = float(sens["gini"].iloc[-1])
-    view["charts"]["gini"] = sensitivity.gini_chart(sens, _kind(spec))
+    view["charts"]["gini"] = sensitivity.gini_chart(sens, setting(spec))
     matrix = runframes.class_matrix(arrays)
     if matrix is not None and matrix.shape[0] > 40:
         view["notes"].append(f"{matrix.shape[0]} classes (unique labels): too many for a heatmap.")
@@ -160,7 +142,7 @@ def gini_pair(recs: dict[str, list[dict]], specs: dict[str, RunSpec]) -> dict | 
     for label, r in recs.items():
         sens = runframes.scalar(r, "sens")
         if not sens.empty:
-            frames[_kind(specs[label]) if _kind(specs[label]) != "none" else "real"] = sens
+            frames[setting(specs[label])] = sens
     if not frames:
         return None
     return sensitivity.gini_chart(frames).to_dict(validate=False)

@@ -17,7 +17,7 @@ SORTED_POINTS = 200  # at most this many points per sorted curve (the spec stays
 
 # -- easiness ---------------------------------------------------------------------------------
 def easiness_chart(
-    easy: pd.DataFrame, reference: pd.DataFrame, noise_kind: str = "none", title: str = ""
+    easy: pd.DataFrame, reference: pd.DataFrame, noise_kind: str = "real", title: str = ""
 ) -> alt.HConcatChart:
     """Histogram and sorted curve of per-example P(correct) across members, with references.
 
@@ -153,7 +153,7 @@ def reference_curves(reference: pd.DataFrame, n: int) -> pd.DataFrame:
 
 
 # -- per-example training dynamics ------------------------------------------------------------
-def data_map_chart(points: pd.DataFrame, noise_kind: str = "none", title: str = "") -> alt.Chart:
+def data_map_chart(points: pd.DataFrame, noise_kind: str = "real", title: str = "") -> alt.Chart:
     """Data map (Swayamdipta et al. 2020): per example, variability (x) vs confidence (y).
 
     `points`: example, confidence (mean prob of the training label), variability (its std
@@ -183,7 +183,7 @@ def data_map_chart(points: pd.DataFrame, noise_kind: str = "none", title: str = 
     )
 
 
-def forgetting_chart(points: pd.DataFrame, noise_kind: str = "none", title: str = "") -> alt.Chart:
+def forgetting_chart(points: pd.DataFrame, noise_kind: str = "real", title: str = "") -> alt.Chart:
     """Share of clean and of noisy examples per forgetting-event count (Toneva et al. 2019).
 
     `points`: one row per example with forgetting (int count) and group ('clean'|'noisy').

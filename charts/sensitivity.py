@@ -10,7 +10,6 @@ import pandas as pd
 
 from charts.style import (
     HEIGHT,
-    KIND_COLORS,
     REFERENCE,
     legend_toggle,
     noise_color,
@@ -70,7 +69,7 @@ GINI_VARIANTS = {"gini": "running mean", "gini_time": "equal weight per time"}
 
 
 def gini_chart(
-    sens: pd.DataFrame | dict[str, pd.DataFrame], noise_kind: str = "none", title: str = ""
+    sens: pd.DataFrame | dict[str, pd.DataFrame], noise_kind: str = "real", title: str = ""
 ) -> alt.Chart:
     """Gini coefficient of the loss-sensitivity over SGD steps ("sens" records: step, gini,
     gini_time). Solid: running mean (the paper's); dashed: equal weight per time. One run: the
@@ -88,7 +87,7 @@ def gini_chart(
     variants = list(GINI_VARIANTS.values())
     if isinstance(sens, dict):
         field, names = "setting", list(runs)
-        colors = [KIND_COLORS.get(n, noise_color(n)) for n in names]
+        colors = [noise_color(n) for n in names]
     else:
         field, names, colors = "variant", variants, [noise_color(noise_kind), REFERENCE]
     legend = alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3)

@@ -19,16 +19,17 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from memcore.spec.words import SETTINGS
+
 REAL = "#1f77b4"
 RANDX = "#2ca02c"
 RANDY = "#d62728"
 VAL = "#444444"
 REFERENCE = "#7f7f7f"
-KIND_COLORS = {"none": REAL, "real": REAL, "randX": RANDX, "randY": RANDY}
+KIND_COLORS = dict(zip(SETTINGS, (REAL, RANDX, RANDY), strict=True))  # by setting(spec)
 NOISE_RAMP = ["#fdae61", "#f46d43", "#d73027", "#a50026", "#67001f"]
 
-SETTINGS = ["real", "randX", "randY"]
-SETTING_SCALE = alt.Scale(domain=SETTINGS, range=[KIND_COLORS[s] for s in SETTINGS])
+SETTING_SCALE = alt.Scale(domain=list(SETTINGS), range=[KIND_COLORS[s] for s in SETTINGS])
 
 # A figure's state and its symbol: plain text characters every common font has (the report and
 # the pages need no emoji font), defined once in VERDICT_LEGEND.
@@ -77,8 +78,8 @@ def shown(toggle: alt.Parameter, on: float = 1.0) -> alt.OpacityValue:
 
 
 def noise_color(kind: str) -> str:
-    """Colour of a noise kind ('none'/'real' -> blue, randX -> green, randY -> red)."""
-    return KIND_COLORS.get(kind, RANDY)
+    """Colour of a setting (real -> blue, randX -> green, randY -> red); KeyError otherwise."""
+    return KIND_COLORS[kind]
 
 
 def group_scale(noise_kind: str, present: Iterable[str] = ("clean", "noisy")) -> alt.Scale:

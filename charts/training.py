@@ -52,7 +52,7 @@ def accuracy_frame(epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_chart(
-    frame: pd.DataFrame, noise_kind: str = "none", title: str = "", epochs: int | None = None
+    frame: pd.DataFrame, noise_kind: str = "real", title: str = "", epochs: int | None = None
 ) -> alt.Chart:
     """Training accuracy on clean and noisy examples and validation accuracy over epochs.
 
@@ -105,7 +105,7 @@ def accuracy_chart(
 
 # -- critical sample ratio --------------------------------------------------------------------
 def csr_chart(
-    csr: pd.DataFrame, noise_kind: str = "none", title: str = "", epochs: int | None = None
+    csr: pd.DataFrame, noise_kind: str = "real", title: str = "", epochs: int | None = None
 ) -> alt.Chart:
     """Critical sample ratio over epochs: mean over members, band min-max.
 

@@ -1,7 +1,7 @@
 """What a run produces: the record stream shared by the engine, the store, the app and figures.
 
-A run (engine.trainer.train, engine.sensitivity_task.run, jobs.fake.run) yields plain dicts, in
-order: "meta" first; then, as they are measured, "epoch", "csr", "sharpness", "sens" and "arrays"
+A run (engine.trainer.train, engine.sensitivity_task.run, tests/fake_runner.py) yields plain dicts,
+in order: "meta" first; then, as they are measured, "epoch", "csr", "sharpness", "sens" and "arrays"
 records; a "checkpoint" after every epoch but the last; "done" last. Each dict is built by the
 constructor of its type below (`Epoch(...).to_dict()`): a "type" key and the constructor's fields,
 in that order. The classes are the schema; `check(record)` verifies a dict against it.

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import errors, examples, links, runframes, state, views
+from app import errors, examples, links, runframes, state
 from charts.examples import gallery, is_image
 from memcore.metrics import critical
+from memcore.spec.words import describe
 
 st.title("Examples")
 st.caption(
@@ -39,7 +40,7 @@ index = keys.index(found) if found else 0
 
 def name(key: str) -> str:
     spec = state.spec_of(key)
-    return f"{views.describe(spec)} · {key[:6]}" if spec else key[:8]
+    return f"{describe(spec)} · {key[:6]}" if spec else key[:8]
 
 
 c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")

@@ -16,6 +16,7 @@ from memcore.data import files as fetch
 from memcore.datasets import OFFLINE_DATASETS
 from memcore.spec import RunSpec
 from memcore.spec.presets import APP_PRESET
+from memcore.spec.words import describe
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen
@@ -157,7 +158,7 @@ def sensitivity_tab() -> None:
     pair = views.sensitivity_pair(spec)
     st.caption(
         f"Loss-sensitivity (ICML Figs 3-4) of {' and '.join(pair)} side by side, on "
-        f"{views.describe(pair['real'])}: how much each training example's input moves the "
+        f"{describe(pair['real'])}: how much each training example's input moves the "
         "loss over one epoch of SGD (Gini of that spread: real data's is higher, a few examples "
         "matter most) and class by class (heatmap). A small 2x16 MLP; seconds on a CPU."
     )

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import errors, links, live, state, tracker, views
+from app import errors, links, live, state, tracker
+from memcore.spec.words import describe
 
 PAGES = Path(__file__).resolve().parent
 EXPLORE, EXAMPLES = PAGES / "explore.py", PAGES / "examples.py"
@@ -121,7 +122,7 @@ if one:
     if spec is not None:
         st.page_link(
             EXPLORE,
-            label=f"Open in Explore: {views.describe(spec)}",
+            label=f"Open in Explore: {describe(spec)}",
             icon=":material/open_in_new:",
             query_params=links.short_params(spec),
         )

@@ -6,13 +6,16 @@
   these. Tests that need an empty store of their own use the `memcore_env` fixture.
 
 Fixtures: `memcore_env` (fresh data + store folders for one test), `tiny_spec` (a seconds-scale
-digits RunSpec), `digits_data` (its clean Dataset).
+digits RunSpec), `digits_data` (its clean Dataset), `one_thread` (torch on one intra-op thread;
+a module opts in with `pytestmark = pytest.mark.usefixtures("one_thread")`). Helper:
+`wait_for(cond, timeout, what)` (`from conftest import wait_for`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,26 @@ def digits_data(tiny_spec: RunSpec):
     from memcore.data.loading import load
 
     return load(tiny_spec.data)
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op torch thread: on a shared 2-core box, 2 threads under load are many times
+    slower for tiny tensors (OpenMP waits). Results are compared within one setting."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def wait_for(cond, timeout: float, what: str, every: float = 0.05):
+    """cond()'s first truthy value, polled every `every` s; AssertionError naming `what` after
+    `timeout` s."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if value := cond():
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

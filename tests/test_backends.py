@@ -195,7 +195,7 @@ def test_a_spec_that_always_fails_is_marked_failed_and_the_rest_finish(client, t
     st = api.status(bad.key, store)
     assert st.status == "failed"
     assert "fake failure at epoch 3" in st.error
-    assert "fake.py" in st.traceback  # the Dask worker's traceback, not only the driver's
+    assert "fake_runner.py" in st.traceback  # the Dask worker's traceback, not only the driver's
 
 
 def test_a_run_cancelled_meanwhile_stays_cancelled_and_the_sweep_finishes(

@@ -21,13 +21,7 @@ from memcore.spec import RunSpec
 TOL = 1e-5
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread (see test_engine): fast and the same setting for both runs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 def assert_same(a, b, path="") -> None:

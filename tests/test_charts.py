@@ -92,9 +92,11 @@ def test_accuracy_chart_encodings_and_poster_colours():
 
 
 def test_noise_colours_follow_the_poster():
-    assert style.noise_color("none") == style.REAL == "#1f77b4"
+    assert style.noise_color("real") == style.REAL == "#1f77b4"
     assert style.noise_color("randX") == style.RANDX
     assert style.noise_color("randY") == style.RANDY
+    with pytest.raises(KeyError):  # a noise kind ("none") is not a setting: setting(spec) is
+        style.noise_color("none")
 
 
 def test_csr_chart_mean_band():

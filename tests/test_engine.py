@@ -11,21 +11,13 @@ import torch
 
 from memcore.cli import main
 from memcore.data import noise
-from memcore.engine import measurements, models
+from memcore.engine import measurements
 from memcore.engine import trainer as engine
 from memcore.metrics import critical
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core CI box, 2 threads under load are 10x slower
-    for these tiny tensors (OpenMP waits). Results are compared within one setting."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 def _spec(tiny_spec: RunSpec, **changes) -> RunSpec:
@@ -334,11 +326,11 @@ def test_first_layer_filters_stored_at_init_and_after_the_last_epoch(tiny_spec):
     spec = _spec(tiny_spec, **{"train.members": 2})
     fresh = engine.Trainer(spec)
     shape = tuple(fresh.data.input_shape)
-    init = models.first_layer_filters(fresh.model, shape).numpy()
+    init = measurements.first_layer_filters(fresh.model, shape).numpy()
     trainer = engine.Trainer(spec)
     rows = [r for r in trainer.records() if r["type"] == "arrays" and "first_layer" in r["arrays"]]
     assert [r["epoch"] for r in rows] == [0, spec.train.epochs]
-    final = models.first_layer_filters(trainer.model, shape).numpy()
+    final = measurements.first_layer_filters(trainer.model, shape).numpy()
     assert rows[0]["arrays"]["first_layer"].shape == (2, spec.model.width, 8, 8)
     np.testing.assert_array_equal(rows[0]["arrays"]["first_layer"], init)
     np.testing.assert_array_equal(rows[1]["arrays"]["first_layer"], final)

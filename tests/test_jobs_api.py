@@ -142,7 +142,7 @@ def test_failed_run_keeps_error_and_traceback(store, monkeypatch):
     assert run_one(store) == "failed"
     st = api.status(key, store)
     assert st.status == "failed" and "fake failure at epoch 3" in st.error
-    assert "Traceback" in st.traceback and "fake.py" in st.traceback
+    assert "Traceback" in st.traceback and "fake_runner.py" in st.traceback
     assert api.status(key, store).n_records > 0  # epochs 1-2 kept
     monkeypatch.delenv("MEMCORE_FAKE_FAIL_AT")
     assert api.submit(tiny(), store, retry=True) == key

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import torch
 
 from memcore.experiments.recipe import Recipe, Verdict
 from memcore.jobs import api, lease
@@ -14,13 +13,7 @@ from memcore.sweeps import batches
 from memcore.sweeps import sweep as fr
 from tests.test_batching import assert_same
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 def _recipe(tiny_spec) -> Recipe:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_for
 
 from memcore.jobs import api, pool
 from memcore.spec.presets import preset
@@ -34,15 +35,6 @@ def worker(store: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-
-
-def wait_for(cond, timeout: float, what: str, every: float = 0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        if value := cond():
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def small(**changes):

@@ -7,10 +7,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
+from conftest import wait_for
 
 from memcore.engine import trainer as engine
 from memcore.jobs import api, pool
@@ -33,15 +33,6 @@ def worker(store: Path, *args: str, **extra) -> subprocess.Popen:
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env(**extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-
-
-def wait_for(cond, timeout: float, what: str, every: float = 0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        if value := cond():
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 SUBMITTER = textwrap.dedent(

@@ -13,14 +13,7 @@ from torch import nn
 from memcore.engine.models import CNNEnsemble, MLPEnsemble, build
 from memcore.spec import ModelSpec
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread (tiny tensors; 2 threads on a loaded 2-core box are much slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 MLP = ModelSpec(arch="mlp", width=16, depth=2)

@@ -5,19 +5,12 @@ the settings for the regime, and check them). The report run in the README check
 from __future__ import annotations
 
 import pytest
-import torch
 
 from memcore.engine import sensitivity_task as task
 from memcore.engine.trainer import train
 from memcore.experiments import filters, sensitivity
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny float64 steps: extra threads only add contention
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 @pytest.mark.parametrize("dataset", ["digits", "mnist1d"])

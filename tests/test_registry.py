@@ -76,7 +76,7 @@ def test_registry_imports_no_torch_and_nothing_else_of_memcore():
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    assert json.loads(out.stdout) == ["memcore", "memcore.data", "memcore.datasets"]
+    assert json.loads(out.stdout) == ["memcore", "memcore.datasets"]
 
 
 @pytest.mark.parametrize("name", DATASETS)

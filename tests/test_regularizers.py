@@ -12,13 +12,7 @@ from memcore.engine.regularizers import Regularizer, mix_seed, step_generator
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread (tiny tensors; 2 threads on a loaded 2-core box are much slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 def test_mix_seed_distinguishes_tuples():

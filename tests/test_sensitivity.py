@@ -16,14 +16,7 @@ from memcore.metrics import sensitivity as sens
 from memcore.metrics.gini import gini
 from memcore.spec.presets import preset
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny float64 ops: intra-op threads only add contention on a shared 2-core box.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
 def _problem(n=6, d=3, c=3, seed=0):

@@ -16,6 +16,7 @@ from memcore import spec as S
 from memcore.datasets import DATASETS
 from memcore.spec import RunSpec, field_meta, field_types, from_flat
 from memcore.spec.presets import PRESETS, preset
+from memcore.spec.text import to_text
 
 # A base where every field matters (noise on, a regularizer with a range), so each field has a
 # valid alternative value.
@@ -66,6 +67,7 @@ def test_key_changes_with_every_field():
 _KEY_SCRIPT = """
 import json, sys
 from memcore.spec.presets import PRESETS, preset
+from memcore.spec.text import to_text
 print(json.dumps({n: preset(n).key for n in PRESETS}))
 """
 
@@ -225,6 +227,13 @@ def test_json_round_trip(data):
     assert back == s and back.key == s.key and back.to_json() == s.to_json()
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_text_round_trip(data):
+    s = _random_spec(data.draw)
+    assert from_flat(to_text(s)) == s and from_flat(to_text(s, changed_only=True)) == s
+
+
 def test_canonical_json_is_sorted_and_compact():
     text = BASE.to_json()
     assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
@@ -246,14 +255,6 @@ def test_unknown_preset_and_fields_are_named():
         from_flat({"data.bogus": 1})
     with pytest.raises(ValueError, match="model.nope"):
         RunSpec.from_dict({"model": {"nope": 1}})
-
-
-def _as_text(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, tuple):
-        return ",".join(map(str, v))
-    return str(v)
 
 
 def test_from_flat_parses_strings():
@@ -279,8 +280,14 @@ def test_from_flat_parses_strings():
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_flat_text_round_trip(name):
-    s = preset(name, **{"train.regularizer": "dropout", "train.member_strengths": (0.25,)})
-    assert from_flat({k: _as_text(v) for k, v in s.to_flat().items()}) == s
+    k = preset(name).train.members  # one strength per member
+    s = preset(name, **{"train.regularizer": "dropout", "train.member_strengths": (0.25,) * k})
+    text = to_text(s)
+    assert set(text) == set(s.to_flat()) and all(isinstance(v, str) for v in text.values())
+    assert from_flat(text) == s
+    short = to_text(s, changed_only=True)
+    assert short.items() <= text.items() and "train.regularizer" in short
+    assert from_flat(short) == s
 
 
 @pytest.mark.parametrize("kind", ["randX", "randY"])

@@ -7,6 +7,7 @@ from test_app_pages import fake_records
 
 from app import views
 from memcore.spec.presets import preset
+from memcore.spec.words import describe
 
 SMALL = {"model.width": 20, "train.epochs": 3, "train.members": 2}
 
@@ -30,4 +31,4 @@ def test_a_noisy_runs_train_accuracy_tile_says_it_is_on_the_trained_labels():
 
 def test_describe_says_real_data_for_level_0_of_any_kind():
     spec = preset("digits-mlp", **{"noise.kind": "randX", "noise.level": 0.0})
-    assert "real data" in views.describe(spec)
+    assert "real data" in describe(spec)

@@ -13,6 +13,7 @@ import argparse
 import json
 
 from memcore.commands._spec_args import add_spec_arguments, spec_from_args
+from memcore.spec.words import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,8 +37,7 @@ def run_sensitivity(args: argparse.Namespace) -> int:
             print(json.dumps(rec), flush=True)
         elif kind == "meta":
             print(
-                f"{spec.data.dataset} {spec.noise.kind} {spec.noise.level} "
-                f"labels={spec.noise.labels}: {rec['n_train']} examples ({rec['n_noisy']} "
+                f"{describe(spec)}: {rec['n_train']} examples ({rec['n_noisy']} "
                 f"noisy), {rec['steps_per_epoch']} steps/epoch, mode {spec.metrics.sens_mode}",
                 flush=True,
             )

@@ -1,1 +1,2 @@
-"""Datasets: the registry, loading, files on disk, splits and label/input noise."""
+"""Datasets: loading, files on disk, splits and label/input noise (the table of datasets is
+memcore/datasets.py)."""

@@ -114,7 +114,7 @@ def _mnist1d() -> _Raw:
     """MNIST-1D generated locally (never `get_dataset`, which downloads and writes a pickle).
 
     make_dataset reseeds numpy's and Python's global RNGs; we restore both afterwards. Kept in the
-    package's own representation (about mean 0, std 1, range registry.MNIST1D_RANGE).
+    package's own representation (about mean 0, std 1, range memcore.datasets.MNIST1D_RANGE).
     """
     from mnist1d.data import get_dataset_args, make_dataset
 

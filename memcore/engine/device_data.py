@@ -146,3 +146,22 @@ def permutations(
         for sd in seeds  # once per epoch, not per step
     ]
     return torch.stack(perms).to(device)
+
+
+def check_fit(data: Any, spec: RunSpec) -> int:
+    """The number of training examples of `data` (a Dataset); ValueError naming the field when
+    `spec` cannot train on it (an empty set, a batch larger than the set, a CNN on non-images)."""
+    n = int(data.y_train.shape[0])
+    if n == 0:
+        raise ValueError("data.train_size: the training set is empty")
+    if spec.train.batch_size > n:
+        raise ValueError(
+            f"train.batch_size={spec.train.batch_size} is invalid: larger than the training set "
+            f"({n} examples)"
+        )
+    if spec.model.arch == "cnn" and len(data.input_shape) != 3:
+        raise ValueError(
+            f"model.arch='cnn' needs image data; {data.name} has input shape "
+            f"{tuple(data.input_shape)}"
+        )
+    return n

@@ -201,10 +201,21 @@ def sharpness_records(
 def first_layer_arrays(
     model: models.Ensemble, input_shape: tuple[int, ...]
 ) -> dict[str, np.ndarray]:
-    """{"first_layer": float32[K, F, H, W]} (engine.models.first_layer_filters), or {} when the
+    """{"first_layer": float32[K, F, H, W]} (first_layer_filters), or {} when the
     filters hold more than FILTER_ELEMENTS numbers."""
-    filters = models.first_layer_filters(model, input_shape)
+    filters = first_layer_filters(model, input_shape)
     if filters.numel() > FILTER_ELEMENTS:
         return {}
     # a copy: on CPU .numpy() would share memory with the weights SGD updates in place
     return {"first_layer": filters.float().cpu().numpy().copy()}
+
+
+def first_layer_filters(model: models.Ensemble, input_shape: tuple[int, ...]) -> torch.Tensor:
+    """First-layer filters, K x F x H x W (ICML Fig 2): the CNN's 5x5 kernels per output channel
+    (input channels averaged); the MLP's weight vector of each hidden unit, reshaped to the
+    input's H x W (1 x L for 1-D data)."""
+    if hasattr(model, "conv_w"):
+        return model.conv_w[0].detach().mean(dim=2)  # K x out x in x 5 x 5 -> K x out x 5 x 5
+    w = model.weights[0].detach().transpose(1, 2)  # K x in x out -> K x out x in
+    shape = input_shape[-2:] if len(input_shape) == 3 else (1, input_shape[-1])
+    return w.reshape(w.shape[0], w.shape[1], *shape)

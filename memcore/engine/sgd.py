@@ -18,6 +18,15 @@ from memcore.engine import device as devices
 from memcore.engine import models
 from memcore.engine.batching import Batch
 from memcore.engine.regularizers import Regularizer, adversarial_batch, step_seed
+from memcore.spec import RunSpec
+
+
+def lr_at(spec: RunSpec, epoch: int) -> float:
+    """Learning rate during epoch `epoch` (1-based; epoch 0 reports the initial rate)."""
+    t = spec.train
+    if t.schedule == "step" and epoch > 0:
+        return t.lr * t.gamma ** ((epoch - 1) // t.step_epochs)
+    return t.lr
 
 
 class SGD:

@@ -17,7 +17,7 @@ from a checkpoint gives the same records as an uninterrupted one, and member k o
 equals a 1-member run with seed + k (without a regularizer that draws masks or noise).
 
 Optimiser and regularizers: engine.sgd (lr constant or multiplied by gamma every step_epochs
-epochs: `lr_at`).
+epochs: `lr_at`). Checkpoint contents: engine.checkpoint.
 
 Evaluation (engine.evaluation) at epoch 0 before training, every eval_every epochs, the last
 epoch, and after each of the first metrics.early_steps steps of epoch 1; CSR, sharpness and
@@ -41,30 +41,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from memcore import records
 from memcore.data import noise
+from memcore.engine import checkpoint, measurements, models
 from memcore.engine import device as devices
-from memcore.engine import measurements, models
 from memcore.engine.batching import Batch
 from memcore.engine.device import resolve_device
-from memcore.engine.device_data import DeviceData, permutations
+from memcore.engine.device_data import DeviceData, check_fit, permutations
 from memcore.engine.evaluation import Evaluator
-from memcore.engine.sgd import SGD
+from memcore.engine.sgd import SGD, lr_at
 from memcore.metrics import critical
 from memcore.spec import RunSpec
 
-__all__ = ["Trainer", "lr_at", "resolve_device", "train", "train_batch"]
-
-
-def lr_at(spec: RunSpec, epoch: int) -> float:
-    """Learning rate during epoch `epoch` (1-based; epoch 0 reports the initial rate)."""
-    t = spec.train
-    if t.schedule == "step" and epoch > 0:
-        return t.lr * t.gamma ** ((epoch - 1) // t.step_epochs)
-    return t.lr
+__all__ = ["Trainer", "resolve_device", "train", "train_batch"]
 
 
 class Trainer:
@@ -87,19 +78,7 @@ class Trainer:
         if len(self.datasets) != len(batch.specs):
             raise ValueError(f"{len(self.datasets)} datasets for {len(batch.specs)} specs")
         self.data = data = self.datasets[0]
-        n = int(data.y_train.shape[0])
-        if n == 0:
-            raise ValueError("data.train_size: the training set is empty")
-        if t.batch_size > n:
-            raise ValueError(
-                f"train.batch_size={t.batch_size} is invalid: larger than the training set "
-                f"({n} examples)"
-            )
-        if spec.model.arch == "cnn" and len(data.input_shape) != 3:
-            raise ValueError(
-                f"model.arch='cnn' needs image data; {data.name} has input shape "
-                f"{tuple(data.input_shape)}"
-            )
+        n = check_fit(data, spec)
         self.K, self.N, self.B = batch.members, n, t.batch_size
         self.steps_per_epoch = math.ceil(n / t.batch_size)
         self.model = models.build(
@@ -124,27 +103,16 @@ class Trainer:
 
     # -- state -----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """Everything needed to resume after the current epoch, as CPU tensors and scalars."""
-        return {
-            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
-            "momentum": [b.cpu().clone() for b in self.opt.bufs] if self.opt.bufs else [],
-            "epoch": self.epoch,
-            "step": self.step,
-            "wall": self.wall0 + time.perf_counter() - self._t0,
-            "best_val": list(self.evaluator.best_val),
-            "key": self.spec.key,
-        }
+        """Everything needed to resume after the current epoch (engine.checkpoint)."""
+        wall = self.wall0 + time.perf_counter() - self._t0
+        return checkpoint.state(
+            self.model, self.opt, self.evaluator, self.epoch, self.step, wall, self.spec.key
+        )
 
     def load(self, state: dict[str, Any]) -> None:
-        if state.get("key", self.spec.key) != self.spec.key:
-            raise ValueError("resume: the checkpoint belongs to a different spec")
-        self.model.load_state_dict({k: torch.as_tensor(v) for k, v in state["model"].items()})
-        if self.opt.bufs:
-            for b, s in zip(self.opt.bufs, state["momentum"], strict=True):
-                b.copy_(torch.as_tensor(s))
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        self.wall0 = float(state.get("wall", 0.0))
-        self.evaluator.best_val = list(state.get("best_val", self.evaluator.best_val))
+        self.epoch, self.step, self.wall0 = checkpoint.restore(
+            state, self.model, self.opt, self.evaluator, self.spec.key
+        )
 
     # -- training --------------------------------------------------------------------------
     def permutations(self, epoch: int) -> Tensor:

@@ -29,17 +29,16 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     panels,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 N_CLASSES = 10  # every offline and paper dataset here has 10 classes
 MIN_FIT = 0.95  # regime: at the largest width every level fits its training labels
@@ -96,7 +95,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 def settings(dataset: str, scale: str) -> str:
     g = GRID[scale]
     s = specs(dataset, scale)[0]
-    text = describe(s).replace(f"x{s.model.width},", "xW,")
+    text = describe_training(s).replace(f"x{s.model.width},", "xW,")
     return f"{text}; widths W in {list(g['widths'])}, noise levels {list(g['levels'])}"
 
 

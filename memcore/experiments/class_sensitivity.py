@@ -25,14 +25,12 @@ from memcore.experiments.recipe import (
     concat_runs,
     inconclusive,
     rnd,
-    setting,
 )
 from memcore.experiments.sensitivity import (
     COMPARED,
     GRID,
     MIN_LEARNED,
     MIN_SEEDS,
-    describe_run,
     learned,
     learned_condition,
     real_train_acc,
@@ -42,6 +40,7 @@ from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread
 from memcore.metrics.class_matrix import diagonal_summary
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 COLUMNS = (
     "setting", "level", "seed", "loss_class", "input_class", "value", "train_acc", "n_classes",
@@ -54,7 +53,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 
 
 def settings(dataset: str, scale: str) -> str:
-    return describe_run(specs(dataset, scale)[0]) + "; real vs 100% randX"
+    return describe_training(specs(dataset, scale)[0]) + "; real vs 100% randX"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

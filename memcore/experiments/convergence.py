@@ -32,16 +32,15 @@ from memcore.experiments.recipe import (
     RunData,
     Verdict,
     base_spec,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import convergence as cv
 from memcore.metrics import spread
 from memcore.spec import RunSpec
+from memcore.spec.words import SETTINGS, describe_training, setting
 
 GRID = {
     "test": {
@@ -77,7 +76,6 @@ GRID = {
         "extra": {"train.epochs": 300},
     },
 }
-SETTINGS = ("real", "randX", "randY")
 COLUMNS = (
     "panel",
     "setting",
@@ -114,7 +112,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 def settings(dataset: str, scale: str) -> str:
     g = GRID[scale]
     return (
-        f"{describe(specs(dataset, scale)[0])}; noise level {g['level']}; sizes "
+        f"{describe_training(specs(dataset, scale)[0])}; noise level {g['level']}; sizes "
         f"{list(g['sizes'])} at width {g['width_at']}; widths {list(g['widths'])} at size "
         f"{g['size_at']}"
     )

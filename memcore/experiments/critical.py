@@ -32,15 +32,14 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 N_CLASSES = 10  # every offline and paper dataset here has 10 classes
 # Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
@@ -116,7 +115,7 @@ def csr_text(s: RunSpec) -> str:
 
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
-    return f"{describe(s)}; {csr_text(s)}; randX and randY at 100%"
+    return f"{describe_training(s)}; {csr_text(s)}; randX and randY at 100%"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

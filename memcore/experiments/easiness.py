@@ -33,16 +33,15 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import easiness as ez
 from memcore.metrics import spread
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 MIN_MEMBERS = 20
 MIN_LEARNED = 0.1  # real data's mean P(correct) must exceed chance by this for a comparison
@@ -65,7 +64,9 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
-    return f"{describe(s)}; {s.metrics.track_size} tracked examples; randX and randY at 100%"
+    return (
+        f"{describe_training(s)}; {s.metrics.track_size} tracked examples; randX and randY at 100%"
+    )
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 On image data the paper's CNN is trained on real data and on 100% randY, and its first-layer
 5x5 filters are compared; on mnist1d (no images) the MLP's first-layer weight vectors (length 40)
-are the filters. The engine stores them (engine.models.first_layer_filters) at initialisation
+are the filters. The engine stores them (engine.measurements.first_layer_filters) at initialisation
 and after the last epoch as the "first_layer" array of the run.
 
 Structure (metrics.filters) = mean correlation between neighbouring weights of a filter, after
@@ -28,17 +28,16 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import unmet
 from memcore.metrics import spread
 from memcore.metrics.filters import structure
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
+from memcore.spec.words import describe_training, setting
 
 GRID = {
     "test": {
@@ -97,7 +96,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     what = "first-layer MLP weights (40-long)" if s.model.arch == "mlp" else "first conv layer"
-    return f"{describe(s)}; {what}; real vs 100% randY"
+    return f"{describe_training(s)}; {what}; real vs 100% randY"
 
 
 def augment(run: RunData) -> RunData:

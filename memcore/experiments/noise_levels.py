@@ -35,7 +35,6 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     panels,
@@ -44,6 +43,7 @@ from memcore.experiments.recipe import (
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training
 
 COLUMNS = ("panel", "level", "epoch", "member", "metric", "value")
 
@@ -60,7 +60,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
-    return f"{describe(s)}; {csr_text(s)}; levels {list(GRID[scale]['levels'])}"
+    return f"{describe_training(s)}; {csr_text(s)}; levels {list(GRID[scale]['levels'])}"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from memcore.datasets import DATASETS, REGISTRY
 from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
 from memcore.spec import MetricsSpec, RunSpec
 from memcore.spec.presets import preset
+from memcore.spec.words import setting
 
 SCALES = ("test", "quick", "paper")
 
@@ -128,11 +129,6 @@ def noise_changes(kind: str, level: float) -> dict[str, Any]:
     return {"noise.kind": kind, "noise.level": float(level)}
 
 
-def setting(spec: RunSpec) -> str:
-    """'real', 'randX' or 'randY' (the poster's colour key)."""
-    return "real" if spec.noise.kind == "none" or spec.noise.level == 0 else spec.noise.kind
-
-
 def panels(spec: RunSpec) -> tuple[str, ...]:
     """The noise panels ("randX", "randY") a run's curve is drawn in: real data (level 0) is the
     first curve of both, a noisy run is in its own kind's."""
@@ -140,19 +136,7 @@ def panels(spec: RunSpec) -> tuple[str, ...]:
     return ("randX", "randY") if kind == "real" else (kind,)
 
 
-def describe(spec: RunSpec) -> str:
-    """Short human text of the training settings shown next to a figure."""
-    m, t = spec.model, spec.train
-    model = f"MLP {m.depth}x{m.width}" if m.arch == "mlp" else f"CNN x{m.width_mult:g}"
-    n = spec.data.train_size or "all"
-    extra = f", momentum {t.momentum:g}" if t.momentum else ""
-    return (
-        f"{spec.data.dataset} (train {n}), {model}, SGD lr {t.lr:g}{extra}, batch {t.batch_size}, "
-        f"{t.epochs} epochs, {t.members} member(s)"
-    )
-
-
 __all__ = [
     "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec",
-    "concat_runs", "describe", "inconclusive", "noise_changes", "panels", "rnd", "setting",
+    "concat_runs", "inconclusive", "noise_changes", "panels", "rnd",
 ]  # fmt: skip

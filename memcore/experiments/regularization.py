@@ -31,16 +31,15 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread
 from memcore.metrics.regularization import memorization_cap, tradeoff, val_at_cap
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 MIN_FIT = 0.95  # regime: the unregularized net has fitted its random labels
 # Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
@@ -123,7 +122,7 @@ def settings(dataset: str, scale: str) -> str:
         f"{a.metrics.csr_iters} iterations, radius {a.metrics.csr_radius:g}/255 of the data range)"
     )
     adv = adv if "adversarial" in g["regs"] else ""
-    return f"{describe(s)} (one member per value); values: {vals}{adv}"
+    return f"{describe_training(s)} (one member per value); values: {vals}{adv}"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

@@ -33,12 +33,12 @@ from memcore.experiments.recipe import (
     inconclusive,
     noise_changes,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
+from memcore.spec.words import describe_training, setting
 
 MIN_LEARNED = 0.2  # regime: real data's training accuracy this far from chance towards 1
 MIN_SEEDS = 4  # Gini depends on the initial weights: compare seed by seed (quick and paper)
@@ -112,22 +112,11 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     ]
 
 
-def describe_run(s: RunSpec) -> str:
-    t = s.train
-    return (
-        f"{s.data.dataset} ({s.data.train_size} examples"
-        f"{f', {s.data.downscale}x{s.data.downscale}' if s.data.downscale else ''}), MLP "
-        f"{s.model.depth}x{s.model.width}, SGD lr {t.lr:g}, batch {t.batch_size}, "
-        f"{t.epochs} epoch(s), evaluated every {s.metrics.sens_every} steps, "
-        f"{s.metrics.sens_mode} derivative"
-    )
-
-
 def settings(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)
     u = s[-1]
     return (
-        f"{describe_run(s[0])}; unique labels: {u.train.epochs} epoch(s), evaluated every "
+        f"{describe_training(s[0])}; unique labels: {u.train.epochs} epoch(s), evaluated every "
         f"{u.metrics.sens_every} steps"
     )
 

@@ -24,17 +24,16 @@ from memcore.experiments.recipe import (
     Verdict,
     base_spec,
     concat_runs,
-    describe,
     inconclusive,
     noise_changes,
     panels,
     rnd,
-    setting,
 )
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
+from memcore.spec.words import describe_training, setting
 
 MIN_FIT = 0.95  # "at convergence": mean final training accuracy of every setting at least this
 GRID = {
@@ -75,7 +74,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
 
 
 def settings(dataset: str, scale: str) -> str:
-    return f"{describe(specs(dataset, scale)[0])}; levels {list(GRID[scale]['levels'])}"
+    return f"{describe_training(specs(dataset, scale)[0])}; levels {list(GRID[scale]['levels'])}"
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:

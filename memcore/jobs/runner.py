@@ -44,3 +44,10 @@ def warm_up() -> None:
         loading.load(DataSpec())
     except Exception as e:  # a warm-up failure must not stop the worker; jobs report errors
         print(f"warm-up skipped: {e}", flush=True)
+
+
+def on_device(spec: RunSpec, device: str | None) -> RunSpec:
+    """The spec a worker runs: its own `device` replaces "auto" (the run's key keeps "auto")."""
+    if device and spec.train.device == "auto":
+        return spec.replace(**{"train.device": device})
+    return spec

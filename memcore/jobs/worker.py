@@ -3,10 +3,8 @@
 `python -m memcore worker [--store PATH] [--device cuda:0] [--max-jobs N] [--idle-exit S]`.
 
 Per job: resume from the last checkpoint (records after it are dropped, the runner continues
-from that state), then for each record the runner yields: "arrays" go to checksummed artifact
-files, the others are buffered; a "checkpoint" record commits the buffer and the checkpoint file
-in one transaction (a crash loses at most the current epoch); buffered records are also shown
-live as `pending` about twice a second. A "done" record commits the rest and marks the run done.
+from that state), then hand each record the runner yields to the run's RunWriter
+(memcore/jobs/writer.py: arrays, checkpoints, live pending records, the done summary).
 
 A heartbeat thread renews the job's lease and the worker's own record (`workers` in the store)
 every lease/4 seconds. `should_stop` (given to the runner, which checks it between steps and
@@ -25,57 +23,16 @@ import signal
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-from memcore import settings
 from memcore.jobs import lease
 from memcore.jobs.jobqueue import enforce_limit
 from memcore.jobs.pool import pid_alive
-from memcore.jobs.runner import Runner, default_runner, warm_up
+from memcore.jobs.runner import Runner, default_runner, on_device, warm_up
 from memcore.jobs.runs import records
-from memcore.spec import RunSpec
-from memcore.store import (
-    CorruptArtifact,
-    Store,
-    StoreError,
-    disk_full,
-    disk_full_message,
-    open_store,
-)
-
-PENDING_EVERY_S = 0.5  # live-record refresh period
-
-
-def _error_message(e: BaseException, spec: RunSpec) -> str:
-    text = f"{type(e).__name__}: {e}"
-    if "out of memory" in str(e).lower() or type(e).__name__ == "OutOfMemoryError":
-        return (
-            f"out of memory on {spec.train.device}: reduce model.width ({spec.model.width}), "
-            f"train.members ({spec.train.members}) or train.batch_size "
-            f"({spec.train.batch_size}) and retry. ({text.splitlines()[0][:300]})"
-        )
-    return text
-
-
-def run_summary(recs: list[dict[str, Any]], done: dict[str, Any]) -> dict[str, Any]:
-    """done["summary"] plus member means of the final evaluation (accuracies) and last CSR."""
-    out = dict(done.get("summary") or {})
-    epochs = [r for r in recs if r["type"] == "epoch"]
-    if epochs:
-        last = max(r["epoch"] for r in epochs)
-        final = [r for r in epochs if r["epoch"] == last]
-        for name in ("train_acc", "val_acc", "clean_acc", "noisy_acc", "train_loss", "val_loss"):
-            vals = [r[name] for r in final if r.get(name) is not None]
-            out.setdefault(f"final_{name}", sum(vals) / len(vals) if vals else None)
-    csr = [r for r in recs if r["type"] == "csr"]
-    if csr:
-        last = max(r["epoch"] for r in csr)
-        vals = [r["csr"] for r in csr if r["epoch"] == last]
-        out.setdefault("final_csr", sum(vals) / len(vals))
-    out.setdefault("wall", done.get("wall"))
-    return out
+from memcore.jobs.writer import RunWriter, drop_if_deleted, record_failure
+from memcore.store import CorruptArtifact, Store, open_store
 
 
 class Worker:
@@ -180,58 +137,13 @@ class Worker:
             state, n = self._resume(claim)
             prior = records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
             meta = next((r for r in prior if r["type"] == "meta"), None)
-            run_spec = spec
-            if self.device and spec.train.device == "auto":
-                run_spec = spec.replace(**{"train.device": self.device})
+            writer = RunWriter(s, key, spec, self.id, committed=n, meta=meta)
+            run_spec = on_device(spec, self.device)
             if isinstance(state, dict) and "key" in state:
                 state = {**state, "key": run_spec.key}  # resumed on another worker's device
-            buf: list[dict[str, Any]] = []
-            progress: dict[str, Any] = {"epochs": spec.train.epochs}
-            last_flush = last_ck = time.time()
-            evals = 0  # "epoch" records seen in this attempt
-            # Seconds between committed checkpoints (0 = every epoch): raised for huge models
-            # whose per-epoch torch.save would dominate; a crash then resumes from the last one.
-            checkpoint_every = settings.get("MEMCORE_CHECKPOINT_EVERY_S")
             for rec in self.runner(run_spec, resume=state, should_stop=self.should_stop):
-                kind = rec["type"]
-                if kind == "meta":
-                    if meta is not None and n:
-                        continue  # a resumed runner repeats its meta record
-                    meta = rec
-                elif kind == "epoch":
-                    progress.update(epoch=float(rec["epoch"]))
-                    progress["fraction"] = min(1.0, rec["epoch"] / spec.train.epochs)
-                elif kind == "sens" and meta:
-                    total = max(1, meta.get("steps_per_epoch", 1) * spec.train.epochs)
-                    progress.update(fraction=min(1.0, rec["step"] / total))
-                    progress.update(epoch=rec["step"] / max(1, meta.get("steps_per_epoch", 1)))
-                if kind == "arrays":
-                    rel, sha = s.write_arrays(key, n + len(buf), rec["arrays"])
-                    names = sorted(rec["arrays"])
-                    rec = {k: v for k, v in rec.items() if k != "arrays"}
-                    rec.update(names=names, file=rel, sha256=sha)
-                if kind == "checkpoint" and time.time() - last_ck < checkpoint_every:
-                    continue  # too soon after the last one: keep buffering (big models)
-                if kind == "checkpoint":
-                    ck = s.write_checkpoint(key, n + len(buf), rec["state"])
-                    lease.commit(s, key, self.id, buf, checkpoint=ck, progress=progress)
-                    n += len(buf)
-                    buf = []
-                    s.remove_checkpoints(key, keep=ck[0])
-                    last_flush = last_ck = time.time()
-                    continue
-                buf.append(rec)
-                if kind == "done":
-                    summary = run_summary(records(key, 0, s)[:n] + buf, rec)
-                    lease.commit(s, key, self.id, buf, progress=progress, summary=summary)
-                    s.remove_checkpoints(key)
+                if writer.add(rec):
                     return "done"
-                evals += kind == "epoch"
-                # the run's first curve point is shown at once, not after epoch 0's CSR search
-                first_point = n == 0 and kind == "epoch" and evals == spec.train.members
-                if first_point or time.time() - last_flush > PENDING_EVERY_S:
-                    lease.set_pending(s, key, self.id, buf, progress)
-                    last_flush = time.time()
             if self.term.is_set() and not self.lost:
                 lease.requeue(s, key, self.id)
                 return "requeued"
@@ -239,21 +151,11 @@ class Worker:
                 return "stopped"
             raise RuntimeError("the run ended without a 'done' record")
         except lease.LeaseLost:
-            if not s.index.has_run(key):
-                s.remove_files(key)  # deleted while running: drop files written since
+            drop_if_deleted(s, key)
             return "stopped"
         except Exception as e:
-            if isinstance(e, StoreError):
-                msg = e.args[0]
-            elif disk_full(e):
-                msg = disk_full_message(s.path)
-            else:
-                msg = _error_message(e, spec)
+            msg = record_failure(s, key, spec, self.id, e)
             print(f"[worker {self.id}] run {key[:12]} failed: {msg}", flush=True)
-            try:
-                lease.fail(s, key, self.id, msg, traceback.format_exc())
-            except Exception as e2:  # e.g. the disk is still full: the lease will expire
-                print(f"[worker {self.id}] could not record the failure: {e2}", flush=True)
             return "failed"
         finally:
             self.key = None

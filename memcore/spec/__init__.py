@@ -11,7 +11,9 @@ presets: memcore.spec.presets.
 process; any field change gives a new key. Bump CODE_VERSION whenever results would change.
 
 Flat form: `to_flat()` / `from_flat()` map a spec to {"section.field": value} (URL query params,
-CLI flags, table columns); values may be strings there and are parsed to the field's type.
+CLI flags, table columns); values may be strings there and are parsed to the field's type. The
+text form both ways: memcore.spec.text. A spec in words (its description, its setting label
+real / randX / randY): memcore.spec.words.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from memcore.datasets import REGISTRY
 from memcore.spec.fields import FieldMeta, fail, meta_of, spec_field, validate_fields
 from memcore.spec.sections import TASKS, DataSpec, MetricsSpec, ModelSpec, NoiseSpec, TrainSpec
+from memcore.spec.text import parse_value
 
 __all__ = [
     "CODE_VERSION",
@@ -170,28 +173,6 @@ def field_meta(name: str) -> FieldMeta:
     raise KeyError(name)
 
 
-def _parse(name: str, value: Any, typ: type) -> Any:
-    if not isinstance(value, str) or typ is str:
-        return tuple(value) if typ is tuple and isinstance(value, list) else value
-    text = value.strip()
-    try:
-        if typ is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if typ is int:
-            return int(float(text)) if float(text).is_integer() else float(text)
-        if typ is float:
-            return float(text)
-        if typ is tuple:
-            return tuple(float(t) for t in text.replace(";", ",").split(",") if t.strip())
-    except ValueError:
-        fail(name, value, f"cannot be read as {typ.__name__}")
-    return value
-
-
 def from_flat(flat: dict[str, Any], base: RunSpec | None = None) -> RunSpec:
     """Build a spec from {"section.field": value} (strings allowed), on top of `base`."""
     base = base or RunSpec()
@@ -200,7 +181,7 @@ def from_flat(flat: dict[str, Any], base: RunSpec | None = None) -> RunSpec:
     for name, value in flat.items():
         if name not in types:
             fail(name, value, "unknown spec field")
-        value = _parse(name, value, types[name])
+        value = parse_value(name, value, types[name])
         if name == "task":
             d["task"] = value
         else:

@@ -4,7 +4,7 @@ A sweep (memcore/sweeps/sweep.py) first queues its runs in the store (finished o
 then hands them to a backend's `compute(specs, store, finished, poll)`, which works until
 `finished()` says every run of the sweep is done, failed or cancelled (or the caller's timeout
 passed; `finished` also reports progress). Either way the results land in the one local store,
-through the workers' write path (memcore/jobs/lease.py), so the app shows them live.
+through the workers' RunWriter (memcore/jobs/writer.py), so the app shows them live.
 
 - `Local(workers=0)`: a worker loop in this process takes one queued job at a time until the
   sweep is finished (nothing is left running afterwards); first, unless batched=False (default

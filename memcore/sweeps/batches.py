@@ -1,32 +1,29 @@
 """A sweep's specs as batched runs, in this process, through the store (engine.batching).
 
 `run(specs, worker)` groups the specs still queued by shape (engine.batching.groups), claims each
-group's jobs for `worker` (lease.claim_key), trains the group as one engine run and writes each
-spec's records into its own run the way a worker does (memcore.jobs.worker): arrays into that
-run's artifact files, a commit with progress and that spec's share of the checkpoint after every
-epoch, then "done" with its summary. So status, progress, the Runs page and the cache keys are
-those of specs run one by one. A lone spec, and a job with a checkpoint to resume from, are left
-in the queue for the ordinary worker loop. Background workers batch the queue the same way
-before each claim (`serve_hook`).
+group's jobs for `worker` (lease.claim_key), trains the group as one engine run and hands each
+spec's records to its own RunWriter (memcore/jobs/writer.py, the writer a worker uses): arrays
+into that run's artifact files, a commit with progress and that spec's share of the checkpoint
+after every epoch, then "done" with its summary. So status, progress, the Runs page and the
+cache keys are those of specs run one by one. A lone spec, and a job with a checkpoint to resume
+from, are left in the queue for the ordinary worker loop. Background workers batch the queue the
+same way before each claim (`serve_hook`).
 """
 
 from __future__ import annotations
 
 import threading
-import time
-import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from memcore import settings
 from memcore.engine import batching
 from memcore.jobs import lease
 from memcore.jobs.jobqueue import enforce_limit
-from memcore.jobs.runner import default_runner
-from memcore.jobs.runs import records
-from memcore.jobs.worker import PENDING_EVERY_S, Worker, run_summary
+from memcore.jobs.runner import default_runner, on_device
+from memcore.jobs.worker import Worker
+from memcore.jobs.writer import RunWriter
 from memcore.spec import RunSpec
-from memcore.store import Store, StoreError, disk_full, disk_full_message
+from memcore.store import Store, StoreError
 
 
 def enabled(worker: Worker, batched: bool | None = None) -> bool:
@@ -34,61 +31,6 @@ def enabled(worker: Worker, batched: bool | None = None) -> bool:
     something else than the engine (a test runner)."""
     on = settings.get("MEMCORE_BATCH_SWEEPS") if batched is None else batched
     return bool(on) and worker.runner is default_runner and not settings.get("MEMCORE_JOBS_RUNNER")
-
-
-class _SpecRun:
-    """One claimed spec of a batched run: buffers its records and commits them to its run."""
-
-    def __init__(self, claim: lease.Claim, store: Store, worker_id: str):
-        self.key, self.spec, self.store, self.worker_id = claim.key, claim.spec, store, worker_id
-        self.n = 0  # records committed
-        self.buf: list[dict[str, Any]] = []
-        self.progress: dict[str, Any] = {"epochs": claim.spec.train.epochs}
-        self.alive, self.finished = True, False
-        self.last_flush = self.last_ck = time.time()
-        lease.truncate(store, self.key, worker_id, 0)  # a fresh start: drop a failed attempt's
-        store.remove_checkpoints(self.key)
-
-    def add(self, rec: dict[str, Any], checkpoint_every: float) -> None:
-        """Take one of this spec's records (worker.run_job's handling, per spec)."""
-        if not self.alive:
-            return
-        s, key, kind = self.store, self.key, rec["type"]
-        try:
-            if kind == "epoch":
-                self.progress["epoch"] = float(rec["epoch"])
-                self.progress["fraction"] = min(1.0, rec["epoch"] / self.spec.train.epochs)
-            if kind == "arrays":
-                rel, sha = s.write_arrays(key, self.n + len(self.buf), rec["arrays"])
-                names = sorted(rec["arrays"])
-                rec = {k: v for k, v in rec.items() if k != "arrays"}
-                rec.update(names=names, file=rel, sha256=sha)
-            if kind == "checkpoint":
-                if time.time() - self.last_ck < checkpoint_every:
-                    return
-                ck = s.write_checkpoint(key, self.n + len(self.buf), rec["state"])
-                self._commit(checkpoint=ck)
-                s.remove_checkpoints(key, keep=ck[0])
-                self.last_flush = self.last_ck = time.time()
-                return
-            self.buf.append(rec)
-            if kind == "done":
-                summary = run_summary(records(key, 0, s)[: self.n] + self.buf, rec)
-                self._commit(summary=summary)
-                s.remove_checkpoints(key)
-                self.finished, self.alive = True, False
-            elif time.time() - self.last_flush > PENDING_EVERY_S:
-                lease.set_pending(s, key, self.worker_id, self.buf, self.progress)
-                self.last_flush = time.time()
-        except lease.LeaseLost:  # cancelled or deleted: the others go on
-            self.alive = False
-            if not s.index.has_run(key):
-                s.remove_files(key)
-
-    def _commit(self, **kw: Any) -> None:
-        lease.commit(self.store, self.key, self.worker_id, self.buf, progress=self.progress, **kw)
-        self.n += len(self.buf)
-        self.buf = []
 
 
 def _fresh(store: Store, key: str) -> bool:
@@ -155,50 +97,50 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], obj
     from memcore.engine import trainer  # torch loads only when something is trained
 
     store = worker.store
-    runs = [_SpecRun(c, store, worker.id) for c in claims]
-    specs = [c.spec for c in claims]
-    if worker.device:  # like worker.run_job: a worker's device replaces "auto"
-        specs = [
-            s.replace(**{"train.device": worker.device}) if s.train.device == "auto" else s
-            for s in specs
-        ]
+    writers = [RunWriter.fresh(store, c, worker.id) for c in claims]
+    alive = [True] * len(writers)  # still this worker's (not cancelled, deleted or finished)
+    specs = [on_device(c.spec, worker.device) for c in claims]
     stop_beats = threading.Event()
 
     def beat() -> None:
         while not stop_beats.wait(store.lease_s / 4):
-            for r in runs:
-                if r.alive and not lease.renew(store, r.key, worker.id):
-                    r.alive = False
+            for i, w in enumerate(writers):
+                if alive[i] and not lease.renew(store, w.key, worker.id):
+                    alive[i] = False
 
     def should_stop() -> bool:
-        return worker.term.is_set() or not any(r.alive for r in runs)
+        return worker.term.is_set() or not any(alive)
 
     beats = threading.Thread(target=beat, daemon=True)
     beats.start()
-    checkpoint_every = settings.get("MEMCORE_CHECKPOINT_EVERY_S")
-    keys = ", ".join(r.key[:12] for r in runs)
-    print(f"[batches] {len(runs)} specs as one run: {keys}", flush=True)
+    keys = ", ".join(w.key[:12] for w in writers)
+    print(f"[batches] {len(writers)} specs as one run: {keys}", flush=True)
     try:
         for i, rec in trainer.train_batch(specs, should_stop=should_stop):
-            runs[i].add(rec, checkpoint_every)
-            if tick is not None and rec["type"] == "checkpoint" and i == len(runs) - 1:
+            if alive[i]:
+                try:
+                    if writers[i].add(rec):
+                        alive[i] = False
+                except lease.LeaseLost:  # cancelled or deleted: the others go on
+                    alive[i] = False
+                    writers[i].lost()
+            if tick is not None and rec["type"] == "checkpoint" and i == len(writers) - 1:
                 tick()
         if worker.term.is_set():  # stopping: back to the queue, resumed alone later
-            for r in (r for r in runs if r.alive):
-                lease.requeue(store, r.key, worker.id)
-                r.alive = False
-        elif any(r.alive for r in runs):
+            for i in (i for i, a in enumerate(alive) if a):
+                lease.requeue(store, writers[i].key, worker.id)
+                alive[i] = False
+        elif any(alive):
             raise RuntimeError("the batched run ended without a 'done' record")
     except BaseException as e:
-        for r in (r for r in runs if r.alive):
+        for w in (w for w, a in zip(writers, alive, strict=True) if a):
             if isinstance(e, Exception):
-                msg = disk_full_message(store.path) if disk_full(e) else f"{type(e).__name__}: {e}"
-                lease.fail(store, r.key, worker.id, msg, traceback.format_exc())
+                w.fail(e)
             else:  # interrupted: back to the queue, resumed from its last checkpoint
-                lease.requeue(store, r.key, worker.id)
+                lease.requeue(store, w.key, worker.id)
         if not isinstance(e, Exception):
             raise
     finally:
         stop_beats.set()
         beats.join(timeout=5)
-    return sum(r.finished for r in runs)
+    return sum(w.done for w in writers)

@@ -2,9 +2,9 @@
 
 The driver (this process) is a pseudo-worker of its local store: it claims each queued run of
 the sweep with a lease (memcore/jobs/lease.py), submits it as one Dask task, renews the leases
-of the runs in flight, and as each task finishes writes its records and arrays through the
-workers' own write path (memcore/jobs/worker.py's `run_job` on the replayed records), so the
-app's figure and Runs pages show the sweep filling in. The store never leaves this machine:
+of the runs in flight, and as each task finishes hands its records to the run's RunWriter
+(memcore/jobs/writer.py, the workers' own writer), so the app's figure and Runs pages show the
+sweep filling in. The store never leaves this machine:
 Dask workers only compute (`train_remote`) and send the records back.
 
 Failures:
@@ -41,7 +41,7 @@ from distributed import Client, Future
 from memcore import settings
 from memcore.jobs import lease
 from memcore.jobs.runner import default_runner
-from memcore.jobs.worker import Worker
+from memcore.jobs.writer import RunWriter, drop_if_deleted, record_failure
 from memcore.spec import RunSpec
 from memcore.store import Store
 
@@ -62,43 +62,30 @@ def train_remote(spec_json: str) -> list[dict[str, Any]]:
     return out
 
 
-class _Committer(Worker):
-    """The driver's pseudo-worker: writes a finished task's records into the store with the
-    same code a worker uses. Its leases are renewed by the driver's keeper thread, and it has
-    no heartbeat record: it is not one of this machine's workers (the pool must not count it)."""
-
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)  # no device: the spec runs as is, on the Dask worker's device
-        self.id = f"dask-{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
-
-    def beat(self, *, gone: bool = False) -> None:
-        pass
-
-    def _resume(self, claim: lease.Claim) -> tuple[Any, int]:
+def store_result(store: Store, owner: str, claim: lease.Claim, future: Future) -> str:
+    """Write a finished task's records (or its error) as the run's, through the run's
+    RunWriter; returns the outcome (done/failed/requeued/stopped)."""
+    if future.status not in ("finished", "error"):  # cancelled: by us or the cluster lost it
+        if lease.owns(store, claim.key, owner):
+            lease.requeue(store, claim.key, owner)
+            return "requeued"
+        return "stopped"
+    try:
         # The task computed the run from its start: drop whatever an earlier attempt left.
-        lease.truncate(self.store, claim.key, self.id, 0)
-        self.store.remove_checkpoints(claim.key)
-        return None, 0
-
-    def store_result(self, claim: lease.Claim, future: Future) -> str:
-        """Write a finished task's records (or its error) as the run's; returns the outcome."""
-        if future.status == "finished":
-            recs = future.result()
-            self.runner = lambda spec, resume=None, should_stop=None: iter(recs)
-        elif future.status == "error":
-            exc, tb = future.exception(), future.traceback()
-
-            def reraise(spec, resume=None, should_stop=None):
-                raise exc.with_traceback(tb)
-                yield  # a generator, like every runner
-
-            self.runner = reraise
-        else:  # cancelled: by us (run cancelled or deleted) or the cluster lost it
-            if lease.owns(self.store, claim.key, self.id):
-                lease.requeue(self.store, claim.key, self.id)
-                return "requeued"
-            return "stopped"
-        return self.run_job(claim)
+        writer = RunWriter.fresh(store, claim, owner)
+        if future.status == "error":
+            writer.fail(future.exception().with_traceback(future.traceback()))
+            return "failed"
+        for rec in future.result():
+            if writer.add(rec):
+                return "done"
+        raise RuntimeError("the run ended without a 'done' record")
+    except lease.LeaseLost:
+        drop_if_deleted(store, claim.key)
+        return "stopped"
+    except Exception as e:
+        record_failure(store, claim.key, claim.spec, owner, e)
+        return "failed"
 
 
 class _LeaseKeeper(threading.Thread):
@@ -159,9 +146,11 @@ class Dask:
         comes; claim runs that come back to the queue (a lease ran out); until `finished()`.
         Runs held by others (local workers, another driver) are waited for, not computed."""
         keys = {s.key for s in specs}
-        committer = _Committer(store)
+        # The driver holds its runs' leases as a pseudo-worker without a heartbeat record: it
+        # is not one of this machine's workers (the pool must not count it).
+        owner = f"dask-{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
         held: dict[Future, lease.Claim] = {}
-        keeper = _LeaseKeeper(store, committer.id, held)
+        keeper = _LeaseKeeper(store, owner, held)
         keeper.start()
         submitted: list[str] = []
         ready = threading.Event()
@@ -170,7 +159,7 @@ class Dask:
             while True:
                 if self.client.status in ("closing", "closed"):
                     raise RuntimeError(f"lost the Dask scheduler at {self.scheduler}")
-                while (claim := lease.claim(store, committer.id, only=keys)) is not None:
+                while (claim := lease.claim(store, owner, only=keys)) is not None:
                     future = self.submit(claim)
                     future.add_done_callback(lambda _: ready.set())  # in the client's thread
                     with keeper.lock:
@@ -184,7 +173,7 @@ class Dask:
                     with keeper.lock:
                         claim = held.pop(future)
                     with contextlib.redirect_stdout(sys.stderr):  # worker chatter
-                        outcome = committer.store_result(claim, future)
+                        outcome = store_result(store, owner, claim, future)
                     print(f"[dask driver] {claim.key[:12]} {outcome}", file=sys.stderr, flush=True)
                     future.release()
         finally:
@@ -192,7 +181,7 @@ class Dask:
             keeper.stopped.set()
             for future, claim in held.items():  # interrupted or timed out: give the runs back
                 future.cancel()
-                lease.requeue(store, claim.key, committer.id)
+                lease.requeue(store, claim.key, owner)
         return submitted
 
     def close(self) -> None:

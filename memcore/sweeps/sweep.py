@@ -236,7 +236,7 @@ def run(
 ) -> FigureResult:
     """Submit, compute the missing runs with `backend` (memcore/sweeps/backends.py; default the
     local one: in this process when workers=0), wait and evaluate. In this process, specs of
-    one shape train as one batched run (jobs.batches) unless batched=False (default:
+    one shape train as one batched run (sweeps.batches) unless batched=False (default:
     MEMCORE_BATCH_SWEEPS)."""
     r = _recipe(recipe)
     t0 = time.time()
