@@ -22,7 +22,8 @@ CAPTIONS = {
     "accuracy": "Lines: mean over members; band: min to max. Clean examples learned long before "
     "noisy ones = patterns first, then memorization. Dashed: validation (clean data).",
     "csr": "Share of probe points with an adversarial example within the radius (LASS). "
-    "Higher = a more complex decision surface; noise tends to raise it.",
+    "Line: mean over members; band: min to max over members. Higher = a more complex decision "
+    "surface; noise tends to raise it.",
     "easiness": "Per tracked example, the share of members that classify it correctly after one "
     "epoch. Dashed: the binomial reference (every example equally easy). Real data spreads "
     "wider than the reference.",

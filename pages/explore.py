@@ -85,6 +85,9 @@ try:
 except ValueError as e:
     spec = None
     errors.error("Invalid settings", e)
+if spec is not None and spec.noise.kind != ss.get(f"{P}:noise.kind", spec.noise.kind):
+    # level 0 corrupts nothing: real data whatever the kind (one spec, one key)
+    st.sidebar.caption("Noise level 0 is real data: the same run for every noise kind.")
 
 
 def _unavailable(name: str) -> str | None:

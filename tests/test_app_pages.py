@@ -548,3 +548,14 @@ def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
     assert gini["encoding"]["y"]["scale"] == {"zero": False}  # fitted to the data
     assert any("series" in fields(s) for s in specs)  # and the training run's own charts
     assert sensitivity_pair(preset("digits-mlp"))["randX 1"].noise.level == 1.0  # real: vs randX
+
+
+def test_noise_level_0_of_any_kind_is_the_real_data_run(store):
+    """randY at level 0 is real data: the same key as none, said under the form."""
+    at = app()
+    at.selectbox(key="explore:noise.kind").set_value("randY").run()
+    no_exception(at)
+    assert at.slider(key="explore:noise.level").value == 0.0
+    assert any("Noise level 0 is real data" in c.value for c in at.sidebar.caption)
+    at.slider(key="explore:noise.level").set_value(0.2).run()
+    assert not any("Noise level 0 is real data" in c.value for c in at.sidebar.caption)

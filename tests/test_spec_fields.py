@@ -15,7 +15,7 @@ from memcore.spec.presets import PRESETS, preset
 # every key; a CODE_VERSION bump or a new spec field changes them on purpose: re-pin in that commit.
 PINNED_KEYS = {
     "digits-mlp": "996d8d238fcb47bc7b9b675ce91e18e3be7f616db188241baf73e1d56095e17f",
-    "digits-mlp-k4": "1180f1fbedc8ab56637c0fdc520faa80cb24fef1b22b732104a320fcbe2de9c9",  # [Q] #23: the app's default (a new preset)
+    "digits-mlp-k4": "1180f1fbedc8ab56637c0fdc520faa80cb24fef1b22b732104a320fcbe2de9c9",
     "mnist1d-mlp": "957ee93439f064ac205de00fa33459c413a49169ba0334675d57ae0c70c2f7ec",
     "mnist-mlp": "5b277a92dcb4e669cf1f1e94b69ceb6886d7e5d8f255ee90f41d9b5d2da4ea79",
     "cifar-cnn": "20ee2c61d268d36f2dc9194bc987dd0f7264f37e37527816b9f01b513e91c6d5",
