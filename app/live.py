@@ -125,7 +125,7 @@ def run_view(key: str, token: str, path: str) -> dict:
 def _metric(col, label: str, value) -> None:
     if not isinstance(value, str):
         value = f"{value:.3f}" if value is not None else "–"
-    col.metric(label, value)
+    col.metric(label, value, help=views.METRIC_HELP.get(label))
 
 
 def _chart(view: dict, name: str) -> None:

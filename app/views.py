@@ -39,6 +39,15 @@ CAPTIONS = {
 }
 
 
+METRIC_HELP = {  # a tile whose short label needs its definition
+    "Train acc. all": "Accuracy on the labels the network trains on, noisy ones included, over "
+    "all training examples (so randY 50% reaches about 0.5 while clean examples are learned).",
+    "Train acc. clean": "Accuracy on the training examples the noise left unchanged.",
+    "Train acc. noisy": "Accuracy on the corrupted training examples, against their noisy labels "
+    "(how much noise the net has memorized).",
+}
+
+
 def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
     """Metrics and Altair charts of a training run (whatever it has data for so far)."""
     kind, n_epochs = setting(spec), spec.train.epochs
@@ -56,7 +65,7 @@ def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
         train = {"Train accuracy": mean(final, "train_acc")}
     else:  # on the labels it trains on (noisy ones included), next to clean and noisy apart
         train = {
-            "Train acc. (all, trained labels)": mean(final, "train_acc"),
+            "Train acc. all": mean(final, "train_acc"),
             "Train acc. clean": mean(final, "clean_acc"),
             "Train acc. noisy": mean(final, "noisy_acc"),
         }

@@ -24,7 +24,8 @@ def test_a_noisy_runs_train_accuracy_tile_says_it_is_on_the_trained_labels():
     # fake_records at epoch 3: train_acc = clean_acc = .85/.86 for the two members, noisy a third
     assert m["Train acc. clean"] == pytest.approx(0.855)
     assert m["Train acc. noisy"] == pytest.approx(0.855 / 3)
-    assert m["Train acc. (all, trained labels)"] == pytest.approx(0.855)
+    assert m["Train acc. all"] == pytest.approx(0.855)
+    assert "noisy ones included" in views.METRIC_HELP["Train acc. all"]
     real = view_of(preset("digits-mlp", **SMALL))["metrics"]
     assert "Train accuracy" in real and "Train acc. noisy" not in real
 
