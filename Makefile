@@ -2,7 +2,7 @@
 # test when run as root) and run the whole suite. CI runs exactly this.
 PY ?= python
 
-.PHONY: test deps app lint bench cpu-torch
+.PHONY: test deps app lint bench cpu-torch docker-test
 
 deps:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -30,3 +30,11 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 cpu-torch:
 	grep -E '^(torch|torchvision)==' requirements.txt > .torch-cpu.txt
 	$(PY) -m pip install --index-url $(TORCH_CPU_INDEX) -r .torch-cpu.txt; rc=$$?; rm -f .torch-cpu.txt; exit $$rc
+
+# The container test (tests/test_docker_container.py): builds the image and runs it. Needs a
+# Docker engine and ~7 GB of disk; CI does not run it. Where Docker Hub or the PyTorch CPU index
+# cannot be reached: make docker-test BASE_IMAGE=memlab-base:bookworm \
+#   TORCH_INDEX_URL=https://pypi.org/simple   (README, "Share a demo": a local base image)
+docker-test:
+	BASE_IMAGE="$(BASE_IMAGE)" TORCH_INDEX_URL="$(TORCH_INDEX_URL)" \
+		$(PY) -m pytest -m docker tests/test_docker_container.py -v -s -p no:cacheprovider

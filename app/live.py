@@ -51,7 +51,7 @@ def show_run(key: str) -> None:
     """Draw run `key`; poll once a second while it is active."""
     js = state.status(key)
     if js is None:
-        st.info("This configuration has not been run yet: press **Run** in the sidebar.")
+        st.info(f"This configuration has not been run yet. {state.run_hint()}")
         return
     every = POLL_S if js.status in ("queued", "running") else None
 

@@ -11,11 +11,17 @@
 #   MEMCORE_DEMO, MEMCORE_READONLY, MEMCORE_DEMO_MAX_*  demo-mode caps (memcore/demo/__init__.py);
 #                             checked here, before starting (old MEMLAB_* names: deprecated)
 #   MEMCORE_STOP_GRACE=8      seconds between SIGTERM and SIGKILL when stopping: under
-#                             `docker stop`'s 10 s default, and well over the 2 s a worker needs
-#                             (it checks for SIGTERM between steps and inside CSR searches, then
-#                             requeues its job); a larger value needs `docker stop -t`
+#                             `docker stop`'s 10 s default (a worker checks for SIGTERM between
+#                             steps and inside CSR searches, then requeues its job; measured stop
+#                             times: README, "Share a demo"); a larger value needs `docker stop -t`
+#   STREAMLIT_SERVER_BASE_URL_PATH  serve the app under a path (e.g. memlab): streamlit and
+#                             docker/healthcheck.py both read it (a --server.baseUrlPath flag is
+#                             refused: the healthcheck could not see it)
 #   MEMCORE_PREFETCHED=/opt/memlab/datasets  datasets baked into the image, linked into
 #                             MEMCORE_DATA when missing there (a fresh /data volume)
+#
+# Before anything starts, docker/preflight.py checks the demo settings and that the store can be
+# written (exit 2 with the reason otherwise).
 #
 # SIGTERM or SIGINT stops the app and every worker (each in its own process group, so their
 # children go too) and exits 0. If the app dies, the workers are stopped and its exit code is
@@ -55,17 +61,18 @@ if ((GRACE >= 10)); then
 		"docker stop -t $((GRACE + 2)) (or stop_grace_period) or SIGKILL comes first"
 fi
 
-# Fail at start, not at a visitor's first click, when a demo setting is malformed; say so here
-# when a deprecated MEMLAB_* name is used.
-check_demo='
-import sys, memcore.demo as d
-try:
-    print(d.limits().describe())
-except ValueError as e:
-    sys.exit(f"invalid demo setting: {e}")
-'
-if ! limits="$("$PY" -W default::DeprecationWarning -c "$check_demo")"; then
-	log "not starting: fix the setting above"
+for arg in "$@"; do
+	if [[ "$arg" == --server.baseUrlPath* ]]; then
+		log "not starting: pass the base URL path as -e STREAMLIT_SERVER_BASE_URL_PATH=PATH" \
+			"instead of $arg (streamlit and the healthcheck both read the variable)"
+		exit 2
+	fi
+done
+
+# Fail at start, not at a visitor's first click, when a demo setting is malformed or the store
+# cannot be written; say so here when a deprecated MEMLAB_* name is used.
+if ! limits="$("$PY" -W default::DeprecationWarning "$HERE/preflight.py")"; then
+	log "not starting: fix the problem above"
 	exit 2
 fi
 log "$limits"
@@ -132,9 +139,10 @@ for ((i = 0; i < N_WORKERS; i++)); do
 	start_worker "$i"
 done
 
-# The app must not start workers of its own (they would escape this supervisor): MEMCORE_WORKERS=0.
-# Public-server settings; extra flags given to this script come last and win.
-launch env MEMCORE_WORKERS=0 "$PY" -m streamlit run "$ROOT/app/main.py" \
+# The app must not start workers of its own (they would escape this supervisor); it still shows
+# MEMCORE_WORKERS as the number wanted. Public-server settings; extra flags given to this script
+# come last and win.
+launch env MEMCORE_WORKERS_SUPERVISED=1 "$PY" -m streamlit run "$ROOT/app/main.py" \
 	--server.port "$PORT" \
 	--server.address "${STREAMLIT_ADDRESS:-0.0.0.0}" \
 	--server.headless true \

@@ -63,6 +63,13 @@ _TABLE = (
     Setting(
         "MEMCORE_WORKERS", int, 1, "worker processes the app or entrypoint keeps alive", minimum=0
     ),
+    Setting(
+        "MEMCORE_WORKERS_SUPERVISED",
+        bool,
+        False,
+        "a supervisor (docker/entrypoint.sh) keeps the MEMCORE_WORKERS workers alive: the app "
+        "starts none",
+    ),
     Setting("MEMCORE_THREADS", int, None, "torch threads per worker (default: cores shared)"),
     Setting(
         "MEMCORE_STORE_LIMIT",

@@ -1,10 +1,10 @@
 """Explore: pick a configuration in the sidebar, press Run, watch the curves.
 
-The run shown is mirrored in the URL (only fields that differ from RunSpec()), so a link opens
-the same form and the same run, before, during and after its run. A link with unknown or invalid
-parameters is kept as the user wrote it (named problems, a reset button) until they act. The
-second tab shows the loss-sensitivity views (Gini curve, class heatmap) for the form's dataset and
-noise, or runs them with one click.
+The run shown is mirrored in the URL (only fields that differ from the form's fresh state,
+app.links.app_default), so a link opens the same form and the same run, before, during and after
+its run. A link with unknown or invalid parameters is kept as the user wrote it (named problems,
+a reset button) until they act. The second tab runs and draws the loss-sensitivity views (Gini
+curves, class heatmaps) of real data and the form's noise side by side.
 """
 
 from urllib.parse import urlencode
@@ -133,6 +133,9 @@ if spec is not None and state.status(spec.key) is not None:
 
 def training_tab() -> None:
     if shown is None:
+        if state.read_only():
+            st.info(state.run_hint())
+            return
         st.info(
             "Pick settings in the sidebar (or keep the offline default) and press **Run**. "
             "Curves appear after the first epoch, within seconds on the offline datasets."
@@ -145,7 +148,7 @@ def training_tab() -> None:
             st.query_params.from_dict(params)
         ss[APPLIED] = params
     if spec is not None and shown != spec.key:
-        st.caption("The sidebar differs from the run shown below: press **Run** to run it.")
+        st.caption(f"The sidebar differs from the run shown below. {state.run_hint()}")
     live.show_run(shown)
 
 

@@ -27,6 +27,16 @@ ENV_VARS = ("MEMCORE_OFFLINE", "MEMCORE_DATA", "MEMCORE_STORE")
 _MAIN = sys.modules["__main__"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Container tests build a 7 GB image: they run only when asked for (`pytest -m docker`)."""
+    if "docker" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="container test: run with `pytest -m docker` (make docker-test)")
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _restore_main_module():
     """AppTest runs app/main.py as the __main__ module and leaves it there; a process started

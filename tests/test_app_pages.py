@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_errors import plain
 
+from app import forms, links
 from memcore.datasets import REGISTRY
 from memcore.jobs import api, lease
 from memcore.jobs.worker import Worker
@@ -160,6 +161,29 @@ def test_sidebar_shows_workers_and_device(store):
     assert "workers alive: 0" in text and "device: " in text
 
 
+def test_supervised_workers_are_wanted_in_the_sidebar_and_not_started_by_the_app(
+    store, monkeypatch
+):
+    """docker/entrypoint.sh runs the workers itself (MEMCORE_WORKERS_SUPERVISED=1): the app
+    starts none, even on Run, and the sidebar shows the operator's MEMCORE_WORKERS."""
+    from memcore.jobs import pool
+
+    started = []
+    monkeypatch.setattr(pool, "ensure_workers", lambda *a, **k: started.append(a))
+    monkeypatch.setenv("MEMCORE_WORKERS", "2")
+    monkeypatch.setenv("MEMCORE_WORKERS_SUPERVISED", "1")
+    at = app()
+    at.button(key="explore:run").click().run()
+    no_exception(at)
+    text = " ".join(c.value for c in at.sidebar.caption)
+    assert "workers alive: 0 (wanted 2)" in text
+    assert api.list_runs(store) and started == []
+    monkeypatch.delenv("MEMCORE_WORKERS_SUPERVISED")  # the reference: unsupervised, it starts 2
+    at = app()
+    at.button(key="explore:run").click().run()
+    assert started and all(a[0] == 2 for a in started)
+
+
 # -- the form ---------------------------------------------------------------------------------
 def test_form_produces_the_expected_spec_and_link(store):
     at = app()
@@ -182,6 +206,26 @@ def test_form_produces_the_expected_spec_and_link(store):
     assert "train.device" not in params  # only fields that differ from RunSpec()
     assert any("Queued" in i.value for i in at.info)
     assert any("No worker is alive" in i.value for i in at.info)
+
+
+def test_a_link_and_the_form_mean_the_same_run_and_cost(store):
+    """`?model.width=4096` is what typing 4096 into a fresh form gives: the same spec, so the
+    same estimate under Run (a link's unstated fields are the form's own defaults)."""
+
+    def cost(at: AppTest) -> str:
+        no_exception(at)
+        return next(c.value for c in at.sidebar.caption if c.value.startswith("Estimated time"))
+
+    linked = app({"model.width": "4096"})
+    typed = app()
+    typed.number_input(key="explore:model.width").set_value(4096).run()
+    assert cost(linked) == cost(typed) and "TFLOP" in cost(typed)
+    assert forms.spec_from_state(linked.session_state, "explore") == forms.spec_from_state(
+        typed.session_state, "explore"
+    )
+    assert links.short_params(links.app_default().replace(**{"model.width": 4096})) == {
+        "model.width": "4096"
+    }
 
 
 def test_preset_and_dataset_change_fill_their_defaults(store):

@@ -493,6 +493,36 @@ def test_explore_page_shows_the_cap_message_and_queues_nothing(demo_env, mode) -
     assert api.list_runs() == []
 
 
+def test_read_only_demo_never_says_press_run(demo_env) -> None:
+    """A link to a configuration nobody ran, in a read-only demo: every message on the page
+    says it serves stored runs only; none tells the visitor to press Run, before or after they
+    press it (the reference: the same link outside read-only mode says press Run)."""
+    from streamlit.testing.v1 import AppTest
+
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    link = {"model.width": "48", "train.epochs": "3"}
+
+    def texts(at) -> str:
+        return plain(" ".join(e.value for e in [*at.info, *at.caption, *at.error])).lower()
+
+    def page() -> AppTest:
+        at = AppTest.from_file(main, default_timeout=120)
+        for k, v in link.items():
+            at.query_params[k] = v
+        return at.run()
+
+    at = page()
+    assert "press run" in texts(at)
+    demo_env(MEMCORE_READONLY=1)
+    at = page()
+    assert "not been run yet" in texts(at) and "serves stored runs only" in texts(at)
+    assert "press run" not in texts(at)
+    at.button(key="explore:run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert demo.READONLY_MESSAGE.lower() in texts(at)
+    assert "press run" not in texts(at)
+
+
 def test_visitors_cancel_and_delete_only_their_own_runs(demo_env, be) -> None:
     from app import state
     from memcore.jobs import api

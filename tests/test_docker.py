@@ -85,8 +85,63 @@ def test_dockerignore_keeps_cache_and_tests_out_and_the_app_in() -> None:
         assert _docker_ignored(path, patterns), path
     for path in ("requirements.txt", "memcore/demo/", "memcore/jobs/api.py", "app/main.py",
                  "pages/about.py", "charts/report.py", "charts/figures/easiness.py",
-                 "docker/entrypoint.sh", "docker/healthcheck.py"):  # fmt: skip
+                 "docker/entrypoint.sh", "docker/healthcheck.py", "docker/preflight.py",
+                 "LICENSE"):  # fmt: skip
         assert not _docker_ignored(path, patterns), path
+
+
+def test_the_image_ships_the_licence_pyproject_names() -> None:
+    import tomllib
+
+    licence = (ROOT / "LICENSE").read_text()
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]["text"]
+    assert declared == "MIT" and licence.startswith("MIT License")
+    assert "Permission is hereby granted, free of charge" in licence
+    assert "COPY . ." in [f"{i} {a}" for i, a in _instructions()]  # with .dockerignore's !LICENSE
+
+
+def test_the_build_needs_no_registry_frontend_and_no_shell_podman_would_drop() -> None:
+    """No `# syntax=` directive (BuildKit would pull a frontend image from Docker Hub before
+    FROM) and no SHELL (podman's default OCI format drops it silently): plain /bin/sh RUNs."""
+    first = DOCKERFILE.read_text().splitlines()[0]
+    assert not re.match(r"#\s*syntax\s*=", first, re.I), first
+    assert not re.search(r"^#\s*syntax\s*=", DOCKERFILE.read_text(), re.I | re.M)
+    assert "SHELL" not in [i for i, _ in _instructions()]
+
+
+def test_dependencies_go_into_a_venv_in_a_layer_prefetch_datasets_does_not_touch() -> None:
+    """A base whose Python is "externally managed" (PEP 668: Debian bookworm, recent Ubuntu)
+    refuses a system-wide pip install: the packages go into /opt/venv, first on PATH. Changing
+    PREFETCH_DATASETS must not rebuild the (6.5 GB with CUDA torch) dependency layer: its ARG
+    comes after that layer (an ARG's value is part of every later RUN's cache key)."""
+    ins = _instructions()
+    pip = next(n for n, (i, a) in enumerate(ins) if i == "RUN" and "pip install" in a)
+    assert re.search(r"python3 -m venv /opt/venv .*&& .*pip install", ins[pip][1])
+    assert "version_info < (3, 11)" in ins[pip][1]  # a too-old base says so
+    env = " ".join(a for i, a in ins[:pip] if i == "ENV")
+    assert "PATH=/opt/venv/bin:$PATH" in env
+    prefetch = [n for n, (i, a) in enumerate(ins) if i == "ARG" and "PREFETCH_DATASETS" in a]
+    assert prefetch and min(prefetch) > pip, (prefetch, pip)
+    # what comes before the pip layer changes only with requirements.txt or the base
+    before = {i for i, _ in ins[:pip]}
+    assert before <= {"ARG", "FROM", "ENV", "WORKDIR", "COPY"}
+    assert [a for i, a in ins[:pip] if i == "COPY"] == ["requirements.txt ."]
+
+
+def test_stop_times_are_stated_once_in_the_readme() -> None:
+    """The Dockerfile and the entrypoint give the grace and point to the README for the
+    measured stop times, instead of each their own guess."""
+    for path in (DOCKERFILE, ENTRYPOINT):
+        text = path.read_text()
+        assert "MEMCORE_STOP_GRACE" in text and "README" in text, path
+        claims = re.findall(r"(?:about|needs?|within)\s+[\d.]+\s*s\b", text)
+        assert not claims, (path, claims)
+    readme = (ROOT / "README.md").read_text()
+    docker_part = readme[readme.index("## Share a demo (Docker)") :]
+    stop = re.search(r"`docker stop` takes \*\*([\d.]+)-([\d.]+) s\*\*", docker_part)
+    assert stop, "the README states the measured stop range"
+    grace = re.search(r'GRACE="\$\{MEMCORE_STOP_GRACE:-(\d+)\}"', ENTRYPOINT.read_text())
+    assert float(stop.group(1)) <= float(stop.group(2)) < int(grace.group(1)) < 10
 
 
 # -- the entrypoint as a process ------------------------------------------------------------------
@@ -138,9 +193,11 @@ def _wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; log:\n{log.read_text()}")
 
 
-def _health(port: int) -> bool:
-    out = subprocess.run([sys.executable, str(HEALTHCHECK), str(port)], capture_output=True)
-    return out.returncode == 0
+def _health(port: int, env: dict | None = None) -> bool:
+    """docker/healthcheck.py as the HEALTHCHECK runs it, in `env` (default: without a base path)."""
+    env = dict(env or {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")})
+    cmd = [sys.executable, str(HEALTHCHECK), str(port)]
+    return subprocess.run(cmd, capture_output=True, env=env).returncode == 0
 
 
 @pytest.fixture
@@ -148,7 +205,7 @@ def entrypoint(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen,
     """Start docker/entrypoint.sh in its own session with a tmp store; always cleaned up."""
     procs: list[subprocess.Popen] = []
 
-    def start(**extra: str) -> tuple[subprocess.Popen, dict]:
+    def start(*args: str, **extra: str) -> tuple[subprocess.Popen, dict]:
         env = dict(os.environ)
         for k in list(env):
             if k.startswith("MEMLAB_"):
@@ -167,7 +224,7 @@ def entrypoint(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen,
         log = tmp_path / f"entrypoint-{len(procs)}.log"
         with open(log, "wb") as out:
             p = subprocess.Popen(
-                [str(ENTRYPOINT)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                [str(ENTRYPOINT), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=tmp_path,
             )  # fmt: skip
         procs.append(p)
@@ -304,6 +361,34 @@ def test_entrypoint_refuses_to_start_with_bad_settings(entrypoint, setting, mess
     assert p.wait(timeout=60) == 2
     text = Path(env["LOG"]).read_text()
     assert message in text and "app started" not in text
+
+
+def test_healthcheck_follows_the_base_url_path_variable(entrypoint) -> None:
+    """`-e STREAMLIT_SERVER_BASE_URL_PATH=memlab` moves the app and the healthcheck together;
+    the flag form, which the healthcheck cannot see, is refused saying what to use."""
+    p, env = entrypoint(MEMCORE_WORKERS="0", STREAMLIT_SERVER_BASE_URL_PATH="memlab")
+    log, port = Path(env["LOG"]), int(env["PORT"])
+    _wait_for("health under /memlab", lambda: _health(port, env), 90, log)
+    assert not _health(port)  # the plain path answers no more: the variable really moved it
+    os.kill(p.pid, signal.SIGTERM)
+    assert p.wait(timeout=20) == 0
+
+    p, env = entrypoint("--server.baseUrlPath=memlab", MEMCORE_WORKERS="0")
+    assert p.wait(timeout=60) == 2
+    text = Path(env["LOG"]).read_text()
+    assert "STREAMLIT_SERVER_BASE_URL_PATH" in text and "app started" not in text
+
+
+def test_a_store_that_cannot_be_written_stops_the_start_saying_why(entrypoint, tmp_path) -> None:
+    """The workers would die in a loop while the app answered healthy: refuse to start. (Tests
+    run as root, whom permissions do not stop: a store below a file cannot be created either;
+    tests/test_docker_container.py has the real unwritable bind mount.)"""
+    (tmp_path / "file").write_text("")
+    p, env = entrypoint(MEMCORE_STORE=str(tmp_path / "file" / "store"))
+    assert p.wait(timeout=60) == 2
+    text = Path(env["LOG"]).read_text()
+    assert "run store cannot be written by uid" in text and "MEMCORE_READONLY=1" in text
+    assert "worker 0 started" not in text and "app started" not in text
 
 
 def test_healthcheck_fails_when_nothing_listens() -> None:

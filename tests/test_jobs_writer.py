@@ -84,9 +84,9 @@ def test_a_resumed_writer_keeps_the_committed_records_and_drops_the_repeated_met
         if rec["type"] == "checkpoint":
             break
     kept = api.records(claim.key, 0, store)
-    meta = kept[0]
-    resumed = RunWriter(store, claim.key, claim.spec, "w", committed=len(kept), meta=meta)
-    assert not resumed.add(meta)  # the resumed runner's meta record: not stored again
+    resumed = RunWriter(store, claim.key, claim.spec, "w", committed=len(kept))
+    assert resumed.meta == kept[0]  # read back from the store
+    assert not resumed.add(kept[0])  # a resumed runner's meta record: not stored again
     for rec in fake.run(claim.spec, resume={"epoch": 1}):
         resumed.add(rec)
     ref_store, ref_claim = _claimed(tmp_path / "ref")

@@ -50,11 +50,20 @@ def store():
 
 
 def worker_target() -> int:
-    """Workers the app keeps alive: setting MEMCORE_WORKERS (default 1; 0 = none)."""
+    """Workers wanted alive: setting MEMCORE_WORKERS (default 1; 0 = none)."""
     try:
         return max(0, settings.get("MEMCORE_WORKERS"))
     except ValueError:
         return 1
+
+
+def _app_starts() -> int:
+    """Workers the app itself starts: none when a supervisor keeps them alive (Docker)."""
+    try:
+        supervised = settings.get("MEMCORE_WORKERS_SUPERVISED")
+    except ValueError:
+        supervised = False
+    return 0 if supervised else worker_target()
 
 
 @st.cache_resource(show_spinner=False)
@@ -67,7 +76,7 @@ def _workers_started(n: int, path: str) -> float:
 def ensure_workers(force: bool = False) -> None:
     """Make sure the configured number of workers is alive (once per process, or now). They
     are tied to this server process: they exit (requeueing their job) when it is gone."""
-    n = worker_target()
+    n = _app_starts()
     if force and n > 0:
         pool.ensure_workers(n, store(), parent=os.getpid())
     else:
@@ -215,6 +224,19 @@ def _arrays(key: str, token: str, path: str) -> dict[str, np.ndarray]:
     except KeyError:
         return {}
     return out if len(out.get("epoch", ())) else {}
+
+
+def read_only() -> bool:
+    """MEMCORE_READONLY: the demo serves stored runs only, Run queues nothing."""
+    return demo.limits().readonly
+
+
+def run_hint() -> str:
+    """What a visitor can do about a configuration that is not stored: press Run, or, in a
+    read-only demo (Run queues nothing), open a stored run."""
+    if read_only():
+        return "This demo is read-only: it serves stored runs only (open one from **Runs**)."
+    return "Press **Run** in the sidebar."
 
 
 def check_link(spec: RunSpec) -> None:

@@ -30,7 +30,6 @@ from memcore.jobs import lease
 from memcore.jobs.jobqueue import enforce_limit
 from memcore.jobs.pool import pid_alive
 from memcore.jobs.runner import Runner, default_runner, on_device, warm_up
-from memcore.jobs.runs import records
 from memcore.jobs.writer import RunWriter, drop_if_deleted, record_failure
 from memcore.store import CorruptArtifact, Store, open_store
 
@@ -135,9 +134,7 @@ class Worker:
         try:
             self.beat()  # show the new job in the heartbeat record now
             state, n = self._resume(claim)
-            prior = records(key, 0, s)[:n] if n else []  # committed (pending was dropped)
-            meta = next((r for r in prior if r["type"] == "meta"), None)
-            writer = RunWriter(s, key, spec, self.id, committed=n, meta=meta)
+            writer = RunWriter(s, key, spec, self.id, committed=n)
             run_spec = on_device(spec, self.device)
             if isinstance(state, dict) and "key" in state:
                 state = {**state, "key": run_spec.key}  # resumed on another worker's device

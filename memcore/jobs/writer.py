@@ -31,23 +31,17 @@ PENDING_EVERY_S = 0.5  # live-record refresh period
 
 
 class RunWriter:
-    """Writes one run's records into `store` under `key` as lease holder `owner`; `committed`
-    records (and their `meta` record) are already stored when resuming from a checkpoint."""
+    """Writes one run's records into `store` under `key` as lease holder `owner`, after the
+    first `committed` records already stored (resuming from a checkpoint)."""
 
     def __init__(
-        self,
-        store: Store,
-        key: str,
-        spec: RunSpec,
-        owner: str,
-        *,
-        committed: int = 0,
-        meta: dict[str, Any] | None = None,
+        self, store: Store, key: str, spec: RunSpec, owner: str, *, committed: int = 0
     ) -> None:
         self.store, self.key, self.spec, self.owner = store, key, spec, owner
         self.n = committed  # records committed
         self.resumed = committed > 0
-        self.meta = meta
+        prior = records(key, 0, store)[:committed] if committed else []
+        self.meta = next((r for r in prior if r["type"] == "meta"), None)
         self.buf: list[dict[str, Any]] = []
         self.progress: dict[str, Any] = {"epochs": spec.train.epochs}
         self.evals = 0  # "epoch" records seen in this attempt

@@ -1,8 +1,8 @@
 """A spec's text form, both ways: {"section.field": "text"} (URL query parameters, CLI flags).
 
-`to_text(spec)` writes it (`changed_only=True`: only the fields that differ from `RunSpec()`, a
-short and exact link); `memcore.spec.from_flat` reads it back, each value through
-`parse_value`, so `from_flat(to_text(spec)) == spec` for every spec.
+`to_text(spec)` writes it (`changed_only=True`: only the fields that differ from `RunSpec()`,
+or from `base`'s flat form: a short and exact link); `memcore.spec.from_flat` reads it back,
+each value through `parse_value`, so `from_flat(to_text(spec)) == spec` for every spec.
 """
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ def value_text(value: Any) -> str:
     return str(value)  # a float's str is its shortest exact form (repr)
 
 
-def to_text(spec: RunSpec, *, changed_only: bool = False) -> dict[str, str]:
-    """{dotted field: text} of every field, or only of those that differ from RunSpec()."""
-    default = type(spec)().to_flat() if changed_only else {}
+def to_text(
+    spec: RunSpec, *, changed_only: bool = False, base: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """{dotted field: text} of every field, or only of those that differ from RunSpec()
+    (`changed_only`) or from `base` ({dotted field: value})."""
+    default = base if base is not None else type(spec)().to_flat() if changed_only else {}
     flat = spec.to_flat()
     return {k: value_text(v) for k, v in flat.items() if k not in default or v != default[k]}
 
