@@ -34,6 +34,17 @@ def escape(text: str) -> str:
     return _PUNCTUATION.sub(r"\\\1", "\n".join(lines))
 
 
+# An absolute server path: "/" then name characters, at the start or after a space, quote or
+# bracket (so "1/255" and "http://x" are left alone).
+_SERVER_PATH = re.compile(r"(?<=[\s'\"(=])/[\w.+@-]+(?:/[\w.+@-]*)*|^/[\w.+@-]+(?:/[\w.+@-]*)*")
+
+
+def redact(text: str) -> str:
+    """`text` with absolute server paths replaced by "(a server folder)": a public demo's
+    visitors see what went wrong, never where the server keeps its files."""
+    return _SERVER_PATH.sub("(a server folder)", text)
+
+
 def details_allowed() -> bool:
     """Tracebacks may be shown: not in a public demo (or read-only) server."""
     try:
@@ -43,8 +54,14 @@ def details_allowed() -> bool:
 
 
 def error(what: str, e: BaseException | str) -> None:
-    """st.error "<what>: <message>", the message escaped (`what` is ours, Markdown allowed)."""
-    st.error(f"{what}: {escape(str(e))}")
+    """st.error "<what>: <message>", the message escaped (`what` is ours, Markdown allowed);
+    in a public demo without server paths (`redact`)."""
+    st.error(f"{what}: {message(str(e))}")
+
+
+def message(text: str) -> str:
+    """A message for the page: escaped Markdown, without server paths in a public demo."""
+    return escape(text if details_allowed() else redact(text))
 
 
 def traceback_expander(text: str | None) -> None:

@@ -17,7 +17,7 @@ from app import errors, state, views
 from charts import figures
 from charts.style import VERDICT_LEGEND
 from memcore import demo, settings
-from memcore.datasets import DATASETS, OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS
 from memcore.experiments import get, glossary
 
 POLL_S = 2.0
@@ -66,7 +66,7 @@ def controls(name: str, datasets: tuple[str, ...] | None = None) -> tuple[str, s
     """Dataset and scale pickers (kept in the URL as ?dataset=..&scale=..)."""
     datasets = datasets or get(name).datasets
     qp = st.query_params
-    options = [d for d in (*OFFLINE_DATASETS, *DATASETS) if d in datasets]
+    options = [d for d in (*OFFLINE_DATASETS, *state.dataset_names()) if d in datasets]
     options = list(dict.fromkeys(options))
     ds0 = qp.get("dataset", options[0])
     sc0 = qp.get("scale", "quick")

@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from app import state
 from app.links import app_default
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec, field_meta, from_flat
@@ -52,6 +53,8 @@ class Field:
 
     @property
     def options(self) -> tuple:
+        if self.name == "data.dataset":  # the registry's now (imported ones this visitor sees)
+            return state.dataset_names()
         return self.meta.choices
 
     @property
@@ -232,7 +235,9 @@ def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
 
 # -- widgets ----------------------------------------------------------------------------------
 def _dataset_label(name: str) -> str:
-    return f"{name} (offline)" if name in OFFLINE_DATASETS else name
+    if name in OFFLINE_DATASETS:
+        return f"{name} (offline)"
+    return f"{name} (imported)" if name in REGISTRY and REGISTRY[name].imported else name
 
 
 def edited(state: MutableMapping, prefix: str) -> None:

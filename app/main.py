@@ -32,6 +32,7 @@ if "torch" not in sys.modules:
     loading.info("Starting the explorer: loading PyTorch and the paper's experiments …")
 
 from app import errors, figure_page, state  # noqa: E402
+from memcore import settings  # noqa: E402
 from memcore.experiments import RECIPES  # noqa: E402
 
 loading.empty()
@@ -57,6 +58,11 @@ def page_groups() -> dict[str, list[st.Page]]:
 
 
 state.start_session()
+if bad := settings.problems():  # checked once per run, before any worker is started
+    st.error("Invalid settings: fix these environment variables and restart the app.")
+    for problem in bad:
+        st.error(errors.message(problem))
+    st.stop()
 # The navigation is a top bar (sections as menus), so the sidebar holds only the run form: its
 # fields start at the top of a 1000 px window instead of under a 17-entry list.
 nav = st.navigation(page_groups(), position="top")

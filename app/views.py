@@ -14,6 +14,7 @@ import pandas as pd
 
 from app import eta, runframes
 from charts import per_example, sensitivity, training
+from memcore.experiments.recipe import fit_to_data
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
 from memcore.spec.words import setting
@@ -142,7 +143,8 @@ def sensitivity_for(spec: RunSpec) -> RunSpec:
     draws the Gini curve and the class heatmap for the settings in the form."""
     same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
     flat = spec.to_flat()
-    return preset("sensitivity-2x16", **{name: flat[name] for name in same})
+    # an imported dataset smaller than the preset's 1,000 examples uses all of its own
+    return fit_to_data(preset("sensitivity-2x16", **{name: flat[name] for name in same}))
 
 
 def gini_pair(recs: dict[str, list[dict]], specs: dict[str, RunSpec]) -> dict | None:

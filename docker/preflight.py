@@ -2,10 +2,10 @@
 container at once, with the reason in `docker logs`, instead of at a visitor's first click.
 
 `python docker/preflight.py`: prints the demo's limits and exits 0; exits 2 with the reason when
-a demo setting is malformed, or when the run store cannot be written by this user (a bind-mounted
-folder owned by someone else, a read-only mount) while the demo is meant to run jobs: the workers
-would die in a loop while the app said it was healthy. A read-only demo (MEMCORE_READONLY=1) may
-serve a store it cannot write.
+a setting is malformed (memcore.settings.problems: the demo's and every other), or when the run
+store cannot be written by this user (a bind-mounted folder owned by someone else, a read-only
+mount) while the demo is meant to run jobs: the workers would die in a loop while the app said
+it was healthy. A read-only demo (MEMCORE_READONLY=1) may serve a store it cannot write.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ def main() -> int:
         limits = demo.limits()
     except ValueError as e:
         print(f"invalid demo setting: {e}", file=sys.stderr)
+        return 2
+    from memcore import settings
+
+    if bad := settings.problems():  # every setting, not only the demo's: a worker would exit 2
+        print("invalid setting: " + "; ".join(bad), file=sys.stderr)
         return 2
     print(limits.describe())
     problem = None if limits.readonly else store_problem()

@@ -2,7 +2,8 @@
 
 Each module in memcore.commands has `register(subparsers)`, adding its verbs with
 `set_defaults(func=...)`; a func returns an exit code. A ValueError (invalid spec, missing
-dataset) prints a one-line error and exits with 2, never a traceback.
+dataset) prints a one-line error and exits with 2, never a traceback; so does an invalid setting
+(memcore.settings), checked once before any verb runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pkgutil
 import sys
 
 import memcore.commands
+from memcore import settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if bad := settings.problems():  # once, at start: a worker must not run on a bad setting
+        print("\n".join(f"error: {p}" for p in bad), file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except ValueError as e:

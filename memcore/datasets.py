@@ -1,7 +1,13 @@
 """The dataset registry: one table of every dataset's static facts. Dataset names live only here.
 
-Pure Python (no torch, nothing else from memcore): the spec, the loaders, the files on disk, the
-jobs, the demo policy and the app all read this table. Loading nothing, it is cheap to import.
+Pure Python (no torch; of memcore only the settings): the spec, the loaders, the files on disk,
+the jobs, the demo policy and the app all read this table. Loading nothing, it is cheap to import.
+
+`REGISTRY` is the built-in table below plus the user's imported datasets: those are listed in
+`<data folder>/user/registry.json` (written by memcore.data.imports, re-read here whenever the
+file changes), so every reader sees one table. An imported dataset carries its content hash
+(part of its runs' keys) and, once removed, stays in the table as `removed` so that its stored
+runs still read (their spec validates, their key is the same); it can no longer be loaded.
 
 | name          | source                      | input     | train / validation (default split)   |
 |---------------|-----------------------------|-----------|--------------------------------------|
@@ -22,10 +28,18 @@ LASS step and noise, adversarial training) is that fraction of the range (metric
 
 from __future__ import annotations
 
+import json
+import os
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from memcore import settings
+
 __all__ = [
+    "BUILTIN",
     "DATASETS",
     "DIGITS_VAL_FRACTION",
     "MNIST_DEFAULT_VAL",
@@ -35,7 +49,11 @@ __all__ = [
     "REGISTRY",
     "SPLITS",
     "DatasetInfo",
+    "data_root",
+    "names",
+    "user_registry_path",
 ]
+REPO = Path(__file__).resolve().parents[1]
 
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 FASHION_NAMES = (
@@ -71,7 +89,7 @@ SPLITS = (
 # critical.
 OFFLINE_CSR: dict[str, Any] = {"metrics.csr_radius": 2.0, "metrics.csr_min_new": 0}
 PAPER_CSR: dict[str, Any] = {"metrics.csr_radius": 0.3, "metrics.csr_min_new": 20}
-_OFFLINE_RUN = {"train.lr": 0.1, "train.batch_size": 64, **OFFLINE_CSR}
+OFFLINE_RUN = {"train.lr": 0.1, "train.batch_size": 64, **OFFLINE_CSR}
 _PAPER_RUN = {"train.lr": 0.01, "train.batch_size": 128, **PAPER_CSR}
 
 
@@ -97,10 +115,31 @@ class DatasetInfo:
     extracted: tuple[str, ...] = ()  # torchvision: what they extract to (either set is enough)
     url: str = ""  # torchvision: where the archives come from
     torchvision_class: str = ""  # torchvision: the class in torchvision.datasets
+    # imported datasets only (source "imported"):
+    content_hash: str = ""  # sha256 of the stored arrays: part of every run key on this data
+    file: str = ""  # the stored .npz, relative to the data folder
+    origin: str = ""  # what it was imported from (a path or an uploaded file's name)
+    representation: str = ""  # how the values were made (e.g. "as in the file, float32")
+    owner: str = ""  # the demo visitor who uploaded it ("" = everyone sees it)
+    removed: bool = False  # removed by the user: listed so its stored runs read, not loadable
 
     @property
     def offline(self) -> bool:
         return self.source != "torchvision"
+
+    @property
+    def imported(self) -> bool:
+        return self.source == "imported"
+
+    def to_json(self) -> dict[str, Any]:
+        """The registry file's entry (tuples as lists)."""
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        return json.loads(json.dumps(d))
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DatasetInfo:
+        tuples = ("input_shape", "classes", "value_range", "files", "extracted")
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in d.items()})
 
 
 def _mnist_like(name: str, folder: str, classes: tuple[str, ...], url: str) -> DatasetInfo:
@@ -128,14 +167,14 @@ def _mnist_like(name: str, folder: str, classes: tuple[str, ...], url: str) -> D
 # deterministic), rounded outward; tests/test_datasets.py checks them against the data.
 MNIST1D_RANGE = (-5.4795, 4.5336)
 
-REGISTRY: dict[str, DatasetInfo] = {
+BUILTIN: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
         "digits", "scikit-learn", (1, 8, 8), 1438, 359, 1797, DIGIT_NAMES, "stratified",
-        "20% stratified validation, seeded by data.seed", dict(_OFFLINE_RUN), "digits-mlp",
+        "20% stratified validation, seeded by data.seed", dict(OFFLINE_RUN), "digits-mlp",
     ),
     "mnist1d": DatasetInfo(
         "mnist1d", "mnist1d", (1, 40), 4000, 1000, 4000, DIGIT_NAMES, "given",
-        "the package's 4,000 train / 1,000 test", dict(_OFFLINE_RUN), "mnist1d-mlp",
+        "the package's 4,000 train / 1,000 test", dict(OFFLINE_RUN), "mnist1d-mlp",
         value_range=MNIST1D_RANGE,
     ),
     "mnist": _mnist_like(
@@ -154,5 +193,79 @@ REGISTRY: dict[str, DatasetInfo] = {
     ),
 }  # fmt: skip
 
-DATASETS: tuple[str, ...] = tuple(REGISTRY)  # every name, in the table's order
-OFFLINE_DATASETS: tuple[str, ...] = tuple(n for n, i in REGISTRY.items() if i.offline)
+DATASETS: tuple[str, ...] = tuple(BUILTIN)  # the built-in names, in the table's order
+OFFLINE_DATASETS: tuple[str, ...] = tuple(n for n, i in BUILTIN.items() if i.offline)
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Folder of datasets: `root`, else env MEMCORE_DATA, else <repo>/cache/datasets."""
+    if root is not None:
+        return Path(root).expanduser().resolve()
+    env = settings.get("MEMCORE_DATA")
+    return Path(env).expanduser().resolve() if env else REPO / "cache" / "datasets"
+
+
+def user_registry_path() -> Path:
+    """The registry file of the user's imported datasets (in the data folder)."""
+    return data_root() / "user" / "registry.json"
+
+
+_read: dict[str, tuple[tuple[int, int], dict[str, DatasetInfo]]] = {}
+
+
+def user_datasets(strict: bool = False) -> dict[str, DatasetInfo]:
+    """The imported datasets (removed ones too), re-read when the file changes. An unreadable
+    file raises ValueError naming it when `strict`, else warns and counts as empty."""
+    path = user_registry_path()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _read.get(str(path))
+    if hit and hit[0] == stamp:
+        return hit[1]
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["datasets"]
+        table = {n: DatasetInfo.from_json(e) for n, e in entries.items()}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        msg = f"the registry of imported datasets {path} is unreadable ({e}): fix or delete it"
+        if strict:
+            raise ValueError(msg) from e
+        warnings.warn(msg, stacklevel=2)
+        return {}
+    _read[str(path)] = (stamp, table)
+    return table
+
+
+class _Registry(Mapping[str, DatasetInfo]):
+    """The built-in table, then the imported datasets (read at each use: a dataset added by
+    another process is seen at once)."""
+
+    def __getitem__(self, name: str) -> DatasetInfo:
+        if name in BUILTIN:
+            return BUILTIN[name]
+        return user_datasets(strict=True)[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in BUILTIN or (isinstance(name, str) and name in user_datasets())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**BUILTIN, **user_datasets()})
+
+    def __len__(self) -> int:
+        return len({**BUILTIN, **user_datasets()})
+
+
+REGISTRY: Mapping[str, DatasetInfo] = _Registry()
+
+
+def names(owner: str | None = None) -> tuple[str, ...]:
+    """Datasets that can be picked now: the built-ins, then the imported ones not removed.
+    With `owner` (a demo visitor), only the imported datasets everyone sees or they uploaded."""
+    mine = ("", owner) if owner is not None else None
+    user = [
+        n for n, i in user_datasets().items()
+        if not i.removed and (mine is None or i.owner in mine)
+    ]  # fmt: skip
+    return (*DATASETS, *user)

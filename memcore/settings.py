@@ -136,6 +136,13 @@ _TABLE = (
         "MEMCORE_DATA", str, None, "downloaded datasets folder (default <repo>/cache/datasets)"
     ),
     Setting("MEMCORE_OFFLINE", bool, False, "never download datasets"),
+    Setting(
+        "MEMCORE_MAX_UPLOAD_MB",
+        float,
+        100.0,
+        "largest dataset file the app's Add dataset accepts, in MB (the CLI has no cap)",
+        minimum=0.001,
+    ),
     # public demo (memcore/demo/)
     Setting("MEMCORE_DEMO", bool, False, "turn the per-visitor caps on", alias="MEMLAB_DEMO"),
     Setting(
@@ -144,6 +151,12 @@ _TABLE = (
         False,
         "serve stored runs only: queue nothing",
         alias="MEMLAB_READONLY",
+    ),
+    Setting(
+        "MEMCORE_DEMO_UPLOADS",
+        bool,
+        False,
+        "demo: visitors may upload datasets (each sees only their own; no server paths)",
     ),
     _demo_cap("WIDTH", 1024, int, "model.width (MLP hidden units per layer)"),
     _demo_cap("WIDTH_MULT", 2.0, float, "model.width_mult (CNN channel multiplier)"),
@@ -242,6 +255,21 @@ def get(name: str, env: Mapping[str, str] | None = None) -> Any:
     """Setting `name` from os.environ (or `env`), typed; its default when unset or empty."""
     found = raw(name, env)
     return SETTINGS[name].default if found is None else _parse(SETTINGS[name], *found)
+
+
+def problems(env: Mapping[str, str] | None = None) -> list[str]:
+    """Every setting that is set to an invalid value, one message each ([] = all valid). The
+    programs check this once at start (the CLI exits 2 with the messages; the app shows them)
+    instead of meeting the bad value later, where a long-lived worker would retry for ever."""
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # said when the value is read
+        for name in SETTINGS:
+            try:
+                get(name, env)
+            except ValueError as e:
+                out.append(str(e))
+    return out
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app import errors, forms, links, live, state, views
+from app import datasets_upload, errors, forms, links, live, state, views
 from memcore.data import files as fetch
-from memcore.datasets import OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec
 from memcore.spec.presets import APP_PRESET
 from memcore.spec.words import describe
@@ -64,6 +64,7 @@ with st.sidebar:
     run_clicked = st.button("Run", type="primary", width="stretch", key=f"{P}:run")
     cost_line = st.empty()  # the run's estimated cost, filled once the form is read
     forms.draw_form(P)
+    datasets_upload.control(P)
 
 if ss.get(KEPT):
     params, problems = ss[KEPT]
@@ -92,15 +93,21 @@ if spec is not None and spec.noise.kind != ss.get(f"{P}:noise.kind", spec.noise.
 
 def _unavailable(name: str) -> str | None:
     """Why `name` cannot be used offline (naming the folder), or None."""
-    if name in OFFLINE_DATASETS:
+    info = REGISTRY.get(name)
+    if info is not None and info.removed:
+        return f"Dataset {name!r} was removed; add it again (Add dataset) to train on it."
+    if info is None or info.offline:
         return None
     row = next((a for a in fetch.availability() if a.name == name), None)
     if row is None or row.status != "missing" or fetch.downloads_allowed():
         return None
+    offline = " or ".join(OFFLINE_DATASETS)
+    if not errors.details_allowed():  # a public demo: the server's folders are not the visitor's
+        return f"Dataset {name!r} is not available on this server; choose {offline}."
     return (
         f"Dataset {name!r} is not available offline. Put {', '.join(row.files)} in "
         f"{row.folder} (or point MEMCORE_DATA at a folder that has them), or choose an offline "
-        f"dataset: {' or '.join(OFFLINE_DATASETS)}."
+        f"dataset: {offline}."
     )
 
 

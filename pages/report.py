@@ -6,7 +6,6 @@ import streamlit as st
 
 from app import errors, figure_page, state
 from charts import report as rep
-from memcore.datasets import DATASETS
 from memcore.experiments import RECIPES
 
 st.title("Reproduction report")
@@ -14,7 +13,7 @@ st.caption(
     "Each row is one claim of Arpit et al. (ICML 2017) checked on the runs stored so far. "
     "Verdicts say what these runs show, not what the paper says."
 )
-dataset, scale = figure_page.controls("report", DATASETS)
+dataset, scale = figure_page.controls("report", state.dataset_names())
 
 total = sum(len(r.grid(dataset, scale)) for r in RECIPES.values() if dataset in r.datasets)
 if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="primary"):

@@ -20,7 +20,7 @@ st.title("Runs")
 try:
     rows = state.list_runs()
 except Exception as e:  # an unreadable store must not crash the page
-    st.error(f"Could not read the run store: {e}")
+    errors.error("Could not read the run store", e)
     st.stop()
 
 if not rows:

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from test_errors import plain
 
 from memcore import demo
-from memcore.demo.visitors import Ledger, Visitor
-from memcore.spec import RunSpec
+from memcore.demo import visitors
+from memcore.demo.visitors import NO_ADDRESS, Ledger, Visitor
 from memcore.spec.presets import preset
 
 SMALL = preset("digits-mlp", **{"model.width": 16, "train.epochs": 2})
@@ -276,58 +276,6 @@ def test_queue_caps_count_session_and_total() -> None:
         demo.check_queue(lim, active_total=4, active_session=0, adding=2)
 
 
-def test_admit_counts_each_visitors_active_runs() -> None:
-    ledger = Ledger()
-    lim = demo.limits(env(max_queued_per_session=2))
-    active: set[str] = set()
-    specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
-
-    def submit(who: Visitor, spec: RunSpec) -> None:
-        count = lambda: len(active)  # noqa: E731
-        demo.admit(
-            [spec], active_total=count, is_active=active.__contains__, visitor=who,
-            created=[spec.key], limits=lim, ledger=ledger, device="cpu",
-        )  # fmt: skip
-        active.add(spec.key)
-
-    errors: list[Exception] = []
-
-    def visitor(who: Visitor, mine: list[RunSpec]) -> None:
-        try:
-            submit(who, mine[0])
-            submit(who, mine[1])
-            with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_QUEUED_PER_SESSION"):
-                submit(who, mine[2])
-            active.discard(mine[0].key)  # one finished: room for one more
-            submit(who, mine[2])
-        except Exception as e:  # noqa: BLE001 - re-raised in the main thread
-            errors.append(e)
-
-    # Two visitors in two threads (as Streamlit serves sessions) never share a ledger.
-    a, b = Visitor.of("a"), Visitor.of("b")
-    t = threading.Thread(target=visitor, args=(a, specs[:3]))
-    t.start()
-    t.join()
-    t = threading.Thread(target=visitor, args=(b, [specs[3], *specs[:2]]))
-    t.start()
-    t.join()
-    assert not errors
-    assert ledger.active(a, active.__contains__) == [specs[1].key, specs[2].key]
-    assert ledger.owned("a") == {s.key for s in specs[:3]}
-
-
-def test_admit_is_a_noop_when_off_and_checks_every_spec_of_a_sweep() -> None:
-    boom = lambda *_: pytest.fail("store consulted while the demo is off")  # noqa: E731
-    demo.admit([preset("mnist-mlp")], active_total=boom, is_active=boom, limits=demo.DemoLimits())
-    lim = demo.limits(env(max_width=64, max_queued=3))
-    sweep = [SMALL, SMALL.replace(**{"model.width": 128})]
-    never = lambda k: False  # noqa: E731
-    with pytest.raises(ValueError, match=r"model\.width=128"):
-        demo.admit(sweep, active_total=lambda: 0, is_active=never, limits=lim, device="cpu")
-    with pytest.raises(ValueError, match=r"queued jobs=2 \+ 2 new"):
-        demo.admit(sweep[:1] * 2, active_total=lambda: 2, is_active=never, limits=lim)
-
-
 def test_describe_lists_the_caps_in_words() -> None:
     assert "off" in demo.limits({}).describe()
     text = demo.limits({"MEMCORE_DEMO": "1"}).describe()
@@ -341,7 +289,7 @@ def test_describe_lists_the_caps_in_words() -> None:
 @pytest.fixture
 def demo_env(memcore_env, monkeypatch: pytest.MonkeyPatch):
     """A fresh store and visitor ledger; returns a setter of settings for this test."""
-    monkeypatch.setattr(demo, "LEDGER", Ledger())
+    monkeypatch.setattr(visitors, "LEDGER", Ledger())
     for var in ("MEMCORE_DEMO", "MEMCORE_READONLY", *demo.CAPS.values()):
         monkeypatch.delenv(var, raising=False)
     for var in [v for v in os.environ if v.startswith("MEMLAB_")]:
@@ -421,18 +369,18 @@ def test_app_queue_caps_per_visitor_and_in_total(demo_env, be) -> None:
 
     demo_env(MEMCORE_DEMO=1, MEMCORE_DEMO_MAX_QUEUED_PER_SESSION=1, MEMCORE_DEMO_MAX_QUEUED=2)
     specs = [SMALL.replace(**{"train.seed": s}) for s in range(4)]
-    be("alice")
+    be("alice", "203.0.113.1")
     state.submit(specs[0])
     with pytest.raises(ValueError, match="MEMCORE_DEMO_MAX_QUEUED_PER_SESSION"):
         state.submit(specs[1])
     assert state.submit(specs[0]) == specs[0].key  # resubmitting her own run is free
-    be("bob")
+    be("bob", "203.0.113.2")
     state.submit(specs[1])
-    be("carol")
+    be("carol", "203.0.113.3")
     with pytest.raises(ValueError, match=r"DEMO_MAX_QUEUED\)"):
         state.submit(specs[2])  # two queued in all
     api.cancel(specs[0].key)  # alice's run ends: room for her and for carol
-    be("alice")
+    be("alice", "203.0.113.1")
     state.submit(specs[2])
     assert {r["status"] for r in api.list_runs()} == {"queued", "cancelled"}
 
@@ -465,7 +413,7 @@ def test_the_visitor_address_comes_from_trusted_proxies_only() -> None:
     assert client_address(xff, "10.0.0.9", proxies=2) == "203.0.113.7"
     assert client_address({"x-forwarded-for": "1.2.3.4"}, None, proxies=2) is None
     assert client_address({}, None, proxies=0) is None
-    assert Visitor.of("s1", None).client == "session s1"
+    assert Visitor.of("s1", None).client == Visitor.of("s2", None).client == NO_ADDRESS
     assert Visitor.of("s1", "1.2.3.4").client == Visitor.of("s2", "1.2.3.4").client
 
 
@@ -619,8 +567,7 @@ def test_live_panel_cancel_run_and_delete_cannot_take_another_visitors_run(demo_
     from memcore.jobs import api
 
     demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
-    demo.check_submit([SMALL], visitor=Visitor.of("bob"))  # what app.state does for Bob
-    key = api.submit(SMALL)
+    key = demo.submit(SMALL, visitor=Visitor.of("bob"))  # what app.state does for Bob
     at = _cancel_is_refused(key)
     at.button(key="explore:run").click().run()  # Run on the same settings: no adoption
     at.switch_page("../pages/runs.py").run()

@@ -63,7 +63,7 @@ def test_a_lost_run_list_is_reported_never_read_as_no_runs_and_doctor_rebuilds_i
     assert api.status(keys[-1], path).queue_position == 0  # the queue survived
 
 
-def test_doctor_reports_orphans_and_deletes_them_only_with_repair(tmp_path, capsys):
+def test_doctor_reports_orphans_and_moves_them_aside_only_with_repair(tmp_path, capsys):
     path = tmp_path / "store"
     seeded(path, done=1, queued=0)
     orphan = path / "artifacts" / ("f" * 64)
@@ -75,8 +75,11 @@ def test_doctor_reports_orphans_and_deletes_them_only_with_repair(tmp_path, caps
     assert code == 1 and f"orphan: artifacts/{'f' * 64}" in out and partial.name in out
     assert orphan.exists() and partial.exists()
     code, out, _ = memcore(capsys, "doctor", "--store", str(path), "--repair")
-    assert code == 0 and "deleted 2 orphan" in out
+    assert code == 0 and "moved 1 file(s) or folder(s) of no known run into aside-" in out
+    assert "deleted the partial file" in out  # a temporary file of an interrupted write
     assert not orphan.exists() and not partial.exists()
+    [aside] = path.glob("aside-*")
+    assert (aside / "artifacts" / orphan.name / "0.npz").read_bytes() == b"x"  # kept, not deleted
     assert len(list((path / "artifacts").iterdir())) == 1  # the real run's files stay
 
 

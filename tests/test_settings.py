@@ -137,3 +137,33 @@ def test_store_limit_zero_means_no_cap_for_the_store(tmp_path, monkeypatch) -> N
     assert Store(tmp_path / "s").size_limit == 0
     monkeypatch.setenv("MEMCORE_STORE_LIMIT", "1.5T")
     assert Store(tmp_path / "s").size_limit == int(1.5 * 2**40)
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "-1"])
+def test_a_worker_with_an_invalid_setting_exits_2_at_start_saying_which(tmp_path, value) -> None:
+    """Issue 25 item 8: MEMCORE_MAX_ATTEMPTS=0/abc/-1 left a worker alive that never claimed,
+    logging every second."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), MEMCORE_MAX_ATTEMPTS=value)
+    cmd = [sys.executable, "-m", "memcore", "worker", "--store", str(tmp_path / "s")]
+    done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"MEMCORE_MAX_ATTEMPTS='{value}' is invalid: must be a whole number >= 1" in done.stderr
+    assert not (tmp_path / "s").exists()  # nothing started
+
+
+def test_every_invalid_setting_is_reported_at_once_by_the_app(monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MEMCORE_WORKERS", "many")
+    monkeypatch.setenv("MEMCORE_LEASE_S", "-3")
+    assert len(settings.problems()) == 2
+    main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+    at = AppTest.from_file(main, default_timeout=60).run()
+    said = " ".join(e.value for e in at.error)
+    assert "MEMCORE\\_WORKERS" in said and "MEMCORE\\_LEASE\\_S" in said, said
+    assert not at.exception

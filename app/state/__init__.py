@@ -21,10 +21,9 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app import errors, eta
-from memcore import demo, settings
+from app import errors
+from memcore import datasets, demo, settings
 from memcore.demo.visitors import UNKNOWN, Visitor, client_address
-from memcore.engine import cost
 from memcore.experiments.recipe import Recipe
 from memcore.jobs import api, pool
 from memcore.spec import RunSpec
@@ -107,30 +106,16 @@ def visitor() -> Visitor | None:
     )
 
 
-def estimate(spec: RunSpec) -> cost.Cost:
-    """The run's estimated cost on the device its workers would use here (engine.cost)."""
-    where = device() if spec.train.device == "auto" else spec.train.device
-    return cost.estimate(spec, where)
+def dataset_owner() -> str | None:
+    """Whose imported datasets this visitor sees (and owns when uploading): in a demo their
+    client; outside one None (everyone sees every imported dataset)."""
+    v = visitor()
+    return v.client if settings.get("MEMCORE_DEMO") and v is not None else None
 
 
-def estimate_text(spec: RunSpec) -> str:
-    """The run's cost with a time range calibrated on this machine's measured runs of the same
-    task (app/eta.py: the model alone was 1.3-3.6x below measured durations)."""
-    c = estimate(spec)
-    time_range = eta.range_text(c.seconds, _ratios(spec.task, store_path(), c.device))
-    size = c.describe().split(", about ")[0]  # "≈ 2.1 TFLOP, 310 MB"
-    return f"{time_range} on {c.device} · {size}"
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def _ratios(task: str, path: str, where: str) -> list[float]:
-    """measured / estimated seconds of the newest done runs of `task` (app.eta.ratios)."""
-    pairs = []
-    for row in api.list_runs(store(), status="done", task=task, limit=4 * eta.CALIBRATE_ON):
-        spec = spec_of(row["key"])
-        if spec is not None and row.get("duration"):
-            pairs.append((cost.estimate(spec, where).seconds, float(row["duration"])))
-    return eta.ratios(pairs)
+def dataset_names() -> tuple[str, ...]:
+    """The datasets this visitor may pick: the built-ins, then the imported ones they see."""
+    return datasets.names(dataset_owner())
 
 
 @st.cache_resource(show_spinner=False)
@@ -226,6 +211,15 @@ def _arrays(key: str, token: str, path: str) -> dict[str, np.ndarray]:
     return out if len(out.get("epoch", ())) else {}
 
 
+def _check_dataset(dataset: str) -> None:
+    """A demo visitor trains only on the built-ins and the imported datasets they see."""
+    if datasets.REGISTRY[dataset].imported and dataset not in dataset_names():
+        raise ValueError(
+            f"data.dataset={dataset!r} is not available to you: it is another visitor's upload "
+            "or was removed; add your own dataset (Add dataset) or pick one from the list"
+        )
+
+
 def read_only() -> bool:
     """MEMCORE_READONLY: the demo serves stored runs only, Run queues nothing."""
     return demo.limits().readonly
@@ -244,14 +238,15 @@ def check_link(spec: RunSpec) -> None:
     stored yet (a stored run is always served, whatever its size)."""
     lim = demo.limits()
     if lim.demo and not lim.readonly and status(spec.key) is None:
+        _check_dataset(spec.data.dataset)
         demo.check(spec, lim)
 
 
 def submit(spec: RunSpec) -> str:
     """Queue the spec (idempotent; a done run is returned as is). Raises ValueError (an invalid
-    spec, or over the demo's caps: nothing queued)."""
-    demo.check_submit([spec], store(), retry=True, visitor=visitor())
-    key = api.submit(spec, store(), retry=True)
+    spec, a dataset this visitor may not use, or over the demo's caps: nothing queued)."""
+    _check_dataset(spec.data.dataset)
+    key = demo.submit(spec, store(), retry=True, visitor=visitor())  # caps: check and enqueue
     ensure_workers(force=True)
     return key
 
@@ -266,21 +261,19 @@ def annotate(key: str, **notes) -> dict:
 def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
     """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
+    _check_dataset(dataset)
     specs = figure_sweep.grid(recipe, dataset, scale)
-    demo.check_submit(specs, store(), retry=True, visitor=visitor())
-    return api.submit_sweep(specs, store(), retry=True)
+    return demo.submit_sweep(specs, store(), retry=True, visitor=visitor())
 
 
 def cancel(key: str) -> str:
     """Cancel a run; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key, visitor())
-    return api.cancel(key, store())
+    return demo.cancel(key, store(), visitor())
 
 
 def delete(key: str) -> bool:
     """Delete a run and its files; ValueError when this demo visitor may not (not their run)."""
-    demo.check_manage(key, visitor())
-    return api.delete(key, store())
+    return demo.delete(key, store(), visitor())
 
 
 def list_runs() -> list[dict[str, Any]]:
@@ -288,6 +281,7 @@ def list_runs() -> list[dict[str, Any]]:
     return api.list_runs(store())
 
 
+from app.state.estimates import estimate, estimate_text  # noqa: E402
 from app.state.sweeps import (  # noqa: E402  (they use store() above)
     evaluate_sweep,
     figures_of,
@@ -295,4 +289,11 @@ from app.state.sweeps import (  # noqa: E402  (they use store() above)
     sweep_progress,
 )
 
-__all__ += ["evaluate_sweep", "figures_of", "start_cluster_sweep", "sweep_progress"]
+__all__ += [
+    "estimate",
+    "estimate_text",
+    "evaluate_sweep",
+    "figures_of",
+    "start_cluster_sweep",
+    "sweep_progress",
+]

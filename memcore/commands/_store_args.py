@@ -41,7 +41,10 @@ def _damage(store) -> str | None:
     from memcore.store.faults import damaged_message
 
     path = Path(store or default_path()).resolve()
-    found = integrity(path)
+    try:
+        found = integrity(path)
+    except Exception:  # the check itself failed (a full disk): no verdict on damage
+        return None
     return damaged_message(path, f"is damaged ({found[0]})") if found else None
 
 

@@ -1,7 +1,12 @@
-"""`python -m memcore datasets [--root DIR] [--json]`: which datasets can be used here.
+"""`python -m memcore datasets [list|add|remove]`: the datasets usable here, and your own.
 
-Status: offline (ships with a package, always usable), cached (files in the data folder) or
-missing (downloaded on first use when online; otherwise put the listed files in the folder).
+    datasets [--root DIR] [--json]                 every dataset with its status
+    datasets add PATH --name NAME [--label COL] [--image-size N] [--replace]
+    datasets remove NAME
+
+Status: offline (ships with a package, always usable), cached (files in the data folder),
+missing (downloaded on first use when online; otherwise put the listed files in the folder),
+imported (yours, stored in the data folder) or removed (its stored runs still read).
 """
 
 from __future__ import annotations
@@ -14,10 +19,65 @@ from memcore.data.files import availability, data_root
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("datasets", help="list datasets with availability, shapes and sizes")
-    p.add_argument("--root", help="data folder (default: env MEMCORE_DATA or cache/datasets)")
+    p = sub.add_parser("datasets", help="list datasets; import your own (add) or remove it")
+    p.add_argument(
+        "--root",
+        help="data folder of the downloaded datasets (default: env MEMCORE_DATA or "
+        "cache/datasets); imported datasets are always those of MEMCORE_DATA",
+    )
     p.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     p.set_defaults(func=run)
+    verbs = p.add_subparsers(dest="verb", metavar="VERB")
+    ls = verbs.add_parser("list", help="every dataset with its status (the default)")
+    ls.add_argument("--root", help=argparse.SUPPRESS)
+    ls.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    ls.set_defaults(func=run)
+    a = verbs.add_parser(
+        "add", help="import an .npz (x, y[, x_val, y_val]), an image folder or its zip, or a CSV"
+    )
+    a.add_argument("path", help="the .npz, .csv, .zip or folder of class subfolders of images")
+    a.add_argument("--name", required=True, help="the dataset's name (not a built-in's)")
+    a.add_argument("--label", help="CSV: the label column")
+    a.add_argument(
+        "--image-size", type=int, help="images: resize every image to N x N (needed when sizes mix)"
+    )
+    a.add_argument("--replace", action="store_true", help="replace an imported dataset's data")
+    a.set_defaults(func=run_add)
+    r = verbs.add_parser("remove", help="remove an imported dataset (its stored runs still read)")
+    r.add_argument("name")
+    r.set_defaults(func=run_remove)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from memcore.data import imports
+
+    if args.image_size is not None and not 2 <= args.image_size <= 1024:
+        raise ValueError(f"--image-size={args.image_size} is invalid: use 2..1024 pixels")
+    info, notes = imports.add(
+        args.path, args.name, label=args.label, image_size=args.image_size, replace=args.replace
+    )
+    shape = "x".join(map(str, info.input_shape))
+    lo, hi = info.value_range
+    print(
+        f"imported {info.name}: {info.n_train} train / {info.n_val} val, input {shape}, "
+        f"{len(info.classes)} classes, values {lo:.4g}..{hi:.4g} ({info.representation}); "
+        f"content {info.content_hash[:12]}"
+    )
+    for n in notes:
+        print(f"note: {n}")
+    print(f"train on it: python -m memcore train --dataset {info.name}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from memcore.data import imports
+
+    info = imports.remove(args.name)
+    print(
+        f"removed {info.name}: its stored file is deleted; runs stored on it stay readable "
+        "(orphaned: it can no longer train). Import it again to train on it."
+    )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

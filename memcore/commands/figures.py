@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from memcore import machine
-from memcore.datasets import DATASETS
+from memcore.datasets import names as dataset_names
 from memcore.experiments import RECIPES, SCALES, get
 
 
@@ -45,7 +45,11 @@ def register(sub) -> None:
 
 
 def _common(p) -> None:
-    p.add_argument("--dataset", default="digits", choices=sorted(DATASETS))
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="a built-in or imported dataset (`python -m memcore datasets` lists them)",
+    )
     p.add_argument("--scale", default="quick", choices=SCALES)
     p.add_argument("--store", default=None, help="store folder (default env MEMCORE_STORE)")
     p.add_argument(
@@ -145,6 +149,11 @@ def report(args) -> int:
     from charts import report as rep  # Altair loads only for this verb
 
     datasets = (args.datasets or args.dataset).split(",")
+    unknown = [d for d in datasets if d not in dataset_names()]
+    if unknown:
+        raise ValueError(
+            f"--datasets: {unknown[0]!r} is not a dataset; use {', '.join(dataset_names())}"
+        )
     names = args.only.split(",") if args.only else list(RECIPES)
     for n in names:
         get(n)  # fail fast on a bad name

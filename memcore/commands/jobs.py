@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 
 from memcore import settings
@@ -28,8 +30,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from memcore.jobs import api, pool
 
     spec = spec_from_args(args)  # ValueError naming the field -> exit 2, nothing queued
-    demo.check_submit([spec], args.store, retry=args.retry)  # caps: ValueError -> exit 2
-    key = api.submit(spec, args.store, retry=args.retry)
+    key = demo.submit(spec, args.store, retry=args.retry)  # a demo's caps: ValueError -> exit 2
     st = api.status(key, args.store)
     if args.workers:
         pool.ensure_workers(args.workers, args.store)
@@ -52,6 +53,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 @handled
 def cmd_worker(args: argparse.Namespace) -> int:
+    # SIGTERM is caught from the start, not only once serving: a stop during the seconds that
+    # importing torch takes on a loaded machine ends the worker cleanly and at once.
+    term = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: term.set())
     from memcore.jobs.worker import Worker
     from memcore.store import Store
     from memcore.sweeps import batches
@@ -64,8 +70,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # competing with the app (or other workers) for the same cores can be 10x slower.
     torch.set_num_threads(threads)
     worker = Worker(store, device=args.device, parent=args.parent_pid)
+    worker.term = term
     hook = batches.serve_hook(worker)  # a sweep's same-shape specs as one run
-    return worker.serve(max_jobs=args.max_jobs, idle_exit=args.idle_exit, before_claim=hook)
+    code = worker.serve(max_jobs=args.max_jobs, idle_exit=args.idle_exit, before_claim=hook)
+    if term.is_set():  # stopped: every write is committed; skip the interpreter's teardown
+        sys.stdout.flush()  # (torch's takes seconds) to stay inside a container's stop grace
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def default_threads() -> int:
@@ -82,22 +94,18 @@ def default_threads() -> int:
 @handled
 def cmd_cancel(args: argparse.Namespace) -> int:
     from memcore import demo
-    from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
-    demo.check_manage(key)
-    print(f"{api.cancel(key, args.store)} {key}")
+    print(f"{demo.cancel(key, args.store)} {key}")
     return 0
 
 
 @handled
 def cmd_delete(args: argparse.Namespace) -> int:
     from memcore import demo
-    from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
-    demo.check_manage(key)
-    api.delete(key, args.store)
+    demo.delete(key, args.store)
     print(f"deleted {key}")
     return 0
 
@@ -105,11 +113,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 @handled
 def cmd_retry(args: argparse.Namespace) -> int:
     from memcore import demo
-    from memcore.jobs import api
 
     key = resolve_key(args.key, args.store)
-    demo.check_submit([api.spec(key, args.store)], args.store, retry=True)
-    print(f"{api.retry(key, args.store)} {key}")
+    print(f"{demo.retry(key, args.store)} {key}")
     return 0
 
 

@@ -1,2 +1,2 @@
-"""Datasets: loading, files on disk, splits and label/input noise (the table of datasets is
-memcore/datasets.py)."""
+"""Datasets: loading, files on disk, importing your own (readers, validate, imports), splits and
+label/input noise (the table of datasets is memcore/datasets.py)."""

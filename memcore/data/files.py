@@ -23,22 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memcore import settings
-from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo, data_root
 
-REPO = Path(__file__).resolve().parents[2]
 PROBE_TIMEOUT_S = 2.0
 
 
 class DatasetUnavailable(ValueError):
     """A dataset's files are missing and cannot be downloaded; the message says what to do."""
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """Folder of downloaded datasets: `root`, else env MEMCORE_DATA, else <repo>/cache/datasets."""
-    if root is not None:
-        return Path(root).expanduser().resolve()
-    env = settings.get("MEMCORE_DATA")
-    return Path(env).expanduser().resolve() if env else REPO / "cache" / "datasets"
 
 
 def have_files(info: DatasetInfo, root: Path, names: tuple[str, ...]) -> bool:
@@ -49,7 +40,7 @@ def have_files(info: DatasetInfo, root: Path, names: tuple[str, ...]) -> bool:
 @dataclass(frozen=True)
 class Availability:
     """One row of `availability()`: status is offline (ships with a package), cached (files in
-    the data folder) or missing."""
+    the data folder), missing, imported (by `datasets add`) or removed (its runs still read)."""
 
     name: str
     status: str
@@ -61,6 +52,10 @@ class Availability:
     split: str
     folder: str  # absolute folder of the files ("" for offline datasets)
     files: tuple[str, ...] = field(default=())  # files to put there when missing
+    value_range: tuple[float, float] = (0.0, 1.0)  # min, max of the inputs as loaded
+    representation: str = ""  # imported: how the values were made
+    content_hash: str = ""  # imported: sha256 of the stored arrays (part of its run keys)
+    origin: str = ""  # imported: what it was imported from
 
 
 def availability(root: str | os.PathLike | None = None) -> list[Availability]:
@@ -68,7 +63,10 @@ def availability(root: str | os.PathLike | None = None) -> list[Availability]:
     base = data_root(root)
     rows = []
     for info in REGISTRY.values():
-        if info.offline:
+        if info.imported:  # stored in the data folder by `datasets add`
+            status = "removed" if info.removed else "imported"
+            folder = str((data_root() / info.file).parent)  # MEMCORE_DATA, not --root
+        elif info.offline:
             status, folder = "offline", ""
         else:
             cached = have_files(info, base, info.extracted) or have_files(info, base, info.files)
@@ -77,6 +75,7 @@ def availability(root: str | os.PathLike | None = None) -> list[Availability]:
             Availability(
                 info.name, status, info.input_shape, info.n_train, info.n_val,
                 len(info.classes), info.source, info.split_text, folder.rstrip("/."), info.files,
+                info.value_range, info.representation, info.content_hash, info.origin,
             )
         )  # fmt: skip
     return rows
@@ -150,15 +149,16 @@ def _tv_class(info: DatasetInfo):
 
 
 @contextlib.contextmanager
-def _download_lock(root: Path) -> Iterator[None]:
-    """One download per data folder at a time (several workers may ask for the same dataset)."""
+def folder_lock(root: Path, name: str = ".download.lock") -> Iterator[None]:
+    """One writer per data folder at a time (several workers may ask for the same dataset; the
+    CLI and the app may import datasets at once): an advisory lock on `root / name`."""
     root.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
-    except ImportError:  # Windows: no advisory locks; concurrent downloads are merely wasteful
+    except ImportError:  # Windows: no advisory locks; concurrent writers are merely wasteful
         yield
         return
-    with open(root / ".download.lock", "w") as f:
+    with open(root / name, "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -181,7 +181,7 @@ def open_torchvision(info: DatasetInfo, root: Path, train: bool):
             raise unavailable(info, root, why + "; MEMCORE_OFFLINE is set")
         if not _online(info.url):
             raise unavailable(info, root, why + " and no network")
-    with _download_lock(root):
+    with folder_lock(root):
         try:
             return cls(str(root), train=train, download=True)
         except Exception as e:  # network errors come in many types; report, never crash

@@ -11,7 +11,9 @@ seeded by data.seed; subsets of growing size are nested), and `data.downscale` a
 images to downscale x downscale.
 
 torchvision datasets are read from `files.data_root()`; missing files are fetched or reported by
-memcore.data.files (`DatasetUnavailable` names the folder and the files to put there).
+memcore.data.files (`DatasetUnavailable` names the folder and the files to put there). Imported
+datasets (memcore.data.imports) are read from the data folder as stored, checked against their
+content hash; their default split is the file's own validation set or a 20% stratified one.
 
 Loaded datasets are cached in-process; the returned tensors are shared: callers must not mutate
 them in place (clone first).
@@ -29,10 +31,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from memcore.data.files import data_root, open_torchvision
+from memcore.data import imports
+from memcore.data.files import DatasetUnavailable, data_root, open_torchvision
 from memcore.data.splits import stratified_split, subset
 from memcore.datasets import DIGITS_VAL_FRACTION, MNIST_DEFAULT_VAL, REGISTRY, DatasetInfo
 from memcore.spec import DataSpec
+from memcore.spec.sections import check_dataset_fit
 
 __all__ = ["Dataset", "clear_cache", "load"]
 
@@ -81,8 +85,10 @@ class _Raw:
 
 
 @functools.lru_cache(maxsize=3)
-def _raw(name: str, root: str) -> _Raw:
+def _raw(name: str, root: str, content_hash: str = "") -> _Raw:
     info = REGISTRY[name]
+    if info.imported:  # the content hash is in the cache key: a replaced file is read anew
+        return _imported(info)
     if info.source == "scikit-learn":
         from sklearn.datasets import load_digits
 
@@ -134,18 +140,17 @@ def _mnist1d() -> _Raw:
     return _Raw(scaled(d["x"]), lab(d["y"]), scaled(d["x_test"]), lab(d["y_test"]), 1.0)
 
 
-def _check(data: DataSpec, info: DatasetInfo) -> None:
-    """Option checks that need the dataset's facts (the spec checks the rest)."""
-    if data.downscale and len(info.input_shape) != 3:
-        raise ValueError(
-            f"data.downscale={data.downscale} is invalid: {info.name} is not an image dataset; "
-            "use 0"
-        )
-    if data.downscale > info.input_shape[-1]:
-        raise ValueError(
-            f"data.downscale={data.downscale} is invalid: must be 0 or at most the native side "
-            f"{info.input_shape[-1]} of {info.name}"
-        )
+def _imported(info: DatasetInfo) -> _Raw:
+    """A dataset imported by the user (memcore.data.imports): float32 as stored."""
+    try:
+        a = imports.read_stored(info)
+    except imports.BadDataset as e:
+        raise DatasetUnavailable(str(e)) from e
+
+    def t(k: str) -> torch.Tensor | None:
+        return torch.from_numpy(a[k]) if k in a else None
+
+    return _Raw(t("x"), t("y"), t("x_val"), t("y_val"), 1.0)
 
 
 def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
@@ -155,14 +160,20 @@ def load(data: DataSpec, root: str | os.PathLike | None = None) -> Dataset:
     DatasetUnavailable (a ValueError) when files are missing and cannot be downloaded.
     """
     info = REGISTRY[data.dataset]
-    _check(data, info)
-    return _load(data, "" if info.offline else str(data_root(root)))
+    if info.removed:  # checked before the in-process cache, which may still hold it
+        raise DatasetUnavailable(
+            f"dataset {info.name!r} was removed (`datasets remove`); its stored runs still read. "
+            f"To train on it, import it again: python -m memcore datasets add FILE --name "
+            f"{info.name}"
+        )
+    check_dataset_fit(data, info)  # the spec checked it too; a DataSpec may come alone
+    return _load(data, "" if info.offline else str(data_root(root)), info.content_hash)
 
 
 @functools.lru_cache(maxsize=4)
-def _load(data: DataSpec, root: str) -> Dataset:
+def _load(data: DataSpec, root: str, content_hash: str = "") -> Dataset:
     info = REGISTRY[data.dataset]
-    raw = _raw(data.dataset, root)
+    raw = _raw(data.dataset, root, content_hash)
     n_cls = len(info.classes)
     gen = torch.Generator().manual_seed(data.seed)
     x, y = raw.x, raw.y

@@ -4,9 +4,12 @@ A `Visitor` has two names. `session` is the browser session (Streamlit's session
 may cancel or delete only runs their own session created. `client` names the person across
 reloads, for the per-visitor queue quota: the client's address when the app knows it
 (`client_address`: the connection's address, or with MEMCORE_DEMO_PROXIES=N the N-th address
-from the right of X-Forwarded-For, as set by N trusted reverse proxies), else the session. A
-reload gives a new session (the runs it queued stay counted against the address) but no
-ownership of the old session's runs.
+from the right of X-Forwarded-For, as set by N trusted reverse proxies). When it does not
+(Streamlit gives no address for a loopback client: a visitor on the server itself, or every
+visitor behind a reverse proxy on the same host that MEMCORE_DEMO_PROXIES does not name), all
+such visitors share ONE quota (`NO_ADDRESS`): falling back to the browser session would give a
+fresh quota on every reload. A reload gives a new session (the runs it queued stay counted
+against the address) but no ownership of the old session's runs.
 
 The app passes the visitor explicitly to every check (memcore.demo), taken from the Streamlit
 context of the call itself, so a fragment's own rerun (a new thread that never ran the page's
@@ -23,6 +26,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 UNKNOWN = "?"  # inside the app but without a session: owns nothing (fail closed)
+NO_ADDRESS = "no known address"  # the one quota of every visitor whose address is unknown
+NO_ADDRESS_HINT = (
+    "visitors without a known address share one quota (behind a reverse proxy, set "
+    "MEMCORE_DEMO_PROXIES to the number of proxies so each visitor is counted apart)"
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Visitor:
 
     @classmethod
     def of(cls, session: str, address: str | None = None) -> Visitor:
-        return cls(session, f"address {address}" if address else f"session {session}")
+        return cls(session, f"address {address}" if address else NO_ADDRESS)
 
 
 def client_address(headers: Mapping[str, str], remote: str | None, proxies: int) -> str | None:
@@ -50,16 +58,26 @@ def client_address(headers: Mapping[str, str], remote: str | None, proxies: int)
 
 
 class Ledger:
-    """Runs each session owns and each client has queued (keys), in this process."""
+    """Runs each session owns and each client has queued (keys), in this process.
+
+    A session owns one incarnation of a run: the key with its job's submit time, so a run
+    deleted and submitted again by someone else is not still "theirs". `admitting` is held by
+    the demo's submit verb around check, enqueue and note (memcore/demo/verbs.py)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._owned: dict[str, set[str]] = {}
+        self.admitting = threading.Lock()
+        self._owned: dict[str, dict[str, float | None]] = {}
         self._queued: dict[str, list[str]] = {}
 
-    def owns(self, visitor: Visitor, key: str) -> bool:
+    def owns(self, visitor: Visitor, key: str, submitted: float | None = None) -> bool:
+        """Whether the visitor's session created run `key` (the incarnation submitted at
+        `submitted`, when given)."""
         with self._lock:
-            return visitor.session != UNKNOWN and key in self._owned.get(visitor.session, ())
+            mine = self._owned.get(visitor.session, {})
+            if visitor.session == UNKNOWN or key not in mine:
+                return False
+            return submitted is None or mine[key] is None or mine[key] == submitted
 
     def owned(self, session: str) -> frozenset[str]:
         with self._lock:
@@ -76,13 +94,20 @@ class Ledger:
             ]
         return alive
 
-    def note(self, visitor: Visitor, queued: Iterable[str], created: Iterable[str]) -> None:
+    def note(
+        self,
+        visitor: Visitor,
+        queued: Iterable[str],
+        created: Iterable[str],
+        submitted: float | None = None,
+    ) -> None:
         """Count `queued` keys against the client; the session owns the `created` ones (runs
-        new to the store, not retries of someone else's run)."""
+        new to the store, submitted at `submitted`; not retries of someone else's run)."""
         with self._lock:
             mine = self._queued.setdefault(visitor.client, [])
             mine.extend(k for k in queued if k not in mine)
-            self._owned.setdefault(visitor.session, set()).update(created)
+            owned = self._owned.setdefault(visitor.session, {})
+            owned.update(dict.fromkeys(created, submitted))
 
 
 LEDGER = Ledger()

@@ -18,6 +18,9 @@ FLOPs (a multiply-add is 2; backward costs twice the forward):
     CSR          4 M K P' iters n_csr (input gradients only; every iteration counted), P' =
                  min(csr_probes, the probe set's size),
                  n_csr = 1 + ceil(E / csr_every) when csr_every > 0
+    adversarial  (train.regularizer "adversarial") per SGD step, LASS on each member's batch:
+                 4 M K B iters (every iteration counted), plus the adversarial half of the
+                 doubled batch: 6 M K B; so S (4 iters + 6) M K B in all, S x iters launches
     sharpness    24 M K 2048 (20 Hessian-vector products on 2,048 examples, 4x a backward each)
     sensitivity  (task "sensitivity", float64, on the CPU) evaluations at t = k, 2k, ... S,
                  k = sens_every; the one at t recomputes t steps for a_t adjoints at once:
@@ -28,13 +31,14 @@ Memory (bytes; fp32 = 4, the sensitivity task's float64 = 8):
     4 P K x 3 (weights, gradients, momentum) + 4 D (N + V) (data on the device)
     + 4 K B A x 3 (training activations, A = hidden units of all layers; CNN: the conv maps)
     + evaluation chunk budget (engine.evaluation.EVAL_ELEMENTS x 4)
-    + 4 K probes (D + A) x 3 (CSR) + 4 x 3 K T (E + 2) (tracked arrays, T = min(track_size, N),
+    + 4 K probes (D + A) x 3 (CSR) + 4 K B (D + A) x 3 (adversarial: the LASS batch)
+    + 4 x 3 K T (E + 2) (tracked arrays, T = min(track_size, N),
     held whole by the app to draw them); sensitivity: 8 P (S + 1) (theta_s kept for the reverse
     sweep) + 8 C N D x 2 (input adjoints).
 Seconds = FLOPs / rate + launches x overhead, with a nominal rate per device (RATES: fp32 FLOP/s
 the engine reaches, measured on this project's CPU and assumed for GPUs) and a fixed cost per
-launched step (an SGD step, a LASS iteration; SENS_STEP_S for a sensitivity step, recomputed
-or not: that task is dominated by small-op overhead).
+launched step (an SGD step; a LASS iteration counts LASS_LAUNCHES; SENS_STEP_S for a
+sensitivity step, recomputed or not: that task is dominated by small-op overhead).
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ FP64_SLOWDOWN = 2.0  # the sensitivity task's float64 matmuls run at about half 
 SENS_STEP_S = 5e-4
 EVAL_BYTES = {"cpu": 4 * 2**24, "cuda": 4 * 2**27, "mps": 4 * 2**24}  # engine.evaluation chunks
 SHARPNESS_EXAMPLES, SHARPNESS_HVPS = 2048, 20
+# A LASS iteration is a forward, an input gradient, a sign step, noise, a clamp and its checks:
+# about 4 launches' overhead (measured on this project's CPU, digits width 64, K=1-8: 0.96-1.9
+# ms per iteration of adversarial training, of which the FLOPs explain 0.05-0.5 ms).
+LASS_LAUNCHES = 4
 GiB = 2**30
 
 
@@ -199,6 +207,9 @@ def estimate(spec: RunSpec, device: str = "cpu", threads: int | None = None) -> 
     pool = v if mx.csr_set == "val" and v > 0 else n
     probes = min(mx.csr_probes, pool)  # engine.measurements.probe_set draws at most all
     flops += 4 * m * k * probes * mx.csr_iters * n_csr  # no weight gradients
+    adversarial = t.regularizer == "adversarial"
+    if adversarial:  # a LASS search on every minibatch, then a doubled batch ([x; x^])
+        flops += (4 * mx.csr_iters + 6) * m * k * b * steps
     if mx.sharpness:
         flops += 4 * 6 * m * k * SHARPNESS_EXAMPLES * SHARPNESS_HVPS
     tracked = min(mx.track_size, n)
@@ -206,7 +217,12 @@ def estimate(spec: RunSpec, device: str = "cpu", threads: int | None = None) -> 
     memory += EVAL_BYTES[_kind(device)]
     if mx.csr_every:
         memory += 4 * 3 * k * probes * (d + a)
-    launches = steps + mx.csr_iters * n_csr + n_eval
+    if adversarial:
+        memory += 4 * 3 * k * b * (d + a)
+    lass = mx.csr_iters * (n_csr + steps * adversarial)  # LASS iterations, every one counted
+    launches = steps + LASS_LAUNCHES * lass + n_eval
+    if mx.sharpness:
+        launches += SHARPNESS_HVPS
     kind = _kind(device)
     rate = RATES[kind] * ((threads or cpu_threads()) if kind == "cpu" else 1)
     seconds = flops / rate + launches * OVERHEAD_S[kind]

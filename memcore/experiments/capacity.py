@@ -34,13 +34,13 @@ from memcore.experiments.recipe import (
     panels,
     rnd,
 )
+from memcore.experiments.recipe import chance as chance_of
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
 from memcore.spec.words import describe_training, setting
 
-N_CLASSES = 10  # every offline and paper dataset here has 10 classes
 MIN_FIT = 0.95  # regime: at the largest width every level fits its training labels
 # Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
 # 10 classes: "well above chance" on both offline datasets (mnist1d's MLP reaches .59 on all
@@ -154,7 +154,7 @@ def _panel(d: pd.DataFrame) -> Verdict:
         return inconclusive("needs at least 3 widths at every level")
     members = int(d.groupby(["level", "width"])["member"].nunique().min())
     top_w = int(curves.columns.max())
-    chance = 1.0 / N_CLASSES
+    chance = chance_of(d)
     real_val = float(curves.loc[0.0].max())
     fit = d[d["width"] == top_w].groupby("level")["final_train_acc"].mean()
     fits = {float(lv): float(a) for lv, a in fit.items()}

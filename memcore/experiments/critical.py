@@ -36,12 +36,12 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
+from memcore.experiments.recipe import chance as chance_of
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
 from memcore.spec.words import describe_training, setting
 
-N_CLASSES = 10  # every offline and paper dataset here has 10 classes
 # Regime: real data's validation accuracy at least this far above chance, i.e. 3x chance with
 # 10 classes: "well above chance" on both offline datasets (mnist1d's MLP reaches .59 on all
 # its data after 30 epochs, issue 12, and less on 500 examples).
@@ -149,7 +149,7 @@ def check(df: pd.DataFrame) -> Verdict:
     if (m.to_numpy() == 0).all():
         return inconclusive("no probe was critical in any run: the radius is too small")
     last = d[d["epoch"] == m.index.max()].groupby("setting")[["train_acc", "val_acc"]].mean()
-    stop = unmet(_regime(last), final=_acc(last))
+    stop = unmet(_regime(last, chance_of(df)), final=_acc(last))
     if stop:
         return stop
     late = d[d["epoch"] >= _third(m.index, -1)]
@@ -184,9 +184,8 @@ def check(df: pd.DataFrame) -> Verdict:
     return combine(parts, numbers)
 
 
-def _regime(last: pd.DataFrame) -> list[tuple[bool, str]]:
+def _regime(last: pd.DataFrame, chance: float) -> list[tuple[bool, str]]:
     """Real data has learned; the 100%-noise nets have fitted most of their labels."""
-    chance = 1.0 / N_CLASSES
     out = [
         (
             last.loc["real", "val_acc"] >= chance + MIN_LEARNED,

@@ -26,7 +26,6 @@ from memcore.experiments.critical import (
     LEARNED_VAL,
     MIN_FIT,
     MIN_LEARNED,
-    N_CLASSES,
     csr_text,
 )
 from memcore.experiments.recipe import (
@@ -40,6 +39,7 @@ from memcore.experiments.recipe import (
     panels,
     rnd,
 )
+from memcore.experiments.recipe import chance as chance_of
 from memcore.experiments.verdict import combine, unmet
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
@@ -113,7 +113,7 @@ def check(df: pd.DataFrame) -> Verdict:
         )
         mean = finals[panel].groupby("level").mean()
         numbers[panel] = {c: {str(k): rnd(v) for k, v in mean[c].items()} for c in mean}
-    stop = unmet(_level_regime(finals), **numbers)
+    stop = unmet(_level_regime(finals, chance_of(df)), **numbers)
     if stop:
         return stop
     parts = {
@@ -126,8 +126,7 @@ def check(df: pd.DataFrame) -> Verdict:
     return combine(parts, numbers)
 
 
-def _level_regime(finals: dict[str, pd.DataFrame]) -> list[tuple[bool, str]]:
-    chance = 1.0 / N_CLASSES
+def _level_regime(finals: dict[str, pd.DataFrame], chance: float) -> list[tuple[bool, str]]:
     out = []
     for panel, f in finals.items():
         m = f.groupby("level").mean()

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from memcore import records as rec
-from memcore.datasets import DATASETS, REGISTRY
+from memcore.datasets import REGISTRY, names
 from memcore.experiments.verdict import VERDICTS, Verdict, inconclusive, rnd
 from memcore.spec import MetricsSpec, RunSpec
+from memcore.spec.fields import fail
 from memcore.spec.presets import preset
 from memcore.spec.words import setting
 
@@ -63,12 +64,18 @@ class Recipe:
     # the check's preconditions test it; the page shows it next to the claim.
     regime: str = ""
     settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
-    datasets: tuple[str, ...] = DATASETS
+    only_datasets: tuple[str, ...] = ()  # () = every dataset, imported ones included
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
     augment: Callable[[RunData], RunData] | None = None
 
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The datasets it runs on now (the registry's, read at each call)."""
+        return self.only_datasets or names()
+
     def grid(self, dataset: str, scale: str) -> list[RunSpec]:
-        """The specs, deduplicated by key (recipes may name the same spec twice)."""
+        """The specs, deduplicated by key (recipes may name the same spec twice). On an
+        imported dataset they are fitted to its size (`fit_to_data`)."""
         if scale not in SCALES:
             raise ValueError(f"scale={scale!r} is invalid: must be one of {', '.join(SCALES)}")
         if dataset not in self.datasets:
@@ -77,18 +84,30 @@ class Recipe:
             )
         seen: dict[str, RunSpec] = {}
         for s in self.specs(dataset, scale):
+            s = fit_to_data(s, quick=scale == "quick")
             seen.setdefault(s.key, s)
         return list(seen.values())
 
     def evaluate(self, runs: list[RunData]) -> tuple[pd.DataFrame, Verdict]:
-        """Frame of the finished runs and the verdict; an empty frame is inconclusive."""
+        """Frame of the finished runs and the verdict; an empty frame is inconclusive. The
+        frame's attrs["n_classes"] is the runs' dataset's class count (for `chance`)."""
         done = [r for r in runs if r.status == "done"]
         if self.augment is not None:
             done = [self.augment(r) for r in done]
         df = self.frame(done) if done else pd.DataFrame(columns=list(self.columns))
         if df.empty:
             return df, inconclusive("no finished runs yet")
+        classes = {len(REGISTRY[r.spec.data.dataset].classes) for r in done}
+        if len(classes) == 1:
+            df.attrs["n_classes"] = classes.pop()
         return df, self.check(df)
+
+
+def chance(df: pd.DataFrame) -> float:
+    """Chance accuracy on the frame's data: 1 / its classes (attrs["n_classes"], set by
+    Recipe.evaluate from the registry); a hand-made frame that does not say has 10 classes, as
+    every built-in dataset."""
+    return 1.0 / df.attrs.get("n_classes", 10)
 
 
 def concat_runs(
@@ -114,12 +133,46 @@ def base_spec(dataset: str, **changes: Any) -> RunSpec:
     A run that never searches adversarial samples (no CSR, no adversarial training) gets the
     CSR fields at MetricsSpec's defaults: they do not change its results, so a new CSR
     calibration of the presets must not change its key and throw its cached results away."""
+    if dataset not in REGISTRY:  # before the lookup: a name typed on the command line
+        fail("dataset", dataset, "must be one of " + ", ".join(names()))
     off = {"metrics.csr_every": 0, "metrics.track_size": 0, "data.dataset": dataset}
     spec = preset(REGISTRY[dataset].preset, **{**off, **changes})
     if spec.metrics.csr_every == 0 and spec.train.regularizer != "adversarial":
         default = MetricsSpec()
         spec = spec.replace(**{f"metrics.{f}": getattr(default, f) for f in CSR_FIELDS})
     return spec
+
+
+# Quick scale on an imported dataset: at most this many training examples, and each run's SGD
+# steps those its recipe was calibrated for on digits (the recipes' quick grids were measured
+# there: PAPER.md calibration notes), whatever the dataset's size.
+QUICK_MAX_TRAIN = 2000
+CALIBRATED_ON = "digits"
+
+
+def _steps(n: int, batch: int, epochs: int) -> int:
+    return epochs * -(-n // batch)
+
+
+def fit_to_data(spec: RunSpec, quick: bool = False) -> RunSpec:
+    """A recipe's spec fitted to an imported dataset's size (built-in datasets: unchanged).
+
+    data.train_size is capped at the training split (and at QUICK_MAX_TRAIN when `quick`, the
+    quick scale); when `quick` a run of more than one epoch gets the epochs that give the SGD
+    steps it had on CALIBRATED_ON (one-epoch runs, like easiness, stay one epoch: that is their
+    meaning).
+    """
+    info = REGISTRY[spec.data.dataset]
+    if not info.imported:
+        return spec
+    d, t = spec.data, spec.train
+    cap = min(info.n_train, QUICK_MAX_TRAIN) if quick else info.n_train
+    n = min(d.train_size or info.n_train, cap)
+    changes: dict[str, Any] = {"data.train_size": n if n < info.n_train else 0}
+    if quick and t.epochs > 1:
+        steps = _steps(d.train_size or REGISTRY[CALIBRATED_ON].n_train, t.batch_size, t.epochs)
+        changes["train.epochs"] = max(1, round(steps / _steps(n, t.batch_size, 1)))
+    return spec.replace(**changes)
 
 
 def noise_changes(kind: str, level: float) -> dict[str, Any]:
@@ -137,6 +190,6 @@ def panels(spec: RunSpec) -> tuple[str, ...]:
 
 
 __all__ = [
-    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec",
-    "concat_runs", "inconclusive", "noise_changes", "panels", "rnd",
+    "SCALES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "chance", "concat_runs",
+    "fit_to_data", "inconclusive", "noise_changes", "panels", "rnd",
 ]  # fmt: skip

@@ -37,29 +37,43 @@ def admissible(spec: RunSpec | dict | str) -> RunSpec:
     return checked
 
 
-def submit(spec: RunSpec | dict | str, store: StoreArg = None, *, retry: bool = False) -> str:
+def submit(
+    spec: RunSpec | dict | str,
+    store: StoreArg = None,
+    *,
+    retry: bool = False,
+    admit: jobqueue.Admit | None = None,
+) -> str:
     """Queue a run unless the store has it; returns its key. A done, queued or running key is
-    returned as is; a failed/cancelled one stays so unless `retry=True`."""
-    return jobqueue.enqueue(open_store(store), [admissible(spec)], retry=retry)[0]
+    returned as is; a failed/cancelled one stays so unless `retry=True`. `admit`: a caller's
+    admission rule, checked atomically with the enqueue (jobqueue.Admit)."""
+    return jobqueue.enqueue(open_store(store), [admissible(spec)], retry=retry, admit=admit)[0]
 
 
 def sweep_id(keys: list[str]) -> str:
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
 
-def submit_sweep(specs: list, store: StoreArg = None, *, retry: bool = False) -> str:
-    """Queue a grid of runs all at once (none if one is invalid or the queue would overflow);
-    returns the sweep id."""
+def submit_sweep(
+    specs: list,
+    store: StoreArg = None,
+    *,
+    retry: bool = False,
+    admit: jobqueue.Admit | None = None,
+) -> str:
+    """Queue a grid of runs all at once (none if one is invalid, the queue would overflow or
+    `admit` refuses); returns the sweep id."""
     s = open_store(store)
-    keys = jobqueue.enqueue(s, [admissible(x) for x in specs], retry=retry)
+    keys = jobqueue.enqueue(s, [admissible(x) for x in specs], retry=retry, admit=admit)
     sid = sweep_id(keys)
     s.index.set_sweep(sid, keys)
     return sid
 
 
-def cancel(key: str, store: StoreArg = None) -> str:
-    """Cancel a queued or running run (a worker stops it within an epoch); returns its status."""
-    return jobqueue.cancel(open_store(store), key)
+def cancel(key: str, store: StoreArg = None, guard: jobqueue.Guard | None = None) -> str:
+    """Cancel a queued or running run (a worker stops it within an epoch); returns its status.
+    `guard(ix, key)`: a caller's rule, checked in the same transaction (may raise)."""
+    return jobqueue.cancel(open_store(store), key, guard)
 
 
 def retry(key: str, store: StoreArg = None) -> str:
@@ -74,9 +88,10 @@ def retry(key: str, store: StoreArg = None) -> str:
     return "queued"
 
 
-def delete(key: str, store: StoreArg = None) -> bool:
-    """Remove a run and its files (a running one stops: its worker loses the lease)."""
-    return jobqueue.remove(open_store(store), key)
+def delete(key: str, store: StoreArg = None, guard: jobqueue.Guard | None = None) -> bool:
+    """Remove a run and its files (a running one stops: its worker loses the lease).
+    `guard(ix, key)`: a caller's rule, checked in the same transaction (may raise)."""
+    return jobqueue.remove(open_store(store), key, guard)
 
 
 def annotate(

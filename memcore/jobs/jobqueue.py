@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from memcore.spec import RunSpec
@@ -71,11 +72,24 @@ def finish(ix: RunIndex, job: Job, status: str, now: float) -> None:
     ix.set_running(running)
 
 
-def enqueue(store: Store, specs: list[RunSpec], *, retry: bool = False) -> list[str]:
+# A caller's admission rule, run inside enqueue's transaction before anything is written:
+# admit(ix, adding, created, now) may raise to refuse (nothing is queued). `adding`: the keys the
+# call would queue (new ones and retries), `created`: the new ones (their job's "submitted" is
+# `now`). The public demo's queue caps are one (memcore/demo/verbs.py): check and act are one
+# step under the store's lock, so concurrent submitters cannot all pass a check of one count.
+Admit = Callable[[RunIndex, list[str], list[str], float], None]
+# A caller's rule for touching one run (cancel, remove), run inside that transaction.
+Guard = Callable[[RunIndex, str], None]
+
+
+def enqueue(
+    store: Store, specs: list[RunSpec], *, retry: bool = False, admit: Admit | None = None
+) -> list[str]:
     """Queue the specs not yet in the store (atomic `add` of their status); returns their keys.
 
     A done/queued/running key is left as is; a failed or cancelled one is requeued only when
-    `retry`. Raises ValueError when the new jobs would exceed store.max_queue (nothing queued).
+    `retry`. Raises ValueError when the new jobs would exceed store.max_queue, or whatever
+    `admit` raises (see Admit): then nothing is queued.
     """
     keys = [s.key for s in specs]
     now = time.time()
@@ -87,6 +101,8 @@ def enqueue(store: Store, specs: list[RunSpec], *, retry: bool = False) -> list[
         again = [
             k for k in dict.fromkeys(keys) if retry and ix.status(k) in ("failed", "cancelled")
         ]
+        if admit is not None:
+            admit(ix, [s.key for s in fresh] + again, [s.key for s in fresh], now)
         if len(queue) + len(fresh) + len(again) > store.max_queue:
             raise ValueError(
                 f"queue is full ({len(queue)} jobs, limit {store.max_queue}): wait for queued "
@@ -114,11 +130,13 @@ def check_runs_list(ix: RunIndex, store: Store) -> None:
         raise DamagedStore(damaged_message(store.path, "has lost its list of runs"))
 
 
-def cancel(store: Store, key: str) -> str:
+def cancel(store: Store, key: str, guard: Guard | None = None) -> str:
     """Cancel a queued or running run (its worker stops within an epoch); returns its status.
-    KeyError when the store has no such run."""
+    KeyError when the store has no such run; whatever `guard(ix, key)` raises (nothing done)."""
     with store.transact() as ix:
         st, job = ix.require(key)
+        if guard is not None:
+            guard(ix, key)
         if st not in ACTIVE:
             return st
         finish(ix, job, "cancelled", time.time())
@@ -153,12 +171,14 @@ def _forget(ix: RunIndex, key: str) -> None:
     ix.set_running({k: v for k, v in ix.running().items() if k != key})
 
 
-def remove(store: Store, key: str) -> bool:
+def remove(store: Store, key: str, guard: Guard | None = None) -> bool:
     """Remove a run and its files (a running one stops: its worker loses the lease); False
-    when the store has no such run."""
+    when the store has no such run; whatever `guard(ix, key)` raises (nothing done)."""
     with store.transact() as ix:
         if not ix.has_run(key):
             return False
+        if guard is not None:
+            guard(ix, key)
         _forget(ix, key)
     store.remove_files(key)
     return True

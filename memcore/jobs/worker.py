@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from memcore.datasets import REGISTRY
 from memcore.jobs import lease
 from memcore.jobs.jobqueue import enforce_limit
 from memcore.jobs.pool import pid_alive
@@ -52,6 +53,7 @@ class Worker:
         self.id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
         self.term = threading.Event()  # SIGTERM/SIGINT: finish up, requeue the job
         self.key: str | None = None
+        self.batch: list[str] = []  # keys of the batched run it trains (sweeps.batches)
         self.lost = False  # the current job's lease was lost (cancelled, deleted, taken over)
         self.jobs_done = 0
         self.started = time.time()
@@ -77,7 +79,8 @@ class Worker:
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
                     "device": self.device or "auto",
-                    "key": key,
+                    "key": key or (self.batch[0] if self.batch else None),
+                    "keys": [key] if key else list(self.batch),  # a batched run: all its specs
                     "beat": time.time(),
                     "every": self.beat_every,
                     "started": self.started,
@@ -133,6 +136,12 @@ class Worker:
         self.key, self.lost = key, False
         try:
             self.beat()  # show the new job in the heartbeat record now
+            if REGISTRY[spec.data.dataset].imported and spec.key != key:
+                # the key carries the data's content hash: never train new data under it
+                raise ValueError(
+                    f"dataset {spec.data.dataset!r} was replaced after this run was queued; "
+                    "submit the run again to train on the new data"
+                )
             state, n = self._resume(claim)
             writer = RunWriter(s, key, spec, self.id, committed=n)
             run_spec = on_device(spec, self.device)
@@ -179,7 +188,9 @@ class Worker:
         if self.parent is not None:
             threading.Thread(target=self._watch_parent, args=(stop_beats,), daemon=True).start()
         print(f"[worker {self.id}] serving {self.store.path} (pid {os.getpid()})", flush=True)
-        warm_up()
+        # Warm up beside the loop: a SIGTERM meanwhile is answered at once, not after it.
+        warming = threading.Thread(target=warm_up, daemon=True)
+        warming.start()
         idle_since, handled = time.time(), 0
         try:
             while not self.term.is_set():
@@ -194,8 +205,10 @@ class Worker:
                     claim = lease.claim(self.store, self.id)
                 except Exception as e:  # e.g. the store briefly unreadable: keep serving
                     print(f"[worker {self.id}] claim failed: {e}", flush=True)
-                    self.term.wait(1.0)
-                    continue
+                    claim = None  # no work done: idle (a full disk must not keep it alive)
+                    if idle_exit is None or time.time() - idle_since < idle_exit:
+                        self.term.wait(1.0)
+                        continue
                 if claim is None:
                     if idle_exit is not None and time.time() - idle_since >= idle_exit:
                         break
@@ -222,6 +235,8 @@ class Worker:
                 self.beat(gone=True)
             except Exception as e:  # e.g. the disk is full: the record ages out in an hour
                 print(f"[worker {self.id}] could not remove its heartbeat: {e}", flush=True)
+        if not self.term.is_set():  # a normal exit: let the import finish before teardown
+            warming.join(timeout=60)
         print(f"[worker {self.id}] exiting after {self.jobs_done} job(s)", flush=True)
         return 0
 

@@ -125,12 +125,17 @@ def drop_if_deleted(store: Store, key: str) -> None:
 def record_failure(store: Store, key: str, spec: RunSpec, owner: str, e: BaseException) -> str:
     """Mark the run failed with `e`'s message and traceback (its last checkpoint stays for a
     retry); returns the message. A failure that cannot be stored (the disk still full) is
-    printed: the lease then runs out and the run goes back to the queue."""
+    printed and the run put back in the queue, if that can be written; else the lease runs out
+    and the run goes back to the queue then."""
     msg = failure_message(e, spec, store)
     try:
         lease.fail(store, key, owner, msg, "".join(traceback.format_exception(e)))
     except Exception as e2:
         print(f"[{owner}] could not record the failure of {key[:12]}: {e2}", flush=True)
+        try:  # not left "running" (a lease that runs out counts as a worker death)
+            lease.requeue(store, key, owner)
+        except Exception as e3:
+            print(f"[{owner}] could not requeue {key[:12]} either: {e3}", flush=True)
     return msg
 
 

@@ -27,7 +27,15 @@ from typing import Any
 
 from memcore.datasets import REGISTRY
 from memcore.spec.fields import FieldMeta, fail, meta_of, spec_field, validate_fields
-from memcore.spec.sections import TASKS, DataSpec, MetricsSpec, ModelSpec, NoiseSpec, TrainSpec
+from memcore.spec.sections import (
+    TASKS,
+    DataSpec,
+    MetricsSpec,
+    ModelSpec,
+    NoiseSpec,
+    TrainSpec,
+    check_dataset_fit,
+)
 from memcore.spec.text import parse_value
 
 __all__ = [
@@ -59,6 +67,14 @@ SECTIONS = {
 }
 
 
+def canonical_noise(n: NoiseSpec) -> NoiseSpec:
+    """Level 0 corrupts no example: real data whatever the kind, so one spec and one key (kind
+    none, the noise-only fields at their defaults)."""
+    if n.level != 0 or (n.kind, n.x_stats, n.y_mode) == ("none", "global", "uniform"):
+        return n
+    return dataclasses.replace(n, kind="none", x_stats="global", y_mode="uniform")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that determines a run's results; `task` picks what the worker computes."""
@@ -79,10 +95,12 @@ class RunSpec:
         for name, cls in SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 fail(name, getattr(self, name), f"must be a {cls.__name__}")
+        check_dataset_fit(self.data, REGISTRY[self.data.dataset])
         if self.model.arch == "cnn" and len(REGISTRY[self.data.dataset].input_shape) != 3:
             fail("model.arch", "cnn", f"the CNN needs image data; use mlp for {self.data.dataset}")
         if self.task == "sensitivity" and self.model.arch != "mlp":
             fail("model.arch", self.model.arch, "the sensitivity task supports mlp only")
+        object.__setattr__(self, "noise", canonical_noise(self.noise))
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -128,15 +146,21 @@ class RunSpec:
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         try:
-            d = json.loads(text)
+            # A number too long for int() (over 4,300 digits) stays text, so the field it
+            # belongs to rejects it by name instead of the parser failing without one.
+            d = json.loads(text, parse_int=_json_int)
         except (ValueError, RecursionError) as e:
             fail("spec", text, f"is not JSON ({str(e)[:80]})")
         return cls.from_dict(d)
 
     @property
     def key(self) -> str:
-        """Stable cache key: sha256 of canonical JSON plus CODE_VERSION (hex)."""
+        """Stable cache key: sha256 of canonical JSON plus CODE_VERSION (hex); on an imported
+        dataset also its content hash, so a changed file under the same name never serves the
+        old file's runs (built-in datasets' keys are unchanged)."""
         payload = self.to_json() + "|" + CODE_VERSION
+        if content := REGISTRY[self.data.dataset].content_hash:
+            payload += "|data:" + content
         return hashlib.sha256(payload.encode()).hexdigest()
 
     # -- flat form -------------------------------------------------------------------------
@@ -151,6 +175,13 @@ class RunSpec:
     def replace(self, **changes: Any) -> RunSpec:
         """Copy with dotted-name changes, e.g. replace(**{"noise.level": 0.5}); strings parse."""
         return from_flat(changes, base=self)
+
+
+def _json_int(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def field_types() -> dict[str, type]:

@@ -24,8 +24,12 @@ SHOWN_CHARS = 60  # a value echoed in a message is cut here (a link may carry 10
 
 
 def shown(value: Any) -> str:
-    """repr(value), cut to SHOWN_CHARS characters with the full length said."""
-    text = repr(value)
+    """repr(value), cut to SHOWN_CHARS characters with the full length said (an integer too
+    long for Python to write out, over 4,300 digits, is described by its size)."""
+    try:
+        text = repr(value)
+    except ValueError:  # int -> str conversion limit (sys.get_int_max_str_digits)
+        return f"an integer of about {int(value.bit_length() * 0.30103):,} digits"
     return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text):,} characters)"
 
 
@@ -121,6 +125,8 @@ def canonical(name: str, value: Any, default: Any) -> Any:
     for an integer field becomes an int, an int for a real field a float, -0.0 is 0.0, a list
     of numbers a tuple of floats. Anything else is returned as is for the check to reject."""
     if isinstance(default, bool):
+        if not isinstance(value, bool):  # 1, 0, 1.0 would be another key for the same run
+            fail(name, value, "must be one of True, False")
         return value
     if isinstance(default, int):
         ok = isinstance(value, float) and math.isfinite(value) and value.is_integer()

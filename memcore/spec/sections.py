@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memcore.datasets import DATASETS, OFFLINE_DATASETS
+from memcore.datasets import OFFLINE_DATASETS, REGISTRY, DatasetInfo, names
 from memcore.spec.fields import check_number, fail, spec_field, validate_fields
 
 NOISE_KINDS = ("none", "randX", "randY")
@@ -61,6 +61,26 @@ class _Section:
 
 
 # -- rules that need more than one field (run right after their field's own check) ------------
+def _known_dataset(d: DataSpec) -> None:
+    # the registry, not a fixed list: imported datasets are added while the program runs
+    # (a removed one still validates, so its stored runs read; loading it says it was removed)
+    if not isinstance(d.dataset, str) or d.dataset not in REGISTRY:
+        fail(d._f("dataset"), d.dataset, "must be one of " + ", ".join(names()))
+
+
+def check_dataset_fit(data: DataSpec, info: DatasetInfo) -> None:
+    """DataSpec checks that need the dataset's facts: data.downscale only on images, and no
+    larger than their side (checked when the spec is built, so such a run is never queued)."""
+    if data.downscale and len(info.input_shape) != 3:
+        fail("data.downscale", data.downscale, f"{info.name} is not an image dataset; use 0")
+    if data.downscale > info.input_shape[-1]:
+        fail(
+            "data.downscale",
+            data.downscale,
+            f"must be 0 or at most the native side {info.input_shape[-1]} of {info.name}",
+        )
+
+
 def _downscale_not_1(d: DataSpec) -> None:
     if d.downscale == 1:
         fail(d._f("downscale"), 1, "must be 0 (native) or a side length >= 2")
@@ -103,8 +123,8 @@ class DataSpec(_Section):
     dataset: str = spec_field(
         "digits",
         f"{' and '.join(OFFLINE_DATASETS)} work offline; the others need their files in the "
-        "data folder.",
-        choices=DATASETS,
+        "data folder; imported datasets (`datasets add`) work offline too.",
+        rule=_known_dataset,
     )
     train_size: int = spec_field(
         0, "Training examples used (a subset of the train split); 0 = all.",
@@ -153,12 +173,6 @@ class NoiseSpec(_Section):
         "class", "unique: every training example is its own class (N-way output).",
         choices=LABEL_MODES,
     )  # fmt: skip
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.level == 0:  # no example corrupted: real data whatever the kind, one spec, one key
-            for name in ("kind", "x_stats", "y_mode"):
-                object.__setattr__(self, name, type(self).__dataclass_fields__[name].default)
 
 
 @dataclass(frozen=True)

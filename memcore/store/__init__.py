@@ -13,7 +13,8 @@ Layout of a store folder (`open_store(path)`; path from the argument, setting ME
 Files are written before the transaction that references them, so a crash leaves at most an
 orphan file, never a record pointing at nothing; a failed write (a full disk) removes its partial
 file. A store that cannot be written is opened read-only (`Store.readonly`): reads work, writes
-raise ReadOnlyStore. A zero-length or damaged index raises DamagedStore pointing at `doctor`.
+raise ReadOnlyStore. A zero-length, missing or damaged index next to run files raises
+DamagedStore pointing at `doctor` (a fresh empty index would orphan every run).
 diskcache's own eviction is off (eviction_policy="none"): `enforce_limit` evicts whole finished
 runs, oldest first.
 """
@@ -32,10 +33,11 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from memcore import settings
-from memcore.store.cachefile import ReadOnlyCache, empty_index, open_cache
+from memcore.store.cachefile import ReadOnlyCache, lost_index, open_cache
 from memcore.store.faults import (  # noqa: F401  (re-exported: the store's errors)
     CorruptArtifact,
     DamagedStore,
+    DiskFull,
     ReadOnlyStore,
     StoreError,
     damaged_message,
@@ -85,7 +87,7 @@ def _written(path: Path, where: Path) -> Iterator[BinaryIO]:
         raise
     except Exception as e:
         if low_disk(path.parent):  # e.g. torch.save's RuntimeError on a full disk
-            raise StoreError(disk_full_message(where)) from e
+            raise DiskFull(disk_full_message(where)) from e
         raise
     finally:
         if f is not None:
@@ -111,11 +113,10 @@ class Store:
         self.size_limit = int(limit)  # bytes; 0 = no cap
         self.max_queue = int(max_queue or settings.get("MEMCORE_MAX_QUEUE"))
         self.lease_s = float(lease_s or settings.get("MEMCORE_LEASE_S"))
-        if empty_index(self.path):
-            raise DamagedStore(
-                damaged_message(self.path, "is empty (0 bytes) although the store holds runs")
-            )
+        if (lost := lost_index(self.path)) is not None:  # never start an empty index over runs
+            raise DamagedStore(damaged_message(self.path, lost))
         self.readonly = readonly
+        self.full = False  # opened read-only because the disk is full
         if not readonly:
             try:
                 with disk_errors(self.path):
@@ -124,15 +125,19 @@ class Store:
                     self.cache = open_cache(self.path / "index")
             except StoreError as e:
                 # SQLite says "unable to open database file" when it cannot create its -shm
-                # file in a read-only folder: the folder's writability decides.
+                # file in a read-only folder: the folder's writability decides. A full disk
+                # is served read-only too (reads work; a write says the disk is full).
                 ro = isinstance(e, ReadOnlyStore) or not os.access(self.path / "index", os.W_OK)
-                if not ro or not (self.path / "index" / "cache.db").is_file():
+                self.full = isinstance(e, DiskFull)
+                if not (ro or self.full) or not (self.path / "index" / "cache.db").is_file():
                     raise  # not a read-only store, or nothing to read either
                 self.readonly = True
         if self.readonly:
             with disk_errors(self.path):
                 self.cache = ReadOnlyCache(self.path / "index")
-        self.index = RunIndex(self.cache, self.path, errors=self.errors, readonly=self.readonly)
+        self.index = RunIndex(
+            self.cache, self.path, errors=self.errors, readonly=self.readonly, refusal=self.refusal
+        )
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -144,10 +149,17 @@ class Store:
         """Low-level failures inside become StoreErrors naming this store (faults.py)."""
         return disk_errors(self.path)
 
+    def refusal(self, what: str = "writing") -> StoreError:
+        """The error a write meets on this store: read-only, or a full disk."""
+        if self.full:
+            return DiskFull(disk_full_message(self.path))
+        return ReadOnlyStore(read_only_message(self.path, what))
+
     def writable(self, what: str = "writing") -> None:
-        """Raise ReadOnlyStore (saying so, and the fix) when this store cannot be written."""
+        """Raise ReadOnlyStore or DiskFull (saying so, and the fix) when this store cannot be
+        written."""
         if self.readonly:
-            raise ReadOnlyStore(read_only_message(self.path, what))
+            raise self.refusal(what)
 
     @contextlib.contextmanager
     def transact(self) -> Iterator[RunIndex]:

@@ -5,8 +5,10 @@
 - `ReadOnlyCache`: the same file opened with SQLite's `mode=ro` (plus `immutable=1` when the
   folder cannot hold SQLite's -shm file), for stores on a read-only mount or without write
   permission: every read works, every write fails (the Store refuses writes first, saying so).
-- `empty_index`: a zero-length cache.db next to stored files is damage, not a fresh store.
-- `integrity`: SQLite's `PRAGMA quick_check` on a read-only connection (doctor, error paths).
+- `lost_index`: a zero-length or missing cache.db next to stored run files is damage, not a
+  fresh store (opening it would start an empty index and orphan every run).
+- `integrity`: SQLite's `PRAGMA quick_check` on a read-only connection (doctor, error paths);
+  an I/O failure (a full disk, permissions) is raised, never reported as damage.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 import diskcache
+
+from memcore.store.faults import low_disk
 
 DBNAME = "cache.db"  # diskcache's file name inside the index folder
 
@@ -41,7 +45,11 @@ def open_cache(directory: Path, attempts: int = 40) -> diskcache.Cache:
 def _ro_uri(db: Path) -> str:
     # SQLite needs to create the -shm file of a WAL database even to read it, unless the
     # folder cannot take it: then `immutable=1` (nobody can be writing a read-only folder).
-    immutable = not os.access(db.parent, os.W_OK) and not db.with_name(DBNAME + "-shm").exists()
+    # On a full disk the -shm file cannot grow either; with no (or an empty) -wal file every
+    # committed write is in cache.db, and nobody can commit more there: reading it whole is safe.
+    shm, wal = db.with_name(DBNAME + "-shm"), db.with_name(DBNAME + "-wal")
+    full = low_disk(db.parent) and (not wal.exists() or wal.stat().st_size == 0)
+    immutable = (not os.access(db.parent, os.W_OK) and not shm.exists()) or full
     return f"file:{db}?mode=ro" + ("&immutable=1" if immutable else "")
 
 
@@ -74,22 +82,44 @@ class ReadOnlyCache(diskcache.Cache):
         return con
 
 
-def empty_index(store: Path, grace_s: float = 10.0) -> bool:
-    """Whether <store>/index/cache.db is zero bytes although the store holds data (artifact or
-    checkpoint files) or the file is older than `grace_s` (a first open writes it at once)."""
+def run_files(store: Path) -> list[Path]:
+    """The store's run folders and files (artifacts/K, checkpoints/K.N.pt)."""
+    return sorted((store / "artifacts").glob("*")) + sorted((store / "checkpoints").glob("*"))
+
+
+def lost_index(store: Path, grace_s: float = 10.0) -> str | None:
+    """What is wrong when <store>/index/cache.db cannot be the store's index although the store
+    holds run files: "is missing ..." or "is empty (0 bytes) ..." (a zero-length file with no
+    run files is damage too once older than `grace_s`: a first open writes it at once). None
+    when it may be opened (a store that never held a run may start a fresh index)."""
     db = store / "index" / DBNAME
     try:
         st = db.stat()
     except FileNotFoundError:
-        return False
+        if any((store / "artifacts").glob("*/*")) or any((store / "checkpoints").glob("*")):
+            return "is missing although the store holds run files"
+        return None
     if st.st_size:
-        return False
+        return None
     files = any((store / "artifacts").glob("*/*")) or any((store / "checkpoints").glob("*"))
-    return files or time.time() - st.st_mtime > grace_s
+    if files or time.time() - st.st_mtime > grace_s:
+        return "is empty (0 bytes) although the store holds runs"
+    return None
+
+
+# SQLite's words for a damaged file (anything else, e.g. "disk I/O error", "unable to open
+# database file", "database or disk is full", is the disk or the permissions, not the file).
+DAMAGE_WORDS = ("malformed", "not a database", "corrupt")
+
+
+def is_damage(e: BaseException) -> bool:
+    return isinstance(e, sqlite3.DatabaseError) and any(w in str(e).lower() for w in DAMAGE_WORDS)
 
 
 def integrity(store: Path) -> list[str]:
-    """Problems SQLite's quick_check finds in the index ([] = none, or no index at all)."""
+    """Problems SQLite's quick_check finds in the index ([] = none, or no index at all).
+    Raises sqlite3.DatabaseError when the check itself cannot run (a full disk, no permission:
+    `is_damage` says no), so a disk problem is never reported as a damaged index."""
     db = store / "index" / DBNAME
     if not db.is_file() or db.stat().st_size == 0:
         return []
@@ -100,5 +130,7 @@ def integrity(store: Path) -> list[str]:
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
-        return [str(e)]
+        if is_damage(e):
+            return [str(e)]
+        raise
     return [] if rows == ["ok"] else rows

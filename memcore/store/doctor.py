@@ -1,81 +1,136 @@
-"""Check a store folder and repair it: `python -m memcore doctor [--repair]`.
+"""Check a store folder: `python -m memcore doctor` (repairs: memcore/store/repair.py).
 
-`check(path)` only reads. It compares the index's ground truth (every run's status entry) with the
-lists built from it (`runs`, `queue`, `running`), checks that every run has its spec and job and
-that the files its records and checkpoint point at exist, and lists orphans: artifact folders and
-checkpoint files of no run, and temporary files of interrupted writes. A damaged or empty
-cache.db is reported with SQLite's own words.
-
-`repair(path)` fixes what `check` found, deleting only what cannot be used:
-- a damaged or empty cache.db: the index folder is moved aside (index.damaged-<time>, never
-  deleted) and every entry still readable is copied into a fresh index;
-- the `runs`, `queue` and `running` lists are rebuilt from the status entries;
-- runs without a spec or a job record are removed from the index;
-- orphan files and temporary files are deleted.
-Stop the app and the workers first: a process that had the old index open keeps using it.
+`check(path)` only reads. It checks, in order:
+- the disk: on a full disk (or when the index cannot be read for an I/O reason: permissions, a
+  disk error) it says so and stops (`Report.blocked`): a disk problem is never called damage;
+- the index file: missing or empty although run files exist, or damaged (SQLite's quick_check);
+- the index's lists (`runs`, `queue`, `running`) against every run's status entry, and runs that
+  lost an entry (a status, a spec or a job);
+- every run's records: each committed chunk holds as many records as its job says, every
+  artifact file exists and matches its sha256, and so does the resume checkpoint;
+- orphans: artifact folders and checkpoint files of no run the index knows, and temporary files
+  of interrupted writes.
+Problems come in two kinds: `problems` that `doctor --repair` fixes, and `recompute` (a run whose
+records or files are lost or corrupt: only `python -m memcore recompute KEY` can fix it).
 """
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import diskcache
-
-from memcore.store import Store
-from memcore.store.cachefile import DBNAME, empty_index, integrity, open_cache
-from memcore.store.index import RunIndex
+from memcore.store import DamagedStore, Store, StoreError, sha256_file
+from memcore.store.cachefile import DBNAME, integrity, lost_index, run_files
+from memcore.store.faults import LOW_DISK, low_disk
 
 
 @dataclass
 class Report:
-    """What `check` found (problems, orphans) or `repair` did (fixed)."""
+    """What `check` found, or what `repair` did (`fixed`) and found after."""
 
     path: Path
     runs: int = 0  # runs with a status entry
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # --repair fixes these
+    recompute: dict[str, str] = field(default_factory=dict)  # run key -> what is lost
     orphans: list[Path] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
+    blocked: str | None = None  # why nothing could be checked (a full disk, an I/O error)
 
     @property
     def healthy(self) -> bool:
-        return not self.problems and not self.orphans
+        return not (self.problems or self.recompute or self.orphans or self.blocked)
 
     def lines(self) -> list[str]:
         out = [f"store {self.path}: {self.runs} run(s)"]
+        out += [f"cannot check: {self.blocked}"] if self.blocked else []
         out += [f"problem: {p}" for p in self.problems]
+        out += [f"lost: run {k[:12]}: {why}" for k, why in self.recompute.items()]
         out += [f"orphan: {o.relative_to(self.path)}" for o in self.orphans]
         out += [f"fixed: {f}" for f in self.fixed]
         return out
 
+    def advice(self) -> list[str]:
+        """What to type next (nothing when healthy)."""
+        if self.blocked:
+            return ["free space on the disk (or fix the folder's permissions), then check again"]
+        out = []
+        if self.problems or self.orphans:
+            out.append(f"to fix it: python -m memcore doctor --store {self.path} --repair")
+        out += [
+            f"to recompute run {k[:12]}: python -m memcore recompute {k} --store {self.path}"
+            for k in self.recompute
+        ]
+        return out
 
-def _index_damage(path: Path) -> str | None:
-    db = path / "index" / DBNAME
-    if empty_index(path) or (db.is_file() and db.stat().st_size == 0):
-        return f"{db} is empty (0 bytes): every run's records and status are gone from it"
-    found = integrity(path)
-    return f"{db} is damaged: {'; '.join(found[:5])}" if found else None
+
+def full_disk(path: Path) -> str | None:
+    """Why the disk holding `path` is too full to trust or repair the store, or None."""
+    if not low_disk(path):
+        return None
+    free = shutil.disk_usage(path).free
+    return (
+        f"the disk holding {path} is full ({free / 2**20:.1f} MiB free, under "
+        f"{LOW_DISK / 2**20:.0f} MiB): free some space first; nothing was changed"
+    )
 
 
-def _orphans(path: Path, keys: set[str]) -> list[Path]:
+def index_damage(path: Path) -> str | None:
+    """The index file's damage (missing or empty next to run files, or SQLite's quick_check),
+    or None. Raises StoreError when the file cannot even be checked (a disk problem)."""
+    if (lost := lost_index(path)) is not None:
+        return f"{path / 'index' / DBNAME} {lost}"
+    try:
+        found = integrity(path)
+    except sqlite3.DatabaseError as e:  # not damage: the disk or the permissions
+        raise StoreError(
+            f"the index {path / 'index' / DBNAME} could not be read ({e}): check the disk and "
+            "the folder's permissions"
+        ) from e
+    return f"{path / 'index' / DBNAME} is damaged: {'; '.join(found[:5])}" if found else None
+
+
+def orphans(path: Path, known: set[str]) -> list[Path]:
+    """Run files of no key in `known`, and temporary files of interrupted writes."""
     out = []
-    for d in sorted((path / "artifacts").glob("*")):
-        if d.name not in keys:
-            out.append(d)
-        else:
-            out += sorted(d.glob("*.tmp*"))
-    for f in sorted((path / "checkpoints").glob("*")):
-        if f.name.split(".")[0] not in keys or ".tmp" in f.name:
-            out.append(f)
+    for p in run_files(path):
+        key = p.name.split(".")[0]
+        if key not in known or ".tmp" in p.name:
+            out.append(p)
+        elif p.is_dir():
+            out += sorted(p.glob("*.tmp*"))
     return out
+
+
+def _check_records(store: Store, key: str, job: dict, report: Report) -> None:
+    ix, ends, start = store.index, job["chunks"], 0
+    for i, end in enumerate(ends):
+        recs = ix.chunk(key, i)
+        if not ix.has_chunk(key, i) or len(recs) != end - start:
+            report.recompute[key] = f"record chunk {i} holds {len(recs)} of {end - start} records"
+            return
+        start = end
+        for rec in recs:
+            if rec.get("file") and (why := _bad_file(store, rec)) is not None:
+                report.recompute[key] = f"artifact {rec['file']} {why}"
+                return
+    ck = job.get("checkpoint")
+    if ck and (why := _bad_file(store, ck)) is not None:
+        report.recompute[key] = f"checkpoint {ck['file']} {why}"
+
+
+def _bad_file(store: Store, rec: dict) -> str | None:
+    path = store.path / rec["file"]
+    if not path.is_file():
+        return "is missing"
+    return None if sha256_file(path) == rec["sha256"] else "failed its sha256 checksum"
 
 
 def _check_runs(store: Store, report: Report) -> None:
     ix = store.index
-    keys = set(ix.status_keys())
+    have = ix.entry_keys()
+    keys = have["status"]
     report.runs = len(keys)
     listed = set(ix.runs())
     if not ix.has_runs_list() and keys:
@@ -84,6 +139,8 @@ def _check_runs(store: Store, report: Report) -> None:
         report.problems.append(f"{len(keys - listed)} run(s) are missing from the list of runs")
     if listed - keys:
         report.problems.append(f"the list of runs names {len(listed - keys)} unknown run(s)")
+    for key in sorted((have["spec"] & have["job"]) - keys):
+        report.problems.append(f"run {key[:12]} lost its status (its spec and job are intact)")
     queue, running = ix.queue(), ix.running()
     for key in sorted(keys):
         st, job, spec = ix.status(key), ix.job(key), ix.spec_json(key)
@@ -94,114 +151,37 @@ def _check_runs(store: Store, report: Report) -> None:
             report.problems.append(f"run {key[:12]} is {st} but {'not ' * (st == 'queued')}queued")
         if st == "running" and key not in running:
             report.problems.append(f"run {key[:12]} is running but not in the running list")
-        ck = job.get("checkpoint")
-        if ck and not (store.path / ck["file"]).is_file():
-            report.problems.append(f"run {key[:12]}: checkpoint {ck['file']} is missing")
-        for i in range(len(job["chunks"])):
-            for rec in ix.chunk(key, i):
-                if rec.get("file") and not (store.path / rec["file"]).is_file():
-                    report.problems.append(f"run {key[:12]}: artifact {rec['file']} is missing")
+        _check_records(store, key, job, report)
     if stale := [k for k in queue if k not in keys or ix.status(k) != "queued"]:
         report.problems.append(f"the queue holds {len(stale)} key(s) that are not queued runs")
     if stale := [k for k in running if ix.status(k) != "running"]:
         report.problems.append(f"the running list holds {len(stale)} run(s) not running")
-    report.orphans = _orphans(store.path, keys)
+    report.orphans = orphans(store.path, keys | have["spec"] | have["job"] | have["rec"])
 
 
 def check(path: str | Path) -> Report:
     """Read-only: what is wrong with the store at `path` (nothing is changed)."""
     path = Path(path).resolve()
     report = Report(path)
-    if not (path / "index" / DBNAME).is_file():
+    if not (path / "index").is_dir() and not run_files(path):
         report.problems.append(f"no index at {path / 'index' / DBNAME}: not a store")
         return report
-    if (damage := _index_damage(path)) is not None:
-        report.problems.append(damage)
-        report.orphans = _orphans(path, set())
+    report.blocked = full_disk(path)
+    if report.blocked is not None:
         return report
-    store = Store(path, readonly=True)
     try:
-        _check_runs(store, report)
-    finally:
-        store.close()
+        damage = index_damage(path)
+        if damage is not None:
+            report.problems.append(damage)
+            report.orphans = orphans(path, set())  # the index cannot say whose they are
+            return report
+        store = Store(path, readonly=True)
+        try:
+            _check_runs(store, report)
+        finally:
+            store.close()
+    except DamagedStore as e:  # a damaged page the quick check did not reach
+        report.problems.append(str(e))
+    except StoreError as e:
+        report.blocked = str(e)
     return report
-
-
-def _salvage(path: Path, report: Report) -> None:
-    """Move the index folder aside and copy every readable entry into a fresh one."""
-    old = path / "index"
-    aside = path / f"index.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
-    old.rename(aside)
-    fresh = open_cache(old)
-    disk = diskcache.Disk(str(aside))
-    copied = lost = 0
-    try:
-        con = sqlite3.connect(f"file:{aside / DBNAME}?mode=ro", uri=True)
-        (top,) = con.execute("SELECT MAX(rowid) FROM Cache").fetchone()
-    except sqlite3.DatabaseError:
-        con, top = None, None
-    with fresh.transact():
-        for rowid in range(1, (top or 0) + 1):
-            try:
-                row = con.execute(
-                    "SELECT key, raw, mode, filename, value FROM Cache WHERE rowid = ?", (rowid,)
-                ).fetchone()
-                if row is None:
-                    continue
-                key = disk.get(row[0], bool(row[1]))
-                fresh.set(key, disk.fetch(row[2], row[3], row[4], False))
-                copied += 1
-            except Exception:  # an unreadable page or value file: that entry is lost
-                lost += 1
-    if con is not None:
-        con.close()
-    fresh.close()
-    report.fixed.append(
-        f"index moved aside to {aside.name}; {copied} entries copied into a fresh index"
-        + (f", {lost} unreadable" if lost else "")
-    )
-
-
-def _rebuild_lists(ix: RunIndex, report: Report) -> None:
-    keys = set(ix.status_keys())
-    for key in sorted(keys):
-        if ix.job(key) is None or ix.spec_json(key) is None:
-            ix.delete_run(key)
-            keys.discard(key)
-            report.fixed.append(f"removed run {key[:12]} (no job or spec: unusable)")
-    jobs = {k: ix.job(k) for k in keys}
-    ix.set_runs({k: jobs[k]["submitted"] for k in keys})
-    by_time = sorted(keys, key=lambda k: jobs[k]["submitted"])
-    queue = [k for k in ix.queue() if k in keys and ix.status(k) == "queued"]
-    queue += [k for k in by_time if ix.status(k) == "queued" and k not in queue]
-    ix.set_queue(list(dict.fromkeys(queue)))
-    ix.set_running({k: jobs[k]["worker"] or "" for k in keys if ix.status(k) == "running"})
-    report.fixed.append(f"lists of runs, queue and running rebuilt from {len(keys)} run(s)")
-
-
-def repair(path: str | Path) -> Report:
-    """Fix what `check` finds (module docstring); returns the report of the store after it."""
-    path = Path(path).resolve()
-    before = check(path)
-    fixed: list[str] = []
-    if not (path / "index" / DBNAME).is_file():
-        return before
-    if _index_damage(path) is not None:
-        _salvage(path, before)
-        fixed += before.fixed
-    store = Store(path)
-    try:
-        with store.transact() as ix:
-            probe = Report(path)
-            _rebuild_lists(ix, probe)
-            fixed += probe.fixed
-        orphans = _orphans(path, set(store.index.status_keys()))
-    finally:
-        store.close()
-    for p in orphans:
-        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-    if orphans:
-        fixed.append(f"deleted {len(orphans)} orphan file(s) or folder(s)")
-    after = check(path)
-    after.fixed = fixed
-    return after

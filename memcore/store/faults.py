@@ -32,6 +32,10 @@ class DamagedStore(StoreError):
     """The store's index is damaged or inconsistent: `python -m memcore doctor` says how."""
 
 
+class DiskFull(StoreError):
+    """The disk holding the store is full: free space first (nothing stored was lost)."""
+
+
 _READONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 LOW_DISK = 64 * 2**20  # bytes free below which a failed write is blamed on a full disk
 
@@ -90,20 +94,21 @@ def disk_errors(where: Path) -> Iterator[None]:
         yield
     except OSError as e:
         if disk_full(e):
-            raise StoreError(disk_full_message(where)) from e
+            raise DiskFull(disk_full_message(where)) from e
         if read_only(e):
             raise ReadOnlyStore(read_only_message(where)) from e
         raise
     except sqlite3.DatabaseError as e:
         text = str(e).lower()
-        if disk_full(e):
-            raise StoreError(disk_full_message(where)) from e
+        if disk_full(e) or (("i/o" in text or "unable to open" in text) and low_disk(where)):
+            raise DiskFull(disk_full_message(where)) from e  # SQLite's I/O error on a full disk
         if read_only(e):
             raise ReadOnlyStore(read_only_message(where)) from e
         if "locked" in text or "busy" in text:
             raise
         if "malformed" in text or "not a database" in text or "corrupt" in text:
             raise DamagedStore(damaged_message(where, f"is damaged ({e})")) from e
-        raise StoreError(
-            f"the store at {where} is unreadable ({e}); {doctor_hint(where)}, or move it aside"
+        raise StoreError(  # the disk or the permissions, not the file: no --repair advice
+            f"the store at {where} could not be read ({e}): check the disk and the folder's "
+            f"permissions; python -m memcore doctor --store {where} says more"
         ) from e

@@ -45,14 +45,18 @@ class RunIndex:
         *,
         errors: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
         readonly: bool = False,
+        refusal: Callable[[], Exception] | None = None,
     ) -> None:
         self.cache = cache
         self.where = where  # the store folder, for messages
         self.errors = errors
         self.readonly = readonly
+        self.refusal = refusal  # the error a write meets when read-only (default: read-only)
 
     def _write(self) -> AbstractContextManager[None]:
         if self.readonly:
+            if self.refusal is not None:
+                raise self.refusal()
             raise ReadOnlyStore(read_only_message(self.where))  # type: ignore[arg-type]
         return self.errors()
 
@@ -83,6 +87,19 @@ class RunIndex:
             for k in self.cache.iterkeys():
                 if isinstance(k, str) and k.startswith(_STATUS):
                     yield k[len(_STATUS) :]
+
+    def entry_keys(self) -> dict[str, set[str]]:
+        """Run keys by the kind of entry they have: {"status", "spec", "job", "rec"} -> keys
+        (doctor: a run that lost one entry is still known by the others)."""
+        out: dict[str, set[str]] = {"status": set(), "spec": set(), "job": set(), "rec": set()}
+        with self.errors():
+            for k in self.cache.iterkeys():
+                if isinstance(k, str) and (kind := k.split(":", 1)[0]) in out:
+                    out[kind].add(k.split(":")[1])
+        return out
+
+    def has_chunk(self, key: str, i: int) -> bool:
+        return self._has(f"rec:{key}:{i}")
 
     def status(self, key: str) -> str | None:
         return self._get(f"status:{key}")

@@ -97,7 +97,12 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], obj
     from memcore.engine import trainer  # torch loads only when something is trained
 
     store = worker.store
-    writers = [RunWriter.fresh(store, c, worker.id) for c in claims]
+    writers: list[RunWriter] = []
+    try:
+        writers += [RunWriter.fresh(store, c, worker.id) for c in claims]
+    except Exception as e:  # a full disk, say: every claimed spec goes back, none left running
+        _requeue_each([c.key for c in claims], worker, f"could not start ({e})")
+        raise
     alive = [True] * len(writers)  # still this worker's (not cancelled, deleted or finished)
     specs = [on_device(c.spec, worker.device) for c in claims]
     stop_beats = threading.Event()
@@ -113,6 +118,7 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], obj
 
     beats = threading.Thread(target=beat, daemon=True)
     beats.start()
+    worker.batch = [w.key for w in writers]  # its heartbeat names the batch, not "no job"
     keys = ", ".join(w.key[:12] for w in writers)
     print(f"[batches] {len(writers)} specs as one run: {keys}", flush=True)
     try:
@@ -127,20 +133,31 @@ def _run_group(claims: list[lease.Claim], worker: Worker, tick: Callable[[], obj
             if tick is not None and rec["type"] == "checkpoint" and i == len(writers) - 1:
                 tick()
         if worker.term.is_set():  # stopping: back to the queue, resumed alone later
-            for i in (i for i, a in enumerate(alive) if a):
-                lease.requeue(store, writers[i].key, worker.id)
-                alive[i] = False
+            _requeue_each([w.key for w, a in zip(writers, alive, strict=True) if a], worker)
+            alive = [False] * len(writers)
         elif any(alive):
             raise RuntimeError("the batched run ended without a 'done' record")
     except BaseException as e:
-        for w in (w for w, a in zip(writers, alive, strict=True) if a):
-            if isinstance(e, Exception):
+        # Each spec on its own (record_failure never raises): one whose end cannot be written
+        # must not leave the others "running" until their leases expire.
+        live = [w for w, a in zip(writers, alive, strict=True) if a]
+        if isinstance(e, Exception):
+            for w in live:
                 w.fail(e)
-            else:  # interrupted: back to the queue, resumed from its last checkpoint
-                lease.requeue(store, w.key, worker.id)
-        if not isinstance(e, Exception):
+        else:  # interrupted: back to the queue, resumed from its last checkpoint
+            _requeue_each([w.key for w in live], worker)
             raise
     finally:
+        worker.batch = []
         stop_beats.set()
         beats.join(timeout=5)
     return sum(w.done for w in writers)
+
+
+def _requeue_each(keys: list[str], worker: Worker, why: str = "stopping") -> None:
+    """Give each spec back to the queue on its own (a full disk may refuse one write)."""
+    for key in keys:
+        try:
+            lease.requeue(worker.store, key, worker.id)
+        except Exception as e:
+            print(f"[batches] could not requeue {key[:12]} ({why}): {e}", flush=True)
