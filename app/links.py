@@ -98,4 +98,4 @@ def resolve_run(wanted: str, keys: list[str]) -> tuple[str | None, str | None]:
         return found[0], None
     if found:
         return None, f"{len(found)} runs have keys starting {w!r}: give more characters"
-    return None, f"no run with key {w[:12]!r} is listed here"
+    return None, f"no training run with key {w[:12]!r} is stored"

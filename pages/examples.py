@@ -34,7 +34,8 @@ keys = [r["key"] for r in rows]
 wanted = st.query_params.get("run", "")
 found, why = links.resolve_run(wanted, keys)
 if why:
-    st.warning(f"{errors.escape(why)} among the runs with tracked examples; showing the newest.")
+    why = why[:1].upper() + why[1:]  # "No training run with key ..."
+    st.warning(f"{errors.escape(why)} that tracked examples; showing the newest.")
 index = keys.index(found) if found else 0
 
 

@@ -206,7 +206,7 @@ def test_examples_page_takes_a_key_prefix_and_lists_only_runs_with_examples(stor
     at.switch_page("../pages/examples.py").run()
     from test_errors import plain
 
-    assert any("no run with key '0123456789ab'" in plain(w.value) for w in at.warning)
+    assert any("No training run with key '0123456789ab'" in plain(w.value) for w in at.warning)
     assert resolve_run("AB1", ["ab12", "ab13", "cd"])[1].startswith("2 runs have keys")
     assert resolve_run(" ab12 ", ["ab12", "ab13"]) == ("ab12", None)
 
