@@ -61,9 +61,10 @@ def _theme() -> alt.theme.ThemeConfig:
 FADED = 0.06  # opacity of a series hidden from its legend (a trace stays, so the axis holds)
 
 
-def zoom() -> alt.Parameter:
-    """Scales bound to the mouse: drag pans, the wheel zooms, a double-click resets."""
-    return alt.selection_interval(bind="scales", name="zoom")
+def zoom(name: str = "zoom") -> alt.Parameter:
+    """Scales bound to the mouse: drag pans, the wheel zooms, a double-click resets. Each panel
+    of a concatenated chart takes its own `name` (Vega-Lite rejects one name twice in a spec)."""
+    return alt.selection_interval(bind="scales", name=name)
 
 
 def legend_toggle(field: str, name: str = "shown") -> alt.Parameter:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_figures_charts import interactive_lines
 
 from charts import compare, examples, export, per_example, sensitivity, style, training
 from memcore.metrics import easiness
@@ -258,11 +259,6 @@ def test_gini_chart_two_variants():
     assert enc["color"]["scale"]["range"] == [style.RANDX, style.REFERENCE]
 
 
-def _params(spec: dict) -> list[dict]:
-    return spec.get("params", []) + [p for layer in spec.get("layer", []) for p in
-                                     layer.get("params", [])]  # fmt: skip
-
-
 def _line_charts() -> dict:
     epochs = pd.DataFrame(
         {"epoch": [0.0, 1.0, 0.0, 1.0], "member": [0, 0, 1, 1], "clean_acc": [0.1, 0.5, 0.2, 0.6],
@@ -287,16 +283,33 @@ def _line_charts() -> dict:
 @pytest.mark.parametrize("name", list(_line_charts()))
 def test_every_line_chart_zooms_pans_and_toggles_series_from_its_legend(name):
     chart, field = _line_charts()[name]
-    spec = chart.to_dict()
-    params = {p["name"]: p for p in _params(spec)}
-    assert params["zoom"]["bind"] == "scales" and params["zoom"]["select"]["type"] == "interval"
-    assert params["shown"]["bind"] == "legend"
+    params = interactive_lines(chart)
+    assert params["zoom"]["bind"] == "scales"
     assert params["shown"]["select"] == {"type": "point", "fields": [field]}
-    layers = spec.get("layer", [spec])
-    marks = [(lay["mark"]["type"] if isinstance(lay["mark"], dict) else lay["mark"], lay)
-             for lay in layers]  # fmt: skip
-    faded = [lay["encoding"].get("opacity") for m, lay in marks if m in ("line", "area")]
-    assert faded and all(o and o["condition"]["param"] == "shown" for o in faded)
+
+
+def test_easiness_panels_zoom_apart_and_toggle_groups_and_references():
+    """Histogram and sorted curve zoom on their own; one legend toggle hides a group (bars and
+    points), another a reference (its lines in both panels)."""
+    refs = pd.DataFrame({"p_correct": [0.0, 0.5, 1.0], "probability": [0.25, 0.5, 0.25]})
+    easy = pd.DataFrame({"example": range(4), "p_correct": [0.0, 0.5, 1.0, 1.0],
+                         "group": ["clean", "clean", "noisy", "noisy"]})  # fmt: skip
+    chart = per_example.easiness_chart(easy, refs, "randY")
+    params = interactive_lines(chart)
+    assert {n for n, p in params.items() if p.get("bind") == "scales"} == {
+        "zoom_histogram",
+        "zoom_sorted",
+    }
+    assert params["shown"]["select"]["fields"] == ["group"]
+    assert params["shown_reference"]["select"]["fields"] == ["reference"]
+    spec = chart.to_dict()
+    faded = {
+        v["mark"]["type"] if isinstance(v["mark"], dict) else v["mark"]: v["encoding"]["opacity"]
+        for panel in spec["hconcat"]
+        for v in panel["layer"]
+    }
+    assert faded["bar"]["condition"]["param"] == faded["point"]["condition"]["param"] == "shown"
+    assert faded["line"]["condition"]["param"] == "shown_reference"
 
 
 def test_tooltips_show_four_significant_digits_unless_told_otherwise():
