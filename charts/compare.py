@@ -129,7 +129,7 @@ def overlay_chart(
         opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
         tooltip=tip,
     )
-    line = line.add_params(toggle) if facet_by else line.add_params(zoom(), toggle)
+    line = line.add_params(zoom(), toggle)  # faceted too: the panels share one zoom
     layers = (band, line, points.add_params(hover))
     heading = title or f"{metric[:1].upper()}{metric[1:]} by {color_by}"
     if facet_by is None:

@@ -277,6 +277,12 @@ def _line_charts() -> dict:
         "gini": (sensitivity.gini_chart(sens), "variant"),
         "gini pair": (sensitivity.gini_chart({"real": sens, "randX": sens}), "setting"),
         "overlay": (compare.overlay_chart(band, "validation accuracy"), "run"),
+        "overlay in panels": (
+            compare.overlay_chart(
+                band.assign(width=[16, 16, 32, 32]), "validation accuracy", "run", "width"
+            ),
+            "run",
+        ),
     }
 
 
