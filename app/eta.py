@@ -65,3 +65,41 @@ def text(seconds: float | None) -> str:
     if seconds < 90:
         return f"ETA {seconds:.0f} s"
     return f"ETA {seconds / 60:.1f} min"
+
+
+# -- the sidebar's estimate, calibrated on this machine ---------------------------------------
+CALIBRATE_ON = 20  # the newest measured runs whose measured / estimated ratios set the range
+SPREAD = 0.3  # one measured run: +-30% around it (one run says little about the spread)
+
+
+def ratios(pairs: list[tuple[float, float]]) -> list[float]:
+    """measured / estimated seconds of the newest CALIBRATE_ON (estimated, measured) pairs
+    (newest first), skipping runs too short to time (under 0.5 s either way)."""
+    out = [m / e for e, m in pairs if e > 0 and m >= 0.5]
+    return out[:CALIBRATE_ON]
+
+
+def estimate_range(seconds: float, rs: list[float]) -> tuple[float, float] | None:
+    """The cost model's `seconds` scaled by this machine's measured ratios: (lo, hi) from the
+    10th to the 90th percentile of `rs`; None with no measured run to calibrate on."""
+    if not rs:
+        return None
+    if len(rs) == 1:
+        return seconds * rs[0] * (1 - SPREAD), seconds * rs[0] * (1 + SPREAD)
+    lo, hi = np.percentile(rs, [10, 90])
+    return seconds * float(lo), seconds * float(hi)
+
+
+def _dur(s: float) -> str:
+    return f"{s:.1f} s" if s < 10 else f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+
+
+def range_text(seconds: float, rs: list[float]) -> str:
+    """ "10-14 s (calibrated on 5 runs measured here)", or the model's figure, said uncalibrated."""
+    r = estimate_range(seconds, rs)
+    if r is None:
+        return f"about {_dur(seconds)} (uncalibrated: no run measured on this machine yet)"
+    lo, hi = r
+    span = f"{_dur(lo)}" if _dur(lo) == _dur(hi) else f"{_dur(lo)} – {_dur(hi)}"
+    n = len(rs)
+    return f"{span} (calibrated on {n} run{'s' * (n != 1)} measured here)"

@@ -13,12 +13,12 @@ from typing import Any
 
 import streamlit as st
 
-from app import errors, figure_knobs, state
+from app import errors, figure_knobs, state, views
 from charts import figures
+from charts.style import VERDICT_LEGEND
 from memcore import demo, settings
 from memcore.datasets import OFFLINE_DATASETS
 from memcore.experiments import get, glossary
-from memcore.sweeps import sweep as fr
 
 POLL_S = 2.0
 SCALE_HELP = (
@@ -45,12 +45,6 @@ def page(name: str) -> st.Page:
         icon=":material/insert_chart:",
         url_path=url_path(name),
     )
-
-
-@st.cache_resource(show_spinner=False)
-def memo(store_path: str) -> dict:
-    """Finished runs already read (key -> RunData); shared by sessions: finished runs are fixed."""
-    return {}
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -111,20 +105,43 @@ def scaled(spec: Any, factor: float) -> Any:
 
 
 def verdict_box(name: str, result) -> None:
+    """The verdict, once every run has finished; "running" and "not run" say so instead."""
+    if result.state == "not run":
+        return  # the progress line already asks to press Run sweep
+    if result.state == "running":
+        p = result.progress
+        st.info(
+            f"**Running** ({p.done} of {p.total} runs done): the verdict comes when every run "
+            "has finished. The figure draws each run's records as they arrive."
+        )
+        return
     v = result.verdict
     VERDICT_BOX[v.verdict](f"**{VERDICT_TEXT[v.verdict]}** ({v.verdict}). {v.summary}")
+    st.dataframe(
+        views.verdict_parts(v.to_dict()),
+        hide_index=True,
+        width="stretch",
+        column_config={"found": st.column_config.TextColumn(width="large")},
+    )
+    st.caption(f"Symbols: {VERDICT_LEGEND}. {views.SYMBOLS_NOTE}")
     for what, o in v.observations.items():  # not the claim: never changes the verdict
         st.caption(f"Observed ({what}): {o.summary}")
     figure_knobs.second_stage(result.recipe, v)
     rows = glossary.verdict_rows(name, v.to_dict())
     if rows:
-        st.markdown("**Numbers behind the verdict**")
-        st.dataframe(
-            rows,
-            hide_index=True,
-            width="stretch",
-            column_config={"definition": st.column_config.TextColumn(width="large")},
-        )
+        with st.expander("Numbers behind the verdict, each defined"):
+            st.dataframe(
+                rows,
+                hide_index=True,
+                width="stretch",
+                row_height=60,
+                column_config={
+                    "number": st.column_config.TextColumn(width="small"),
+                    "for": st.column_config.TextColumn(width="small"),
+                    "value": st.column_config.TextColumn(width="small"),
+                    "definition": st.column_config.TextColumn(width="large"),
+                },
+            )
 
 
 def show(name: str) -> None:
@@ -161,28 +178,21 @@ def cluster_field(name: str) -> str:
     if demo.limits().active:
         return ""
     default = settings.get("MEMCORE_DASK_SCHEDULER") or ""
-    return st.text_input(
-        "Dask scheduler (optional)",
-        value=default,
-        placeholder="tcp://HOST:8786",
-        help="Compute this sweep's missing runs on a Dask cluster; results are stored here and "
-        "appear below as they finish. Empty: this machine's workers.",
-        key=f"{name}-scheduler",
-    ).strip()
+    with st.expander("Advanced", expanded=bool(default)):
+        return st.text_input(
+            "Dask scheduler (optional)",
+            value=default,
+            placeholder="tcp://HOST:8786",
+            help="Compute this sweep's missing runs on a Dask cluster; results are stored here "
+            "and appear below as they finish. Empty: this machine's workers.",
+            key=f"{name}-scheduler",
+        ).strip()
 
 
 def run_on_cluster(name: str, dataset: str, scale: str, scheduler: str) -> None:
     """Check the scheduler answers, then start the sweep's driver process (it queues the runs,
     sends each to the cluster and stores the results here); remembered for cluster_status."""
-    from memcore.sweeps import dask_backend
-
-    if demo.limits().active:
-        raise ValueError("this demo runs sweeps on its own workers only")
-    link = dask_backend.check(scheduler)
-    proc, log = dask_backend.start_driver(name, dataset, scale, scheduler, state.store())
-    st.session_state[f"{name}-dask"] = {
-        "scheduler": scheduler, "dashboard": link, "pid": proc.pid, "log": str(log)
-    }  # fmt: skip
+    st.session_state[f"{name}-dask"] = state.start_cluster_sweep(name, dataset, scale, scheduler)
 
 
 def cluster_status(name: str) -> None:
@@ -198,14 +208,13 @@ def cluster_status(name: str) -> None:
 def live(recipe, dataset: str, scale: str) -> None:
     """Progress, figure and verdict; polls while any run of the sweep is queued or running."""
     name = recipe.name
-    prog = fr.progress(recipe, dataset, scale, state.store())
-    active = bool(prog.counts.get("queued", 0) + prog.counts.get("running", 0))
+    prog = state.sweep_progress(recipe, dataset, scale)  # the tuned recipe (its knobs)
+    active = prog.active
 
     @st.fragment(run_every=POLL_S if active else None)
     def panel() -> None:
-        store = state.store()
-        now = fr.progress(recipe, dataset, scale, store)
-        still = bool(now.counts.get("queued", 0) + now.counts.get("running", 0))
+        now = state.sweep_progress(recipe, dataset, scale)
+        still = now.active
         if now.counts.get("missing") == now.total:
             st.info("None of this sweep's runs is stored yet: press **Run sweep**.")
         else:
@@ -213,7 +222,7 @@ def live(recipe, dataset: str, scale: str) -> None:
         if still and not state.workers_alive():
             st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
         with st.spinner("Reading the stored runs (filters: replaying final weights once) ..."):
-            result = fr.evaluate(recipe, dataset, scale, store, memo=memo(state.store_path()))
+            result = state.evaluate_sweep(recipe, dataset, scale, partial=still)
         for e in result.errors:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:

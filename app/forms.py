@@ -1,4 +1,4 @@
-"""The run form: widgets <-> RunSpec <-> URL query parameters.
+"""The run form: widgets <-> RunSpec.
 
 A form lives in `st.session_state` under keys "<prefix>:<dotted field>" (one per widget) plus
 "<prefix>:base", the flat spec the form started from (a preset, a link or the last run). Fields
@@ -6,14 +6,11 @@ without a widget (e.g. train.schedule of the CNN preset) come from the base, so 
 preset keeps them. `spec_from_state` turns the state into a validated `RunSpec` and raises the
 spec's `ValueError` (naming field and allowed values) on an invalid combination.
 
-Links stay short: `short_params` keeps only the fields that differ from `link_base`, the form's
-own starting point (the offline default preset, with the run defaults of the link's dataset), so
-`?model.width=4096` means what typing 4096 into a fresh form means: the same run, the same cost.
+Links (spec <-> URL query parameters) are app/links.py.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +18,12 @@ from typing import Any
 import streamlit as st
 
 from app import state
+from app.links import app_default
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
-from memcore.experiments.recipe import fit_to_data
-from memcore.spec import RunSpec, field_meta, field_types, from_flat
+from memcore.spec import RunSpec, field_meta, from_flat
 from memcore.spec.fields import FieldMeta
-from memcore.spec.presets import DEFAULT_PRESET, PRESETS, preset
+from memcore.spec.presets import APP_PRESET, PRESETS, preset
 from memcore.spec.sections import REG_RANGES
-from memcore.spec.text import to_text
 
 CUSTOM = "custom"
 # train.strength's range depends on the regularizer: the widget allows the widest one
@@ -134,8 +130,8 @@ def key(prefix: str, name: str) -> str:
 
 
 def default_spec() -> RunSpec:
-    """The offline default (DEFAULT_PRESET)."""
-    return preset(DEFAULT_PRESET)
+    """The offline default (APP_PRESET): links' default too (app.links.app_default)."""
+    return app_default()
 
 
 # -- spec <-> state ---------------------------------------------------------------------------
@@ -156,6 +152,7 @@ def load(state: MutableMapping, prefix: str, spec: RunSpec, preset_name: str = C
     for f in FIELDS:
         state[key(prefix, f.name)] = _widget_value(f, flat[f.name])
     state[key(prefix, "preset")] = preset_name
+    state[key(prefix, "dataset_note")] = ""
 
 
 def ensure(state: MutableMapping, prefix: str, spec: RunSpec | None = None) -> None:
@@ -165,7 +162,7 @@ def ensure(state: MutableMapping, prefix: str, spec: RunSpec | None = None) -> N
     the last values are kept in "<prefix>:values" and put back here.
     """
     if key(prefix, "base") not in state:
-        load(state, prefix, spec or default_spec(), DEFAULT_PRESET if spec is None else CUSTOM)
+        load(state, prefix, spec or default_spec(), APP_PRESET if spec is None else CUSTOM)
         return
     saved = state.get(key(prefix, "values"), {})
     base = state[key(prefix, "base")]
@@ -204,89 +201,38 @@ def apply_preset(state: MutableMapping, prefix: str) -> None:
         load(state, prefix, preset(name), name)
 
 
+def _shown(value: Any) -> str:
+    return (
+        f"{value:g}"
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else str(value)
+    )
+
+
 def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
-    """on_change of the dataset select: that dataset's lr, batch size and CSR radius."""
+    """on_change of the dataset select: that dataset's lr, batch size and CSR settings, with
+    a note (`dataset_note`) naming each value that changed, old -> new, and why."""
     dataset = state[key(prefix, "data.dataset")]
     base = dict(state[key(prefix, "base")])
     base["data.dataset"] = dataset
     defaults = REGISTRY[dataset].run_defaults if dataset in REGISTRY else {}
+    by_name = {f.name: f for f in FIELDS}
+    changed = []
     for name, value in defaults.items():
+        f = by_name.get(name)
+        old = state.get(key(prefix, name), base.get(name)) if f else base.get(name)
+        if old != value:
+            changed.append(f"{f.label if f else name} {_shown(old)} → {_shown(value)}")
         base[name] = value
-        match = [f for f in FIELDS if f.name == name]
-        if match:
-            state[key(prefix, name)] = _widget_value(match[0], value)
+        if f:
+            state[key(prefix, name)] = _widget_value(f, value)
     state[key(prefix, "base")] = base
-
-
-# -- spec <-> URL -----------------------------------------------------------------------------
-def link_base(dataset: Any = None) -> RunSpec:
-    """What a link's unstated fields mean: the form's fresh state (the offline default preset),
-    with `dataset` and its run defaults (lr, batch size, CSR radius) when the link names another
-    dataset, as choosing that dataset in the form gives."""
-    spec = default_spec()
-    if dataset in REGISTRY and dataset != spec.data.dataset:
-        spec = from_flat({"data.dataset": dataset, **REGISTRY[dataset].run_defaults}, base=spec)
-    return spec
-
-
-def short_params(spec: RunSpec) -> dict[str, str]:
-    """{dotted field: text} for the fields that differ from link_base (a short, exact link)."""
-    default = link_base(spec.data.dataset).to_flat()
-    default["data.dataset"] = (
-        default_spec().data.dataset
-    )  # a dataset other than the default is said
-    return to_text(spec, base=default)
-
-
-def spec_params(params: Mapping[str, Any]) -> dict[str, str]:
-    """The spec fields among URL parameters (others, like 'run', are ignored)."""
-    types = field_types()
-    return {k: params[k] for k in params if k in types}
-
-
-def spec_from_params(params: Mapping[str, Any]) -> RunSpec:
-    """Spec from URL parameters on top of link_base; raises ValueError when invalid."""
-    good = spec_params(params)
-    return from_flat(good, base=link_base(good.get("data.dataset")))
-
-
-@dataclass(frozen=True)
-class Link:
-    """A link's parameters read leniently: the spec of its valid fields (on top of link_base)
-    and one message per problem (an unknown name, with the closest field; an invalid value, in
-    the spec's words). No problems: `spec` is exactly the link's run."""
-
-    spec: RunSpec
-    problems: tuple[str, ...]
-
-
-def _bad_field(message: str, names: Mapping[str, Any]) -> str | None:
-    """The field a spec ValueError ("<field>=<value> is invalid: ...") names, if in `names`."""
-    name = message.split("=", 1)[0].strip()
-    return name if name in names else None
-
-
-def read_link(params: Mapping[str, Any]) -> Link:
-    """Read URL parameters: unknown names and invalid values become messages, the rest a spec."""
-    types = field_types()
-    problems = []
-    for name in params:
-        if name not in types:
-            close = difflib.get_close_matches(name, list(types), n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            problems.append(f"unknown parameter {name}{hint}")
-    good = dict(spec_params(params))
-    while True:  # drop the field each error names, so every invalid one is reported
-        try:
-            base = link_base(good.get("data.dataset"))
-            return Link(from_flat(good, base=base), tuple(problems))
-        except ValueError as e:
-            problems.append(str(e))
-            bad = _bad_field(str(e), good)
-            if bad is None:  # a rule across fields that names none of the link's: drop them all
-                good = {}
-            else:
-                del good[bad]
+    state[key(prefix, "dataset_note")] = (
+        f"Switching to {dataset} set its run defaults: {'; '.join(changed)}. These suit "
+        f"{dataset}'s size and value range; change them back below if you want yours."
+        if changed
+        else ""
+    )
 
 
 # -- widgets ----------------------------------------------------------------------------------
@@ -339,13 +285,6 @@ def draw_form(prefix: str) -> None:
         st.markdown(f"**{title}**")
         for name in names:
             _draw(by_name[name], prefix)
+            if name == "data.dataset" and st.session_state.get(key(prefix, "dataset_note")):
+                st.info(st.session_state[key(prefix, "dataset_note")], icon=":material/info:")
     st.session_state[key(prefix, "values")] = values(st.session_state, prefix)
-
-
-def sensitivity_for(spec: RunSpec) -> RunSpec:
-    """The loss-sensitivity preset (ICML Figs 3-4) on `spec`'s dataset and noise: the run that
-    draws the Gini curve and the class heatmap for the settings in the form."""
-    same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
-    flat = spec.to_flat()
-    # an imported dataset smaller than the preset's 1,000 examples uses all of its own
-    return fit_to_data(preset("sensitivity-2x16", **{name: flat[name] for name in same}))

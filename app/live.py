@@ -13,13 +13,12 @@ import time
 
 import streamlit as st
 
-from app import errors, eta, runframes, state
-from charts import per_example, sensitivity, training
+from app import errors, eta, state, views
 from memcore.spec import RunSpec
-from memcore.spec.words import describe, setting
-from memcore.store import StoreError
+from memcore.spec.words import describe
 
 POLL_S = 1.0
+TILES = 4  # metric tiles per row
 ICONS = {
     "queued": ":material/hourglass_top:",
     "running": ":material/directions_run:",
@@ -102,30 +101,10 @@ def draw(js) -> None:
             try:
                 state.cancel(js.key)
                 st.rerun()
-            except (ValueError, StoreError) as e:  # not their run (demo); read-only store
+            except (ValueError, state.StoreError) as e:  # not their run (demo); read-only store
                 errors.error("Not cancelled", e)
     view = run_view(js.key, state.token(js), state.store_path())
     layout(view, js)
-
-
-CAPTIONS = {
-    "accuracy": "Lines: mean over members; band: min to max. Clean examples learned long before "
-    "noisy ones = patterns first, then memorization. Dashed: validation (clean data).",
-    "csr": "Share of probe points with an adversarial example within the radius (LASS). "
-    "Higher = a more complex decision surface; noise tends to raise it.",
-    "easiness": "Per tracked example, the share of members that classify it correctly after one "
-    "epoch. Dashed: the binomial reference (every example equally easy). Real data spreads "
-    "wider than the reference.",
-    "data_map": "Each dot is a tracked example: mean P(its label) over epochs (up) against how "
-    "much it varied (right). Noisy examples sit low: hard to learn.",
-    "forgetting": "How often an example went from correct to wrong between epochs, as a share "
-    "of clean and of noisy examples. Memorized examples are forgotten more often.",
-    "gini": "Gini coefficient of the per-example loss-sensitivity over SGD steps: 0 = every "
-    "example matters equally, near 1 = a few examples dominate. Real data scores higher.",
-    "heatmap": "Cell (i, j): how much inputs of class j move the loss of class i (log colour "
-    "scale: yellow = larger, dark purple = smaller). The diagonal dominates; real data has more "
-    "mass off it.",
-}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -136,91 +115,22 @@ def run_view(key: str, token: str, path: str) -> dict:
     recs = state.records(key, token)
     has_arrays = any(r.get("type") == "arrays" for r in recs)
     arrays = state.arrays(key, token) if has_arrays else {}
-    build = sensitivity_view if spec.task == "sensitivity" else training_view
+    build = views.sensitivity_view if spec.task == "sensitivity" else views.training_view
     view = build(recs, arrays, spec)
     # unvalidated: the chart tests validate every chart; here validation cost a third of the time
     view["charts"] = {name: c.to_dict(validate=False) for name, c in view["charts"].items()}
     return view
 
 
-def training_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
-    """Metrics and Altair charts of a training run (whatever it has data for so far)."""
-    kind, n_epochs = setting(spec), spec.train.epochs
-    epochs = runframes.scalar(recs, "epoch")
-    last = runframes.last_epoch(epochs)
-    final = epochs[epochs["epoch"] == last] if last is not None else epochs
-    csr = runframes.scalar(recs, "csr")
-
-    def mean(frame, name):
-        return float(frame[name].mean()) if name in frame and len(frame) else None
-
-    last_csr = mean(csr[csr["epoch"] == csr["epoch"].max()], "csr") if len(csr) else None
-    view: dict = {
-        "metrics": {
-            "Epoch": f"{last:g} / {n_epochs}" if last is not None else "–",
-            "Train accuracy": mean(final, "train_acc"),
-            "Validation accuracy": mean(final, "val_acc"),
-            "CSR": last_csr,
-        },
-        "charts": {},
-        "notes": [],
-        "waiting": None,
-        "work_left": eta.work_left(epochs, csr, spec),
-    }
-    if last is None:
-        view["waiting"] = "Waiting for the first evaluation…"
-        return view
-    c = view["charts"]
-    c["accuracy"] = training.accuracy_chart(training.accuracy_frame(epochs), kind, epochs=n_epochs)
-    if len(csr):
-        c["csr"] = training.csr_chart(csr, kind, epochs=n_epochs)
-    elif not spec.metrics.csr_every:  # on but not measured yet: the chart comes with it
-        view["notes"].append("No critical sample ratio: set *CSR every* > 0 to measure it.")
-    m = runframes.meta(recs)
-    easy = runframes.easiness_frames(arrays, m) if arrays else None
-    if easy is not None:
-        title = "Easiness after epoch 1"
-        c["easiness"] = per_example.easiness_chart(*easy, noise_kind=kind, title=title)
-    elif spec.train.members < 2:
-        view["notes"].append("Easiness needs several members: set *Members* to 2 or more.")
-    dm = runframes.data_map_frame(arrays, m) if arrays else None
-    if dm is not None:
-        c["data_map"] = per_example.data_map_chart(dm, kind)
-        c["forgetting"] = per_example.forgetting_chart(dm, kind)
-    return view
-
-
-def sensitivity_view(recs: list[dict], arrays: dict, spec: RunSpec) -> dict:
-    """Gini curve and per-class heatmap of a loss-sensitivity run."""
-    sens = runframes.scalar(recs, "sens")
-    view: dict = {"metrics": {}, "charts": {}, "notes": [], "waiting": None, "work_left": None}
-    if sens.empty:
-        view["waiting"] = "Waiting for the first loss-sensitivity evaluation…"
-        return view
-    view["metrics"]["Gini (running mean)"] = float(sens["gini"].iloc[-1])
-    view["charts"]["gini"] = sensitivity.gini_chart(sens, setting(spec))
-    matrix = runframes.class_matrix(arrays)
-    if matrix is not None and matrix.shape[0] > 40:
-        view["notes"].append(f"{matrix.shape[0]} classes (unique labels): too many for a heatmap.")
-    elif matrix is not None:
-        classes = runframes.meta(recs).get("classes")
-        if classes is None or len(classes) != matrix.shape[0]:
-            classes = None
-        view["charts"]["heatmap"] = sensitivity.sensitivity_heatmap(
-            sensitivity.class_matrix_frame(matrix, classes)
-        )
-    return view
-
-
 def _metric(col, label: str, value) -> None:
     if not isinstance(value, str):
         value = f"{value:.3f}" if value is not None else "–"
-    col.metric(label, value)
+    col.metric(label, value, help=views.METRIC_HELP.get(label))
 
 
 def _chart(view: dict, name: str) -> None:
     st.vega_lite_chart(view["charts"][name], width="stretch")
-    st.caption(CAPTIONS[name])
+    st.caption(views.CAPTIONS[name])
 
 
 def layout(view: dict, js) -> None:
@@ -228,8 +138,11 @@ def layout(view: dict, js) -> None:
     metrics = dict(view["metrics"])
     if "Epoch" in metrics:
         metrics["Duration"] = f"{js.duration:.1f} s" if js.duration else "–"
-    for col, (label, value) in zip(st.columns(max(len(metrics), 1)), metrics.items(), strict=False):
-        _metric(col, label, value)
+    items = list(metrics.items())
+    for start in range(0, len(items), TILES):  # rows of TILES: seven in one row were cut at 1024 px
+        row = items[start : start + TILES]
+        for col, (label, value) in zip(st.columns(TILES), row, strict=False):
+            _metric(col, label, value)
     have = view["charts"]
     rows = [("accuracy", "csr"), ("easiness",), ("data_map", "forgetting"), ("gini", "heatmap")]
     for row in rows:
@@ -244,3 +157,41 @@ def layout(view: dict, js) -> None:
         st.caption(note)
     if view["waiting"] and js.status in ("queued", "running"):  # a failed run shows its error
         st.caption(view["waiting"])
+
+
+def show_pair(pair: dict[str, RunSpec]) -> None:
+    """Loss-sensitivity runs side by side ({setting: spec}): one Gini chart with a curve per
+    setting, then each run's status and class heatmap in its own column; polls while any runs."""
+    keys = {label: s.key for label, s in pair.items()}
+    every = POLL_S if any(_active(k) for k in keys.values()) else None
+
+    @st.fragment(run_every=every)
+    def panel() -> None:
+        now = {label: state.status(k) for label, k in keys.items()}
+        recs = {label: state.records(keys[label], state.token(js)) for label, js in now.items()
+                if js is not None}  # fmt: skip
+        with errors.guarded("Could not draw the loss-sensitivity runs"):
+            gini = views.gini_pair(recs, pair)
+            if gini is not None:
+                st.vega_lite_chart(gini, width="stretch")
+                st.caption(views.CAPTIONS["gini"])
+            for col, (label, js) in zip(st.columns(len(now)), now.items(), strict=True):
+                with col:
+                    if js is None:
+                        st.caption(f"**{label}**: not run yet.")
+                        continue
+                    st.markdown(f"**{label}** · {ICONS.get(js.status, '')} {js.status}")
+                    view = run_view(js.key, state.token(js), state.store_path())
+                    if "heatmap" in view["charts"]:
+                        _chart(view, "heatmap")
+                    elif js.status == "failed":
+                        st.error(f"The run failed: {errors.escape(str(js.error))}")
+        if every is not None and not any(_active(k) for k in keys.values()):
+            st.rerun()  # every run ended: redraw once with polling off
+
+    panel()
+
+
+def _active(key: str) -> bool:
+    js = state.status(key)
+    return js is not None and js.status in ("queued", "running")

@@ -19,11 +19,23 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, no
 
 import streamlit as st  # noqa: E402
 
+PAGES = ROOT / "pages"
+ICON = ROOT / "app" / "icon.png"
+started = time.perf_counter()
+# the icon is a file of the app: an emoji or material icon would be fetched from a font host,
+# which fails offline
+st.set_page_config(page_title="Memorization explorer", page_icon=str(ICON), layout="wide")
+# A fresh server's first visit imports PyTorch and the recipes (seconds): say so at once
+# instead of a blank page; later runs find them imported and skip the note.
+loading = st.empty()
+if "torch" not in sys.modules:
+    loading.info("Starting the explorer: loading PyTorch and the paper's experiments …")
+
 from app import errors, figure_page, state  # noqa: E402
 from memcore import settings  # noqa: E402
 from memcore.experiments import RECIPES  # noqa: E402
 
-PAGES = ROOT / "pages"
+loading.empty()
 
 
 def page_groups() -> dict[str, list[st.Page]]:
@@ -45,8 +57,6 @@ def page_groups() -> dict[str, list[st.Page]]:
     }
 
 
-started = time.perf_counter()
-st.set_page_config(page_title="Memorization explorer", page_icon=":material/memory:", layout="wide")
 state.start_session()
 if bad := settings.problems():  # checked once per run, before any worker is started
     st.error("Invalid settings: fix these environment variables and restart the app.")
@@ -56,6 +66,9 @@ if bad := settings.problems():  # checked once per run, before any worker is sta
 # The navigation is a top bar (sections as menus), so the sidebar holds only the run form: its
 # fields start at the top of a 1000 px window instead of under a 17-entry list.
 nav = st.navigation(page_groups(), position="top")
+# Only Explore has a sidebar (its run form): elsewhere it is collapsed, so an empty one does not
+# stay behind after leaving Explore and take the width from the page's tables and figures.
+st.set_page_config(initial_sidebar_state="expanded" if nav.title == "Explore" else "collapsed")
 with errors.guarded("Could not start the background workers"):
     state.ensure_workers()
 try:

@@ -155,18 +155,23 @@ def settings_of(spec: RunSpec) -> dict[str, object]:
     return {name: get(spec) for name, get in SETTINGS.items()}
 
 
+X_AXES = {"epoch": "epoch", "step": "SGD step", "wall": "wall time (s)"}  # column: axis title
+
+
 def metric_frame(records: list[dict[str, Any]], metric: str) -> pd.DataFrame:
-    """A run's values of `metric` (METRICS): epoch, member, value; empty when it has none.
-    "sens" records (one per evaluation step, no members) go on the epoch axis as
-    step / steps_per_epoch, member 0."""
+    """A run's values of `metric` (METRICS): epoch, step, wall, member, value; empty when it has
+    none. "sens" records (one per evaluation step, no members) go on the epoch axis as
+    step / steps_per_epoch, member 0. step and wall are NaN where a record lacks them."""
     type_, col = METRICS[metric]
     df = frame(records, type_)
+    cols = ["epoch", "step", "wall", "member", "value"]
     if df.empty or col not in df.columns:
-        return pd.DataFrame(columns=["epoch", "member", "value"])
+        return pd.DataFrame(columns=cols)
     if type_ == "sens":
         per_epoch = meta(records).get("steps_per_epoch") or 1
         df = df.assign(epoch=df["step"] / per_epoch, member=0)
-    out = df[["epoch", "member"]].assign(value=pd.to_numeric(df[col], errors="coerce"))
+    df = df.assign(**{c: df.get(c, np.nan) for c in ("step", "wall")})
+    out = df[cols[:-1]].assign(value=pd.to_numeric(df[col], errors="coerce"))
     return out.dropna(subset=["value"]).sort_values(["member", "epoch"]).reset_index(drop=True)
 
 
@@ -199,25 +204,28 @@ def compare_frame(
     metric: str,
     smoothing: str = "none",
     amount: float = 0.0,
+    x: str = "epoch",
 ) -> tuple[pd.DataFrame, list[str]]:
     """{run label: (spec, records)} -> (frame, labels of runs without `metric`).
 
-    frame: one row per (run, epoch): run, key, epoch, mean, lo, hi (min and max over members),
-    std, members, and a column per SETTINGS entry. Each member's curve is smoothed first
-    (`smooth`), then averaged over members.
+    frame: one row per (run, x value): run, key, `x` (X_AXES: epoch, step or wall), mean, lo,
+    hi (min and max over members), std, members, and a column per SETTINGS entry. Each member's
+    curve is smoothed first (`smooth`), then averaged over members.
     """
+    if x not in X_AXES:
+        raise ValueError(f"x={x!r} is invalid: must be one of {', '.join(X_AXES)}")
     parts, missing = [], []
     for label, (spec, recs) in runs.items():
-        df = metric_frame(recs, metric)
+        df = metric_frame(recs, metric).dropna(subset=[x])
         if df.empty:
             missing.append(label)
             continue
         df["value"] = df.groupby("member", group_keys=False)["value"].apply(
             lambda v: smooth(v, smoothing, amount)
         )
-        band = member_band(df, "epoch", "value", [])
+        band = member_band(df, x, "value", [])
         parts.append(band.assign(run=label, key=spec.key, **settings_of(spec)))
-    cols = ["run", "key", "epoch", "mean", "lo", "hi", "std", "members", *SETTINGS]
+    cols = ["run", "key", x, "mean", "lo", "hi", "std", "members", *SETTINGS]
     if not parts:
         return pd.DataFrame(columns=cols), missing
     return pd.concat(parts, ignore_index=True)[cols], missing

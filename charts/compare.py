@@ -11,7 +11,15 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.style import HEIGHT, KIND_COLORS, SETTING_SCALE, level_scale
+from charts.style import (
+    HEIGHT,
+    KIND_COLORS,
+    SETTING_SCALE,
+    legend_toggle,
+    level_scale,
+    shown,
+    zoom,
+)
 
 BOUNDED = ("accuracy", "Gini")  # metrics that live in [0, 1]: a fixed axis unless log
 PANEL_W, PANEL_H = 320, 220  # one facet panel
@@ -39,6 +47,8 @@ def overlay_chart(
     log_y: bool = False,
     log_x: bool = False,
     title: str = "",
+    x_field: str = "epoch",
+    x_title: str = "epoch",
 ) -> alt.LayerChart | alt.FacetChart:
     """Runs' `metric` over epochs: lines = mean over members, bands = min..max.
 
@@ -51,7 +61,7 @@ def overlay_chart(
         df = df[df["mean"] > 0]
         df["lo"] = df["lo"].where(df["lo"] > 0, df["mean"])
     if log_x:
-        df = df[df["epoch"] > 0]
+        df = df[df[x_field] > 0]
     numeric = color_by != "run" and pd.api.types.is_numeric_dtype(df[color_by])
     ctype = "O" if numeric else "N"
     legend = alt.Legend(
@@ -77,33 +87,40 @@ def overlay_chart(
     else:
         yscale = alt.Scale(zero=False)
     x = alt.X(
-        "epoch:Q",
-        title="epoch (log)" if log_x else "epoch",
+        f"{x_field}:Q",
+        title=f"{x_title} (log)" if log_x else x_title,
         scale=alt.Scale(type="log" if log_x else "linear", nice=False),
         axis=alt.Axis(format="~g", tickMinStep=1),
     )
     tip = [
         alt.Tooltip("run:N"),
         *([alt.Tooltip(f"{color_by}:N")] if color_by != "run" else []),
-        alt.Tooltip("epoch:Q", format=".2f"),
+        alt.Tooltip(f"{x_field}:Q", title=x_title, format=",.2~f"),
         alt.Tooltip("mean:Q", title=f"{metric} (mean)", format=".4f"),
         alt.Tooltip("lo:Q", title="min over members", format=".4f"),
         alt.Tooltip("hi:Q", title="max over members", format=".4f"),
         alt.Tooltip("members:Q"),
     ]
     base = alt.Chart(df) if facet_by is None else alt.Chart()
-    band = base.mark_area(opacity=0.15).encode(
-        x=x, y=alt.Y("lo:Q", scale=yscale), y2="hi:Q", color=color, detail="run:N"
+    toggle = legend_toggle(color_by)
+    band = base.mark_area().encode(
+        x=x,
+        y=alt.Y("lo:Q", scale=yscale),
+        y2="hi:Q",
+        color=color,
+        detail="run:N",
+        opacity=shown(toggle, 0.15),
     )
     line = base.mark_line(strokeWidth=2).encode(
         x=x,
         y=alt.Y("mean:Q", title=metric + (" (log)" if log_y else ""), scale=yscale),
         color=color,
         detail="run:N",
+        opacity=shown(toggle),
     )
     # points carry the tooltips; invisible until hovered, so dense curves stay clean lines
     hover = alt.selection_point(
-        on="pointerover", nearest=True, fields=["run", "epoch"], empty=False
+        on="pointerover", nearest=True, fields=["run", x_field], empty=False
     )
     points = base.mark_point(filled=True, size=40).encode(
         x=x,
@@ -112,6 +129,7 @@ def overlay_chart(
         opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
         tooltip=tip,
     )
+    line = line.add_params(zoom(), toggle)  # faceted too: the panels share one zoom
     layers = (band, line, points.add_params(hover))
     heading = title or f"{metric[:1].upper()}{metric[1:]} by {color_by}"
     if facet_by is None:

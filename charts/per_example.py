@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.style import HEIGHT, REFERENCE, group_scale
+from charts.style import HEIGHT, REFERENCE, group_scale, legend_toggle, shown, zoom
 from memcore.metrics import easiness
 
 SORTED_POINTS = 200  # at most this many points per sorted curve (the spec stays small)
@@ -40,6 +40,8 @@ def easiness_chart(
         legend=alt.Legend(orient="bottom"),
     )
     group = alt.Color("group:N", title=None, scale=group_scale(noise_kind, easy["group"]))
+    # Legends are shared by both panels: each toggle is defined once, on the left panel.
+    groups, refs = legend_toggle("group"), legend_toggle("reference", "shown_reference")
     # Counted here, not by Vega-Lite's bin (whose "nice" extent put k/K on a bin edge, half a
     # bin off the reference): one bar per k/K, centred on it; a few rows instead of n.
     scale = alt.Scale(domain=[-0.5 / k, 1 + 0.5 / k], nice=False, zero=False)
@@ -47,23 +49,25 @@ def easiness_chart(
         "lo:Q",
         title="P(correct) across members",
         scale=scale,
-        axis=alt.Axis(values=[i / 4 for i in range(5)], format=".2~f"),
+        axis=alt.Axis(values=ticks(k), format=".2~f"),
     )
     hist = (
         alt.Chart(histogram(easy, k))
-        .mark_bar(opacity=0.85)
+        .mark_bar()
         .encode(
             x=x,
             x2="hi:Q",
             y=alt.Y("top:Q", title="examples"),
             y2="bottom:Q",
             color=group,
+            opacity=shown(groups, 0.85),
             tooltip=[
                 alt.Tooltip("group:N"),
                 alt.Tooltip("p_correct:Q", title="k / K", format=".2f"),
                 alt.Tooltip("examples:Q"),
             ],
         )
+        .add_params(groups)
     )
     ref["expected"] = ref["probability"] * n
     ref_line = (
@@ -73,12 +77,14 @@ def easiness_chart(
             x=alt.X("p_correct:Q", scale=scale),
             y="expected:Q",
             strokeDash=dash,
+            opacity=shown(refs),
             tooltip=[
                 alt.Tooltip("reference:N"),
                 alt.Tooltip("p_correct:Q", title="k / K", format=".2f"),
                 alt.Tooltip("expected:Q", title="expected examples", format=".1f"),
             ],
         )
+        .add_params(zoom("zoom_histogram"), refs)
     )
     ranked = easy.sort_values("p_correct", ascending=False).reset_index(drop=True)
     ranked["rank"] = (np.arange(n) + 0.5) / max(n, 1)
@@ -94,6 +100,7 @@ def easiness_chart(
             x=alt.X("rank:Q", title="examples, sorted (fraction)", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("p_correct:Q", title="P(correct)", scale=alt.Scale(domain=[0, 1])),
             color=group,
+            opacity=shown(groups),
             tooltip=[
                 alt.Tooltip("example:Q"),
                 alt.Tooltip("group:N"),
@@ -108,15 +115,23 @@ def easiness_chart(
             x="rank:Q",
             y="p_correct:Q",
             strokeDash=dash,
+            opacity=shown(refs),
             tooltip=[
                 alt.Tooltip("reference:N"),
                 alt.Tooltip("p_correct:Q", title="reference quantile", format=".2f"),
             ],
         )
+        .add_params(zoom("zoom_sorted"))
     )
     left = (hist + ref_line).properties(title="Histogram", height=HEIGHT)
     right = (curve + ref_curve).properties(title="Sorted", height=HEIGHT)
     return alt.hconcat(left, right).properties(title=title or "Easiness")
+
+
+def ticks(k: int, most: int = 11) -> list[float]:
+    """Axis ticks on the bars' centres k/K: every one, or every few so at most `most` show."""
+    step = -(-k // (most - 1))
+    return [i / k for i in range(0, k + 1, step)] + ([1.0] if k % step else [])
 
 
 def histogram(easy: pd.DataFrame, k: int) -> pd.DataFrame:

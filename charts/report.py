@@ -18,8 +18,21 @@ from collections.abc import Callable, Iterable
 
 from charts import figures
 from charts.export import png, svg
+from charts.style import VERDICT_LEGEND, VERDICT_SYMBOL
 
-ICON = {"holds": "✅", "fails": "❌", "inconclusive": "❔"}
+
+def _state(result) -> str:
+    """ "not run", "running" or the verdict (FigureResult.state)."""
+    return getattr(result, "state", result.verdict.verdict)
+
+
+def _verdict(result) -> str:
+    """Symbol and word of the result's state, e.g. "✓ holds"."""
+    return f"{VERDICT_SYMBOL[_state(result)]} {_state(result)}"
+
+
+def _summary(result) -> str:
+    return "" if _state(result) in ("not run", "running") else result.verdict.summary
 
 
 def _spec(chart_fn, result) -> dict | None:
@@ -71,18 +84,18 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
         "`python -m memcore report`. Verdicts say what these runs show, not what the paper says.",
         "",
         *([note, ""] if note else []),
+        f"Symbols: {VERDICT_LEGEND}.",
+        "",
         "| experiment | figure | dataset | scale | verdict | summary | runs | wall s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        v = r.verdict
         lines.append(
             f"| [{r.recipe.title}](#{_anchor(r)}) | {r.recipe.figure} | {r.dataset} | {r.scale} | "
-            f"{ICON[v.verdict]} {v.verdict} | {v.summary.replace('|', '/')} | "
+            f"{_verdict(r)} | {_summary(r).replace('|', '/')} | "
             f"{r.progress.done}/{r.progress.total} | {r.wall:.0f} |"
         )
     for r in results:
-        v = r.verdict
         lines += [
             "",
             f'<a id="{_anchor(r)}"></a>',
@@ -90,9 +103,9 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
             "",
             f"*{r.recipe.figure}.* **Claim ({r.recipe.source_text}):** {r.recipe.claim}",
             "",
-            f"**Verdict: {ICON[v.verdict]} {v.verdict}.** {v.summary}",
+            f"**Verdict: {_verdict(r)}.** {_summary(r)}",
             "",
-            *(f"- observed ({n}): {o.summary}" for n, o in v.observations.items()),
+            *(f"- observed ({n}): {o.summary}" for n, o in r.verdict.observations.items()),
             "",
             f"**Settings:** {r.recipe.settings_text(r.dataset, r.scale)}",
             "",
@@ -156,8 +169,8 @@ def _html(results: list, chart_fn, note: str = "") -> str:
     rows = "".join(
         f'<tr><td><a href="#{_anchor(r)}">{e(r.recipe.title)}</a></td><td>{e(r.recipe.figure)}'
         f"</td><td>{e(r.dataset)}</td><td>{e(r.scale)}</td>"
-        f'<td class="{r.verdict.verdict}">{ICON[r.verdict.verdict]} {r.verdict.verdict}</td>'
-        f"<td>{e(r.verdict.summary)}</td><td>{r.progress.done}/{r.progress.total}</td>"
+        f'<td class="{_state(r)}">{_verdict(r)}</td>'
+        f"<td>{e(_summary(r))}</td><td>{r.progress.done}/{r.progress.total}</td>"
         f"<td>{r.wall:.0f}</td></tr>"
         for r in results
     )
@@ -165,8 +178,7 @@ def _html(results: list, chart_fn, note: str = "") -> str:
         f'<section id="{_anchor(r)}"><h2>{e(r.recipe.title)} ({e(r.dataset)}, {e(r.scale)})</h2>'
         f"<p><em>{e(r.recipe.figure)}.</em> <b>Claim ({e(r.recipe.source_text)}):</b> "
         f"{e(r.recipe.claim)}</p>"
-        f'<p class="{r.verdict.verdict}"><b>Verdict: {ICON[r.verdict.verdict]} '
-        f"{r.verdict.verdict}.</b> {e(r.verdict.summary)}</p>"
+        f'<p class="{_state(r)}"><b>Verdict: {_verdict(r)}.</b> {e(_summary(r))}</p>'
         + "".join(
             f"<p><i>Observed ({e(n)}):</i> {e(o.summary)}</p>"
             for n, o in r.verdict.observations.items()
@@ -185,7 +197,7 @@ def _html(results: list, chart_fn, note: str = "") -> str:
         "<h1>Reproduction report: A Closer Look at Memorization in Deep Networks</h1>"
         f"<p>Generated {stamp} by the memorization explorer. Verdicts say what these runs show, "
         "not what the paper says.</p>"
-        f"{f'<p>{e(note)}</p>' if note else ''}"
+        f"{f'<p>{e(note)}</p>' if note else ''}<p>Symbols: {e(VERDICT_LEGEND)}.</p>"
         "<table><tr><th>experiment</th><th>figure</th><th>dataset</th><th>scale</th>"
         f"<th>verdict</th><th>summary</th><th>runs</th><th>wall s</th></tr>{rows}</table>"
         f"{sections}</body></html>"

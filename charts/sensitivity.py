@@ -8,7 +8,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.style import HEIGHT, noise_color
+from charts.style import (
+    HEIGHT,
+    REFERENCE,
+    legend_toggle,
+    noise_color,
+    shown,
+    zoom,
+)
 
 
 # -- loss-sensitivity -------------------------------------------------------------------------
@@ -58,29 +65,56 @@ def sensitivity_heatmap(cells: pd.DataFrame, title: str = "") -> alt.Chart:
     )
 
 
-def gini_chart(sens: pd.DataFrame, noise_kind: str = "real", title: str = "") -> alt.Chart:
+GINI_VARIANTS = {"gini": "running mean", "gini_time": "equal weight per time"}
+
+
+def gini_chart(
+    sens: pd.DataFrame | dict[str, pd.DataFrame], noise_kind: str = "real", title: str = ""
+) -> alt.Chart:
     """Gini coefficient of the loss-sensitivity over SGD steps ("sens" records: step, gini,
-    gini_time). Solid: running mean (the paper's); dashed: equal weight per time."""
-    cols = [c for c in ("gini", "gini_time") if c in sens.columns]
-    long = sens.melt(id_vars=["step"], value_vars=cols, var_name="variant", value_name="value")
-    long["variant"] = long["variant"].map(
-        {"gini": "running mean", "gini_time": "equal weight per time"}
-    )
-    return (
+    gini_time). Solid: running mean (the paper's); dashed: equal weight per time. One run: the
+    two variants in two colours (its noise colour, grey). Several runs side by side
+    ({setting: sens}, e.g. real and randX): one colour per setting (the poster's), the variants
+    dashed apart. The y axis fits the data; zoom/pan and legend toggles as every line chart."""
+    runs = sens if isinstance(sens, dict) else {None: sens}
+    parts = []
+    for setting, df in runs.items():
+        cols = [c for c in GINI_VARIANTS if c in df.columns]
+        long = df.melt(id_vars=["step"], value_vars=cols, var_name="variant", value_name="value")
+        long["variant"] = long["variant"].map(GINI_VARIANTS)
+        parts.append(long.assign(setting=setting or "run"))
+    long = pd.concat(parts, ignore_index=True)
+    variants = list(GINI_VARIANTS.values())
+    if isinstance(sens, dict):
+        field, names = "setting", list(runs)
+        colors = [noise_color(n) for n in names]
+    else:
+        field, names, colors = "variant", variants, [noise_color(noise_kind), REFERENCE]
+    legend = alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3)
+    toggle = legend_toggle(field)
+    line = (
         alt.Chart(long)
-        .mark_line(point=True, color=noise_color(noise_kind))
+        .mark_line(point=True)
         .encode(
             x=alt.X("step:Q", title="SGD step"),
-            y=alt.Y("value:Q", title="Gini coefficient", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("value:Q", title="Gini coefficient", scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                f"{field}:N", title=None, scale=alt.Scale(domain=names, range=colors), legend=legend
+            ),  # fmt: skip
             strokeDash=alt.StrokeDash(
                 "variant:N",
                 title=None,
-                scale=alt.Scale(
-                    domain=["running mean", "equal weight per time"], range=[[1, 0], [5, 3]]
-                ),
-                legend=alt.Legend(orient="bottom"),
+                scale=alt.Scale(domain=variants, range=[[1, 0], [5, 3]]),
+                legend=alt.Legend(orient="bottom") if field != "variant" else None,
             ),
-            tooltip=["variant:N", "step:Q", alt.Tooltip("value:Q", title="Gini", format=".3f")],
+            opacity=shown(toggle),
+            tooltip=[
+                *([alt.Tooltip("setting:N")] if field == "setting" else []),
+                "variant:N",
+                alt.Tooltip("step:Q", format=",.0f"),
+                alt.Tooltip("value:Q", title="Gini", format=".3f"),
+            ],
         )
-        .properties(title=title or "Gini of loss-sensitivity", height=HEIGHT)
+        .add_params(zoom(), toggle)
     )
+    return line.properties(title=title or "Gini of loss-sensitivity", height=HEIGHT)

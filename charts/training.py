@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.style import HEIGHT, REAL, VAL, noise_color
+from charts.style import HEIGHT, REAL, VAL, legend_toggle, noise_color, shown, zoom
 
 
 def x_epoch(epochs: int | None) -> alt.X:
@@ -64,7 +64,10 @@ def accuracy_chart(
     domain = [s for s in colors if s in set(frame["series"])] or list(colors)
     scale = alt.Scale(domain=domain, range=[colors[s] for s in domain])
     # one merged legend for band + line; stroke symbols so the faint band does not grey it out
-    legend = alt.Legend(orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3)
+    # two columns: three entries in one row ran past a half-width chart at 1024 px
+    legend = alt.Legend(
+        orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3, columns=2
+    )
     color = alt.Color("series:N", title=None, scale=scale, legend=legend)
     dash = alt.StrokeDash(
         "series:N", scale=alt.Scale(domain=domain, range=[dashes[s] for s in domain]), legend=None
@@ -79,11 +82,13 @@ def accuracy_chart(
         alt.Tooltip("members:Q"),
     ]
     base = alt.Chart(frame)
-    band = base.mark_area(opacity=0.18).encode(
+    toggle = legend_toggle("series")
+    band = base.mark_area().encode(
         x=x,
         y=alt.Y("lo:Q"),
         y2="hi:Q",
         color=color,
+        opacity=shown(toggle, 0.18),
         tooltip=tip,
     )
     line = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(
@@ -91,8 +96,10 @@ def accuracy_chart(
         y=alt.Y("mean:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
         color=color,
         strokeDash=dash,
+        opacity=shown(toggle),
         tooltip=tip,
     )
+    line = line.add_params(zoom(), toggle)
     return (band + line).properties(title=title or "Accuracy", height=HEIGHT)
 
 
@@ -109,20 +116,36 @@ def csr_chart(
         band = band.merge(csr.groupby("epoch")["iters"].max().reset_index(), on="epoch")
     else:
         band["iters"] = np.nan
-    color = noise_color(noise_kind)
+    # one series in the run's noise colour, named in a legend (line, points and band alike)
+    name = "real data" if noise_kind in ("none", "real") else noise_kind
+    band["series"] = f"CSR ({name})"
+    color = alt.Color(
+        "series:N",
+        title=None,
+        scale=alt.Scale(range=[noise_color(noise_kind)]),
+        legend=alt.Legend(
+            orient="bottom", symbolType="stroke", symbolStrokeWidth=3, symbolOpacity=1
+        ),
+    )
     tip = [
         alt.Tooltip("epoch:Q", format=".2f"),
         alt.Tooltip("mean:Q", title="CSR (mean)", format=".4f"),
         alt.Tooltip("lo:Q", title="min over members", format=".4f"),
         alt.Tooltip("hi:Q", title="max over members", format=".4f"),
-        alt.Tooltip("iters:Q", title="LASS iterations (max)"),
+        alt.Tooltip("iters:Q", title="LASS iterations (max)", format=".0f"),
     ]
     base = alt.Chart(band)
     x = x_epoch(epochs)
-    area = base.mark_area(opacity=0.18, color=color).encode(x=x, y="lo:Q", y2="hi:Q", tooltip=tip)
-    line = base.mark_line(point=True, color=color).encode(
+    toggle = legend_toggle("series")
+    area = base.mark_area().encode(
+        x=x, y="lo:Q", y2="hi:Q", color=color, opacity=shown(toggle, 0.18), tooltip=tip
+    )
+    line = base.mark_line(point=True).encode(
         x=x,
         y=alt.Y("mean:Q", title="critical sample ratio", axis=alt.Axis(format=".3f")),
+        color=color,
+        opacity=shown(toggle),
         tooltip=tip,
     )
+    line = line.add_params(zoom(), toggle)
     return (area + line).properties(title=title or "Critical sample ratio", height=HEIGHT)

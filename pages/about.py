@@ -29,21 +29,37 @@ st.markdown(
 - **Explore**: pick a preset or set dataset, noise, model, regularizer and training options in
   the sidebar and press **Run**. Training runs in background worker processes; the charts update
   about once a second while it runs. A configuration that was run before (by you or anyone on this
-  server) shows at once: results are cached by the configuration. The address bar holds the
-  configuration, so you can share a link to a run; a link with a misspelt or invalid setting
-  names it and stays as written. Its **Loss-sensitivity** tab shows (or runs, with one click) the
-  Gini curve and the class heatmap for the dataset and noise in the form.
+  server) shows at once: results are cached by the configuration. The sidebar estimates the
+  run's time as a range calibrated on the runs measured on this machine. The address bar holds
+  the configuration, so you can share a link to a run; a link with a misspelt or invalid setting
+  names it and stays as written, and a partial link fills the rest with the form's defaults. Its
+  **Loss-sensitivity** tab runs (with one click) and draws real data and the form's noise side by
+  side: the Gini curves together, a class heatmap each.
+- **Runs**: every stored run in a table, your own runs first, then each figure's sweep; filter by
+  status, dataset, noise, figure or tag. Name, tag and annotate a run. Compare runs on one
+  metric (over epochs, SGD steps or wall time; smoothing, log axes, colour and panels by any
+  setting); the address bar holds the comparison, so a link shares it. Download the records
+  with each run's configuration (CSV) or the chart (PNG/SVG); cancel or delete runs.
+- **Examples**: a training run's easiest, hardest and most-forgotten tracked examples drawn as
+  pictures (or line plots for MNIST-1D), and the critical samples LASS found beside their
+  adversarial points. `?run=` takes any unique start of a run key (the 12 characters the app and
+  the CLI print); only runs that tracked examples are listed.
+- **About**: this page.
 - **Paper experiments** (the menu in the top bar): one page per figure of the paper, each running
-  its sweep and saying whether the paper's claim holds on the data at hand, with the numbers
-  behind the verdict and what each of them measures.
-- **Runs**: every stored run in a table; filter, compare curves of several runs, cancel or delete
-  runs, and download records (CSV) or charts (PNG/SVG).
+  its sweep and saying whether the paper's claim holds on the data at hand: "not run" before
+  its sweep, "running" while it runs (the figure draws the runs' records as they arrive), then
+  the verdict as a table of the claim's parts (✓ holds, ✗ does not hold, ? inconclusive), with
+  the numbers behind it and what each of them measures.
+- **Reproduction report** (in the same menu): every claim's state on the stored runs, a button
+  that queues every sweep, and the report as a standalone HTML or Markdown file.
 """
 )
 
 st.subheader("How to read the charts")
 st.markdown(
     """
+- **Every line chart**: drag to pan, scroll to zoom, double-click to reset; click a legend entry
+  to show that series alone (shift-click adds more), click elsewhere to show all again.
 - **Accuracy**: training accuracy on clean examples (blue) and on noisy examples (green/red),
   measured against the labels the network was trained on, and validation accuracy (dashed).
   Lines are the mean over the trained members (models with different seeds); the shaded band

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import errors, examples, live, runframes, state
+from app import errors, examples, links, runframes, state
 from charts.examples import gallery, is_image
 from memcore.metrics import critical
+from memcore.spec.words import describe
 
 st.title("Examples")
 st.caption(
@@ -18,21 +19,29 @@ st.caption(
     "examples are drawn in blue, noisy ones in the noise's colour."
 )
 
-rows = [r for r in state.list_runs() if r.get("task") == "train"]
+train = [r for r in state.list_runs() if r.get("task") == "train"]
+rows = [r for r in train if (r.get("metrics.track_size") or 0) > 0]  # runs with examples
 if not rows:
-    st.info("No training run stored yet. Start one on the **Explore** page.")
+    st.info(
+        "No training run with tracked examples is stored yet. Start one on the **Explore** "
+        "page (its runs track examples; a figure sweep's runs mostly do not)."
+        if not train
+        else f"None of the {len(train)} training runs stored tracked examples "
+        "(metrics.track_size = 0, as most figure sweeps' runs): start one on **Explore**."
+    )
     st.stop()
 keys = [r["key"] for r in rows]
-wanted = st.query_params.get("run")
-if wanted and wanted not in keys:
-    shown = errors.escape(wanted[:12])  # the visitor's text: no link, image or colour
-    st.warning(f"No training run with key {shown} is stored; showing the newest run.")
-index = keys.index(wanted) if wanted in keys else 0
+wanted = st.query_params.get("run", "")
+found, why = links.resolve_run(wanted, keys)
+if why:
+    why = why[:1].upper() + why[1:]  # "No training run with key ..."
+    st.warning(f"{errors.escape(why)} that tracked examples; showing the newest.")
+index = keys.index(found) if found else 0
 
 
 def name(key: str) -> str:
     spec = state.spec_of(key)
-    return f"{live.describe(spec)} · {key[:6]}" if spec else key[:8]
+    return f"{describe(spec)} · {key[:6]}" if spec else key[:8]
 
 
 c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")

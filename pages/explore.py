@@ -1,22 +1,22 @@
 """Explore: pick a configuration in the sidebar, press Run, watch the curves.
 
 The run shown is mirrored in the URL (only fields that differ from the form's fresh state,
-forms.link_base), so a link opens the same form and the same run, before, during and after its
-run. A link with unknown or invalid
-parameters is kept as the user wrote it (named problems, a reset button) until they act. The
-second tab shows the loss-sensitivity views (Gini curve, class heatmap) for the form's dataset and
-noise, or runs them with one click.
+app.links.app_default), so a link opens the same form and the same run, before, during and after
+its run. A link with unknown or invalid parameters is kept as the user wrote it (named problems,
+a reset button) until they act. The second tab runs and draws the loss-sensitivity views (Gini
+curves, class heatmaps) of real data and the form's noise side by side.
 """
 
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from app import datasets_upload, errors, forms, live, state
+from app import datasets_upload, errors, forms, links, live, state, views
 from memcore.data import files as fetch
 from memcore.datasets import OFFLINE_DATASETS, REGISTRY
 from memcore.spec import RunSpec
-from memcore.spec.presets import DEFAULT_PRESET
+from memcore.spec.presets import APP_PRESET
+from memcore.spec.words import describe
 
 P = "explore"
 SHOWN = f"{P}:shown"  # key of the run on screen
@@ -32,7 +32,7 @@ st.title("Explore memorization")
 url = st.query_params.to_dict()
 if url and url != ss.get(APPLIED):
     ss[APPLIED] = url
-    link = forms.read_link(url)
+    link = links.read_link(url)
     problems = list(link.problems)
     if not problems:
         try:
@@ -54,7 +54,7 @@ if ss.get(KEPT) and ss[KEPT][0] != url:  # the user left the link (edited the ad
 def _reset() -> None:
     """on_click of "Reset to defaults": the offline default, a clean address."""
     st.query_params.clear()
-    forms.load(ss, P, forms.default_spec(), DEFAULT_PRESET)
+    forms.load(ss, P, forms.default_spec(), APP_PRESET)
     for k in (KEPT, SHOWN):
         ss.pop(k, None)
     ss[APPLIED] = {}
@@ -83,10 +83,12 @@ if ss.get(KEPT):
 
 try:
     spec = forms.spec_from_state(ss, P)
-    cost_line.caption(f"Estimated cost: {state.estimate(spec).describe()}")
 except ValueError as e:
     spec = None
     errors.error("Invalid settings", e)
+if spec is not None and spec.noise.kind != ss.get(f"{P}:noise.kind", spec.noise.kind):
+    # level 0 corrupts nothing: real data whatever the kind (one spec, one key)
+    st.sidebar.caption("Noise level 0 is real data: the same run for every noise kind.")
 
 
 def _unavailable(name: str) -> str | None:
@@ -148,7 +150,7 @@ def training_tab() -> None:
         return
     shown_spec = state.spec_of(shown)
     if shown_spec is not None and not ss.get(KEPT):
-        params = forms.short_params(shown_spec)
+        params = links.short_params(shown_spec)
         if params != st.query_params.to_dict():
             st.query_params.from_dict(params)
         ss[APPLIED] = params
@@ -158,27 +160,31 @@ def training_tab() -> None:
 
 
 def sensitivity_tab() -> None:
-    """The loss-sensitivity run for the form's dataset and noise: shown, or one click away."""
+    """Loss-sensitivity of real data and of the form's noise, side by side: shown, or one click
+    away."""
     if spec is None:
         st.info("Fix the settings in the sidebar first.")
         return
     if spec.task == "sensitivity":
         st.info("The form is a loss-sensitivity run: its charts are in the first tab.")
         return
-    sens = forms.sensitivity_for(spec)
+    pair = views.sensitivity_pair(spec)
     st.caption(
-        f"Loss-sensitivity (ICML Figs 3-4) on {live.describe(sens)}: how much each training "
-        "example's input moves the loss over one epoch of SGD (Gini of that spread) and class "
-        "by class (heatmap). A small 2x16 MLP, as in the paper; seconds on a CPU."
+        f"Loss-sensitivity (ICML Figs 3-4) of {' and '.join(pair)} side by side, on "
+        f"{describe(pair['real'])}: how much each training example's input moves the "
+        "loss over one epoch of SGD (Gini of that spread: real data's is higher, a few examples "
+        "matter most) and class by class (heatmap). A small 2x16 MLP; seconds on a CPU."
     )
-    js = state.status(sens.key)
-    if js is None or js.status in ("failed", "cancelled"):
-        label = "Run loss-sensitivity for these settings"
-        if st.button(label, key=f"{P}:sens", type="primary" if js is None else "secondary"):
-            _submit(sens)
-            js = state.status(sens.key)
-    if js is not None:
-        live.show_run(sens.key)
+    missing = [s for s in pair.values() if (js := state.status(s.key)) is None or js.is_finished
+               and js.status != "done"]  # fmt: skip
+    if missing and st.button(
+        f"Run loss-sensitivity ({len(missing)} run{'s' * (len(missing) > 1)})",
+        key=f"{P}:sens",
+        type="primary",
+    ):
+        for s in missing:
+            _submit(s)
+    live.show_pair(pair)
 
 
 run_tab, sens_tab = st.tabs(["Training run", "Loss-sensitivity (Gini, class heatmap)"])
@@ -186,3 +192,8 @@ with run_tab:
     training_tab()
 with sens_tab:
     sensitivity_tab()
+
+# last: the estimate needs the device (importing torch takes seconds on a fresh server), so the
+# run and its charts are on screen first
+if spec is not None:
+    cost_line.caption(f"Estimated time: {state.estimate_text(spec)}")

@@ -7,7 +7,6 @@ import streamlit as st
 from app import errors, figure_page, state
 from charts import report as rep
 from memcore.experiments import RECIPES
-from memcore.sweeps import sweep as fr
 
 st.title("Reproduction report")
 st.caption(
@@ -25,20 +24,20 @@ if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="
         state.ensure_workers(force=True)
         st.toast("Submitted; each experiment's page shows its progress.")
 
-memo = figure_page.memo(state.store_path())
 results = []
 with errors.guarded("Could not read the stored runs"):
     for name, r in RECIPES.items():
         if dataset in r.datasets:
-            results.append(fr.evaluate(name, dataset, scale, state.store(), memo=memo))
+            results.append(state.evaluate_sweep(name, dataset, scale))
 
 rows = [
     {
         "experiment": res.recipe.title,
         "figure": res.recipe.figure,
-        "verdict": res.verdict.verdict,
-        "summary": res.verdict.summary,
+        "verdict": res.state,
+        "summary": res.verdict.summary if res.state not in ("not run", "running") else "",
         "runs done": f"{res.progress.done}/{res.progress.total}",
+        "wall s": round(res.wall),
     }
     for res in results
 ]
@@ -50,7 +49,7 @@ for i, res in enumerate(results):
     with cols[i % 2]:
         st.page_link(
             figure_page.page(res.recipe.name),
-            label=f"{res.recipe.title}: {res.verdict.verdict}",
+            label=f"{res.recipe.title}: {res.state}",
             icon=":material/insert_chart:",
         )
 

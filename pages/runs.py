@@ -1,4 +1,6 @@
-"""Runs: every stored run in a table; filter, compare curves, cancel/delete, export."""
+"""Runs: every stored run in a table (named, tagged, grouped by the paper figure whose sweep
+made it); filter, compare curves (the comparison lives in the URL), name and annotate, cancel or
+delete, export."""
 
 from __future__ import annotations
 
@@ -7,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import errors, forms, live, runframes, state
-from charts import compare, export
-from memcore.store import StoreError
+from app import errors, links, live, state, tracker
+from memcore.spec.words import describe
 
-PAGES = Path(state.__file__).resolve().parents[1] / "pages"
+PAGES = Path(__file__).resolve().parent
 EXPLORE, EXAMPLES = PAGES / "explore.py", PAGES / "examples.py"
+OWN = "(own runs)"
 st.title("Runs")
 
 try:
@@ -27,7 +29,8 @@ if not rows:
 
 
 def table(rows: list[dict]) -> pd.DataFrame:
-    """One row per run with the columns a person compares runs by."""
+    """One row per run with the columns a person compares runs by; own runs first, then each
+    figure's sweep together (newest first within a group)."""
     df = pd.DataFrame(rows)
 
     def col(name: str) -> pd.Series:
@@ -37,8 +40,12 @@ def table(rows: list[dict]) -> pd.DataFrame:
         col("train.regularizer") == "none",
         col("train.regularizer") + " " + col("train.strength").astype(str),
     )
-    return pd.DataFrame(
+    figure = df["key"].map(lambda k: ", ".join(state.figures_of(k)) or OWN)
+    out = pd.DataFrame(
         {
+            "name": col("name").fillna(""),
+            "tags": col("tags").map(lambda t: ", ".join(t) if isinstance(t, list) else ""),
+            "figure": figure,
             "status": df["status"],
             "dataset": col("data.dataset"),
             "task": col("task"),
@@ -57,28 +64,28 @@ def table(rows: list[dict]) -> pd.DataFrame:
             "key": df["key"],
         }
     )
-
-
-def export_csv(keys: list[str]) -> str:
-    """Scalar records (epoch, csr, sharpness, sens, done) of the runs, one CSV with key+type."""
-    parts = []
-    for k in keys:
-        js = state.status(k)
-        recs = state.records(k, state.token(js)) if js else []
-        recs = [r for r in recs if r["type"] not in ("meta", "arrays")]
-        parts.append(pd.DataFrame(recs).assign(key=k))
-    return pd.concat(parts, ignore_index=True).to_csv(index=False) if parts else ""
+    order = out["figure"].ne(OWN).astype(int)  # stable: newest first within each group
+    return out.assign(_o=order).sort_values(["_o", "figure"], kind="stable").drop(columns="_o")
 
 
 df = table(rows)
-c1, c2, c3 = st.columns(3)
-statuses = c1.multiselect("Status", sorted(df["status"].unique()), key="runs:status")
-dsets = c2.multiselect("Dataset", sorted(df["dataset"].dropna().unique()), key="runs:dataset")
-kinds = c3.multiselect("Noise", sorted(df["noise"].dropna().unique()), key="runs:noise")
+tag_options = sorted({t for r in rows for t in (r.get("tags") or [])})
+c1, c2, c3, c4, c5 = st.columns(5)
+picks = {
+    "status": c1.multiselect("Status", sorted(df["status"].unique()), key="runs:status"),
+    "dataset": c2.multiselect(
+        "Dataset", sorted(df["dataset"].dropna().unique()), key="runs:dataset"
+    ),
+    "noise": c3.multiselect("Noise", sorted(df["noise"].dropna().unique()), key="runs:noise"),
+    "figure": c4.multiselect("Figure", sorted(df["figure"].unique()), key="runs:figure"),
+}
+tags = c5.multiselect("Tags", tag_options, key="runs:tags")
 keep = pd.Series(True, index=df.index)
-for column, chosen in (("status", statuses), ("dataset", dsets), ("noise", kinds)):
+for column, chosen in picks.items():
     if chosen:
         keep &= df[column].isin(chosen)
+if tags:
+    keep &= df["tags"].map(lambda t: bool(set(t.split(", ")) & set(tags)))
 view = df[keep]
 st.dataframe(
     view,
@@ -89,95 +96,24 @@ st.dataframe(
         "val acc": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f"),
         "CSR": st.column_config.NumberColumn(format="%.4f"),
         "duration (s)": st.column_config.NumberColumn(format="%.1f"),
+        "key": st.column_config.TextColumn(width="small"),
     },
 )
-st.caption(f"{len(view)} of {len(df)} runs. Accuracies and CSR: mean over members at the end.")
+st.caption(
+    f"{len(view)} of {len(df)} runs; own runs first, then each figure's sweep. Accuracies and "
+    "CSR: mean over members at the end."
+)
 
+names = dict(zip(df["key"], df["name"], strict=True))
 labels = {
-    r.key: f"{r.key[:8]} · {r.status} · {r.dataset} · {r.noise} {r.level:g} · w{r.width}"
+    r.key: f"{r.name + ' · ' if r.name else ''}{r.key[:8]} · {r.status} · {r.dataset} · "
+    f"{r.noise} {r.level:g} · w{r.width}"
     for r in view.itertuples()
 }
 
-
-def full_label(key: str) -> str:
-    """A legend label that tells runs apart: every setting that matters, then the key."""
-    spec = state.spec_of(key)
-    return f"{live.describe(spec)} · {key[:6]}" if spec is not None else key[:8]
-
-
 st.subheader("Compare")
-done = view[view["status"] == "done"]
-# training runs first: a default overlay of only sensitivity runs would have no accuracy
-default = list(done[done["task"] == "train"]["key"][:3]) or list(done["key"][:3])
-picked = st.multiselect(
-    "Runs to overlay", list(labels), default=default, format_func=labels.get, key="runs:pick"
-)
-runs = {
-    full_label(k): (spec, state.records(k, state.token(js)))
-    for k in picked
-    if (js := state.status(k)) is not None and (spec := state.spec_of(k)) is not None
-}
-have = [m for m in runframes.METRICS if any(m in runframes.available(r) for _, r in runs.values())]
-if not picked:
-    st.caption("Pick runs above to overlay their curves.")
-elif not have:
-    st.info("The picked runs have no evaluations yet: their curves appear once they do.")
-if have:
-    if st.session_state.get("runs:metric") not in have:
-        st.session_state.pop("runs:metric", None)  # a metric none of the picked runs has
-    c1, c2, c3 = st.columns(3)
-    metric = c1.selectbox("Metric", have, key="runs:metric")
-    color_by = c2.selectbox("Colour by", ["run", *runframes.SETTINGS], key="runs:color")
-    facet = c3.selectbox("Panels by", ["none", *runframes.SETTINGS], key="runs:facet")
-    c4, c5, c6, c7 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-    smoothing = c4.selectbox("Smoothing", runframes.SMOOTHING, key="runs:smooth")
-    amount = 0.0
-    if smoothing == "EMA":
-        amount = c5.slider("EMA weight on the past", 0.0, 0.95, 0.6, 0.05, key="runs:ema")
-    elif smoothing == "rolling mean":
-        amount = c5.slider("Window (evaluations)", 2, 20, 3, key="runs:window")
-    log_y = c6.checkbox("Log y", key="runs:logy")
-    log_x = c7.checkbox("Log epochs", key="runs:logx")
-    curves, missing = runframes.compare_frame(runs, metric, smoothing, amount)
-    overlay = compare.overlay_chart(
-        curves, metric, color_by, None if facet == "none" else facet, log_y, log_x
-    )
-    st.altair_chart(overlay, width="stretch" if facet == "none" else "content")
-    st.caption(
-        "Lines: mean over each run's members; bands: min to max over members"
-        + (f"; each member's curve smoothed first ({smoothing})." if amount else ".")
-    )
-    if missing:
-        sens = [r for r in missing if "sensitivity task" in r]
-        why = (
-            " Sensitivity-task runs record the loss-sensitivity Gini: pick that metric."
-            if sens
-            else ""
-        )
-        st.caption(f"Not drawn, no {metric}: " + "; ".join(missing) + "." + why)
-    b1, b2, b3 = st.columns(3)
-    b1.download_button(
-        "Records (CSV)",
-        lambda: export_csv(picked),
-        file_name="records.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
-    b2.download_button(
-        "Chart (PNG)",
-        lambda: export.export_image(overlay, "png"),
-        file_name="compare.png",
-        mime="image/png",
-        on_click="ignore",
-    )
-    b3.download_button(
-        "Chart (SVG)",
-        lambda: export.export_image(overlay, "svg"),
-        file_name="compare.svg",
-        mime="image/svg+xml",
-        on_click="ignore",
-    )
-
+tracker.read_url(list(df["key"]))
+tracker.comparison(view, labels, names)
 
 st.subheader("One run")
 one = st.selectbox("Run", list(labels), format_func=labels.get, key="runs:one")
@@ -186,17 +122,19 @@ if one:
     if spec is not None:
         st.page_link(
             EXPLORE,
-            label=f"Open in Explore: {live.describe(spec)}",
+            label=f"Open in Explore: {describe(spec)}",
             icon=":material/open_in_new:",
-            query_params=forms.short_params(spec),
+            query_params=links.short_params(spec),
         )
         if spec.task == "train":
             st.page_link(
                 EXAMPLES,
                 label="Its examples: easiest, hardest, most forgotten, critical samples",
                 icon=":material/image:",
-                query_params={"run": one},
+                query_params={"run": one[:12]},
             )
+    row = next(r for r in rows if r["key"] == one)
+    tracker.notes_form(one, {k: row.get(k) or "" for k in ("name", "tags", "note")})
     a, b, _ = st.columns([1, 1, 4])
     try:
         if a.button("Cancel", key="runs:cancel", help="Stop a queued or running run"):
@@ -206,6 +144,6 @@ if one:
             state.delete(one)
             st.toast(f"Deleted {one[:8]}")
             st.rerun()
-    except (ValueError, StoreError) as e:  # not their run (demo); a read-only or full store
+    except (ValueError, state.StoreError) as e:  # not their run (demo); a read-only or full store
         errors.error("Not done", e)
     live.show_run(one)

@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_errors import plain
 
-from app import forms
+from app import forms, links
 from memcore.datasets import REGISTRY
 from memcore.jobs import api, lease
 from memcore.jobs.worker import Worker
@@ -214,7 +214,7 @@ def test_a_link_and_the_form_mean_the_same_run_and_cost(store):
 
     def cost(at: AppTest) -> str:
         no_exception(at)
-        return next(c.value for c in at.sidebar.caption if c.value.startswith("Estimated cost"))
+        return next(c.value for c in at.sidebar.caption if c.value.startswith("Estimated time"))
 
     linked = app({"model.width": "4096"})
     typed = app()
@@ -223,7 +223,7 @@ def test_a_link_and_the_form_mean_the_same_run_and_cost(store):
     assert forms.spec_from_state(linked.session_state, "explore") == forms.spec_from_state(
         typed.session_state, "explore"
     )
-    assert forms.short_params(preset("digits-mlp", **{"model.width": 4096})) == {
+    assert links.short_params(links.app_default().replace(**{"model.width": 4096})) == {
         "model.width": "4096"
     }
 
@@ -238,6 +238,38 @@ def test_preset_and_dataset_change_fill_their_defaults(store):
     want = REGISTRY["mnist1d"].run_defaults["metrics.csr_radius"]
     assert at.number_input(key="explore:metrics.csr_radius").value == pytest.approx(want)
     no_exception(at)
+
+
+def test_a_dataset_change_says_which_values_it_changed(store):
+    """digits -> mnist sets mnist's run defaults, and a visible note names each, old -> new."""
+    at = app()
+    at.selectbox(key="explore:data.dataset").set_value("mnist").run()
+    no_exception(at)
+    note = " ".join(i.value for i in at.sidebar.info)
+    assert "Switching to mnist" in note
+    assert "Learning rate 0.1 → 0.01" in note and "Batch size 64 → 128" in note
+    assert at.number_input(key="explore:train.lr").value == pytest.approx(0.01)
+    at.selectbox(key="explore:data.dataset").set_value("mnist1d").run()
+    note = " ".join(i.value for i in at.sidebar.info)
+    assert "Learning rate 0.01 → 0.1" in note and "mnist " not in note.replace("mnist1d", "")
+
+
+def test_a_partial_link_fills_the_rest_with_the_forms_defaults(store):
+    """One default for form and links: ?model.width=300 keeps 30 epochs, lr 0.1, CSR every 5
+    of the app's default (not RunSpec()'s 20 epochs, lr 0.01, no CSR)."""
+    from app.links import app_default
+
+    at = app({"model.width": "300"})
+    no_exception(at)
+    assert at.number_input(key="explore:model.width").value == 300
+    d = app_default()
+    for name in ("train.epochs", "train.lr", "metrics.csr_every", "train.batch_size"):
+        want = d.to_flat()[name]
+        assert at.number_input(key=f"explore:{name}").value == pytest.approx(want), name
+    assert (d.train.epochs, d.train.lr, d.metrics.csr_every) == (30, 0.1, 5)
+    at = app({"data.dataset": "mnist1d"})
+    assert at.number_input(key="explore:train.lr").value == pytest.approx(0.1)
+    assert at.number_input(key="explore:model.width").value == 256
 
 
 def test_invalid_setting_shows_st_error_and_submits_nothing(store):
@@ -265,7 +297,7 @@ def test_link_restores_the_form_and_shows_the_stored_run(store):
     changes = {"noise.kind": "randX", "noise.level": 0.4, "model.width": 24}
     spec = preset("digits-mlp", **changes, **{"train.epochs": 3, "train.members": 3})
     seed(store, spec)
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -295,7 +327,7 @@ def test_invalid_link_shows_error_not_exception(store):
 def test_failed_run_shows_message_and_traceback_in_expander(store):
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     seed(store, spec, fail_at=2)
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -307,7 +339,7 @@ def test_failed_run_shows_message_and_traceback_in_expander(store):
 def test_sensitivity_run_shows_gini_and_log_heatmap(store):
     spec = preset("sensitivity-2x16")
     seed(store, spec, runner=lambda s, resume=None, should_stop=None: sens_records(s))
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -347,7 +379,7 @@ def test_running_run_shows_progress_live_charts_and_cancels(store):
     first_two_epochs = [r for r in recs if r["type"] in shown and r.get("epoch", 0) <= 1]
     progress = {"epoch": 1.0, "epochs": 3, "fraction": 1 / 3}
     lease.set_pending(store, key, "test-worker", first_two_epochs, progress)
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -370,7 +402,7 @@ def test_a_real_engine_run_renders_every_training_chart(store, tiny_spec):
     )
     seed(store, spec, runner=default_runner)
     assert api.status(spec.key, store).status == "done"
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)
@@ -386,7 +418,7 @@ def test_a_link_to_a_run_not_stored_yet_shows_it_once_it_is(store):
     """'Not found' is never cached: a shared link opened before its run exists shows the run
     as soon as it is stored (it used to say "This run was deleted." until a restart)."""
     from app import state
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2})
     assert state.spec_of(spec.key) is None
@@ -420,8 +452,8 @@ def test_a_misspelt_parameter_is_named_and_the_link_kept_until_reset(store):
     no_exception(at)
     assert not at.error
     assert "model.widht" not in at.query_params
-    assert at.number_input(key="explore:model.width").value == preset("digits-mlp").model.width
-    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+    assert at.number_input(key="explore:model.width").value == preset("digits-mlp-k4").model.width
+    assert at.selectbox(key="explore:preset").value == "digits-mlp-k4"
 
 
 def test_every_invalid_value_of_a_link_is_named(store):
@@ -436,7 +468,7 @@ def test_every_invalid_value_of_a_link_is_named(store):
 
 def test_preset_box_says_custom_after_an_edit(store):
     at = app()
-    assert at.selectbox(key="explore:preset").value == "digits-mlp"
+    assert at.selectbox(key="explore:preset").value == "digits-mlp-k4"
     at.number_input(key="explore:model.width").set_value(48).run()
     assert at.selectbox(key="explore:preset").value == "custom"
     at.selectbox(key="explore:preset").set_value("mnist1d-mlp").run()
@@ -444,7 +476,7 @@ def test_preset_box_says_custom_after_an_edit(store):
     at.selectbox(key="explore:data.dataset").set_value("digits").run()
     assert at.selectbox(key="explore:preset").value == "custom"
     no_exception(at)
-    from app.forms import short_params
+    from app.links import short_params
 
     assert app(short_params(preset("mnist1d-mlp"))).selectbox(key="explore:preset").value == (
         "mnist1d-mlp"  # a link to a preset's exact settings names it
@@ -456,7 +488,7 @@ CSR_OFF_NOTE = "No critical sample ratio"
 
 
 def test_csr_note_only_when_csr_is_off(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     assert spec.metrics.csr_every == 5
@@ -477,7 +509,7 @@ def test_csr_note_only_when_csr_is_off(store):
 
 
 def test_a_run_failed_before_its_first_evaluation_shows_its_error_not_waiting(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3})
     seed(store, spec, fail_at=0)
@@ -488,7 +520,7 @@ def test_a_run_failed_before_its_first_evaluation_shows_its_error_not_waiting(st
 
 
 def test_running_progress_shows_an_eta_from_the_records(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 3, "metrics.csr_every": 0})
     key = api.submit(spec, store)
@@ -505,7 +537,7 @@ def test_running_progress_shows_an_eta_from_the_records(store):
 
 
 def test_easiness_histogram_bars_centred_on_k_over_k(store):
-    from app.forms import short_params
+    from app.links import short_params
 
     spec = preset("digits-mlp", **{"model.width": 22, "train.epochs": 3, "train.members": 4})
     seed(store, spec)
@@ -524,12 +556,15 @@ def test_easiness_histogram_bars_centred_on_k_over_k(store):
     assert np.allclose(bars["p_correct"] * k, np.round(bars["p_correct"] * k))  # on k/K
     x = hist["encoding"]["x"]
     assert x["scale"]["domain"] == pytest.approx([-0.5 / k, 1 + 0.5 / k])
-    assert x["axis"]["values"][0] == 0 and x["axis"]["values"][-1] == 1
+    assert x["axis"]["values"] == [i / k for i in range(k + 1)]  # a tick on every bar
 
 
 # -- the loss-sensitivity views from Explore ---------------------------------------------------
 def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
-    from app.forms import sensitivity_for, short_params
+    """Real data and the form's noise side by side: one click queues both; one Gini chart has a
+    curve per setting in the poster's colours, y fitted to the data; a heatmap per run."""
+    from app.links import short_params
+    from app.views import sensitivity_pair
 
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "noise.kind": "randY",
                                    "noise.level": 0.5})  # fmt: skip
@@ -538,14 +573,33 @@ def test_explore_runs_loss_sensitivity_for_the_form_in_one_click(store):
     assert any("Loss-sensitivity" in t.label for t in at.tabs)
     at.button(key="explore:sens").click().run()
     no_exception(at)
-    sens = sensitivity_for(spec)
-    assert sens.task == "sensitivity" and sens.noise == spec.noise and sens.data.dataset == "digits"
-    assert api.status(sens.key, store).status == "queued"
+    pair = sensitivity_pair(spec)
+    assert list(pair) == ["real", "randY 0.5"]
+    assert pair["randY 0.5"].noise == spec.noise and pair["real"].noise.kind == "none"
+    assert all(s.task == "sensitivity" for s in pair.values())
+    assert {api.status(s.key, store).status for s in pair.values()} == {"queued"}
     w = Worker(store, runner=lambda s, resume=None, should_stop=None: sens_records(s))
     w.run_job(lease.claim(store, w.id))
+    w.run_job(lease.claim(store, w.id))
     at.run()
+    no_exception(at)
     specs = charts(at)
-    heat = next(s for s in specs if "loss_class" in fields(s))
-    assert "yellow" in json.dumps(heat["encoding"]["color"]["title"])  # viridis: bright = large
-    assert any({"step", "variant"} <= fields(s) for s in specs)  # the Gini curve
+    heats = [s for s in specs if "loss_class" in fields(s)]
+    assert len(heats) == 2  # one per setting, side by side
+    assert "yellow" in json.dumps(heats[0]["encoding"]["color"]["title"])  # viridis: bright = large
+    gini = next(s for s in specs if {"step", "setting"} <= fields(s))  # one chart, both runs
+    assert gini["encoding"]["color"]["scale"]["domain"] == ["real", "randY"]
+    assert gini["encoding"]["y"]["scale"] == {"zero": False}  # fitted to the data
     assert any("series" in fields(s) for s in specs)  # and the training run's own charts
+    assert sensitivity_pair(preset("digits-mlp"))["randX 1"].noise.level == 1.0  # real: vs randX
+
+
+def test_noise_level_0_of_any_kind_is_the_real_data_run(store):
+    """randY at level 0 is real data: the same key as none, said under the form."""
+    at = app()
+    at.selectbox(key="explore:noise.kind").set_value("randY").run()
+    no_exception(at)
+    assert at.slider(key="explore:noise.level").value == 0.0
+    assert any("Noise level 0 is real data" in c.value for c in at.sidebar.caption)
+    at.slider(key="explore:noise.level").set_value(0.2).run()
+    assert not any("Noise level 0 is real data" in c.value for c in at.sidebar.caption)

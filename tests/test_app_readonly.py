@@ -29,7 +29,7 @@ def test_the_app_shows_the_runs_of_a_read_only_store_and_starts_no_worker(tmp_pa
     at.switch_page("../pages/runs.py").run()
     no_exception(at)
     assert list(at.dataframe[0].value["key"]) == [key] and not at.error
-    from app.forms import short_params
+    from app.links import short_params
 
     at = app(short_params(spec))
     no_exception(at)

@@ -174,7 +174,7 @@ def test_examples_page_without_critical_pairs_or_with_a_sensitivity_run_says_why
          runner=lambda s, resume=None, should_stop=None: sens_records(s))  # fmt: skip
     at = app()
     at.switch_page("../pages/examples.py").run()
-    assert any("No training run stored" in i.value for i in at.info)
+    assert any("No training run with tracked examples" in i.value for i in at.info)
     spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "train.members": 2})
     key = seed(store, spec)  # fake_records' tracked labels are not the data's: said so
     at = app({"run": key})
@@ -182,6 +182,33 @@ def test_examples_page_without_critical_pairs_or_with_a_sensitivity_run_says_why
     no_exception(at)
     assert any("labels differ" in w.value for w in at.warning)
     assert any("No critical samples" in c.value for c in at.caption)
+
+
+def test_examples_page_takes_a_key_prefix_and_lists_only_runs_with_examples(store):
+    """The 12 characters the app and CLI print open the run; a newer run that tracked no
+    examples (a figure sweep's) is neither listed nor the default."""
+    from app.links import resolve_run
+
+    base = {"model.width": 20, "train.epochs": 2, "train.members": 2}
+    runner = lambda s, resume=None, should_stop=None: digits_records(s)  # noqa: E731
+    key = seed(store, preset("digits-mlp", **base), runner=runner)
+    bare = seed(store, preset("digits-mlp", **base, **{"metrics.track_size": 0}), runner=runner)
+    at = app({"run": key[:12]})
+    at.switch_page("../pages/examples.py").run()
+    no_exception(at)
+    assert not at.warning, [w.value for w in at.warning]
+    box = at.selectbox(key="examples:run")
+    assert box.value == key and bare not in box.options and len(box.options) == 1
+    at = app()
+    at.switch_page("../pages/examples.py").run()
+    assert at.selectbox(key="examples:run").value == key  # the newest run with examples
+    at = app({"run": "0123456789ab"})
+    at.switch_page("../pages/examples.py").run()
+    from test_errors import plain
+
+    assert any("No training run with key '0123456789ab'" in plain(w.value) for w in at.warning)
+    assert resolve_run("AB1", ["ab12", "ab13", "cd"])[1].startswith("2 runs have keys")
+    assert resolve_run(" ab12 ", ["ab12", "ab13"]) == ("ab12", None)
 
 
 def test_examples_page_draws_mnist1d_inputs_as_line_plots(store):
@@ -195,3 +222,85 @@ def test_examples_page_draws_mnist1d_inputs_as_line_plots(store):
     assert len(specs) == 4 and all(s["spec"]["mark"]["type"] == "line" for s in specs)
     easiest = chart_data(at.get("vega_lite_chart")[0])
     assert easiest.groupby("caption").size().eq(40).all()  # 40 positions per signal
+
+
+# -- runs like an experiment tracker ([Q] #23 items 13-14) -------------------------------------
+def runs_page(params: dict[str, str] | None = None):
+    at = app()
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.switch_page("../pages/runs.py").run()
+
+
+def test_a_comparison_link_restores_runs_metric_smoothing_and_axes(store):
+    keys = three_noise_levels(store)
+    link = {"runs": ",".join(k[:12] for k in keys[1:]), "metric": "critical sample ratio",
+            "color": "noise level", "smooth": "EMA", "amount": "0.5", "x": "step",
+            "logy": "1"}  # fmt: skip
+    at = runs_page(link)
+    no_exception(at)
+    assert at.multiselect(key="runs:pick").value == keys[1:]
+    assert at.selectbox(key="runs:metric").value == "critical sample ratio"
+    assert at.selectbox(key="runs:color").value == "noise level"
+    assert at.slider(key="runs:ema").value == 0.5 and at.checkbox(key="runs:logy").value
+    spec = charts(at)[0]
+    assert spec["layer"][1]["encoding"]["x"]["field"] == "step"
+    assert spec["layer"][1]["encoding"]["y"]["scale"]["type"] == "log"
+    assert {k: at.query_params[k] for k in link} == link  # the address is the comparison
+    at.selectbox(key="runs:metric").set_value("validation accuracy").run()
+    assert at.query_params["metric"] == "validation accuracy"  # a change is written back
+    assert at.query_params["runs"] == link["runs"]
+
+
+def test_the_default_overlay_never_mixes_datasets(store):
+    base = {"model.width": 20, "train.epochs": 2, "train.members": 2}
+    digits = seed(store, preset("digits-mlp", **base))
+    newest = seed(store, preset("mnist1d-mlp", **base))
+    at = runs_page()
+    assert at.multiselect(key="runs:pick").value == [newest]
+    at.multiselect(key="runs:pick").set_value([newest, digits]).run()
+    assert any("different datasets" in w.value for w in at.warning)
+
+
+def test_runs_are_named_tagged_annotated_and_grouped_by_figure(store):
+    from memcore.experiments import get
+    from memcore.jobs import api
+
+    own = seed(store, preset("digits-mlp", **{"model.width": 20, "train.epochs": 2}))
+    sweep = get("capacity").grid("digits", "test")[0]
+    swept = seed(store, sweep)
+    at = runs_page()
+    at.selectbox(key="runs:one").set_value(own).run()
+    at.text_input[0].input("baseline")
+    at.text_input[1].input("lr, first")
+    at.text_area[0].input("before the lr sweep")
+    save = next(b for b in at.button if b.label.startswith("Save"))
+    save.click().run()
+    no_exception(at)
+    row = next(r for r in api.list_runs(store) if r["key"] == own)
+    assert (row["name"], row["tags"], row["note"]) == ("baseline", ["lr", "first"],
+                                                       "before the lr sweep")  # fmt: skip
+    table = at.dataframe[0].value
+    assert list(table["key"]) == [own, swept]  # own runs first, then each figure's sweep
+    assert table.set_index("key").loc[swept, "figure"].startswith("capacity")
+    assert table.set_index("key").loc[own, ["name", "tags"]].tolist() == ["baseline", "lr, first"]
+    at.multiselect(key="runs:tags").set_value(["lr"]).run()
+    assert list(at.dataframe[0].value["key"]) == [own]
+    legend = chart_data(at.get("vega_lite_chart")[0])["run"]
+    assert legend.str.startswith("baseline · ").any()  # the overlay's legend uses the name
+
+
+def test_export_carries_each_runs_configuration_summary_and_radius_in_form_units(store):
+    from app import views
+    from memcore.jobs import api
+
+    spec = preset("digits-mlp", **{"model.width": 20, "train.epochs": 2, "metrics.csr_radius": 8})
+    key = seed(store, spec)
+    js = api.status(key, store)
+    out = views.export_frame({key: (spec, api.records(key, 0, store), js)})
+    assert set(out["type"]) == {"epoch", "csr", "done"} and (out["key"] == key).all()
+    assert (out["config.model.width"] == 20).all()
+    assert (out["config.data.dataset"] == "digits").all()
+    assert set(out[out["type"] == "csr"]["radius_255"]) == {8.0}  # the records say 8/255
+    assert json.loads(out["summary"].iloc[0]) == (js.summary or {})
+    assert {f"config.{k}" for k in spec.to_flat()} <= set(out.columns)

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.forms import short_params
+from app.links import short_params
 from memcore.jobs import api, pool
 from memcore.spec.presets import preset
 
@@ -253,22 +253,22 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             # the loss-sensitivity views of the same settings, one click away on Explore
             page.get_by_role("tab", name="Loss-sensitivity", exact=False).click()
             t = time.time()
-            page.get_by_role("button", name="Run loss-sensitivity for these settings").click()
-            page.wait_for_function(  # the tab's run line: "done · ... · sensitivity task"
-                "() => [...document.querySelectorAll('p')].some(e => e.offsetParent !== null && "
-                "e.innerText.includes('done') && e.innerText.includes('sensitivity task'))",
+            page.get_by_role("button", name="Run loss-sensitivity (2 runs)").click()
+            page.wait_for_function(  # both runs' lines: "real · ... done", "randX 1 · ... done"
+                "() => [...document.querySelectorAll('p')].filter(e => e.offsetParent !== null && "
+                "/^(real|randX 1) · .*done/.test(e.innerText)).length === 2",
                 timeout=300_000,
             )
-            _wait_drawn(page, 2, 300_000)  # the Gini curve and the class heatmap
+            _wait_drawn(page, 3, 300_000)  # the Gini curves and a class heatmap per run
             timings["sensitivity_run_to_drawn_s"] = time.time() - t
             time.sleep(1.0)
             page.screenshot(path=str(ARTIFACTS / "browser_3b_sensitivity.png"))
             page.get_by_role("tab", name="Training run").click()
 
             # the default run on the now warm worker (the usual case after the first run)
-            default = preset("digits-mlp").key
+            default = preset("digits-mlp-k4").key
             page.get_by_role("combobox", name="Preset").click()
-            page.get_by_role("option", name="digits-mlp", exact=True).click()
+            page.get_by_role("option", name="digits-mlp-k4", exact=True).click()
             page.wait_for_function(
                 "() => [...document.querySelectorAll('input')].some(i => i.getAttribute("
                 "'aria-label') === 'Width (hidden units)' && i.value === '256')"
@@ -320,7 +320,10 @@ def test_runs_page_lists_exports_and_links_back(server):
             page.screenshot(path=str(ARTIFACTS / "browser_4_runs.png"), full_page=True)
             body = page.inner_text("body")
             assert "Traceback" not in body
-            for label, needle in (("Records (CSV)", b"val_acc"), ("Chart (PNG)", b"\x89PNG")):
+            for label, needle in (
+                ("Records with configuration (CSV)", b"config.model.width"),
+                ("Chart (PNG)", b"\x89PNG"),
+            ):
                 with page.expect_download(timeout=90_000) as download:
                     page.get_by_role("button", name=label).click()
                 data = Path(download.value.path()).read_bytes()
@@ -369,7 +372,7 @@ def test_generated_figure_pages_open_by_url_nav_and_report_links(server):
 
             page.goto(f"{server['url']}/report?scale=test")
             page.get_by_role("heading", name="Reproduction report").wait_for(timeout=120_000)
-            link = page.get_by_role("link", name=f"{get('sharpness').title}: inconclusive")
+            link = page.get_by_role("link", name=f"{get('sharpness').title}: not run")
             link.click()
             page.get_by_role("heading", name=get("sharpness").title).wait_for(timeout=60_000)
             assert "/fig_sharpness" in page.url
@@ -439,3 +442,149 @@ def test_runs_overlay_by_noise_level_and_the_examples_view(server):
             assert page.locator(chart).count() == 4  # easiest, hardest, forgotten, critical
         finally:
             browser.close()
+
+
+# -- interactive charts, a shared comparison, a 1024 px window ([Q] #23) ----------------------
+WIDE_JS = """() => {
+  const w = document.documentElement.clientWidth;
+  const main = document.querySelector("[data-testid='stMain']");
+  const bad = [...main.querySelectorAll(
+      "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg.marks, "
+      + "[data-testid='stDataFrame'], [data-testid='stHorizontalBlock'], "
+      + "[data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer']")]
+    .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > w + 1)
+    .map(e => `${e.dataset.testid || e.tagName} ${Math.round(e.getBoundingClientRect().right)}`);
+  return {width: w, bad};
+}"""
+
+
+def _pixels(png: bytes, rgb: tuple[int, int, int], box=None, tol: int = 40) -> list[tuple]:
+    """(x, y) of the pixels within `tol` of colour `rgb` in a PNG (or in box x0, y0, x1, y1)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    x0, y0, x1, y1 = box or (0, 0, a.shape[1], a.shape[0])
+    sub = a[y0:y1, x0:x1]
+    ys, xs = np.nonzero(np.abs(sub - np.array(rgb)).sum(axis=2) < tol)
+    return list(zip((xs + x0).tolist(), (ys + y0).tolist(), strict=True))
+
+
+def test_zoom_legend_a_shared_comparison_and_a_1024_px_window(server):
+    """The Runs overlay zooms (wheel), resets (double-click) and hides a series from its legend;
+    a comparison link restores the comparison; at 1024 px no chart, table or text runs past the
+    window on Explore, Runs, a figure page and About, and no empty sidebar stays behind. Prints
+    the first-visit timings of a fresh server (a benchmark: README)."""
+    from test_app_pages import fake_records
+
+    from memcore.jobs.worker import Worker
+
+    store = pool.open_store(server["store"])
+    keys = []
+    for level in (0.0, 0.5):
+        noisy = {"noise.kind": "randY", "noise.level": level} if level else {}
+        spec = preset("digits-mlp", **{"model.width": 16, "train.epochs": 6, **noisy})
+        keys.append(api.submit(spec, store))
+
+    def runner(s, resume=None, should_stop=None):  # two curves apart: val_acc lower with noise
+        for r in fake_records(s):
+            if r["type"] == "epoch":
+                r = {**r, "val_acc": r["val_acc"] * (1 - s.noise.level)}
+            yield r
+
+    Worker(store, runner=runner).serve(idle_exit=0.2)
+    ARTIFACTS.mkdir(exist_ok=True)
+    chart = "[data-testid='stVegaLiteChart']"
+    timings: dict[str, float | str] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 900})
+            # first visit of a fresh server, to a stored run: content, then its charts
+            t = time.time()
+            page.goto(server["url"] + "/?" + urlencode(short_params(spec)))
+            page.get_by_text(
+                re.compile("Starting the explorer|Explore memorization")
+            ).first.wait_for(timeout=120_000)
+            timings["first_visit_note_or_content_s"] = time.time() - t
+            page.get_by_role("heading", name="Explore memorization").wait_for(timeout=120_000)
+            timings["first_visit_content_s"] = time.time() - t
+            _wait_drawn(page, 2, 120_000)
+            timings["first_visit_stored_run_charts_s"] = time.time() - t
+            layout = page.evaluate(WIDE_JS)
+            assert layout["bad"] == [], ("explore", layout)
+            page.screenshot(path=str(ARTIFACTS / "browser_8_explore_1024.png"), full_page=True)
+
+            link = {"runs": ",".join(k[:12] for k in keys), "metric": "validation accuracy",
+                    "color": "run", "smooth": "none", "x": "epoch", "facet": "none"}  # fmt: skip
+            page.get_by_test_id("stTopNav").get_by_text("Runs", exact=True).click()
+            page.get_by_role("heading", name="Runs").wait_for(timeout=60_000)
+            _drawn_in(page)  # the script has ended: stale elements are gone
+            page.wait_for_function(
+                "() => ![...document.querySelectorAll('[data-testid=stStatusWidget]')].length"
+            )
+            time.sleep(1.0)
+            page.screenshot(path=str(ARTIFACTS / "browser_8b_runs_after_explore.png"))
+            side = page.locator("[data-testid='stSidebar']")
+            box = side.bounding_box() if side.count() else None
+            assert box is None or box["x"] + box["width"] <= 1, f"an empty sidebar stayed: {box}"
+            t = time.time()
+            page.goto(f"{server['url']}/runs?{urlencode(link)}")
+            page.get_by_text("Validation accuracy by run").wait_for(timeout=60_000)
+            _wait_drawn(page, 1, 60_000)
+            timings["shared_comparison_drawn_s"] = time.time() - t
+            for k in keys:
+                assert f"runs={link['runs'].replace(',', '%2C')}" in page.url or k[:12] in page.url
+            layout = page.evaluate(WIDE_JS)
+            assert layout["bad"] == [], ("runs", layout)
+            overlay = page.locator(chart).first
+            overlay.scroll_into_view_if_needed()
+            page.mouse.move(0, 0)
+            time.sleep(1.0)
+            before = overlay.screenshot()
+            box = overlay.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.3)
+            page.mouse.wheel(0, -600)  # zoom in
+            time.sleep(0.5)
+            page.mouse.move(0, 0)
+            time.sleep(0.5)
+            zoomed = overlay.screenshot()
+            assert zoomed != before, "the wheel did not zoom"
+            page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.3)
+            page.mouse.move(0, 0)
+            time.sleep(0.8)
+            reset = overlay.screenshot(path=str(ARTIFACTS / "browser_9a_overlay_reset.png"))
+            # legend toggle: click the second run's legend entry (tableau10 orange, under the plot)
+            orange, blue = (245, 133, 24), (76, 120, 168)
+            h = int(box["height"])
+            plot = (0, 0, int(box["width"]), int(h * 0.7))
+            entry = _pixels(reset, orange, (0, int(h * 0.7), int(box["width"]), h))
+            assert entry, "no orange legend symbol found"
+            shown_blue = len(_pixels(reset, blue, plot))
+            ex, ey = entry[len(entry) // 2]
+            page.mouse.click(box["x"] + ex, box["y"] + ey)
+            page.mouse.move(0, 0)
+            time.sleep(0.8)
+            toggled = overlay.screenshot(path=str(ARTIFACTS / "browser_9b_overlay_toggled.png"))
+            assert len(_pixels(toggled, blue, plot)) < shown_blue / 4, "the other run stayed"
+            page.screenshot(path=str(ARTIFACTS / "browser_9_runs_1024.png"), full_page=True)
+            timings["zoom_changed_pixels"] = "yes"
+
+            for url, heading in (("/fig_critical?scale=test", "Critical sample ratio"),
+                                 ("/about", "About the memorization explorer")):  # fmt: skip
+                page.goto(server["url"] + url)
+                page.get_by_role("heading", name=heading, exact=False).first.wait_for(
+                    timeout=60_000
+                )
+                time.sleep(1.5)
+                layout = page.evaluate(WIDE_JS)
+                assert layout["bad"] == [], (url, layout)
+            page.screenshot(path=str(ARTIFACTS / "browser_10_about_1024.png"), full_page=True)
+            assert "Traceback" not in page.inner_text("body")
+        finally:
+            browser.close()
+            timings["load"] = _load()
+            (ARTIFACTS / "browser_timings_1024.json").write_text(json.dumps(timings, indent=2))
+            print(json.dumps(timings, indent=2))

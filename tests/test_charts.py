@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_figures_charts import interactive_lines
 
 from charts import compare, examples, export, per_example, sensitivity, style, training
 from memcore.metrics import easiness
@@ -248,10 +249,88 @@ def test_heatmap_uses_log_colour_scale_and_floors_zeros():
 
 
 def test_gini_chart_two_variants():
+    """Told apart by colour (the run's noise colour, grey) and dash; y fitted to the data."""
     sens = pd.DataFrame({"step": [10, 20], "gini": [0.3, 0.4], "gini_time": [0.2, 0.35]})
-    chart = sensitivity.gini_chart(sens)
+    chart = sensitivity.gini_chart(sens, "randX")
     assert set(chart.data["variant"]) == {"running mean", "equal weight per time"}
-    assert _spec(chart)["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    enc = _spec(chart)["encoding"]
+    assert enc["y"]["scale"] == {"zero": False}
+    assert enc["color"]["field"] == "variant"
+    assert enc["color"]["scale"]["range"] == [style.RANDX, style.REFERENCE]
+
+
+def _line_charts() -> dict:
+    epochs = pd.DataFrame(
+        {"epoch": [0.0, 1.0, 0.0, 1.0], "member": [0, 0, 1, 1], "clean_acc": [0.1, 0.5, 0.2, 0.6],
+         "noisy_acc": [0.1, 0.2, 0.1, 0.3], "val_acc": [0.1, 0.4, 0.1, 0.5]}
+    )  # fmt: skip
+    csr = pd.DataFrame({"epoch": [0.0, 1.0], "member": [0, 0], "csr": [0.1, 0.2], "iters": [3, 4]})
+    sens = pd.DataFrame({"step": [10, 20], "gini": [0.3, 0.4], "gini_time": [0.2, 0.35]})
+    band = pd.DataFrame(
+        {"run": ["a", "a", "b", "b"], "key": ["k1", "k1", "k2", "k2"], "epoch": [0, 1, 0, 1],
+         "mean": [0.1, 0.5, 0.2, 0.6], "lo": [0.1, 0.4, 0.2, 0.5], "hi": [0.1, 0.6, 0.2, 0.7],
+         "std": 0.0, "members": 2}
+    )  # fmt: skip
+    return {
+        "accuracy": (training.accuracy_chart(training.accuracy_frame(epochs), "randY"), "series"),
+        "csr": (training.csr_chart(csr, "randY"), "series"),
+        "gini": (sensitivity.gini_chart(sens), "variant"),
+        "gini pair": (sensitivity.gini_chart({"real": sens, "randX": sens}), "setting"),
+        "overlay": (compare.overlay_chart(band, "validation accuracy"), "run"),
+        "overlay in panels": (
+            compare.overlay_chart(
+                band.assign(width=[16, 16, 32, 32]), "validation accuracy", "run", "width"
+            ),
+            "run",
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_line_charts()))
+def test_every_line_chart_zooms_pans_and_toggles_series_from_its_legend(name):
+    chart, field = _line_charts()[name]
+    params = interactive_lines(chart)
+    assert params["zoom"]["bind"] == "scales"
+    assert params["shown"]["select"] == {"type": "point", "fields": [field]}
+
+
+def test_easiness_panels_zoom_apart_and_toggle_groups_and_references():
+    """Histogram and sorted curve zoom on their own; one legend toggle hides a group (bars and
+    points), another a reference (its lines in both panels)."""
+    refs = pd.DataFrame({"p_correct": [0.0, 0.5, 1.0], "probability": [0.25, 0.5, 0.25]})
+    easy = pd.DataFrame({"example": range(4), "p_correct": [0.0, 0.5, 1.0, 1.0],
+                         "group": ["clean", "clean", "noisy", "noisy"]})  # fmt: skip
+    chart = per_example.easiness_chart(easy, refs, "randY")
+    params = interactive_lines(chart)
+    assert {n for n, p in params.items() if p.get("bind") == "scales"} == {
+        "zoom_histogram",
+        "zoom_sorted",
+    }
+    assert params["shown"]["select"]["fields"] == ["group"]
+    assert params["shown_reference"]["select"]["fields"] == ["reference"]
+    spec = chart.to_dict()
+    faded = {
+        v["mark"]["type"] if isinstance(v["mark"], dict) else v["mark"]: v["encoding"]["opacity"]
+        for panel in spec["hconcat"]
+        for v in panel["layer"]
+    }
+    assert faded["bar"]["condition"]["param"] == faded["point"]["condition"]["param"] == "shown"
+    assert faded["line"]["condition"]["param"] == "shown_reference"
+
+
+def test_tooltips_show_four_significant_digits_unless_told_otherwise():
+    spec = training.csr_chart(
+        pd.DataFrame({"epoch": [0.0], "member": [0], "csr": [0.133333340287], "iters": [3]})
+    ).to_dict()
+    assert spec["config"]["tooltipFormat"] == {"numberFormat": ",.4~g"}
+
+
+def test_csr_points_and_line_share_the_runs_colour_and_a_legend():
+    csr = pd.DataFrame({"epoch": [0.0, 1.0], "member": [0, 0], "csr": [0.1, 0.2], "iters": [3, 4]})
+    spec = training.csr_chart(csr, "randX").to_dict()
+    colors = [lay["encoding"]["color"] for lay in spec["layer"]]
+    assert all(c["field"] == "series" and c["scale"]["range"] == [style.RANDX] for c in colors)
+    assert any(c.get("legend") for c in colors)
 
 
 def test_data_map_and_forgetting():

@@ -139,7 +139,7 @@ def test_a_server_path_imports_outside_a_demo(env, tmp_path):
 
 
 def test_the_sensitivity_run_for_a_small_imported_dataset_uses_all_of_it(env, tmp_path):
-    from app.forms import sensitivity_for
+    from app.views import sensitivity_for
     from memcore.spec.presets import preset
 
     np.savez(tmp_path / "s.npz", x=np.random.default_rng(0).normal(size=(50, 3)),

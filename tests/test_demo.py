@@ -206,10 +206,10 @@ def test_the_form_shows_the_estimated_cost_before_run(demo_env) -> None:
     demo_env(MEMCORE_WORKERS=0)
     main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
     at = AppTest.from_file(main, default_timeout=120).run()
-    [line] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated cost")]
-    assert "FLOP" in line and "B," in line and " on " in line
+    [line] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated time")]
+    assert "FLOP" in line and "B" in line and " on " in line
     at.number_input(key="explore:train.epochs").set_value(60).run()
-    [later] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated cost")]
+    [later] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated time")]
     assert later != line
 
 
@@ -538,7 +538,7 @@ def _cancel_is_refused(key: str):
     refused with the demo's message, the run still queued. Returns the AppTest for more steps."""
     from streamlit.testing.v1 import AppTest
 
-    from app.forms import short_params
+    from app.links import short_params
     from memcore.jobs import api
 
     main = str(Path(__file__).resolve().parents[1] / "app" / "main.py")

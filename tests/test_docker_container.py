@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import pytest
 from test_browser import ARGS, CHROMIUM, _free_port, _wait_drawn, sync_playwright
 
-from app.forms import short_params
+from app.links import short_params
 from memcore.spec.presets import preset
 
 pytestmark = pytest.mark.docker

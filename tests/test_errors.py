@@ -83,7 +83,7 @@ def test_demo_visitors_see_no_traceback(app, demo: str) -> None:
     from test_app_pages import seed
 
     from app import state
-    from app.forms import short_params
+    from app.links import short_params
     from memcore.spec.presets import preset
     from memcore.store import open_store
 

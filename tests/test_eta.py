@@ -59,3 +59,53 @@ def test_csr_epochs_include_the_last():
     assert eta.csr_epochs(SPEC, 0) == [5, 10]
     assert eta.csr_epochs(SPEC.replace(**{"train.epochs": 12}), 5) == [10, 12]
     assert eta.csr_epochs(SPEC.replace(**{"metrics.csr_every": 0}), 0) == []
+
+
+def test_the_estimate_range_is_the_models_seconds_times_the_measured_ratios():
+    pairs = [(2.0, 6.0), (1.0, 2.0), (4.0, 12.0), (1.0, 0.1)]  # the last: too short to time
+    rs = eta.ratios(pairs)
+    assert rs == [3.0, 2.0, 3.0]
+    lo, hi = eta.estimate_range(10.0, rs)
+    assert 20.0 <= lo < hi <= 30.0
+    assert eta.estimate_range(10.0, []) is None
+    assert eta.estimate_range(10.0, [2.0]) == pytest.approx((14.0, 26.0))
+    assert len(eta.ratios([(1.0, 1.0)] * 50)) == eta.CALIBRATE_ON  # the newest runs only
+
+
+def test_the_range_text_says_whether_it_is_calibrated():
+    assert "uncalibrated" in eta.range_text(3.0, [])
+    text = eta.range_text(3.0, [3.0, 3.6, 1.3])
+    assert "calibrated on 3 runs" in text and "–" in text
+
+
+def test_the_sidebar_estimate_is_calibrated_on_a_measured_run(tmp_path, monkeypatch):
+    """A run measured on this machine turns the sidebar's figure into a calibrated range that
+    brackets what that same run took."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+    from test_app_pages import MAIN, app_store, fake_records, seed
+
+    from app.links import short_params
+
+    store = app_store(tmp_path, monkeypatch)
+    spec = preset("digits-mlp", **{"train.epochs": 2})
+
+    def slow(s, resume=None, should_stop=None):
+        time.sleep(1.0)
+        yield from fake_records(s)
+
+    key = seed(store, spec, runner=slow)
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    for k, v in short_params(spec).items():
+        at.query_params[k] = v
+    at.run()
+    [line] = [c.value for c in at.sidebar.caption if c.value.startswith("Estimated time")]
+    assert "calibrated on 1 run measured here" in line
+    from memcore.jobs import api
+
+    took = api.status(key, store).duration
+    import re
+
+    lo, hi = (float(x) for x in re.findall(r"([\d.]+) s", line)[:2])
+    assert lo - 0.05 <= took <= hi + 0.05, (line, took)

@@ -4,6 +4,7 @@ log scales where the paper uses them, and tooltips; every figure renders to SVG.
 from __future__ import annotations
 
 import json
+import warnings
 from math import lgamma
 
 import numpy as np
@@ -57,6 +58,66 @@ def walk(spec):
 
 def encodings(spec):
     return [(ch, enc) for s in walk(spec) for ch, enc in s.get("encoding", {}).items()]
+
+
+def interactive_lines(chart) -> dict[str, dict]:
+    """Assert that every line layer of `chart` zooms and pans (a scales-bound interval parameter
+    on it, or lifted to the top naming its view) and fades by a legend-bound point parameter,
+    as do its bands and error bars; that parameter names are unique (Altair would otherwise
+    merge them with a warning, an error here). Returns the parameters by name."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = chart.to_dict()  # validates against the Vega-Lite schema
+    views = list(walk(spec))
+    params = [p for v in views for p in v.get("params", [])]
+    names = [p["name"] for p in params]
+    assert len(names) == len(set(names)), names
+    by_name = {p["name"]: p for p in params}
+
+    def held(view):
+        return [p for p in params if p in view.get("params", []) or
+                view.get("name", "-") in p.get("views", [])]  # fmt: skip
+
+    marks = [(v["mark"]["type"] if isinstance(v["mark"], dict) else v["mark"], v)
+             for v in views if "mark" in v]  # fmt: skip
+    lines = [v for m, v in marks if m == "line"]
+    assert lines, "no line layer"
+    for v in lines:
+        assert any(p.get("bind") == "scales" and p["select"]["type"] == "interval"
+                   for p in held(v)), f"a line layer without zoom: {v.get('name')}"  # fmt: skip
+    for m, v in marks:
+        if m in ("line", "area", "errorbar"):
+            toggle = by_name[v["encoding"]["opacity"]["condition"]["param"]]
+            assert toggle["bind"] == "legend" and toggle["select"]["type"] == "point"
+    return by_name
+
+
+LINE_FIGURES = ["capacity", "convergence", "easiness", "sensitivity", "critical", "noise-levels",
+                "regularization", "sharpness"]  # fmt: skip
+TOGGLED_BY = {"capacity": "level", "convergence": "setting", "easiness": "setting",
+              "sensitivity": "curve", "critical": "setting", "noise-levels": "level",
+              "regularization": "regularizer", "sharpness": "panel"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LINE_FIGURES)
+def test_every_line_figure_zooms_pans_and_toggles_series_from_its_legend(name):
+    params = interactive_lines(fc.chart(name, frames()[name]))
+    assert params["shown"]["select"]["fields"] == [TOGGLED_BY[name]]
+    zooms = [n for n, p in params.items() if p.get("bind") == "scales"]
+    panels = {"noise-levels": 4, "regularization": 2}.get(name, 1)
+    assert len(zooms) == panels, zooms
+
+
+def test_convergence_panels_zoom_apart_and_share_one_legend_toggle():
+    """Both panels (vs size, vs width): two zooms with their own names, one legend toggle."""
+    size = frames()["convergence"]
+    df = pd.concat([size, size.assign(panel="width", width=size["train_size"])])
+    params = interactive_lines(fc.chart("convergence", df))
+    assert {n for n, p in params.items() if p.get("bind") == "scales"} == {
+        "zoom_size",
+        "zoom_width",
+    }
+    assert [n for n, p in params.items() if p.get("bind") == "legend"] == ["shown"]
 
 
 @pytest.mark.parametrize("name", list(fc.BUILDERS))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app import forms
-from memcore.spec import field_meta
+from app import forms, links
+from memcore.spec import RunSpec, field_meta
+from memcore.spec.presets import preset
 
 # (lo, hi) of every number widget as app/forms.py stated them before reading the metadata
 OLD_LIMITS = {
@@ -50,3 +51,22 @@ def test_widget_limits_and_options_match_the_old_form():
 @pytest.mark.parametrize("f", forms.FIELDS, ids=lambda f: f.name)
 def test_widget_help_is_the_spec_help(f):
     assert f.help == field_meta(f.name).help and f.help
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        preset("digits-mlp"),
+        preset("digits-mlp", **{"model.width": 300, "noise.kind": "randY", "noise.level": 0.5}),
+        preset("mnist1d-mlp", **{"train.epochs": 4}),
+        preset("mnist-mlp"),
+        preset("sensitivity-2x16"),
+        RunSpec(),
+    ],
+    ids=lambda s: f"{s.data.dataset}-{s.task}-{s.model.width}",
+)
+def test_a_short_link_reads_back_as_the_same_run(spec):
+    params = links.short_params(spec)
+    link = links.read_link(params)
+    assert link.problems == () and link.spec == spec
+    assert links.short_params(links.app_default()) == {}  # the default run: an empty link

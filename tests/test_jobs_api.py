@@ -299,3 +299,23 @@ def test_the_app_asks_for_the_recompute_of_a_corrupt_run_explicitly(memcore_env)
     with pytest.raises(CorruptArtifact, match="checksum; the run was requeued for recompute"):
         state.arrays(key, "token")
     assert api.status(key, store).status == "queued"
+
+
+def test_a_run_is_named_tagged_and_annotated_and_its_notes_go_with_it(memcore_env):
+    """annotate() keeps the person's words beside a run (never touching its results); list_runs
+    shows them; delete removes them; an unknown key is a KeyError."""
+    store = memcore_env["store"]
+    spec = RunSpec()
+    key = api.submit(spec, store)
+    assert api.list_runs(store)[0]["name"] == "" and api.list_runs(store)[0]["tags"] == []
+    api.annotate(key, store, name="  baseline   run ", tags=["lr", " lr", "", "seeds"])
+    notes = api.annotate(key, store, note="first try\n")
+    assert notes == {"name": "baseline run", "tags": ["lr", "seeds"], "note": "first try"}
+    row = api.list_runs(store)[0]
+    assert (row["name"], row["tags"], row["note"]) == ("baseline run", ["lr", "seeds"], "first try")
+    assert api.spec(key, store) == spec and api.status(key, store).status == "queued"
+    with pytest.raises(KeyError):
+        api.annotate("0" * 64, store, name="x")
+    api.delete(key, store)
+    api.submit(spec, store)
+    assert api.list_runs(store)[0]["name"] == ""  # a deleted run's notes went with it

@@ -147,7 +147,7 @@ def test_page_on_an_empty_store_asks_to_run_and_run_sweep_queues_the_grid(store)
     at = page("capacity")
     no_exception(at)
     assert "press **Run sweep**" in " ".join(i.value for i in at.info)
-    assert "(inconclusive)" in verdict_text(at)
+    assert verdict_text(at) == ""  # a figure that never ran has no verdict, not "inconclusive"
     button = next(b for b in at.button if b.label.startswith("Run sweep"))
     button.click().run()
     no_exception(at)
@@ -181,7 +181,39 @@ def test_report_page_lists_every_claim_with_links(store):
     row = table[table["experiment"] == get("sharpness").title].iloc[0]
     n = len(get("sharpness").grid("digits", "test"))
     assert row["runs done"] == f"{n}/{n}"
-    assert "inconclusive" in table[table["experiment"] == get("capacity").title].iloc[0]["verdict"]
+    assert table[table["experiment"] == get("capacity").title].iloc[0]["verdict"] == "not run"
+    assert sum(table["verdict"] == "not run") == len(RECIPES) - 1
+    labels = [p.proto.label for p in at.get("page_link")]
+    assert f"{get('capacity').title}: not run" in labels
+
+
+def test_sweep_wall_time_is_the_time_its_runs_ran(store):
+    """Not 0 s: the union of the runs' running intervals (parallel runs counted once)."""
+    from memcore.sweeps import sweep
+
+    assert sweep.progress("sharpness", "digits", "test", store).wall == 0.0
+    seed(store, "sharpness")
+    res = sweep.evaluate("sharpness", "digits", "test", store)
+    spans = [api.status(s.key, store) for s in get("sharpness").grid("digits", "test")]
+    assert 0 < res.wall <= max(s.finished for s in spans) - min(s.started for s in spans)
+    assert res.to_dict()["wall_s"] == round(res.wall, 1) and res.state == res.verdict.verdict
+    assert sweep._covered([(0, 10), (5, 20), (100, 110)]) == 30
+
+
+def test_a_running_sweep_says_running_and_draws_the_records_so_far(store):
+    """No verdict while runs are queued or running; a running run's curve is drawn already."""
+    from memcore.jobs import lease
+
+    grid = get("convergence").grid("digits", "test")
+    api.submit_sweep(grid, store)
+    claim = lease.claim(store, "test-worker")
+    recs = [r for r in fake_runner(claim.spec) if r["type"] in ("meta", "epoch")]
+    lease.set_pending(store, claim.key, "test-worker", recs, {"epoch": 1.0, "fraction": 0.5})
+    at = page("convergence")
+    no_exception(at)
+    assert not any(v in verdict_text(at) for v in ("holds", "does not hold", "Not enough"))
+    assert any("**Running** (0 of" in i.value for i in at.info)
+    assert len(at.get("vega_lite_chart")) == 1  # the running run's records, drawn
 
 
 def test_page_warns_when_a_torchvision_dataset_is_missing(store, tmp_path, monkeypatch):
@@ -256,3 +288,30 @@ def test_figure_is_drawn_larger_than_the_poster_panel(store):
     assert widths and min(widths) > W  # panels grown to fill the wide page
     assert not at.sidebar.caption  # no sidebar off Explore: the status line is at the foot
     assert any("workers alive" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("name", ["critical", "capacity"])
+def test_a_verdict_reads_as_a_table_of_parts_with_every_symbol_defined(store, name):
+    """Part, symbol and word, difference ± s.e.; a caption defines the symbols and D; the Dask
+    field is folded into an Advanced section."""
+    from charts.style import VERDICT_SYMBOL
+    from memcore.sweeps import sweep
+
+    seed(store, name)
+    at = page(name)
+    no_exception(at)
+    parts = next(t.value for t in at.dataframe if "part" in t.value.columns)
+    assert list(parts.columns) == ["part", "verdict", "difference ± s.e.", "found"]
+    result = sweep.evaluate(name, "digits", "test", store)
+    want = list(result.verdict.parts) or ["the claim"]
+    assert list(parts["part"]) == want
+    for row, v in zip(parts.itertuples(), (result.verdict.parts or {"": result.verdict}).values(),
+                      strict=True):  # fmt: skip
+        assert row.verdict == f"{VERDICT_SYMBOL[v.verdict]} {v.verdict}"
+        if "difference" in v.numbers and "se" in v.numbers:
+            assert row[3].startswith(f"{v.numbers['difference']:+.3g} ± ")
+    legend = " ".join(c.value for c in at.caption)
+    for state_, symbol in VERDICT_SYMBOL.items():
+        assert f"{symbol} {state_}" in legend
+    assert "D (easiness)" in legend and "s.e." in legend
+    assert any(e.label == "Advanced" for e in at.expander)

@@ -283,10 +283,46 @@ def test_from_flat_parses_strings():
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_flat_text_round_trip(name):
-    s = preset(name, **{"train.regularizer": "dropout", "train.member_strengths": (0.25,)})
+    k = preset(name).train.members  # one strength per member
+    s = preset(name, **{"train.regularizer": "dropout", "train.member_strengths": (0.25,) * k})
     text = to_text(s)
     assert set(text) == set(s.to_flat()) and all(isinstance(v, str) for v in text.values())
     assert from_flat(text) == s
     short = to_text(s, changed_only=True)
     assert short.items() <= text.items() and "train.regularizer" in short
     assert from_flat(short) == s
+
+
+@pytest.mark.parametrize("kind", ["randX", "randY"])
+def test_noise_level_0_is_real_data_whatever_the_kind(kind):
+    """One spec, one key: level 0 corrupts nothing, so randX 0 and randY 0 are real data (kind
+    none, noise-only fields at their defaults); real data's pinned keys do not move."""
+    real = preset("digits-mlp")
+    zero = preset("digits-mlp", **{"noise.kind": kind, "noise.level": 0.0, "noise.y_mode": "other"})
+    assert zero == real and zero.key == real.key and zero.noise.kind == "none"
+    assert preset("digits-mlp", **{"noise.kind": kind, "noise.level": 0.1}).noise.kind == kind
+
+
+def test_a_run_stored_under_an_old_level_0_key_stays_readable(memcore_env, monkeypatch):
+    """A randY-0 run stored before level 0 became real data keeps its key: its status, spec and
+    records read back by that key (its spec reads as the real-data spec it always was)."""
+    from memcore.jobs import api
+    from memcore.jobs.worker import Worker
+
+    store = memcore_env["store"]
+    with monkeypatch.context() as m:  # the code before: no canonical form for level 0
+        m.setattr(S, "canonical_noise", lambda n: n)
+        old = preset("digits-mlp", **{"noise.kind": "randY", "noise.level": 0.0})
+        old_key = old.key
+        api.submit(old, store)
+
+        def runner(spec, resume=None, should_stop=None):
+            yield {"type": "meta", "members": 1}
+            yield {"type": "done", "wall": 0.1, "epochs_run": 0, "summary": {}}
+
+        Worker(store, runner=runner).serve(idle_exit=0.2)
+    assert old_key != preset("digits-mlp").key
+    assert api.status(old_key, store).status == "done"
+    assert api.spec(old_key, store) == preset("digits-mlp")
+    assert [r["type"] for r in api.records(old_key, 0, store)][:1] == ["meta"]
+    assert old_key in {r["key"] for r in api.list_runs(store)}

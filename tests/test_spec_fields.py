@@ -16,6 +16,7 @@ from memcore.spec.presets import PRESETS, preset
 # changes them on purpose: re-pin in that commit.
 PINNED_KEYS = {
     "digits-mlp": "50d8476cb3cdc4dba16185c7dc50ffa220981b5143bd45d85836a55a0a7c5641",
+    "digits-mlp-k4": "d55c8e15a245fc0e270c092c36453eb706daebfe23ab63068538afc0097bf6ca",
     "mnist1d-mlp": "554d065507f87c3ead8d1189521cb21d0c1a8b653ab5a288b40312875b0fdebf",
     "mnist-mlp": "6dfe7f01b23bcf16ecef6f0208ac7aeb8ad6ebdeff51f33e2c6a651c728ae4f7",
     "cifar-cnn": "4c8b4a9685513d3e32193fb56254a2c5f7a556f5962d0ff3e45a58ec26d72661",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.style import H, W, empty, level_scale
+from charts.style import H, W, empty, legend_toggle, level_scale, shown, zoom
 
 
 def chart(df: pd.DataFrame) -> alt.Chart:
@@ -22,7 +22,8 @@ def chart(df: pd.DataFrame) -> alt.Chart:
     )
     color = alt.Color("level:O", scale=level_scale(d["level"]), title="noise level")
     x = alt.X("width:Q", scale=alt.Scale(type="log", base=2), title="hidden units per layer")
-    base = alt.Chart(d).encode(x=x, color=color)
+    toggle = legend_toggle("level")
+    base = alt.Chart(d).encode(x=x, color=color, opacity=shown(toggle))
     line = base.mark_line(point=True).encode(
         y=alt.Y("best_val_acc:Q", title="best validation accuracy", scale=alt.Scale(zero=False)),
         tooltip=[
@@ -33,6 +34,7 @@ def chart(df: pd.DataFrame) -> alt.Chart:
             "members",
         ],
     )
+    line = line.add_params(zoom(), toggle)
     band = base.mark_errorbar().encode(y=alt.Y("lo:Q", title="best validation accuracy"), y2="hi:Q")
     return (
         (band + line)

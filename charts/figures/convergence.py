@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.style import SETTING_SCALE, H, W, empty
+from charts.style import SETTING_SCALE, H, W, empty, legend_toggle, shown, zoom
 
 
 def chart(df: pd.DataFrame, normalized: bool = True) -> alt.Chart:
@@ -18,6 +18,7 @@ def chart(df: pd.DataFrame, normalized: bool = True) -> alt.Chart:
     y = "normalized" if normalized else "epochs_to_fit"
     ytitle = "time / real-data time" if normalized else "epochs to 100% train accuracy"
     d = df.assign(reached=np.where(df["censored"], "censored (>=)", "reached"))
+    toggle = legend_toggle("setting")  # one legend for both panels: defined on the first
     charts = []
     for panel, xcol, xtitle in (
         ("size", "train_size", "training examples"),
@@ -29,7 +30,12 @@ def chart(df: pd.DataFrame, normalized: bool = True) -> alt.Chart:
         color = alt.Color("setting:N", scale=SETTING_SCALE)
         x = alt.X(f"{xcol}:Q", scale=alt.Scale(type="log", base=2), title=xtitle)
         mean = p.groupby(["setting", xcol], as_index=False)[y].mean()
-        line = alt.Chart(mean).mark_line().encode(x=x, y=alt.Y(f"{y}:Q", title=ytitle), color=color)
+        line = (
+            alt.Chart(mean)
+            .mark_line()
+            .encode(x=x, y=alt.Y(f"{y}:Q", title=ytitle), color=color, opacity=shown(toggle))
+            .add_params(zoom(f"zoom_{panel}"), *([toggle] if not charts else []))
+        )
         pts = (
             alt.Chart(p)
             .mark_point(size=50, filled=False)
@@ -37,6 +43,7 @@ def chart(df: pd.DataFrame, normalized: bool = True) -> alt.Chart:
                 x=x,
                 y=f"{y}:Q",
                 color=color,
+                opacity=shown(toggle),
                 shape=alt.Shape(
                     "reached:N",
                     scale=alt.Scale(

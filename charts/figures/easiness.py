@@ -9,7 +9,19 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from charts.style import RANDX, RANDY, REAL, REFERENCE, SETTINGS, H, W, empty
+from charts.style import (
+    RANDX,
+    RANDY,
+    REAL,
+    REFERENCE,
+    SETTINGS,
+    H,
+    W,
+    empty,
+    legend_toggle,
+    shown,
+    zoom,
+)
 from memcore.metrics.easiness import binomial_reference, sorted_reference
 
 
@@ -38,6 +50,7 @@ def chart(df: pd.DataFrame) -> alt.Chart:
         return empty("Easiness after one epoch")
     d = sorted_frame(df)
     scale = alt.Scale(domain=[*SETTINGS, "binomial"], range=[REAL, RANDX, RANDY, REFERENCE])
+    toggle = legend_toggle("setting")
     return (
         alt.Chart(d)
         .mark_line()
@@ -50,7 +63,9 @@ def chart(df: pd.DataFrame) -> alt.Chart:
             strokeDash=alt.condition(
                 "datum.setting == 'binomial'", alt.value([4, 3]), alt.value([1, 0])
             ),
+            opacity=shown(toggle),
             tooltip=["setting", alt.Tooltip("p_correct:Q", format=".2f")],
         )
+        .add_params(zoom(), toggle)
         .properties(width=2 * W, height=H, title="Easiness after one epoch")
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.style import H, W, empty
+from charts.style import H, W, empty, legend_toggle, shown, zoom
 from memcore.metrics.regularization import tradeoff
 
 
@@ -18,6 +18,7 @@ def chart(df: pd.DataFrame) -> alt.Chart:
         return empty("Regularization vs memorization")
     t = tradeoff(df)
     color = alt.Color("regularizer:N", scale=alt.Scale(scheme="tableau10"))
+    toggle = legend_toggle("regularizer")  # one legend for both rows: defined on the first
     trade = (
         alt.Chart(t)
         .mark_line(point=True)
@@ -30,6 +31,7 @@ def chart(df: pd.DataFrame) -> alt.Chart:
             ),
             color=color,
             order="strength:Q",
+            opacity=shown(toggle),
             tooltip=[
                 "regularizer",
                 "strength",
@@ -37,18 +39,21 @@ def chart(df: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("real_best_val_acc:Q", format=".3f"),
             ],
         )
+        .add_params(zoom("zoom_tradeoff"), toggle)
         .properties(width=2 * W, height=H + 40, title="Memorization vs generalization")
     )
     curves = (
         alt.Chart(df)
-        .mark_line(opacity=0.8)
+        .mark_line()
         .encode(
             x="epoch:Q",
             y=alt.Y("train_acc:Q", title="training accuracy"),
             color=color,
             detail="strength:N",
+            opacity=shown(toggle, 0.8),
             tooltip=["regularizer", "strength", "epoch", alt.Tooltip("train_acc:Q", format=".3f")],
         )
+        .add_params(zoom("zoom_curves"))
         .properties(width=W, height=H * 0.8)
         .facet(column=alt.Column("data:N", title="training curves", sort=["randY", "real"]))
     )

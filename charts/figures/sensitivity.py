@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.style import RANDX, RANDY, REAL, H, W, empty
+from charts.style import RANDX, RANDY, REAL, H, W, empty, legend_toggle, shown, zoom
 
 CURVE_SCALE = alt.Scale(domain=["real", "randX 50%", "randX 100%"], range=[REAL, RANDX, RANDY])
 
@@ -19,18 +19,21 @@ def chart(df: pd.DataFrame, variant: str = "gini") -> alt.Chart:
     # Several seeds per curve: the line is their mean, the band spans them.
     keys = ["panel", "curve", "step"]
     d = df.groupby(keys, as_index=False)[variant].agg(["mean", "min", "max", "count"])
+    toggle = legend_toggle("curve")
     base = alt.Chart(d).encode(
         x=alt.X("step:Q", title="SGD steps"),
         color=alt.Color("curve:N", scale=CURVE_SCALE, title="data"),
     )
     line = base.mark_line(point=True).encode(
         y=alt.Y("mean:Q", title="Gini of loss-sensitivity (mean over seeds)"),
+        opacity=shown(toggle),
         tooltip=[
             "panel", "curve", "step", alt.Tooltip("mean:Q", format=".3f"),
             alt.Tooltip("count:Q", title="seeds"),
         ],
     )  # fmt: skip
-    band = base.mark_area(opacity=0.2).encode(y="min:Q", y2="max:Q")
+    line = line.add_params(zoom(), toggle)
+    band = base.mark_area().encode(y="min:Q", y2="max:Q", opacity=shown(toggle, 0.2))
     return (
         alt.layer(band, line)
         .properties(width=W, height=H)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.style import RANDX, RANDY, H, W, empty
+from charts.style import RANDX, RANDY, H, W, empty, legend_toggle, shown, zoom
 
 
 def chart(df: pd.DataFrame) -> alt.Chart:
@@ -20,7 +20,13 @@ def chart(df: pd.DataFrame) -> alt.Chart:
     y = alt.Y("sharpness:Q", title="top Hessian eigenvalue", scale=alt.Scale(type="log"))
     x = alt.X("level:Q", title="noise level", axis=alt.Axis(format="%"))
     mean = df.groupby(["panel", "level"], as_index=False)["sharpness"].mean()
-    line = alt.Chart(mean).mark_line().encode(x=x, y=y, color=color)
+    toggle = legend_toggle("panel")
+    line = (
+        alt.Chart(mean)
+        .mark_line()
+        .encode(x=x, y=y, color=color, opacity=shown(toggle))
+        .add_params(zoom(), toggle)
+    )
     pts = (
         alt.Chart(df)
         .mark_point()
@@ -28,6 +34,7 @@ def chart(df: pd.DataFrame) -> alt.Chart:
             x=x,
             y=y,
             color=color,
+            opacity=shown(toggle),
             tooltip=[
                 "panel",
                 "level",

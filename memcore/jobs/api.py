@@ -1,7 +1,7 @@
 """The job API used by the app and the CLI, in one namespace: `from memcore.jobs import api`.
 
 - asking for work (memcore/jobs/control.py): submit, submit_sweep, retry, cancel, delete,
-  mark_recompute, enforce_limit;
+  mark_recompute, enforce_limit; annotate (a run's name, tags and note);
 - looking at runs (runs.py, status.py; pure reads): status, records, arrays, result, spec,
   exists, list_runs, sweep_keys, sweep_status, with the records JobStatus, SweepStatus, RunResult.
 """
@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from memcore.jobs.control import (
+    annotate,
     cancel,
     delete,
     enforce_limit,
@@ -31,6 +32,7 @@ from memcore.store import StoreArg
 
 __all__ = [
     "JobStatus",
+    "annotate",
     "RunResult",
     "StoreArg",
     "SweepStatus",

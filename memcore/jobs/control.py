@@ -94,6 +94,31 @@ def delete(key: str, store: StoreArg = None, guard: jobqueue.Guard | None = None
     return jobqueue.remove(open_store(store), key, guard)
 
 
+def annotate(
+    key: str,
+    store: StoreArg = None,
+    *,
+    name: str | None = None,
+    tags: list[str] | tuple[str, ...] | None = None,
+    note: str | None = None,
+) -> dict:
+    """Name, tag or annotate a stored run (None leaves that part as it is); returns the notes.
+    Names and tags are trimmed, tags deduplicated; KeyError when the run is not stored."""
+    s = open_store(store)
+    with s.transact() as ix:
+        if not ix.has_run(key):
+            raise KeyError(key)
+        notes = ix.notes(key)
+        if name is not None:
+            notes["name"] = " ".join(name.split())[:120]
+        if tags is not None:
+            notes["tags"] = list(dict.fromkeys(t.strip()[:40] for t in tags if t.strip()))
+        if note is not None:
+            notes["note"] = note.strip()[:4000]
+        ix.set_notes(key, notes)
+    return notes
+
+
 def mark_recompute(key: str, store: StoreArg = None) -> bool:
     """Drop a run's records and files and queue it again; False if it is running."""
     return jobqueue.recompute(open_store(store), key)

@@ -124,7 +124,8 @@ def list_runs(
     limit: int | None = None,
     **fields: Any,
 ) -> list[dict[str, Any]]:
-    """Rows (newest first): key, status, fraction, timings, error, the spec's flat fields and
+    """Rows (newest first): key, status, fraction, timings, error, the person's name, tags and
+    note (control.annotate), the spec's flat fields and
     the scalar summary (summary.*). Filters: status (one or several), dataset, task, and any
     flat field given with underscores for dots (e.g. noise_kind="randY")."""
     ix = open_store(store).index
@@ -147,6 +148,7 @@ def list_runs(
         if any(str(flat.get(k)) != str(v) for k, v in flat_filters.items()):
             continue
         js = job_status(ix, key, st, job, queue)
+        notes = ix.notes(key)
         rows.append(
             {
                 "key": key,
@@ -157,6 +159,9 @@ def list_runs(
                 "finished": js.finished,
                 "duration": js.duration,
                 "error": js.error,
+                "name": notes.get("name", ""),
+                "tags": list(notes.get("tags", [])),
+                "note": notes.get("note", ""),
                 **flat,
                 **_flat_summary(js.summary),
             }

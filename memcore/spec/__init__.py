@@ -69,6 +69,14 @@ SECTIONS = {
 }
 
 
+def canonical_noise(n: NoiseSpec) -> NoiseSpec:
+    """Level 0 corrupts no example: real data whatever the kind, so one spec and one key (kind
+    none, the noise-only fields at their defaults)."""
+    if n.level != 0 or (n.kind, n.x_stats, n.y_mode) == ("none", "global", "uniform"):
+        return n
+    return dataclasses.replace(n, kind="none", x_stats="global", y_mode="uniform")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that determines a run's results; `task` picks what the worker computes."""
@@ -94,6 +102,7 @@ class RunSpec:
             fail("model.arch", "cnn", f"the CNN needs image data; use mlp for {self.data.dataset}")
         if self.task == "sensitivity" and self.model.arch != "mlp":
             fail("model.arch", self.model.arch, "the sensitivity task supports mlp only")
+        object.__setattr__(self, "noise", canonical_noise(self.noise))
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ The index is the diskcache.Cache in <store>/index/. Per run key K:
                 ends, checkpoint and summary (`jobqueue.new_job`)
     rec:K:i     the i-th append-only chunk of committed records
     pending:K   records of the current, not yet checkpointed epoch (shown live)
+    notes:K     the person's words on a run: {"name", "tags" (list), "note"} (never the results)
 
 and shared ones: `queue` (FIFO list of keys), `running` ({key: worker id}), `runs` ({key: submit
 time}), `workers` ({worker id: heartbeat record}), `spawning` ({pid: start time}) and `sweep:S`
@@ -130,6 +131,12 @@ class RunIndex:
     def set_job(self, key: str, job: Job) -> None:
         self._set(f"job:{key}", job)
 
+    def notes(self, key: str) -> dict[str, Any]:
+        return dict(self._get(f"notes:{key}", {}))
+
+    def set_notes(self, key: str, notes: dict[str, Any]) -> None:
+        self._set(f"notes:{key}", notes)
+
     def chunk(self, key: str, i: int) -> list[dict]:
         return self._get(f"rec:{key}:{i}", [])
 
@@ -150,10 +157,10 @@ class RunIndex:
         self._delete(f"pending:{key}")
 
     def delete_run(self, key: str) -> None:
-        """Every per-run key of `key` (records, status, spec, job, pending)."""
+        """Every per-run key of `key` (records, status, spec, job, pending, notes)."""
         job = self.job(key)
         self.delete_chunks(key, 0, len(job["chunks"]) if job else 0)
-        for prefix in ("status", "spec", "job", "pending"):
+        for prefix in ("status", "spec", "job", "pending", "notes"):
             self._delete(f"{prefix}:{key}")
 
     # -- shared -----------------------------------------------------------------------------

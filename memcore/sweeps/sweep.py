@@ -32,6 +32,12 @@ class Progress:
     total: int
     counts: dict[str, int] = field(default_factory=dict)
     fraction: float = 0.0
+    wall: float = 0.0  # seconds some run of the sweep was running (union of their intervals)
+
+    @property
+    def active(self) -> bool:
+        """Some run is queued or running."""
+        return bool(self.counts.get("queued", 0) + self.counts.get("running", 0))
 
     @property
     def done(self) -> int:
@@ -58,9 +64,20 @@ class FigureResult:
     wall: float = 0.0
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def state(self) -> str:
+        """What the figure's page and the report say: "not run" (no run stored), "running"
+        (some run queued or running: no verdict yet), else the verdict."""
+        if self.progress.active:
+            return "running"
+        if self.progress.done == 0 and not self.errors:
+            return "not run"
+        return self.verdict.verdict
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "figure": self.recipe.name,
+            "state": self.state,
             "title": self.recipe.title,
             "dataset": self.dataset,
             "scale": self.scale,
@@ -99,24 +116,47 @@ def progress(recipe: Recipe | str, dataset: str, scale: str, store=None) -> Prog
     specs = _recipe(recipe).grid(dataset, scale)
     counts: dict[str, int] = {}
     total = 0.0
+    spans = []
     for s in specs:
         try:
             st = api.status(s.key, store)
             name, frac = st.status, (1.0 if st.status in FINISHED else st.fraction)
         except KeyError:
             name, frac = "missing", 0.0
+        else:
+            if st.started is not None:
+                spans.append((st.started, st.finished if st.finished is not None else time.time()))
         counts[name] = counts.get(name, 0) + 1
         total += frac
-    return Progress(len(specs), counts, total / max(len(specs), 1))
+    return Progress(len(specs), counts, total / max(len(specs), 1), _covered(spans))
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of (start, end) intervals: runs in parallel count once,
+    idle gaps (a run reused from an earlier day) not at all."""
+    out, end = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        if b > end:
+            out += b - max(a, end)
+            end = b
+    return out
 
 
 def collect(
-    recipe: Recipe | str, dataset: str, scale: str, store=None, memo: dict | None = None
+    recipe: Recipe | str,
+    dataset: str,
+    scale: str,
+    store=None,
+    memo: dict | None = None,
+    partial: bool = False,
 ) -> list[RunData]:
     """Every spec of the recipe with its stored status; records and arrays for finished runs.
-    `memo` (key -> RunData) keeps finished runs between calls, so polling reads each once."""
+    `memo` (key -> RunData) keeps finished runs between calls, so polling reads each once.
+    partial: running runs come with the records they have so far too, marked done so the
+    figure draws them as they arrive (not for recipes that augment a finished run)."""
+    r = _recipe(recipe)
     out = []
-    for s in _recipe(recipe).grid(dataset, scale):
+    for s in r.grid(dataset, scale):
         if memo is not None and s.key in memo:
             out.append(memo[s.key])
             continue
@@ -124,6 +164,9 @@ def collect(
             st = api.status(s.key, store).status
         except KeyError:
             out.append(RunData(s, status="missing"))
+            continue
+        if st == "running" and partial and r.augment is None:
+            out.append(RunData(s, api.records(s.key, 0, store), api.arrays(s.key, store)))
             continue
         if st != "done":
             out.append(RunData(s, status=st))
@@ -149,11 +192,24 @@ def errors(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[s
 
 
 def evaluate(
-    recipe: Recipe | str, dataset: str, scale: str, store=None, memo: dict | None = None
+    recipe: Recipe | str,
+    dataset: str,
+    scale: str,
+    store=None,
+    memo: dict | None = None,
+    partial: bool = False,
 ) -> FigureResult:
-    """Frame and verdict from whatever is stored now (no submitting, no waiting)."""
+    """Frame and verdict from whatever is stored now (no submitting, no waiting). partial:
+    the frame has the running runs' records so far too (`collect`); the result's state is
+    "running" then, whatever the verdict on those partial runs says."""
     r = _recipe(recipe)
-    df, verdict = r.evaluate(collect(r, dataset, scale, store, memo))
+    try:
+        df, verdict = r.evaluate(collect(r, dataset, scale, store, memo, partial))
+    except Exception:
+        if not partial:
+            raise
+        # a recipe's frame that cannot take a run cut mid-epoch: the finished runs only
+        df, verdict = r.evaluate(collect(r, dataset, scale, store, memo))
     prog = progress(r, dataset, scale, store)
     errs = errors(r, dataset, scale, store)
     if 0 < prog.done < prog.total:
@@ -162,7 +218,7 @@ def evaluate(
             f"only {prog.done} of {prog.total} runs finished; on those: {verdict.summary}",
             verdict.numbers,
         )
-    return FigureResult(r, dataset, scale, df, verdict, prog, errors=errs)
+    return FigureResult(r, dataset, scale, df, verdict, prog, wall=prog.wall, errors=errs)
 
 
 def run(

@@ -24,12 +24,13 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from app import errors
 from memcore import datasets, demo, settings
 from memcore.demo.visitors import UNKNOWN, Visitor, client_address
-from memcore.engine import cost
 from memcore.experiments.recipe import Recipe
 from memcore.jobs import api, pool
 from memcore.spec import RunSpec
-from memcore.store import CorruptArtifact, open_store
+from memcore.store import CorruptArtifact, StoreError, open_store
 from memcore.sweeps import sweep as figure_sweep
+
+__all__ = ["CorruptArtifact", "StoreError"]  # the errors pages catch, re-exported from here
 
 
 def store_path() -> str:
@@ -115,12 +116,6 @@ def dataset_owner() -> str | None:
 def dataset_names() -> tuple[str, ...]:
     """The datasets this visitor may pick: the built-ins, then the imported ones they see."""
     return datasets.names(dataset_owner())
-
-
-def estimate(spec: RunSpec) -> cost.Cost:
-    """The run's estimated cost on the device its workers would use here (engine.cost)."""
-    where = device() if spec.train.device == "auto" else spec.train.device
-    return cost.estimate(spec, where)
 
 
 @st.cache_resource(show_spinner=False)
@@ -256,6 +251,13 @@ def submit(spec: RunSpec) -> str:
     return key
 
 
+def annotate(key: str, **notes) -> dict:
+    """Name, tag or annotate a run (memcore.jobs.api.annotate); ValueError when this demo
+    visitor may not (not their run)."""
+    demo.check_manage(key, visitor())
+    return api.annotate(key, store(), **notes)
+
+
 def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
     """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
@@ -277,3 +279,21 @@ def delete(key: str) -> bool:
 def list_runs() -> list[dict[str, Any]]:
     """Rows of every stored run (newest first): key, status, timings, flat spec, summary.*."""
     return api.list_runs(store())
+
+
+from app.state.estimates import estimate, estimate_text  # noqa: E402
+from app.state.sweeps import (  # noqa: E402  (they use store() above)
+    evaluate_sweep,
+    figures_of,
+    start_cluster_sweep,
+    sweep_progress,
+)
+
+__all__ += [
+    "estimate",
+    "estimate_text",
+    "evaluate_sweep",
+    "figures_of",
+    "start_cluster_sweep",
+    "sweep_progress",
+]
