@@ -67,7 +67,9 @@ def easiness_chart(
                 alt.Tooltip("examples:Q"),
             ],
         )
-        .add_params(groups)
+        # every parameter of a layered panel on one layer: Altair lifts a layer's parameters
+        # onto all of its views, so parameters on two layers became duplicate Vega signals
+        .add_params(groups, refs, zoom("zoom_histogram"))
     )
     ref["expected"] = ref["probability"] * n
     ref_line = (
@@ -84,7 +86,6 @@ def easiness_chart(
                 alt.Tooltip("expected:Q", title="expected examples", format=".1f"),
             ],
         )
-        .add_params(zoom("zoom_histogram"), refs)
     )
     ranked = easy.sort_values("p_correct", ascending=False).reset_index(drop=True)
     ranked["rank"] = (np.arange(n) + 0.5) / max(n, 1)

@@ -62,21 +62,26 @@ def encodings(spec):
 
 def interactive_lines(chart) -> dict[str, dict]:
     """Assert that every line layer of `chart` zooms and pans (a scales-bound interval parameter
-    on it, or lifted to the top naming its view) and fades by a legend-bound point parameter,
-    as do its bands and error bars; that parameter names are unique (Altair would otherwise
-    merge them with a warning, an error here). Returns the parameters by name."""
+    on it or on a layer it shares its scales with, or lifted to the top naming such a view) and
+    fades by a legend-bound point parameter, as do its bands and error bars; that parameter
+    names are unique (Altair would otherwise merge them with a warning, an error here); and
+    that Vega runs it (a parameter on two layers of one view is a duplicate signal there).
+    Returns the parameters by name."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         spec = chart.to_dict()  # validates against the Vega-Lite schema
+    assert "<svg" in vlc.vegalite_to_svg(spec)  # compiles and runs in Vega
     views = list(walk(spec))
     params = [p for v in views for p in v.get("params", [])]
     names = [p["name"] for p in params]
     assert len(names) == len(set(names)), names
     by_name = {p["name"]: p for p in params}
+    siblings = {id(c): s["layer"] for s in views for c in s.get("layer", [])}
 
     def held(view):
-        return [p for p in params if p in view.get("params", []) or
-                view.get("name", "-") in p.get("views", [])]  # fmt: skip
+        group = siblings.get(id(view), [view])
+        return [p for p in params for v in group
+                if p in v.get("params", []) or v.get("name") in p.get("views", [])]  # fmt: skip
 
     marks = [(v["mark"]["type"] if isinstance(v["mark"], dict) else v["mark"], v)
              for v in views if "mark" in v]  # fmt: skip
