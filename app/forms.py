@@ -129,11 +129,6 @@ def key(prefix: str, name: str) -> str:
     return f"{prefix}:{name}"
 
 
-def default_spec() -> RunSpec:
-    """The offline default (APP_PRESET): links' default too (app.links.app_default)."""
-    return app_default()
-
-
 # -- spec <-> state ---------------------------------------------------------------------------
 def _widget_value(f: Field, value: Any) -> Any:
     """Spec value -> the type the widget expects (number_input is strict about int/float)."""
@@ -162,7 +157,7 @@ def ensure(state: MutableMapping, prefix: str, spec: RunSpec | None = None) -> N
     the last values are kept in "<prefix>:values" and put back here.
     """
     if key(prefix, "base") not in state:
-        load(state, prefix, spec or default_spec(), APP_PRESET if spec is None else CUSTOM)
+        load(state, prefix, spec or app_default(), APP_PRESET if spec is None else CUSTOM)
         return
     saved = state.get(key(prefix, "values"), {})
     base = state[key(prefix, "base")]

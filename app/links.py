@@ -18,7 +18,7 @@ from typing import Any
 from memcore.datasets import REGISTRY
 from memcore.spec import RunSpec, field_types, from_flat
 from memcore.spec.presets import APP_PRESET, preset
-from memcore.spec.text import value_text
+from memcore.spec.text import to_text
 
 DATASET = "data.dataset"
 
@@ -35,10 +35,9 @@ def app_default(dataset: str | None = None) -> RunSpec:
 def short_params(spec: RunSpec) -> dict[str, str]:
     """{dotted field: text} for the fields that differ from app_default of the spec's dataset,
     and the dataset when not the default one (a short, exact link)."""
-    flat, default = spec.to_flat(), app_default(spec.data.dataset).to_flat()
-    out = {k: value_text(v) for k, v in flat.items() if v != default[k]}
-    if flat[DATASET] != app_default().data.dataset:
-        out = {DATASET: flat[DATASET], **out}
+    out = to_text(spec, base=app_default(spec.data.dataset).to_flat())
+    if spec.data.dataset != app_default().data.dataset:
+        out = {DATASET: spec.data.dataset, **out}
     return out
 
 

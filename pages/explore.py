@@ -54,7 +54,7 @@ if ss.get(KEPT) and ss[KEPT][0] != url:  # the user left the link (edited the ad
 def _reset() -> None:
     """on_click of "Reset to defaults": the offline default, a clean address."""
     st.query_params.clear()
-    forms.load(ss, P, forms.default_spec(), APP_PRESET)
+    forms.load(ss, P, links.app_default(), APP_PRESET)
     for k in (KEPT, SHOWN):
         ss.pop(k, None)
     ss[APPLIED] = {}

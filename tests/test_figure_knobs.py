@@ -103,22 +103,22 @@ def test_page_knobs_tune_the_sweep_and_live_in_the_url(store):  # noqa: F811
     assert {r["key"] for r in api.list_runs(store)} == want
 
 
-def test_page_knobs_come_back_from_the_url_and_a_bad_one_is_named(store):  # noqa: F811
+def _capacity_page(widths: str) -> AppTest:
+    """The capacity page at test scale opened from a link that sets its widths knob."""
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params["scale"] = "test"
-    at.query_params["widths"] = "4,64"
+    at.query_params["widths"] = widths
     at.run()
     open_url(at, URLS["capacity"]).run()
     no_exception(at)
+    return at
+
+
+def test_page_knobs_come_back_from_the_url_and_a_bad_one_is_named(store):  # noqa: F811
+    at = _capacity_page("4,64")
     assert next(t for t in at.text_input if t.key == "capacity-knob-widths").value == "4,64"
     assert "widths 4,16,64 -> 4,64" in " ".join(c.value for c in at.caption)
-    at.query_params["widths"] = "0,64"
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
-    at.query_params["scale"] = "test"
-    at.query_params["widths"] = "0,64"
-    at.run()
-    open_url(at, URLS["capacity"]).run()
-    no_exception(at)
+    at = _capacity_page("0,64")
     assert "widths='0,64' is invalid" in " ".join(e.value for e in at.error)
 
 
