@@ -74,8 +74,14 @@ def settings(dataset: str, scale: str) -> str:
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
-    """One row per (setting, tracked example): p_correct after epoch 1."""
-    return concat_runs(runs, _after_one_epoch, COLUMNS)
+    """One row per (setting, tracked example): p_correct after epoch 1, over the members of
+    every run of that setting (a second stage's extra members pool with the first's)."""
+    df = concat_runs(runs, _after_one_epoch, (*COLUMNS, "n_correct"))
+    if df.empty:
+        return df[list(COLUMNS)]
+    keys = ["setting", "example", "label", "noisy", "classes"]
+    df = df.groupby(keys, sort=False, as_index=False)[["n_correct", "members"]].sum()
+    return df.assign(p_correct=df["n_correct"] / df["members"])[list(COLUMNS)]
 
 
 def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
@@ -97,6 +103,7 @@ def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
             "label": np.asarray(labels, dtype=int)[:t],
             "noisy": np.asarray(noisy, dtype=bool)[:t],
             "p_correct": ez.p_correct(c),
+            "n_correct": c.sum(axis=0),
             "members": c.shape[0],
             "classes": classes(r.spec),
         }

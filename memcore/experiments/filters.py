@@ -14,7 +14,8 @@ experiments.verdict.learned) and the randY net has fitted most of its random lab
 accuracy >= MIN_FIT); below it the check is inconclusive.
 Check: d = structure(real) - structure(randY) over all members' filters, with its Welch standard
 error over filters (metrics.spread): holds when d > 2 se; fails when d + 2 se <= 0 (real filters
-are confidently not more structured); inconclusive otherwise (within the spread).
+are confidently not more structured); inconclusive otherwise (within the spread), saying how
+many members would decide it (each member brings its filters; experiments.verdict.with_plan).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import chance, fitted, learned, learned_at, unmet
+from memcore.experiments.verdict import chance, fitted, learned, learned_at, unmet, with_plan
 from memcore.metrics import spread
 from memcore.metrics.filters import structure
 from memcore.spec import RunSpec
@@ -133,8 +134,8 @@ def _weights(r: RunData) -> pd.DataFrame | None:
         if not ep.empty
         else pd.DataFrame(columns=["train_acc", "val_acc"], dtype=float)
     )
-    kk, ff, ii, jj = np.meshgrid(
-        np.arange(k), np.arange(nf), np.arange(h), np.arange(w), indexing="ij"
+    kk, ff, ii, jj = np.meshgrid(  # member: its seed, as in RunData.frame
+        r.spec.train.seed + np.arange(k), np.arange(nf), np.arange(h), np.arange(w), indexing="ij"
     )
     return pd.DataFrame(
         {
@@ -192,7 +193,9 @@ def check(df: pd.DataFrame) -> Verdict:
     v = spread.ordering(diff, se)
     why = {"holds": "", "fails": "; real filters are not more structured",
            "inconclusive": "; within the spread"}  # fmt: skip
-    return Verdict(v, text + why[v], numbers)
+    # Filters come per member: more members give proportionally more filters to compare.
+    k = int(per.loc["randY"].index.get_level_values("member").nunique())
+    return with_plan(Verdict(v, text + why[v], numbers), diff, se, min(len(real), len(rand)), k)
 
 
 RECIPE = Recipe(

@@ -38,7 +38,11 @@ SOURCES = ("poster", "ICML paper", "workshop paper")  # whose claim a figure's h
 @dataclass
 class RunData:
     """One stored run as the recipes see it: its spec, its records, its stacked arrays
-    (name -> array with a leading row axis, plus "epoch"/"step" row indices), and its status."""
+    (name -> array with a leading row axis, plus "epoch"/"step" row indices), and its status.
+
+    A frame's "member" is the model's seed (train.seed + its index in the run): member k of a
+    K-member run is the model a 1-member run with seed + k trains (DESIGN "Specs and keys"), so
+    a second stage's extra members (`Recipe.grid`) pool with the stored ones and pair by seed."""
 
     spec: RunSpec
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -46,7 +50,10 @@ class RunData:
     status: str = "done"
 
     def frame(self, type_: str) -> pd.DataFrame:
-        return rec.frame(self.records, type_)
+        df = rec.frame(self.records, type_)
+        if "member" in df:
+            df["member"] = df["member"].astype(int) + self.spec.train.seed
+        return df
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,8 @@ class Recipe:
         seen: dict[str, RunSpec] = {}
         for s in specs:
             s = fit_to_data(s, quick=scale == "quick")
-            s = s.replace(**on_spec) if on_spec else s
-            seen.setdefault(s.key, s)
+            for part in _with_knobs(s, on_spec):
+                seen.setdefault(part.key, part)
         return list(seen.values())
 
     def evaluate(self, runs: list[RunData]) -> tuple[pd.DataFrame, Verdict]:
@@ -132,6 +139,18 @@ class Recipe:
         if len(classes) == 1:
             df.attrs["n_classes"] = classes.pop()
         return df, self.check(df)
+
+
+def _with_knobs(spec: RunSpec, knobs: dict[str, Any]) -> list[RunSpec]:
+    """`spec` with the spec knobs set. More members than the figure's own K come as two runs:
+    the figure's K-member run (stored after a first look, so reused) and a run of the extra
+    members seeded from seed + K; their frames pool by member seed (RunData)."""
+    k, more = spec.train.members, knobs.get("train.members", 0)
+    if more <= k:
+        return [spec.replace(**knobs)] if knobs else [spec]
+    base = spec.replace(**{**knobs, "train.members": k})
+    extra = base.replace(**{"train.members": more - k, "train.seed": spec.train.seed + k})
+    return [base, extra]
 
 
 def concat_runs(
