@@ -14,7 +14,7 @@ import pandas as pd
 
 from app import eta, runframes
 from charts import per_example, sensitivity, training
-from memcore.experiments.recipe import fit_to_data
+from memcore.figures.figure import fit_to_data
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
 from memcore.spec.words import setting

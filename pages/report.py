@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import errors, figure_page, state
 from charts import report as rep
-from memcore.experiments import RECIPES
+from memcore.figures import FIGURES
 
 st.title("Reproduction report")
 st.caption(
@@ -15,10 +15,10 @@ st.caption(
 )
 dataset, scale = figure_page.controls("report", state.dataset_names())
 
-total = sum(len(r.grid(dataset, scale)) for r in RECIPES.values() if dataset in r.datasets)
+total = sum(len(r.grid(dataset, scale)) for r in FIGURES.values() if dataset in r.datasets)
 if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="primary"):
     with errors.guarded("Could not submit the sweeps"):
-        for r in RECIPES.values():
+        for r in FIGURES.values():
             if dataset in r.datasets:
                 state.submit_sweep(r, dataset, scale)
         state.ensure_workers(force=True)
@@ -26,14 +26,14 @@ if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="
 
 results = []
 with errors.guarded("Could not read the stored runs"):
-    for name, r in RECIPES.items():
+    for name, r in FIGURES.items():
         if dataset in r.datasets:
             results.append(state.evaluate_sweep(name, dataset, scale))
 
 rows = [
     {
-        "experiment": res.recipe.title,
-        "figure": res.recipe.figure,
+        "experiment": res.figure.title,
+        "figure": res.figure.paper_figure,
         "verdict": res.state,
         "summary": res.verdict.summary if res.state not in ("not run", "running") else "",
         "runs done": f"{res.progress.done}/{res.progress.total}",
@@ -48,8 +48,8 @@ cols = st.columns(2)
 for i, res in enumerate(results):
     with cols[i % 2]:
         st.page_link(
-            figure_page.page(res.recipe.name),
-            label=f"{res.recipe.title}: {res.state}",
+            figure_page.page(res.figure.name),
+            label=f"{res.figure.title}: {res.state}",
             icon=":material/insert_chart:",
         )
 

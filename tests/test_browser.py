@@ -337,12 +337,12 @@ def test_runs_page_lists_exports_and_links_back(server):
 
 
 def test_generated_figure_pages_open_by_url_nav_and_report_links(server):
-    """The paper-experiment pages are generated from the recipe list; each keeps the URL its old
+    """The paper-experiment pages are generated from the figure list; each keeps the URL its old
     page file had (/fig_<name>), appears under "Paper experiments" and is linked by the report.
     The capacity sweep is stored first (fake records, before the app starts its worker)."""
     from test_pages_figures import seed
 
-    from memcore.experiments import get
+    from memcore.figures import get
 
     seed(pool.open_store(server["store"]), "capacity")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -224,7 +224,7 @@ def test_charts_load_without_streamlit():
     code = (
         "import sys, charts.figures, charts.report, charts.training, charts.per_example, "
         "charts.sensitivity, charts.export\n"
-        "print(sorted(m for m in ('streamlit', 'app', 'memcore.experiments') if m in sys.modules))"
+        "print(sorted(m for m in ('streamlit', 'app', 'memcore.figures') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT

@@ -1,5 +1,5 @@
 """Imported datasets through the whole core: an MLP learns them, the paper's figures run on them
-(3 classes, values far outside [0, 1]), and the recipes fit their grids to the data's size."""
+(3 classes, values far outside [0, 1]), and the figures fit their grids to the data's size."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from memcore.data import imports
 from memcore.datasets import REGISTRY
 from memcore.engine import trainer
-from memcore.experiments import VERDICTS, get
-from memcore.experiments.recipe import CALIBRATED_ON, QUICK_MAX_TRAIN, chance, fit_to_data
+from memcore.figures import VERDICTS, get
+from memcore.figures.figure import CALIBRATED_ON, QUICK_MAX_TRAIN, chance, fit_to_data
 from memcore.jobs import api
 from memcore.metrics.critical import data_units
 from memcore.spec.presets import preset
@@ -87,11 +87,11 @@ def test_quick_scale_caps_a_large_dataset(memcore_env, tmp_path):
 
 
 def test_regime_thresholds_use_the_datasets_class_count():
-    """critical's regime: real validation accuracy "learned" (experiments.verdict.learned), where
-    chance is 1 / the frame's classes (Recipe.evaluate's attrs, from the registry)."""
+    """critical's regime: real validation accuracy "learned" (figures.verdict.learned), where
+    chance is 1 / the frame's classes (Figure.evaluate's attrs, from the registry)."""
     import pandas as pd
 
-    from memcore.experiments import critical
+    from memcore.figures import critical
 
     rows = [
         {"setting": s, "epoch": float(e), "member": 0, "csr": c * e, "train_acc": 1.0,

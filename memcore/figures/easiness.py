@@ -12,12 +12,12 @@ of p across examples against the binomial variance; 1 = no more spread than chan
 Claim (poster Fig 3.1): "easiness of examples varies much more for real data" (than for randX
 and randY). Regime: after one epoch the real-data net has learned something (mean p
 ONE_EPOCH_SHARE of the way from chance to 1: otherwise every setting is near chance and the
-comparison has no power; experiments.verdict.learned), with MIN_MEMBERS+ members; p is not
+comparison has no power; figures.verdict.learned), with MIN_MEMBERS+ members; p is not
 degenerate in any setting (every example always or never right makes D undefined). Below it the
 check is inconclusive, naming the value.
 
 Check, two parts (the poster's "than randX" and "than randY") combined by
-experiments.verdict.combine: within-class D of real above that of randX, and above that of randY,
+figures.verdict.combine: within-class D of real above that of randX, and above that of randY,
 each with its bootstrap standard error over examples (metrics.spread.ordering, z = 2).
 Observations (reported, never the verdict): how far randX is from its binomial reference
 (|D - 1|), and where randY falls relative to randX and real.
@@ -28,8 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -39,7 +39,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import Observation, chance, combine, learned, observe, unmet
+from memcore.figures.verdict import Observation, chance, combine, learned, observe, unmet
 from memcore.metrics import easiness as ez
 from memcore.metrics import spread
 from memcore.spec import RunSpec
@@ -104,7 +104,7 @@ def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """Preconditions, then two parts combined by experiments.verdict.combine (module docstring)."""
+    """Preconditions, then two parts combined by figures.verdict.combine (module docstring)."""
     have = set(df["setting"])
     missing = {"real", "randX", "randY"} - have
     if missing:
@@ -177,10 +177,10 @@ def _above(d: dict, se: dict, a: str, b: str) -> Verdict:
     return Verdict(spread.ordering(diff, err), text, {"difference": rnd(diff), "se": rnd(err)})
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="easiness",
     title="Easiness after one epoch",
-    figure="poster Fig 3.1, ICML Fig 1",
+    paper_figure="poster Fig 3.1, ICML Fig 1",
     claim=(
         "Easiness of examples (the probability of being correctly classified after one epoch "
         "of training) varies much more for real data than for random inputs (randX) and random "

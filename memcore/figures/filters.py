@@ -10,7 +10,7 @@ removing each filter's mean: near 0 for i.i.d. noise and at initialisation, larg
 structured filters.
 Claim: real-data filters look structured, randY filters noisy.
 Regime: the nets are trained: real data has learned (final validation accuracy at least
-experiments.verdict.learned) and the randY net has fitted most of its random labels (final training
+figures.verdict.learned) and the randY net has fitted most of its random labels (final training
 accuracy >= MIN_FIT); below it the check is inconclusive.
 Check: d = structure(real) - structure(randY) over all members' filters, with its Welch standard
 error over filters (metrics.spread): holds when d > 2 se; fails when d + 2 se <= 0 (real filters
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from memcore.datasets import REGISTRY
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -34,7 +34,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import chance, fitted, learned, learned_at, unmet
+from memcore.figures.verdict import chance, fitted, learned, learned_at, unmet
 from memcore.metrics import spread
 from memcore.metrics.filters import structure
 from memcore.spec import RunSpec
@@ -195,10 +195,10 @@ def check(df: pd.DataFrame) -> Verdict:
     return Verdict(v, text + why[v], numbers)
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="filters",
     title="First-layer filters",
-    figure="ICML Fig 2",
+    paper_figure="ICML Fig 2",
     source="ICML paper",  # not on the poster
     claim="First-layer filters learned on real data look structured; on random labels they "
     "look like noise.",
