@@ -38,7 +38,7 @@ def controls(fig: Figure, dataset: str, scale: str) -> Figure:
     for name, v in st.session_state.pop(f"{fig.name}-knob-pending", {}).items():
         st.session_state[f"{fig.name}-knob-{name}"] = v  # before the field is drawn
     given = url_knobs(fig)
-    with st.expander("Figure settings (knobs)", expanded=bool(given)):
+    with st.expander("Figure knobs", expanded=bool(given)):
         cols = st.columns(3)
         values: dict[str, str] = {}
         for i, name in enumerate(base):

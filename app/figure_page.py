@@ -1,5 +1,5 @@
 """One paper-experiment page per figure of memcore.figures.FIGURES (app/main.py makes them
-with `page(name)`): controls for dataset and scale, the settings, Run sweep (submits the figure's
+with `page(name)`): controls for dataset and scale, the set-up line, Run sweep (submits the figure's
 specs through the jobs API, or with a Dask scheduler address starts a driver that runs them on
 that cluster: memcore/sweeps/dask_backend.py), an overall progress bar, the figure drawn from the
 runs finished so far (a fragment re-reads the store every couple of seconds while runs are queued
@@ -152,7 +152,7 @@ def show(name: str) -> None:
     dataset, scale = controls(name)
     with errors.guarded("Could not build this experiment's runs"):
         fig = figure_knobs.controls(fig, dataset, scale)
-        st.caption(f"Settings: {fig.setup_text(dataset, scale)}")
+        st.caption(f"Set-up: {fig.setup_text(dataset, scale)}")
         if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):
             st.warning(msg)
         n = len(fig.grid(dataset, scale))

@@ -1,5 +1,5 @@
 """The reproduction report: a table of the paper's claims with their verdicts, then one section per
-experiment (claim, verdict and numbers, settings, how to read, the figure), as a standalone HTML
+experiment (claim, verdict and numbers, set-up, how to read, the figure), as a standalone HTML
 page (figures inline as SVG) or Markdown (figures inline as base64 PNG).
 
 Figures come from `chart_fn(name, frame) -> Altair chart` (default: charts.figures.chart)
@@ -108,7 +108,7 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
             "",
             *(f"- observed ({n}): {o.summary}" for n, o in r.verdict.observations.items()),
             "",
-            f"**Settings:** {r.figure.setup_text(r.dataset, r.scale)}",
+            f"**Set-up:** {r.figure.setup_text(r.dataset, r.scale)}",
             "",
             f"**How to read:** {r.figure.how_to_read}",
             "",
@@ -184,7 +184,7 @@ def _html(results: list, chart_fn, note: str = "") -> str:
             f"<p><i>Observed ({e(n)}):</i> {e(o.summary)}</p>"
             for n, o in r.verdict.observations.items()
         )
-        + f"<p><b>Settings:</b> {e(r.figure.setup_text(r.dataset, r.scale))}</p>"
+        + f"<p><b>Set-up:</b> {e(r.figure.setup_text(r.dataset, r.scale))}</p>"
         f"<p><b>How to read:</b> {e(r.figure.how_to_read)}</p>"
         f"{_figure(r, chart_fn, 'html')}"
         f"<details><summary>numbers behind the verdict</summary>{_number_table_html(r)}"

@@ -250,7 +250,7 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             timings["shared_link_stored_run_drawn_s"] = time.time() - t
             other.close()
 
-            # the loss-sensitivity views of the same settings, one click away on Explore
+            # the loss-sensitivity views of the same spec, one click away on Explore
             page.get_by_role("tab", name="Loss-sensitivity", exact=False).click()
             t = time.time()
             page.get_by_role("button", name="Run loss-sensitivity (2 runs)").click()

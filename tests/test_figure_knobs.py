@@ -1,5 +1,5 @@
 """A figure's knobs (memcore.figures.knobs): `--set NAME=VALUE` parsing and validation with
-field-named errors, the tuned grid, the settings line saying what changed, the CLI, and the
+field-named errors, the tuned grid, the set-up line saying what changed, the CLI, and the
 figure page's knob fields through AppTest with the URL round trip."""
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def test_empty_frames_give_an_empty_chart_not_an_error(name):
     fc.chart(name, pd.DataFrame()).to_dict()
 
 
-def test_settings_use_the_poster_palette():
+def test_each_setting_uses_the_poster_palette():
     spec = fc.chart("critical", frames()["critical"]).to_dict()
     colors = [e for ch, e in encodings(spec) if ch == "color"]
     assert colors[0]["scale"]["domain"] == ["real", "randX", "randY"]

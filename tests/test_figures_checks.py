@@ -266,7 +266,7 @@ def test_easiness_inconclusive_outside_its_regime():
     v = easiness.check(df)
     assert v.verdict == "inconclusive" and "degenerate" in v.summary
     v = easiness.check(df[df["setting"] != "randY"])
-    assert v.verdict == "inconclusive" and "missing settings: randY" in v.summary
+    assert v.verdict == "inconclusive" and "missing runs: randY" in v.summary
 
 
 # -- loss-sensitivity ---------------------------------------------------------------------------

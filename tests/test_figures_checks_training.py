@@ -112,7 +112,7 @@ def test_csr_check_inconclusive_per_precondition():
     v = critical.check(csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2}, real_val=0.15))
     assert v.verdict == "inconclusive" and "validation accuracy is only 15%" in v.summary
     v = critical.check(csr_frame({"real": 0.02, "randX": 0.3}))
-    assert v.verdict == "inconclusive" and "missing settings: randY" in v.summary
+    assert v.verdict == "inconclusive" and "missing runs: randY" in v.summary
     df = csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2})
     v = critical.check(df[df["epoch"] > 0])
     assert v.verdict == "inconclusive" and "no CSR at epoch 0" in v.summary

@@ -34,7 +34,7 @@ def test_grids_are_valid_specs_at_every_scale(name, dataset):
         assert grid and all(isinstance(s, RunSpec) for s in grid)
         assert len({s.key for s in grid}) == len(grid)
         assert all(s.data.dataset == dataset for s in grid)
-        assert fig.settings(dataset, scale)
+        assert fig.setup(dataset, scale)
     with pytest.raises(ValueError, match="scale"):
         fig.grid(dataset, "huge")
 
@@ -45,7 +45,7 @@ def test_quick_grids_use_the_calibrated_learning_rate_on_offline_data():
     assert {s.train.lr for s in get("capacity").grid("mnist", "paper")} == {0.01}
 
 
-def test_unused_csr_settings_do_not_enter_the_key(monkeypatch):
+def test_unused_csr_fields_do_not_enter_the_key(monkeypatch):
     from memcore.spec import presets as S
 
     before = {s.key for s in get("capacity").grid("digits", "quick")}

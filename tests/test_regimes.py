@@ -1,6 +1,6 @@
 """The quick scale reaches the regime each claim is about, on both offline datasets, where that
 is cheap to check here: the figures' own specs trained by the production code (issue 12: choose
-the settings for the regime, and check them). The report run in the README checks the rest."""
+the set-up for the regime, and check them). The report run in the README checks the rest."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ seeds); `report --set` applies each to every figure that offers it.
 missing (in this process by default; `--workers N` uses N background workers instead;
 `--backend dask --scheduler tcp://HOST:8786` a Dask cluster, results stored here), then
 prints the claim and its verdict. With --json the last line is one JSON object with at least
-"figure", "verdict" (holds | fails | inconclusive) and "numbers".
+"figure", "verdict" (holds | fails | inconclusive), "numbers" and "setup" (the set-up line).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def figure(args) -> int:
         f"{args.scale}",
         file=sys.stderr,
     )
-    print(f"settings: {fig.setup_text(args.dataset, args.scale)}", file=sys.stderr)
+    print(f"set-up: {fig.setup_text(args.dataset, args.scale)}", file=sys.stderr)
     backend = None if args.stored_only else _backend(args)
     try:
         res = _run(fig, args, args.dataset, backend)
@@ -171,7 +171,7 @@ def figure(args) -> int:
     for e in res.errors:
         print(f"failed run {e}", file=sys.stderr)
     if args.json:
-        out = {**res.to_dict(), "settings": fig.setup_text(args.dataset, args.scale)}
+        out = {**res.to_dict(), "setup": fig.setup_text(args.dataset, args.scale)}
         print(json.dumps(out, default=str))
     return 0
 

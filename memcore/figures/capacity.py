@@ -55,7 +55,7 @@ GRID = {
     # 2,700 steps at width 512, batch 32 (and 100% of 500 at width 256: .98 after 2,880 steps,
     # 1.0 after 3,200). So 500 training examples (validation data unchanged), batch 32 (16
     # steps per epoch) and 200 epochs = 3,200 steps. 2 members: the fewest that give a spread
-    # for the near-best tolerance. 4 widths x 7 settings x 2 members stay within
+    # for the near-best tolerance. 4 widths x 7 (kind, level) pairs x 2 members stay within
     # the 10-minute budget on 2 CPU cores. mnist1d gets the same numbers of examples and steps.
     "quick": {
         "widths": (8, 32, 128, 512),
@@ -87,7 +87,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     return out
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     g = GRID[scale]
     s = specs(dataset, scale)[0]
     text = describe_training(s).replace(f"x{s.model.width},", "xW,")
@@ -217,6 +217,6 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
 )

@@ -53,7 +53,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     return [run_spec(dataset, scale, k, lv, "class", seed) for k, lv in COMPARED for seed in seeds]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     return describe_training(specs(dataset, scale)[0]) + "; real vs 100% randX"
 
 
@@ -168,7 +168,7 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.members": "the sensitivity task trains one net per seed: set seeds"},
 )

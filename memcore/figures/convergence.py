@@ -108,7 +108,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     return out
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     g = GRID[scale]
     return (
         f"{describe_training(specs(dataset, scale)[0])}; noise level {g['level']}; sizes "
@@ -294,7 +294,7 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"data.train_size": "the training-set size is this figure's x axis: set sizes"},
 )

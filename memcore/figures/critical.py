@@ -6,7 +6,7 @@ is the dataset's default (PAPER.md calibration: a few percent of real-data probe
 small offline data; the paper's 0.3/255 on MNIST/CIFAR), stated next to the figure.
 
 CSR is measured from initialization (epoch 0: the same untrained function for every setting, as
-members share their seeds across settings) on the early-dense schedule (metrics.csr_schedule
+every setting's members have the same seeds) on the early-dense schedule (metrics.csr_schedule
 "early": epochs 0, 1, 2, 4, 8, 16, then every csr_every epochs; memcore.spec.schedule).
 
 Regime (this figure and noise-levels; figures.verdict.learned / fitted): real data has learned
@@ -137,7 +137,7 @@ def _epochs_text(e: tuple[int, ...]) -> str:
     return ", ".join(map(str, e)) if len(e) <= 8 else ", ".join(map(str, e[:7])) + f", ... {e[-1]}"
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     return f"{describe_training(s)}; {csr_text(s)}; randX and randY at 100%"
 
@@ -167,7 +167,7 @@ def check(df: pd.DataFrame) -> Verdict:
     m = df.groupby(["setting", "epoch"])["csr"].mean().unstack("setting")
     missing = {"real", "randX", "randY"} - set(m.columns)
     if missing:
-        return inconclusive(f"missing settings: {', '.join(sorted(missing))}")
+        return inconclusive(f"missing runs: {', '.join(sorted(missing))}")
     m = m.dropna()
     if 0 not in m.index:
         return inconclusive("no CSR at epoch 0: rising is measured from initialization")
@@ -291,7 +291,7 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"levels": "this figure compares 100% noise with real data (noise-levels sweeps levels)"},
 )

@@ -2,7 +2,7 @@
 
 K members (different init and data order, same data) train for exactly one epoch; for each
 tracked training example, p = fraction of members that classify it correctly (against its
-training label). Settings: real, randX 100%, randY 100%. References (metrics.easiness):
+training label). Data: real, randX 100%, randY 100%. References (metrics.easiness):
 Binomial(K, p0)/K with p0 the mean p of randX (what p looks like if every example were equally
 easy), and the within-class reference (one binomial per class), the fair null when members share
 class-level biases.
@@ -66,7 +66,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     return (
         f"{describe_training(s)}; {s.metrics.track_size} tracked examples; randX and randY at 100%"
@@ -108,7 +108,7 @@ def check(df: pd.DataFrame) -> Verdict:
     have = set(df["setting"])
     missing = {"real", "randX", "randY"} - have
     if missing:
-        return inconclusive(f"missing settings: {', '.join(sorted(missing))}")
+        return inconclusive(f"missing runs: {', '.join(sorted(missing))}")
     k = int(df["members"].min())
     numbers: dict = {"members": k}
     d_wc, se = {}, {}
@@ -203,7 +203,7 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.epochs": "easiness is measured after exactly one epoch"},
 )

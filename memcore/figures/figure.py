@@ -65,7 +65,7 @@ class Figure:
     # The regime the claim is about (e.g. "the noisy runs have fitted their training labels"):
     # the check's preconditions test it; the page shows it next to the claim.
     regime: str = ""
-    settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
+    setup: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
     only_datasets: tuple[str, ...] = ()  # () = every dataset, imported ones included
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
     augment: Callable[[RunData], RunData] | None = None
@@ -79,11 +79,11 @@ class Figure:
     knobs: tuple[tuple[str, Any], ...] = ()
 
     def setup_text(self, dataset: str, scale: str) -> str:
-        """The figure's settings line, with what the knobs changed from the figure's defaults."""
+        """The figure's set-up line, with what the knobs changed from the figure's defaults."""
         from memcore.figures.knobs import changes
 
         changed = changes(self, dataset, scale)
-        return self.settings(dataset, scale) + (f"; {changed}" if changed else "")
+        return self.setup(dataset, scale) + (f"; {changed}" if changed else "")
 
     @property
     def source_text(self) -> str:

@@ -91,7 +91,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     what = "first-layer MLP weights (40-long)" if s.model.arch == "mlp" else "first conv layer"
     return f"{describe_training(s)}; {what}; real vs 100% randY"
@@ -218,7 +218,7 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     augment=augment,
 )

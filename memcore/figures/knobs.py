@@ -1,4 +1,4 @@
-"""A figure's knobs: the settings a user may change from its figure's defaults.
+"""A figure's knobs: the values a user may change from its defaults.
 
 Two kinds, both written NAME=VALUE (`figure NAME --set train.members=8 --set widths=8,64,512`,
 the figure page's knob fields, the page URL):

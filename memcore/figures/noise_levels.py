@@ -1,7 +1,7 @@
 """Accuracy and CSR per noise level (PAPER.md 6; poster Fig 4.2, ICML Figs 8-9).
 
 randX and randY at several levels, train/validation accuracy and CSR per level; the grid (sizes,
-epochs, CSR settings) is the critical-sample-ratio figure's (figures.critical).
+epochs, CSR fields) is the critical-sample-ratio figure's (figures.critical).
 
 Regime (as figures.critical; figures.verdict.learned / fitted): real data has learned
 (validation accuracy) and every noisy net has fitted at least MIN_FIT of its training labels,
@@ -60,7 +60,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     return f"{describe_training(s)}; {csr_text(s)}; levels {list(GRID[scale]['levels'])}"
 
@@ -203,6 +203,6 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
 )

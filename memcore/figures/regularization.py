@@ -120,12 +120,12 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     return out
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     g = GRID[scale]
     vals = "; ".join(f"{r} {list(_values(r, g['n_values']))}" for r in g["regs"])
     grid = specs(dataset, scale)
     s = grid[0]
-    a = next((x for x in grid if x.train.regularizer == "adversarial"), s)  # its LASS settings
+    a = next((x for x in grid if x.train.regularizer == "adversarial"), s)  # its LASS fields
     adv = (
         f"; adversarial training weight {ADV_WEIGHT} on LASS samples (<= "
         f"{a.metrics.csr_iters} iterations, radius {a.metrics.csr_radius:g}/255 of the data range)"
@@ -265,7 +265,7 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.members": "its members are the regularizer's values, one each"},
 )

@@ -2,7 +2,7 @@
 
 Runs are `task="sensitivity"` specs (metrics.sensitivity): a 2x16 MLP trained by SGD on 1,000
 examples, the loss-sensitivity g_x = running mean over evaluation steps of |dL_t/dx|_1 through
-the unrolled SGD updates. Settings: real, randX 50%, randX 100%; labels: 10 classes and unique
+the unrolled SGD updates. Data: real, randX 50%, randX 100%; labels: 10 classes and unique
 (every example its own class).
 
 Real data and 100% randX run with several seeds (init and data order, train.seed); Gini depends
@@ -78,7 +78,7 @@ GRID = {
     "paper": PROTOCOL,
 }
 SETTINGS = (("real", 0.0), ("randX", 0.5), ("randX", 1.0))
-COMPARED = (("real", 0.0), ("randX", 1.0))  # the settings the checks compare, seed by seed
+COMPARED = (("real", 0.0), ("randX", 1.0))  # (setting, level): what the checks compare, per seed
 COLUMNS = (
     "panel", "setting", "level", "curve", "seed", "step", "gini", "gini_time", "train_acc",
     "n_classes",
@@ -123,7 +123,7 @@ def seeds_for(seeds: int | dict[str, int], labels: str) -> int:
     return seeds[labels] if isinstance(seeds, dict) else int(seeds)
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)
     u = s[-1]
     return (
@@ -258,7 +258,7 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.members": "the sensitivity task trains one net per seed: set seeds"},
 )

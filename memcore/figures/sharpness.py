@@ -75,7 +75,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     return f"{describe_training(specs(dataset, scale)[0])}; levels {list(GRID[scale]['levels'])}"
 
 
@@ -166,6 +166,6 @@ FIGURE = Figure(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
 )
