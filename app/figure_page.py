@@ -1,4 +1,4 @@
-"""One paper-experiment page per figure of memcore.figures.FIGURES (app/main.py makes them
+"""One page per paper figure of memcore.figures.FIGURES (app/main.py makes them
 with `page(name)`): controls for dataset and scale, the set-up line, Run sweep (submits the figure's
 specs through the jobs API, or with a Dask scheduler address starts a driver that runs them on
 that cluster: memcore/sweeps/dask_backend.py), an overall progress bar, the figure drawn from the
@@ -37,7 +37,7 @@ def url_path(name: str) -> str:
 
 
 def page(name: str) -> st.Page:
-    """The navigation entry of experiment `name`: at /url_path(name), titled like 'Noise levels'.
+    """The navigation entry of figure `name`: at /url_path(name), titled like 'Noise levels'.
     Its page hash comes from the URL path, so a fresh `page(name)` also serves st.page_link."""
     return st.Page(
         partial(show, name),
@@ -150,7 +150,7 @@ def show(name: str) -> None:
     st.caption(f"{fig.paper_figure} · Arpit et al., ICML 2017")
     st.info(f"**Claim** ({fig.source_text}). {fig.claim}")
     dataset, scale = controls(name)
-    with errors.guarded("Could not build this experiment's runs"):
+    with errors.guarded("Could not build this figure's runs"):
         fig = figure_knobs.controls(fig, dataset, scale)
         st.caption(f"Set-up: {fig.setup_text(dataset, scale)}")
         if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):

@@ -1,5 +1,5 @@
 """The reproduction report: a table of the paper's claims with their verdicts, then one section per
-experiment (claim, verdict and numbers, set-up, how to read, the figure), as a standalone HTML
+figure (claim, verdict and numbers, set-up, how to read, the figure), as a standalone HTML
 page (figures inline as SVG) or Markdown (figures inline as base64 PNG).
 
 Figures come from `chart_fn(name, frame) -> Altair chart` (default: charts.figures.chart)
@@ -86,7 +86,7 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
         *([note, ""] if note else []),
         f"Symbols: {VERDICT_LEGEND}.",
         "",
-        "| experiment | figure | dataset | scale | verdict | summary | runs | wall s |",
+        "| figure | paper figure | dataset | scale | verdict | summary | runs | wall s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -199,7 +199,7 @@ def _html(results: list, chart_fn, note: str = "") -> str:
         f"<p>Generated {stamp} by the memorization explorer. Verdicts say what these runs show, "
         "not what the paper says.</p>"
         f"{f'<p>{e(note)}</p>' if note else ''}<p>Symbols: {e(VERDICT_LEGEND)}.</p>"
-        "<table><tr><th>experiment</th><th>figure</th><th>dataset</th><th>scale</th>"
+        "<table><tr><th>figure</th><th>paper figure</th><th>dataset</th><th>scale</th>"
         f"<th>verdict</th><th>summary</th><th>runs</th><th>wall s</th></tr>{rows}</table>"
         f"{sections}</body></html>"
     )

@@ -1,5 +1,5 @@
 """Reproduction report: every paper claim with its verdict on the stored runs, links to each
-experiment's page, a button that queues every sweep, and the report as a standalone file."""
+figure's page, a button that queues every sweep, and the report as a standalone file."""
 
 import pandas as pd
 import streamlit as st
@@ -22,7 +22,7 @@ if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="
             if dataset in r.datasets:
                 state.submit_sweep(r, dataset, scale)
         state.ensure_workers(force=True)
-        st.toast("Submitted; each experiment's page shows its progress.")
+        st.toast("Submitted; each figure's page shows its progress.")
 
 results = []
 with errors.guarded("Could not read the stored runs"):
@@ -32,8 +32,8 @@ with errors.guarded("Could not read the stored runs"):
 
 rows = [
     {
-        "experiment": res.figure.title,
-        "figure": res.figure.paper_figure,
+        "figure": res.figure.title,
+        "paper figure": res.figure.paper_figure,
         "verdict": res.state,
         "summary": res.verdict.summary if res.state not in ("not run", "running") else "",
         "runs done": f"{res.progress.done}/{res.progress.total}",
@@ -43,7 +43,7 @@ rows = [
 ]
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
-st.subheader("Experiments")
+st.subheader("Figure pages")
 cols = st.columns(2)
 for i, res in enumerate(results):
     with cols[i % 2]:

@@ -16,7 +16,7 @@ from memcore.spec import RunSpec
 from memcore.sweeps import sweep as fr
 
 
-def test_registry_has_every_experiment_of_the_paper():
+def test_registry_has_every_figure_of_the_paper():
     assert set(FIGURES) == {
         "capacity", "convergence", "easiness", "sensitivity", "class-sensitivity", "critical",
         "noise-levels", "regularization", "sharpness", "filters",

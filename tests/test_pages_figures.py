@@ -1,4 +1,4 @@
-"""AppTest for every paper-experiment page and the reproduction report page: app/main.py makes
+"""AppTest for every paper-figure page and the reproduction report page: app/main.py makes
 one page per figure at the URL the old page files had, they load on an empty store, Run sweep
 queues the figure's runs, and stored results draw the figure and the verdict. Runs are stored by
 the jobs Worker in-process on hand-made record streams that follow memcore/records.py (no
@@ -103,7 +103,7 @@ def open_url(at: AppTest, url_path: str) -> AppTest:
 
 
 def page(name: str, scale: str = "test") -> AppTest:
-    """The app opened at experiment `name`'s URL, or at the page file `name`."""
+    """The app opened at figure `name`'s URL, or at the page file `name`."""
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params["scale"] = scale
     at.run()
@@ -178,10 +178,10 @@ def test_report_page_lists_every_claim_with_links(store):
     assert len(at.get("page_link")) == len(FIGURES)
     table = at.dataframe[0].value
     assert len(table) == len(FIGURES)
-    row = table[table["experiment"] == get("sharpness").title].iloc[0]
+    row = table[table["figure"] == get("sharpness").title].iloc[0]
     n = len(get("sharpness").grid("digits", "test"))
     assert row["runs done"] == f"{n}/{n}"
-    assert table[table["experiment"] == get("capacity").title].iloc[0]["verdict"] == "not run"
+    assert table[table["figure"] == get("capacity").title].iloc[0]["verdict"] == "not run"
     assert sum(table["verdict"] == "not run") == len(FIGURES) - 1
     labels = [p.proto.label for p in at.get("page_link")]
     assert f"{get('capacity').title}: not run" in labels

@@ -1,4 +1,4 @@
-"""The reproduction report: a claims table and one section per experiment with its figure
+"""The reproduction report: a claims table and one section per figure with its chart
 embedded (HTML: inline SVG; Markdown: base64 PNG), from hand-made figure frames."""
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def test_quick_grids_fit_a_small_dataset_by_size_and_sgd_steps(memcore_env, tmp_
     steps = lambda n, s: s.train.epochs * -(-n // s.train.batch_size)  # noqa: E731
     assert steps(240, fitted) == pytest.approx(steps(500, base), rel=0.05)  # same SGD steps
     one_epoch = fit_to_data(base.replace(**{"train.epochs": 1}), quick=True)
-    assert one_epoch.train.epochs == 1  # a one-epoch experiment stays one epoch
+    assert one_epoch.train.epochs == 1  # a one-epoch figure stays one epoch
     whole = fit_to_data(base.replace(**{"data.train_size": 0}), quick=True)
     assert steps(240, whole) == pytest.approx(steps(ref.n_train, base), rel=0.05)
     digits = base.replace(**{"data.dataset": "digits"})

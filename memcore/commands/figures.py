@@ -1,4 +1,4 @@
-"""`figure` and `report` verbs: run the paper's experiments and say whether their claims hold.
+"""`figure` and `report` verbs: run the paper's figures and say whether their claims hold.
 
     python -m memcore figure --list
     python -m memcore figure NAME --dataset digits --scale quick [--json] [--store PATH]
@@ -30,9 +30,9 @@ from memcore.figures import FIGURES, SCALES, get, knobs
 
 
 def register(sub) -> None:
-    p = sub.add_parser("figure", help="run a paper experiment and check its claim")
+    p = sub.add_parser("figure", help="run a paper figure's sweep and check its claim")
     p.add_argument("name", nargs="?", help="one of: " + ", ".join(FIGURES))
-    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.add_argument("--list", action="store_true", help="list the figures and exit")
     p.add_argument("--knobs", action="store_true", help="list the figure's knobs and exit")
     _common(p)
     p.add_argument("--json", action="store_true", help="print a JSON result as the last line")
@@ -41,11 +41,11 @@ def register(sub) -> None:
     )
     p.set_defaults(func=figure)
 
-    r = sub.add_parser("report", help="run every experiment and write the reproduction report")
+    r = sub.add_parser("report", help="run every figure and write the reproduction report")
     _common(r)
     r.add_argument("--datasets", default=None, help="comma-separated (default: --dataset)")
     r.add_argument("--out", default="report.html", help="output file (.html or .md)")
-    r.add_argument("--only", default=None, help="comma-separated experiment names (default all)")
+    r.add_argument("--only", default=None, help="comma-separated figure names (default all)")
     r.add_argument("--stored-only", action="store_true", help="report what is stored; run nothing")
     r.set_defaults(func=report)
 
