@@ -65,6 +65,7 @@ class Figure:
     # The regime the claim is about (e.g. "the noisy runs have fitted their training labels"):
     # the check's preconditions test it; the page shows it next to the claim.
     regime: str = ""
+    # The set-up line shown next to the figure: (dataset, scale) -> text (setup_text adds knobs).
     setup: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
     only_datasets: tuple[str, ...] = ()  # () = every dataset, imported ones included
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
