@@ -1,17 +1,17 @@
-"""A figure page's knobs (memcore.experiments.knobs): members or seeds, epochs, training-set size,
-batch size, learning rate, widths, levels, sizes, each prefilled with the recipe's default and
+"""A figure page's knobs (memcore.figures.knobs): members or seeds, epochs, training-set size,
+batch size, learning rate, widths, levels, sizes, each prefilled with the figure's default and
 kept in the URL (as on Explore: ?train.members=8&widths=8,64,512), so a changed figure is a
 shareable link. Only values that differ from the defaults go into the URL; a bad value shows the
-knobs module's message (naming the knob) and the recipe's defaults are used.
+knobs module's message (naming the knob) and the figure's defaults are used.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from memcore.experiments import knobs
-from memcore.experiments.recipe import Recipe
-from memcore.experiments.verdict import Verdict, members_to_decide
+from memcore.figures import knobs
+from memcore.figures.figure import Figure
+from memcore.figures.verdict import Verdict, members_to_decide
 
 LABELS = {
     "train.members": "members per run",
@@ -26,19 +26,19 @@ LABELS = {
 }
 
 
-def url_knobs(recipe: Recipe) -> dict[str, str]:
-    """The recipe's knobs present in the page URL (text values)."""
+def url_knobs(fig: Figure) -> dict[str, str]:
+    """The figure's knobs present in the page URL (text values)."""
     qp = st.query_params
-    return {n: qp[n] for n in knobs.offered(recipe) if n in qp and qp[n] != ""}
+    return {n: qp[n] for n in knobs.offered(fig) if n in qp and qp[n] != ""}
 
 
-def controls(recipe: Recipe, dataset: str, scale: str) -> Recipe:
-    """The knob fields (an expander) and the recipe tuned by them; the URL keeps what changed."""
-    base = knobs.defaults(recipe, dataset, scale)
-    for name, v in st.session_state.pop(f"{recipe.name}-knob-pending", {}).items():
-        st.session_state[f"{recipe.name}-knob-{name}"] = v  # before the field is drawn
-    given = url_knobs(recipe)
-    with st.expander("Figure settings (knobs)", expanded=bool(given)):
+def controls(fig: Figure, dataset: str, scale: str) -> Figure:
+    """The knob fields (an expander) and the figure tuned by them; the URL keeps what changed."""
+    base = knobs.defaults(fig, dataset, scale)
+    for name, v in st.session_state.pop(f"{fig.name}-knob-pending", {}).items():
+        st.session_state[f"{fig.name}-knob-{name}"] = v  # before the field is drawn
+    given = url_knobs(fig)
+    with st.expander("Figure knobs", expanded=bool(given)):
         cols = st.columns(3)
         values: dict[str, str] = {}
         for i, name in enumerate(base):
@@ -48,37 +48,37 @@ def controls(recipe: Recipe, dataset: str, scale: str) -> Recipe:
                 .text_input(
                     LABELS.get(name, name),
                     value=given.get(name, default),
-                    key=f"{recipe.name}-knob-{name}",
-                    help=f"`{name}`; the recipe's default: {default}",
+                    key=f"{fig.name}-knob-{name}",
+                    help=f"`{name}`; the figure's default: {default}",
                 )
                 .strip()
             )
     changed = {n: v for n, v in values.items() if v and v != knobs.text(base[n])}
-    for name in knobs.offered(recipe):
+    for name in knobs.offered(fig):
         if name in st.query_params and name not in changed:
             del st.query_params[name]
     try:
-        tuned = knobs.tune(recipe, changed)
+        tuned = knobs.tune(fig, changed)
     except ValueError as e:
-        st.error(f"{e}. Using the recipe's defaults.")
-        return recipe
+        st.error(f"{e}. Using the figure's defaults.")
+        return fig
     st.query_params.update(changed)
     return tuned
 
 
-def second_stage(recipe: Recipe, verdict: Verdict) -> None:
+def second_stage(fig: Figure, verdict: Verdict) -> None:
     """When an open verdict says how many members (seeds) would decide it, offer that one
     second stage: the same figure with that count (finished runs of equal specs are reused)."""
     need = members_to_decide(verdict)
     if not need or verdict.verdict != "inconclusive":
         return
-    name = "seeds" if "seeds" in knobs.offered(recipe) else "train.members"
-    if name not in knobs.offered(recipe):
+    name = "seeds" if "seeds" in knobs.offered(fig) else "train.members"
+    if name not in knobs.offered(fig):
         return
     st.info(
         f"At the spread measured now, about **{need} {LABELS[name]}** would decide this claim "
         "(a power calculation, decided before looking again: one second stage, not more)."
     )
-    if st.button(f"Set {LABELS[name]} to {need}", key=f"{recipe.name}-second-stage"):
-        st.session_state[f"{recipe.name}-knob-pending"] = {name: str(need)}
+    if st.button(f"Set {LABELS[name]} to {need}", key=f"{fig.name}-second-stage"):
+        st.session_state[f"{fig.name}-knob-pending"] = {name: str(need)}
         st.rerun()

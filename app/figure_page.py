@@ -1,5 +1,5 @@
-"""One paper-experiment page per recipe of memcore.experiments.RECIPES (app/main.py makes them
-with `page(name)`): controls for dataset and scale, the settings, Run sweep (submits the recipe's
+"""One page per paper figure of memcore.figures.FIGURES (app/main.py makes them
+with `page(name)`): controls for dataset and scale, the set-up line, Run sweep (submits the figure's
 specs through the jobs API, or with a Dask scheduler address starts a driver that runs them on
 that cluster: memcore/sweeps/dask_backend.py), an overall progress bar, the figure drawn from the
 runs finished so far (a fragment re-reads the store every couple of seconds while runs are queued
@@ -18,7 +18,7 @@ from charts import figures
 from charts.style import VERDICT_LEGEND
 from memcore import demo, settings
 from memcore.datasets import OFFLINE_DATASETS
-from memcore.experiments import get, glossary
+from memcore.figures import get, glossary
 
 POLL_S = 2.0
 SCALE_HELP = (
@@ -37,7 +37,7 @@ def url_path(name: str) -> str:
 
 
 def page(name: str) -> st.Page:
-    """The navigation entry of experiment `name`: at /url_path(name), titled like 'Noise levels'.
+    """The navigation entry of figure `name`: at /url_path(name), titled like 'Noise levels'.
     Its page hash comes from the URL path, so a fresh `page(name)` also serves st.page_link."""
     return st.Page(
         partial(show, name),
@@ -126,7 +126,7 @@ def verdict_box(name: str, result) -> None:
     st.caption(f"Symbols: {VERDICT_LEGEND}. {views.SYMBOLS_NOTE}")
     for what, o in v.observations.items():  # not the claim: never changes the verdict
         st.caption(f"Observed ({what}): {o.summary}")
-    figure_knobs.second_stage(result.recipe, v)
+    figure_knobs.second_stage(result.figure, v)
     rows = glossary.verdict_rows(name, v.to_dict())
     if rows:
         with st.expander("Numbers behind the verdict, each defined"):
@@ -145,31 +145,31 @@ def verdict_box(name: str, result) -> None:
 
 
 def show(name: str) -> None:
-    recipe = get(name)
-    st.title(recipe.title)
-    st.caption(f"{recipe.figure} · Arpit et al., ICML 2017")
-    st.info(f"**Claim** ({recipe.source_text}). {recipe.claim}")
+    fig = get(name)
+    st.title(fig.title)
+    st.caption(f"{fig.paper_figure} · Arpit et al., ICML 2017")
+    st.info(f"**Claim** ({fig.source_text}). {fig.claim}")
     dataset, scale = controls(name)
-    with errors.guarded("Could not build this experiment's runs"):
-        recipe = figure_knobs.controls(recipe, dataset, scale)
-        st.caption(f"Settings: {recipe.settings_text(dataset, scale)}")
+    with errors.guarded("Could not build this figure's runs"):
+        fig = figure_knobs.controls(fig, dataset, scale)
+        st.caption(f"Set-up: {fig.setup_text(dataset, scale)}")
         if dataset not in OFFLINE_DATASETS and (msg := _missing(dataset)):
             st.warning(msg)
-        n = len(recipe.grid(dataset, scale))
+        n = len(fig.grid(dataset, scale))
         scheduler = cluster_field(name)
         if st.button(f"Run sweep ({n} runs)", type="primary", key=f"{name}-run"):
             with errors.guarded("Could not submit the sweep"):
-                if scheduler and recipe.knobs:
+                if scheduler and fig.knobs:
                     raise ValueError("changed knobs are not sent to a Dask cluster: reset them")
                 if scheduler:
                     run_on_cluster(name, dataset, scale, scheduler)
                 else:
-                    state.submit_sweep(recipe, dataset, scale)
+                    state.submit_sweep(fig, dataset, scale)
                     state.ensure_workers(force=True)
                 st.toast(f"Submitted {n} runs; finished ones are reused.")
         cluster_status(name)
-        live(recipe, dataset, scale)
-    st.markdown(f"**How to read it.** {recipe.how_to_read}")
+        live(fig, dataset, scale)
+    st.markdown(f"**How to read it.** {fig.how_to_read}")
 
 
 def cluster_field(name: str) -> str:
@@ -205,15 +205,15 @@ def cluster_status(name: str) -> None:
     st.caption(f"Driver process {run['pid']}, log `{run['log']}`")
 
 
-def live(recipe, dataset: str, scale: str) -> None:
+def live(fig, dataset: str, scale: str) -> None:
     """Progress, figure and verdict; polls while any run of the sweep is queued or running."""
-    name = recipe.name
-    prog = state.sweep_progress(recipe, dataset, scale)  # the tuned recipe (its knobs)
+    name = fig.name
+    prog = state.sweep_progress(fig, dataset, scale)  # the tuned figure (its knobs)
     active = prog.active
 
     @st.fragment(run_every=POLL_S if active else None)
     def panel() -> None:
-        now = state.sweep_progress(recipe, dataset, scale)
+        now = state.sweep_progress(fig, dataset, scale)
         still = now.active
         if now.counts.get("missing") == now.total:
             st.info("None of this sweep's runs is stored yet: press **Run sweep**.")
@@ -222,7 +222,7 @@ def live(recipe, dataset: str, scale: str) -> None:
         if still and not state.workers_alive():
             st.warning("Runs are queued but no worker is alive: start `python -m memcore worker`.")
         with st.spinner("Reading the stored runs (filters: replaying final weights once) ..."):
-            result = state.evaluate_sweep(recipe, dataset, scale, partial=still)
+            result = state.evaluate_sweep(fig, dataset, scale, partial=still)
         for e in result.errors:
             st.error(f"A run failed: {e}")
         if not result.frame.empty:

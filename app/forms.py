@@ -205,7 +205,7 @@ def _shown(value: Any) -> str:
 
 
 def apply_dataset_defaults(state: MutableMapping, prefix: str) -> None:
-    """on_change of the dataset select: that dataset's lr, batch size and CSR settings, with
+    """on_change of the dataset select: that dataset's lr, batch size and CSR fields, with
     a note (`dataset_note`) naming each value that changed, old -> new, and why."""
     dataset = state[key(prefix, "data.dataset")]
     base = dict(state[key(prefix, "base")])

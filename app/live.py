@@ -79,7 +79,7 @@ def draw(js) -> None:
     st.caption(f"run key {js.key[:12]} · attempts {js.attempts}")
     if js.status == "failed":
         st.error(
-            f"The run failed: {errors.message(str(js.error))}\n\nChange the settings and press "
+            f"The run failed: {errors.message(str(js.error))}\n\nChange the values and press "
             "Run to retry."
         )
         errors.traceback_expander(js.traceback)  # not in a public demo: it names server paths

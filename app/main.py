@@ -1,9 +1,9 @@
 """Entry point: `streamlit run app/main.py`.
 
-Page config, navigation (a top bar: Explore, Runs, About and a Paper experiments menu), the
+Page config, navigation (a top bar: Explore, Runs, About and a Paper figures menu), the
 background workers (started once per server process, count from env MEMCORE_WORKERS, default 1;
 0 = start none) and a status line on workers and device (Explore's sidebar, else the page foot).
-Each paper experiment's page is generated from the recipe list (memcore.experiments.RECIPES,
+Each paper figure's page is generated from the figure list (memcore.figures.FIGURES,
 app/figure_page.py); the hand-written pages are the files in the top-level pages/ folder.
 """
 
@@ -25,23 +25,23 @@ started = time.perf_counter()
 # the icon is a file of the app: an emoji or material icon would be fetched from a font host,
 # which fails offline
 st.set_page_config(page_title="Memorization explorer", page_icon=str(ICON), layout="wide")
-# A fresh server's first visit imports PyTorch and the recipes (seconds): say so at once
+# A fresh server's first visit imports PyTorch and the figures (seconds): say so at once
 # instead of a blank page; later runs find them imported and skip the note.
 loading = st.empty()
 if "torch" not in sys.modules:
-    loading.info("Starting the explorer: loading PyTorch and the paper's experiments …")
+    loading.info("Starting the explorer: loading PyTorch and the paper's figures …")
 
 from app import errors, figure_page, state  # noqa: E402
 from memcore import settings  # noqa: E402
-from memcore.experiments import RECIPES  # noqa: E402
+from memcore.figures import FIGURES  # noqa: E402
 
 loading.empty()
 
 
 def page_groups() -> dict[str, list[st.Page]]:
-    """{section: [st.Page]}: hand-written pages from pages/, one generated page per recipe
+    """{section: [st.Page]}: hand-written pages from pages/, one generated page per figure
     (section "": top-level links)."""
-    experiments = sorted(RECIPES, key=figure_page.url_path)  # the order the page files had
+    figures = sorted(FIGURES, key=figure_page.url_path)  # the order the page files had
     explore = st.Page(
         PAGES / "explore.py", title="Explore", icon=":material/science:", default=True
     )
@@ -50,8 +50,8 @@ def page_groups() -> dict[str, list[st.Page]]:
     about = st.Page(PAGES / "about.py", title="About", icon=":material/info:")
     return {
         "": [explore, runs, examples, about],  # links of their own in the top bar
-        "Paper experiments": [  # a menu
-            *(figure_page.page(name) for name in experiments),
+        "Paper figures": [  # a menu
+            *(figure_page.page(name) for name in figures),
             st.Page(PAGES / "report.py", title="Reproduction report", icon=":material/fact_check:"),
         ],
     }

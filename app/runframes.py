@@ -8,8 +8,8 @@ noisy ("tracked_noisy"). The definitions (easiness, binomial reference, forgetti
 live in memcore.metrics.easiness; this module only picks rows and shapes frames.
 
 Comparing runs (the Runs page): METRICS names what can be overlaid and where it is recorded,
-SETTINGS what runs can be coloured or faceted by; `compare_frame` gives one band row per
-(run, epoch) with every setting alongside, for charts.compare.overlay_chart.
+FIELDS what runs can be coloured or faceted by; `compare_frame` gives one band row per
+(run, epoch) with every field alongside, for charts.compare.overlay_chart.
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ def _regularizer(s: RunSpec) -> str:
     return "none" if t.regularizer == "none" else f"{t.regularizer} {t.strength:g}"
 
 
-# setting shown -> its value for a spec (what a run can be coloured or faceted by)
-SETTINGS = {
+# field shown -> its value for a spec (what a run can be coloured or faceted by)
+FIELDS = {
     "noise level": lambda s: s.noise.level,
     "noise kind": setting,
     "labels": lambda s: s.noise.labels,
@@ -150,9 +150,9 @@ SETTINGS = {
 }
 
 
-def settings_of(spec: RunSpec) -> dict[str, object]:
-    """{setting: value} of a run (SETTINGS)."""
-    return {name: get(spec) for name, get in SETTINGS.items()}
+def fields_of(spec: RunSpec) -> dict[str, object]:
+    """{field: value} of a run (FIELDS)."""
+    return {name: get(spec) for name, get in FIELDS.items()}
 
 
 X_AXES = {"epoch": "epoch", "step": "SGD step", "wall": "wall time (s)"}  # column: axis title
@@ -209,7 +209,7 @@ def compare_frame(
     """{run label: (spec, records)} -> (frame, labels of runs without `metric`).
 
     frame: one row per (run, x value): run, key, `x` (X_AXES: epoch, step or wall), mean, lo,
-    hi (min and max over members), std, members, and a column per SETTINGS entry. Each member's
+    hi (min and max over members), std, members, and a column per FIELDS entry. Each member's
     curve is smoothed first (`smooth`), then averaged over members.
     """
     if x not in X_AXES:
@@ -224,8 +224,8 @@ def compare_frame(
             lambda v: smooth(v, smoothing, amount)
         )
         band = member_band(df, x, "value", [])
-        parts.append(band.assign(run=label, key=spec.key, **settings_of(spec)))
-    cols = ["run", "key", x, "mean", "lo", "hi", "std", "members", *SETTINGS]
+        parts.append(band.assign(run=label, key=spec.key, **fields_of(spec)))
+    cols = ["run", "key", x, "mean", "lo", "hi", "std", "members", *FIELDS]
     if not parts:
         return pd.DataFrame(columns=cols), missing
     return pd.concat(parts, ignore_index=True)[cols], missing

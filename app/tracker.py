@@ -105,8 +105,8 @@ def comparison(view, labels: dict[str, str], names: dict[str, str]) -> None:
         ss.pop(f"{P}:metric", None)  # a metric none of the picked runs has
     c1, c2, c3, c4 = st.columns(4)
     metric = c1.selectbox("Metric", have, key=f"{P}:metric")
-    color_by = c2.selectbox("Colour by", ["run", *runframes.SETTINGS], key=f"{P}:color")
-    facet = c3.selectbox("Panels by", ["none", *runframes.SETTINGS], key=f"{P}:facet")
+    color_by = c2.selectbox("Colour by", ["run", *runframes.FIELDS], key=f"{P}:color")
+    facet = c3.selectbox("Panels by", ["none", *runframes.FIELDS], key=f"{P}:facet")
     x = c4.selectbox("x axis", list(runframes.X_AXES), format_func=runframes.X_AXES.get,
                      key=f"{P}:x")  # fmt: skip
     c5, c6, c7, c8 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from app import eta, runframes
 from charts import per_example, sensitivity, training
-from memcore.experiments.recipe import fit_to_data
+from memcore.figures.figure import fit_to_data
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
 from memcore.spec.words import setting
@@ -140,7 +140,7 @@ def sensitivity_pair(spec: RunSpec) -> dict[str, RunSpec]:
 
 def sensitivity_for(spec: RunSpec) -> RunSpec:
     """The loss-sensitivity preset (ICML Figs 3-4) on `spec`'s dataset and noise: the run that
-    draws the Gini curve and the class heatmap for the settings in the form."""
+    draws the Gini curve and the class heatmap for the values in the form."""
     same = ("data.dataset", "noise.kind", "noise.level", "noise.labels", "noise.seed")
     flat = spec.to_flat()
     # an imported dataset smaller than the preset's 1,000 examples uses all of its own

@@ -7,7 +7,7 @@ draws them and the reproduction report renders the same charts to SVG/PNG.
 - examples: training examples and critical samples drawn as images (or line plots)
 - per_example: easiness (P(correct) across members), data maps, forgetting events
 - sensitivity: loss-sensitivity Gini over SGD steps and the per-class heatmap
-- figures: the paper-experiment figures, one module per experiment; `figures.chart(name, df)`
+- figures: the paper figures' charts, one module per figure; `figures.chart(name, df)`
 - export: PNG/SVG bytes through vl-convert
 - report: the reproduction report (claims table, verdicts, figures) as HTML or Markdown
 

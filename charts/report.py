@@ -1,11 +1,11 @@
 """The reproduction report: a table of the paper's claims with their verdicts, then one section per
-experiment (claim, verdict and numbers, settings, how to read, the figure), as a standalone HTML
+figure (claim, verdict and numbers, set-up, how to read, the figure), as a standalone HTML
 page (figures inline as SVG) or Markdown (figures inline as base64 PNG).
 
 Figures come from `chart_fn(name, frame) -> Altair chart` (default: charts.figures.chart)
 rendered by vl-convert-python (charts.export). A figure that fails to render is replaced by a
 one-line note; the report is still written. Results are memcore.sweeps.sweep.FigureResult objects
-(read by attribute: recipe, dataset, scale, frame, verdict, progress, wall, errors, and
+(read by attribute: figure, dataset, scale, frame, verdict, progress, wall, errors, and
 number_rows(): the verdict's numbers with their definitions).
 """
 
@@ -38,7 +38,7 @@ def _summary(result) -> str:
 def _spec(chart_fn, result) -> dict | None:
     if chart_fn is None or result.frame.empty:
         return None
-    return chart_fn(result.recipe.name, result.frame).to_dict()
+    return chart_fn(result.figure.name, result.frame).to_dict()
 
 
 def _figure(result, chart_fn, fmt: str) -> str:
@@ -49,13 +49,13 @@ def _figure(result, chart_fn, fmt: str) -> str:
         if fmt == "html":
             return f'<div class="fig">{svg(spec)}</div>'
         data = base64.b64encode(png(spec)).decode()
-        return f"![{result.recipe.title}](data:image/png;base64,{data})"
+        return f"![{result.figure.title}](data:image/png;base64,{data})"
     except Exception as e:  # a broken figure must not lose the rest of the report
         return f"(figure could not be rendered: {type(e).__name__}: {e})"
 
 
 def _anchor(result) -> str:
-    return f"{result.recipe.name}-{result.dataset}"
+    return f"{result.figure.name}-{result.dataset}"
 
 
 def render(
@@ -86,12 +86,13 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
         *([note, ""] if note else []),
         f"Symbols: {VERDICT_LEGEND}.",
         "",
-        "| experiment | figure | dataset | scale | verdict | summary | runs | wall s |",
+        "| figure | paper figure | dataset | scale | verdict | summary | runs | wall s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| [{r.recipe.title}](#{_anchor(r)}) | {r.recipe.figure} | {r.dataset} | {r.scale} | "
+            f"| [{r.figure.title}](#{_anchor(r)}) | {r.figure.paper_figure} | "
+            f"{r.dataset} | {r.scale} | "
             f"{_verdict(r)} | {_summary(r).replace('|', '/')} | "
             f"{r.progress.done}/{r.progress.total} | {r.wall:.0f} |"
         )
@@ -99,17 +100,17 @@ def _markdown(results: list, chart_fn, note: str = "") -> str:
         lines += [
             "",
             f'<a id="{_anchor(r)}"></a>',
-            f"## {r.recipe.title} ({r.dataset}, {r.scale})",
+            f"## {r.figure.title} ({r.dataset}, {r.scale})",
             "",
-            f"*{r.recipe.figure}.* **Claim ({r.recipe.source_text}):** {r.recipe.claim}",
+            f"*{r.figure.paper_figure}.* **Claim ({r.figure.source_text}):** {r.figure.claim}",
             "",
             f"**Verdict: {_verdict(r)}.** {_summary(r)}",
             "",
             *(f"- observed ({n}): {o.summary}" for n, o in r.verdict.observations.items()),
             "",
-            f"**Settings:** {r.recipe.settings_text(r.dataset, r.scale)}",
+            f"**Set-up:** {r.figure.setup_text(r.dataset, r.scale)}",
             "",
-            f"**How to read:** {r.recipe.how_to_read}",
+            f"**How to read:** {r.figure.how_to_read}",
             "",
             _figure(r, chart_fn, "md"),
             "",
@@ -167,24 +168,24 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.8em}
 def _html(results: list, chart_fn, note: str = "") -> str:
     e = html.escape
     rows = "".join(
-        f'<tr><td><a href="#{_anchor(r)}">{e(r.recipe.title)}</a></td><td>{e(r.recipe.figure)}'
-        f"</td><td>{e(r.dataset)}</td><td>{e(r.scale)}</td>"
+        f'<tr><td><a href="#{_anchor(r)}">{e(r.figure.title)}</a></td>'
+        f"<td>{e(r.figure.paper_figure)}</td><td>{e(r.dataset)}</td><td>{e(r.scale)}</td>"
         f'<td class="{_state(r)}">{_verdict(r)}</td>'
         f"<td>{e(_summary(r))}</td><td>{r.progress.done}/{r.progress.total}</td>"
         f"<td>{r.wall:.0f}</td></tr>"
         for r in results
     )
     sections = "".join(
-        f'<section id="{_anchor(r)}"><h2>{e(r.recipe.title)} ({e(r.dataset)}, {e(r.scale)})</h2>'
-        f"<p><em>{e(r.recipe.figure)}.</em> <b>Claim ({e(r.recipe.source_text)}):</b> "
-        f"{e(r.recipe.claim)}</p>"
+        f'<section id="{_anchor(r)}"><h2>{e(r.figure.title)} ({e(r.dataset)}, {e(r.scale)})</h2>'
+        f"<p><em>{e(r.figure.paper_figure)}.</em> <b>Claim ({e(r.figure.source_text)}):</b> "
+        f"{e(r.figure.claim)}</p>"
         f'<p class="{_state(r)}"><b>Verdict: {_verdict(r)}.</b> {e(_summary(r))}</p>'
         + "".join(
             f"<p><i>Observed ({e(n)}):</i> {e(o.summary)}</p>"
             for n, o in r.verdict.observations.items()
         )
-        + f"<p><b>Settings:</b> {e(r.recipe.settings_text(r.dataset, r.scale))}</p>"
-        f"<p><b>How to read:</b> {e(r.recipe.how_to_read)}</p>"
+        + f"<p><b>Set-up:</b> {e(r.figure.setup_text(r.dataset, r.scale))}</p>"
+        f"<p><b>How to read:</b> {e(r.figure.how_to_read)}</p>"
         f"{_figure(r, chart_fn, 'html')}"
         f"<details><summary>numbers behind the verdict</summary>{_number_table_html(r)}"
         "</details>" + "".join(f"<p>failed run {e(x)}</p>" for x in r.errors) + "</section>"
@@ -198,7 +199,7 @@ def _html(results: list, chart_fn, note: str = "") -> str:
         f"<p>Generated {stamp} by the memorization explorer. Verdicts say what these runs show, "
         "not what the paper says.</p>"
         f"{f'<p>{e(note)}</p>' if note else ''}<p>Symbols: {e(VERDICT_LEGEND)}.</p>"
-        "<table><tr><th>experiment</th><th>figure</th><th>dataset</th><th>scale</th>"
+        "<table><tr><th>figure</th><th>paper figure</th><th>dataset</th><th>scale</th>"
         f"<th>verdict</th><th>summary</th><th>runs</th><th>wall s</th></tr>{rows}</table>"
         f"{sections}</body></html>"
     )

@@ -87,7 +87,7 @@ SPLITS = (
 # authors' early stop (fewer than 20 new critical samples in an iteration) was set for 1,000
 # probes; on the 359 digits validation probes it ends every search after one iteration, so
 # offline data searches all iterations (csr_min_new 0).
-# Radius, measured with the critical figure's quick settings (real data, 500 training examples,
+# Radius, measured with the critical figure's quick set-up (real data, 500 training examples,
 # width 256, batch 32, lr 0.1, 200 epochs, 300 validation probes, 2 members; CSR at epoch 0 ->
 # epoch 200, per member):
 # - digits, 2/255 of the range: 0.177 / 0.147 -> 0.023 / 0.037 (1/255: 0.097 / 0.063 -> 0.01 /
@@ -100,7 +100,7 @@ _CSR_RADIUS = {"digits": 2.0, "mnist1d": 0.1}
 
 
 def offline_csr(name: str) -> dict[str, Any]:
-    """The CSR spec settings of an offline dataset's preset and form defaults."""
+    """The CSR spec fields of an offline dataset's preset and form defaults."""
     return {"metrics.csr_radius": _CSR_RADIUS[name], "metrics.csr_min_new": 0}
 
 

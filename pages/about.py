@@ -45,7 +45,7 @@ st.markdown(
   adversarial points. `?run=` takes any unique start of a run key (the 12 characters the app and
   the CLI print); only runs that tracked examples are listed.
 - **About**: this page.
-- **Paper experiments** (the menu in the top bar): one page per figure of the paper, each running
+- **Paper figures** (the menu in the top bar): one page per figure of the paper, each running
   its sweep and saying whether the paper's claim holds on the data at hand: "not run" before
   its sweep, "running" while it runs (the figure draws the runs' records as they arrive), then
   the verdict as a table of the claim's parts (✓ holds, ✗ does not hold, ? inconclusive), with

@@ -71,7 +71,7 @@ if ss.get(KEPT):
     with st.container(border=True):
         # Problems quote the link's own names and values: escaped, so they render as text.
         st.error(
-            "This link has problems; the form shows its valid settings (the rest are defaults):"
+            "This link has problems; the form shows its valid values (the rest are defaults):"
             "\n\n" + "\n".join(f"- {errors.escape(p[:300])}" for p in problems)
         )
         st.markdown("Your link, kept as you wrote it:")
@@ -85,7 +85,7 @@ try:
     spec = forms.spec_from_state(ss, P)
 except ValueError as e:
     spec = None
-    errors.error("Invalid settings", e)
+    errors.error("Invalid values", e)
 if spec is not None and spec.noise.kind != ss.get(f"{P}:noise.kind", spec.noise.kind):
     # level 0 corrupts nothing: real data whatever the kind (one spec, one key)
     st.sidebar.caption("Noise level 0 is real data: the same run for every noise kind.")
@@ -144,7 +144,7 @@ def training_tab() -> None:
             st.info(state.run_hint())
             return
         st.info(
-            "Pick settings in the sidebar (or keep the offline default) and press **Run**. "
+            "Pick values in the sidebar (or keep the offline default) and press **Run**. "
             "Curves appear after the first epoch, within seconds on the offline datasets."
         )
         return
@@ -163,7 +163,7 @@ def sensitivity_tab() -> None:
     """Loss-sensitivity of real data and of the form's noise, side by side: shown, or one click
     away."""
     if spec is None:
-        st.info("Fix the settings in the sidebar first.")
+        st.info("Fix the values in the sidebar first.")
         return
     if spec.task == "sensitivity":
         st.info("The form is a loss-sensitivity run: its charts are in the first tab.")

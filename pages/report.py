@@ -1,12 +1,12 @@
 """Reproduction report: every paper claim with its verdict on the stored runs, links to each
-experiment's page, a button that queues every sweep, and the report as a standalone file."""
+figure's page, a button that queues every sweep, and the report as a standalone file."""
 
 import pandas as pd
 import streamlit as st
 
 from app import errors, figure_page, state
 from charts import report as rep
-from memcore.experiments import RECIPES
+from memcore.figures import FIGURES
 
 st.title("Reproduction report")
 st.caption(
@@ -15,25 +15,25 @@ st.caption(
 )
 dataset, scale = figure_page.controls("report", state.dataset_names())
 
-total = sum(len(r.grid(dataset, scale)) for r in RECIPES.values() if dataset in r.datasets)
+total = sum(len(r.grid(dataset, scale)) for r in FIGURES.values() if dataset in r.datasets)
 if st.button(f"Run every sweep ({total} runs; finished ones are reused)", type="primary"):
     with errors.guarded("Could not submit the sweeps"):
-        for r in RECIPES.values():
+        for r in FIGURES.values():
             if dataset in r.datasets:
                 state.submit_sweep(r, dataset, scale)
         state.ensure_workers(force=True)
-        st.toast("Submitted; each experiment's page shows its progress.")
+        st.toast("Submitted; each figure's page shows its progress.")
 
 results = []
 with errors.guarded("Could not read the stored runs"):
-    for name, r in RECIPES.items():
+    for name, r in FIGURES.items():
         if dataset in r.datasets:
             results.append(state.evaluate_sweep(name, dataset, scale))
 
 rows = [
     {
-        "experiment": res.recipe.title,
-        "figure": res.recipe.figure,
+        "figure": res.figure.title,
+        "paper figure": res.figure.paper_figure,
         "verdict": res.state,
         "summary": res.verdict.summary if res.state not in ("not run", "running") else "",
         "runs done": f"{res.progress.done}/{res.progress.total}",
@@ -43,13 +43,13 @@ rows = [
 ]
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
-st.subheader("Experiments")
+st.subheader("Figure pages")
 cols = st.columns(2)
 for i, res in enumerate(results):
     with cols[i % 2]:
         st.page_link(
-            figure_page.page(res.recipe.name),
-            label=f"{res.recipe.title}: {res.state}",
+            figure_page.page(res.figure.name),
+            label=f"{res.figure.title}: {res.state}",
             icon=":material/insert_chart:",
         )
 

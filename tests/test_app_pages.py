@@ -445,7 +445,7 @@ def test_a_misspelt_parameter_is_named_and_the_link_kept_until_reset(store):
     assert "unknown parameter model.widht (did you mean model.width?)" in errors
     assert {k: at.query_params[k] for k in at.query_params} == link
     assert any("model.widht=64" in c.value for c in at.code)  # the user's link, shown
-    assert at.number_input(key="explore:train.epochs").value == 8  # its valid settings loaded
+    assert at.number_input(key="explore:train.epochs").value == 8  # its valid values loaded
     at.run()
     assert {k: at.query_params[k] for k in at.query_params} == link  # still kept on a rerun
     at.button(key="explore:reset").click().run()
@@ -479,7 +479,7 @@ def test_preset_box_says_custom_after_an_edit(store):
     from app.links import short_params
 
     assert app(short_params(preset("mnist1d-mlp"))).selectbox(key="explore:preset").value == (
-        "mnist1d-mlp"  # a link to a preset's exact settings names it
+        "mnist1d-mlp"  # a link to a preset's exact values names it
     )
 
 

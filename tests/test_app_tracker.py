@@ -263,7 +263,7 @@ def test_the_default_overlay_never_mixes_datasets(store):
 
 
 def test_runs_are_named_tagged_annotated_and_grouped_by_figure(store):
-    from memcore.experiments import get
+    from memcore.figures import get
     from memcore.jobs import api
 
     own = seed(store, preset("digits-mlp", **{"model.width": 20, "train.epochs": 2}))

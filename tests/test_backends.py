@@ -272,7 +272,7 @@ def test_cli_figure_runs_through_a_dask_cluster(cluster, tmp_path):
 
 
 def _figure_page(name: str) -> AppTest:
-    """The app opened at experiment `name`'s page, test scale (see tests/test_pages_figures.py)."""
+    """The app opened at figure `name`'s page, test scale (see tests/test_pages_figures.py)."""
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
     at.query_params["scale"] = "test"
     at.run()

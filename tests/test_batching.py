@@ -249,7 +249,7 @@ def test_a_batched_run_ends_its_streams_when_stopped_inside_a_csr_search(tiny_sp
     assert checks == 20  # stopped inside the search, not after its 10,000 iterations
 
 
-def test_batched_mnist1d_run_converts_its_settings_with_the_datasets_range(tiny_spec):
+def test_batched_mnist1d_run_converts_its_255_values_with_the_datasets_range(tiny_spec):
     """One value range for the group (the specs share the dataset): mnist1d's, not (0, 1)."""
     from memcore.datasets import REGISTRY
     from memcore.metrics.critical import data_units

@@ -250,7 +250,7 @@ def test_run_watch_and_reopen_in_a_real_browser(server):
             timings["shared_link_stored_run_drawn_s"] = time.time() - t
             other.close()
 
-            # the loss-sensitivity views of the same settings, one click away on Explore
+            # the loss-sensitivity views of the same spec, one click away on Explore
             page.get_by_role("tab", name="Loss-sensitivity", exact=False).click()
             t = time.time()
             page.get_by_role("button", name="Run loss-sensitivity (2 runs)").click()
@@ -337,12 +337,12 @@ def test_runs_page_lists_exports_and_links_back(server):
 
 
 def test_generated_figure_pages_open_by_url_nav_and_report_links(server):
-    """The paper-experiment pages are generated from the recipe list; each keeps the URL its old
-    page file had (/fig_<name>), appears under "Paper experiments" and is linked by the report.
+    """The paper-figure pages are generated from the figure list; each keeps the URL its old
+    page file had (/fig_<name>), appears under "Paper figures" and is linked by the report.
     The capacity sweep is stored first (fake records, before the app starts its worker)."""
     from test_pages_figures import seed
 
-    from memcore.experiments import get
+    from memcore.figures import get
 
     seed(pool.open_store(server["store"]), "capacity")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -357,7 +357,7 @@ def test_generated_figure_pages_open_by_url_nav_and_report_links(server):
             nav = page.get_by_test_id("stTopNav")  # a top bar: the sidebar is left to the form
             for title in ("Explore", "Runs", "About"):
                 assert nav.get_by_text(title, exact=True).count() == 1, title
-            nav.get_by_text("Paper experiments", exact=True).click()
+            nav.get_by_text("Paper figures", exact=True).click()
             menu = page.get_by_test_id("stTopNavDropdownLink")
             for title in ("Capacity", "Class sensitivity", "Noise levels", "Reproduction report"):
                 assert menu.get_by_text(title, exact=True).count() == 1, title
@@ -365,7 +365,7 @@ def test_generated_figure_pages_open_by_url_nav_and_report_links(server):
             time.sleep(1.5)  # the chart finishes its draw
             page.screenshot(path=str(ARTIFACTS / "browser_5_figure_page.png"), full_page=True)
 
-            nav.get_by_text("Paper experiments", exact=True).click()
+            nav.get_by_text("Paper figures", exact=True).click()
             menu.get_by_text("Noise levels", exact=True).click()
             page.get_by_role("heading", name=get("noise-levels").title).wait_for(timeout=60_000)
             assert "/fig_noise_levels" in page.url

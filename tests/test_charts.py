@@ -1,4 +1,4 @@
-"""The charts package: pure (no Streamlit, no app, no experiments), tidy frames in, Vega-Lite
+"""The charts package: pure (no Streamlit, no app, no memcore.figures), tidy frames in, Vega-Lite
 specs with the right fields out; the easiness references drawn are memcore.metrics.easiness's."""
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def _imports(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("path", CHARTS, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_charts_import_no_streamlit_app_or_experiments(path):
+def test_charts_import_no_streamlit_app_or_memcore_figures(path):
     for name in _imports(path):
         top = name.split(".")[0]
         assert top not in ("streamlit", "app", "pages", "diskcache"), (path, name)
@@ -224,7 +224,7 @@ def test_charts_load_without_streamlit():
     code = (
         "import sys, charts.figures, charts.report, charts.training, charts.per_example, "
         "charts.sensitivity, charts.export\n"
-        "print(sorted(m for m in ('streamlit', 'app', 'memcore.experiments') if m in sys.modules))"
+        "print(sorted(m for m in ('streamlit', 'app', 'memcore.figures') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT

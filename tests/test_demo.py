@@ -125,7 +125,7 @@ def test_the_metrics_link_of_the_issue_is_refused() -> None:
 
 def test_the_cost_caps_bound_what_the_field_caps_allow() -> None:
     """On a CPU server, with only the cost caps on, the issue's link on the form's default
-    settings is still refused, and so is CSR every epoch on a large run that every field cap
+    values is still refused, and so is CSR every epoch on a large run that every field cap
     allows; the message gives the estimate."""
     device = "cpu"
     lim = demo.limits(env(max_seconds=600, max_memory_mb=4096))
@@ -498,7 +498,7 @@ def test_visitors_cancel_and_delete_only_their_own_runs(demo_env, be) -> None:
 
 
 def test_retrying_someone_elses_run_does_not_adopt_it(demo_env, be) -> None:
-    """Bob's run, cancelled by Bob; Alice presses Run on the same settings (a retry): it is
+    """Bob's run, cancelled by Bob; Alice presses Run on the same spec (a retry): it is
     queued again, but Alice may neither cancel nor delete it. Bob still may."""
     from app import state
     from memcore.jobs import api
@@ -569,7 +569,7 @@ def test_live_panel_cancel_run_and_delete_cannot_take_another_visitors_run(demo_
     demo_env(MEMCORE_WORKERS=0, MEMCORE_DEMO=1)
     key = demo.submit(SMALL, visitor=Visitor.of("bob"))  # what app.state does for Bob
     at = _cancel_is_refused(key)
-    at.button(key="explore:run").click().run()  # Run on the same settings: no adoption
+    at.button(key="explore:run").click().run()  # Run on the same spec: no adoption
     at.switch_page("../pages/runs.py").run()
     at.selectbox(key="runs:one").set_value(key).run()
     at.button(key="runs:delete").click().run()

@@ -125,8 +125,8 @@ def test_data_map_matches_loops():
     assert np.allclose(avg["confidence"], per.groupby("example")["confidence"].mean())
 
 
-def _old_recipe_binomial(p0: float, k: int) -> np.ndarray:
-    """The binomial reference as the easiness recipe wrote it before it moved here (p0 clamped
+def _old_figure_binomial(p0: float, k: int) -> np.ndarray:
+    """The binomial reference as the easiness figure wrote it before it moved here (p0 clamped
     into (0, 1))."""
     p0 = min(max(p0, 1e-12), 1 - 1e-12)
     j = np.arange(k + 1)
@@ -134,10 +134,10 @@ def _old_recipe_binomial(p0: float, k: int) -> np.ndarray:
     return np.exp(logc + j * np.log(p0) + (k - j) * np.log1p(-p0))
 
 
-def test_binomial_reference_matches_the_old_recipe_copy():
+def test_binomial_reference_matches_the_old_figure_copy():
     for k, p0 in [(50, 0.3), (100, 0.1013), (8, 0.5), (20, 0.0), (20, 1.0)]:
         ref = ez.binomial_reference(k, p0)
-        assert np.allclose(ref["pmf"], _old_recipe_binomial(p0, k), rtol=1e-9, atol=1e-9)
+        assert np.allclose(ref["pmf"], _old_figure_binomial(p0, k), rtol=1e-9, atol=1e-9)
         assert np.allclose(ref["p"], np.arange(k + 1) / k)
 
 

@@ -224,7 +224,7 @@ def test_adversarial_training_runs_and_differs_from_dropout_alone(tiny_spec):
         ({"task": "sensitivity"}, "task"),
     ],
 )
-def test_invalid_settings_raise_value_error(tiny_spec, changes, match):
+def test_invalid_values_raise_value_error(tiny_spec, changes, match):
     with pytest.raises(ValueError, match=match):
         engine.train(tiny_spec.replace(**changes))
 

@@ -1,5 +1,5 @@
-"""A figure's knobs (memcore.experiments.knobs): `--set NAME=VALUE` parsing and validation with
-field-named errors, the tuned grid, the settings line saying what changed, the CLI, and the
+"""A figure's knobs (memcore.figures.knobs): `--set NAME=VALUE` parsing and validation with
+field-named errors, the tuned grid, the set-up line saying what changed, the CLI, and the
 figure page's knob fields through AppTest with the URL round trip."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_pages_figures import MAIN, TIMEOUT, URLS, no_exception, open_url, page, store  # noqa: F401
 
-from memcore.experiments import RECIPES, get, knobs
+from memcore.figures import FIGURES, get, knobs
 from memcore.jobs import api
 
 
@@ -29,7 +29,7 @@ def test_tune_applies_spec_and_grid_knobs_to_the_sweep():
     assert {s.train.lr for s in grid} == {0.05}
     assert {s.model.width for s in grid} == {8, 64}
     assert len(grid) == 2 * 7  # 2 widths x (real + 3 levels x 2 kinds)
-    assert len(get("capacity").grid("digits", "quick")) == 4 * 7  # the recipe itself unchanged
+    assert len(get("capacity").grid("digits", "quick")) == 4 * 7  # the figure itself unchanged
     s = knobs.tune(get("sensitivity"), {"seeds": "2"}).grid("digits", "quick")
     assert len(s) == 2 * (2 * 2 + 1)  # per label mode: real and 100% randX x 2 seeds, 50% once
 
@@ -52,19 +52,19 @@ def test_tune_names_the_field_of_an_unknown_refused_or_bad_knob():
         knobs.tune(get("regularization"), {"train.members": "3"})
 
 
-def test_changes_say_what_differs_from_the_recipe_defaults():
+def test_changes_say_what_differs_from_the_figure_defaults():
     cap = get("capacity")
     assert knobs.changes(cap, "digits", "quick") == ""
     r = knobs.tune(cap, {"train.members": "3", "widths": "8,64", "train.epochs": "200"})
     text = knobs.changes(r, "digits", "quick")
     assert (
         text
-        == "changed from the recipe's defaults: train.members 8 -> 3; widths 8,32,128,512 -> 8,64"
+        == "changed from the figure's defaults: train.members 8 -> 3; widths 8,32,128,512 -> 8,64"
     )
 
 
-def test_every_recipe_offers_members_or_seeds_and_epochs_or_says_why():
-    for name, r in RECIPES.items():
+def test_every_figure_offers_members_or_seeds_and_epochs_or_says_why():
+    for name, r in FIGURES.items():
         offered = knobs.offered(r)
         assert {"train.members", "seeds"} & set(offered) or "train.members" in r.fixed, name
         assert "train.epochs" in offered or "train.epochs" in r.fixed, name
@@ -126,13 +126,13 @@ def _second_stage_page():
     import streamlit as st
 
     from app import figure_knobs
-    from memcore.experiments import get
-    from memcore.experiments.verdict import Verdict, with_plan
+    from memcore.figures import get
+    from memcore.figures.verdict import Verdict, with_plan
 
-    recipe = figure_knobs.controls(get("critical"), "digits", "test")
-    st.caption(f"members: {dict(recipe.knobs).get('train.members', 'default')}")
+    fig = figure_knobs.controls(get("critical"), "digits", "test")
+    st.caption(f"members: {dict(fig.knobs).get('train.members', 'default')}")
     part = with_plan(Verdict("inconclusive", "randX rises: open"), 0.02, 0.014, 2, 2)
-    figure_knobs.second_stage(recipe, Verdict("inconclusive", "open", parts={"randX rises": part}))
+    figure_knobs.second_stage(fig, Verdict("inconclusive", "open", parts={"randX rises": part}))
 
 
 def test_an_open_verdict_offers_one_second_stage_with_the_members_that_would_decide_it():

@@ -1,4 +1,4 @@
-"""Figure builders: hand-made recipe frames in, Vega-Lite specs out, with the poster palette,
+"""Figure builders: hand-made figure frames in, Vega-Lite specs out, with the poster palette,
 log scales where the paper uses them, and tooltips; every figure renders to SVG."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from test_figures_checks_training import csr_frame, filter_runs, levels_frame, r
 from charts import figures as fc
 from charts.figures.easiness import sorted_frame
 from charts.style import RANDX, RANDY, REAL, level_scale
-from memcore.experiments import filters
+from memcore.figures import filters
 from memcore.metrics.easiness import binomial_reference, sorted_reference
 
 
@@ -40,7 +40,7 @@ def frames():
         "noise-levels": levels_frame(True),
         "regularization": reg_frame(0.02, 0.3),
         "sharpness": sharp,
-        "filters": filters.RECIPE.evaluate(filter_runs(True))[0],
+        "filters": filters.FIGURE.evaluate(filter_runs(True))[0],
     }
 
 
@@ -138,7 +138,7 @@ def test_empty_frames_give_an_empty_chart_not_an_error(name):
     fc.chart(name, pd.DataFrame()).to_dict()
 
 
-def test_settings_use_the_poster_palette():
+def test_each_setting_uses_the_poster_palette():
     spec = fc.chart("critical", frames()["critical"]).to_dict()
     colors = [e for ch, e in encodings(spec) if ch == "color"]
     assert colors[0]["scale"]["domain"] == ["real", "randX", "randY"]

@@ -1,7 +1,7 @@
 """Claim checks on hand-made frames: each check says "holds" on data built so the paper's claim is
 true in its regime, "fails" on data built so it is false in its regime, and "inconclusive" when a
 regime precondition is not met (naming it and its measured value) or the spread cannot decide.
-Sub-verdicts combine as experiments.verdict documents."""
+Sub-verdicts combine as figures.verdict documents."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memcore.experiments import (
-    RECIPES,
+from memcore.figures import (
+    FIGURES,
     capacity,
     class_sensitivity,
     convergence,
     easiness,
     sensitivity,
 )
-from memcore.experiments.verdict import Verdict, combine, unmet
+from memcore.figures.verdict import Verdict, combine, unmet
 
 RNG = np.random.default_rng(0)
 
@@ -50,8 +50,8 @@ def test_unmet_names_every_failed_precondition():
     assert "ok" not in v.summary
 
 
-def test_every_recipe_states_its_regime():
-    for r in RECIPES.values():
+def test_every_figure_states_its_regime():
+    for r in FIGURES.values():
         assert len(r.regime) > 40, r.name
         assert "Regime" in sys.modules[r.check.__module__].__doc__, r.name
 
@@ -266,7 +266,7 @@ def test_easiness_inconclusive_outside_its_regime():
     v = easiness.check(df)
     assert v.verdict == "inconclusive" and "degenerate" in v.summary
     v = easiness.check(df[df["setting"] != "randY"])
-    assert v.verdict == "inconclusive" and "missing settings: randY" in v.summary
+    assert v.verdict == "inconclusive" and "missing runs: randY" in v.summary
 
 
 # -- loss-sensitivity ---------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from test_figures_checks import (
     verdicts,
 )
 
-from memcore.experiments import (
-    RECIPES,
+from memcore.figures import (
+    FIGURES,
     capacity,
     class_sensitivity,
     convergence,
@@ -32,8 +32,8 @@ from memcore.experiments import (
     sensitivity,
     sharpness,
 )
-from memcore.experiments.recipe import RunData
-from memcore.experiments.verdict import Verdict
+from memcore.figures.figure import RunData
+from memcore.figures.verdict import Verdict
 from memcore.spec.presets import preset
 
 # -- critical sample ratio ----------------------------------------------------------------------
@@ -107,12 +107,12 @@ def test_csr_check_inconclusive_per_precondition():
     assert "radius is too small" in critical.check(zero).summary
     v = critical.check(csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2}, fit=0.41))
     assert v.verdict == "inconclusive" and "randY fitted only 41%" in v.summary
-    _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True, real_val=0.2))
+    _, v = filters.FIGURE.evaluate(filter_runs(real_smooth=True, real_val=0.2))
     assert v.verdict == "inconclusive" and "validation accuracy is only 20%" in v.summary
     v = critical.check(csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2}, real_val=0.15))
     assert v.verdict == "inconclusive" and "validation accuracy is only 15%" in v.summary
     v = critical.check(csr_frame({"real": 0.02, "randX": 0.3}))
-    assert v.verdict == "inconclusive" and "missing settings: randY" in v.summary
+    assert v.verdict == "inconclusive" and "missing runs: randY" in v.summary
     df = csr_frame({"real": 0.02, "randX": 0.3, "randY": 0.2})
     v = critical.check(df[df["epoch"] > 0])
     assert v.verdict == "inconclusive" and "no CSR at epoch 0" in v.summary
@@ -240,7 +240,7 @@ def test_sharpness_check():
     v = sharpness.check(sharp_frame(0.2))
     assert v.verdict == "inconclusive"  # within the spread: and how many members would decide
     assert v.parts["randY"].numbers["members_to_decide"] > 2, v.parts["randY"].summary
-    assert sharpness.RECIPE.source_text == "the workshop paper's claim"
+    assert sharpness.FIGURE.source_text == "the workshop paper's claim"
 
 
 def test_sharpness_inconclusive_outside_its_regime():
@@ -274,22 +274,22 @@ def filter_runs(
 
 
 def test_filters_check():
-    df, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True))
+    df, v = filters.FIGURE.evaluate(filter_runs(real_smooth=True))
     assert set(filters.COLUMNS) <= set(df.columns)
     assert v.verdict == "holds", v.summary
-    _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=False, rand_smooth=True))
+    _, v = filters.FIGURE.evaluate(filter_runs(real_smooth=False, rand_smooth=True))
     assert v.verdict == "fails", v.summary  # real filters confidently less structured
-    _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=False))
+    _, v = filters.FIGURE.evaluate(filter_runs(real_smooth=False))
     assert v.verdict == "inconclusive", v.summary  # both noise: within the spread
-    _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True, rand_fit=0.41))
+    _, v = filters.FIGURE.evaluate(filter_runs(real_smooth=True, rand_fit=0.41))
     assert v.verdict == "inconclusive" and "randY fitted only 41%" in v.summary
-    _, v = filters.RECIPE.evaluate(filter_runs(real_smooth=True, real_val=0.2))
+    _, v = filters.FIGURE.evaluate(filter_runs(real_smooth=True, real_val=0.2))
     assert v.verdict == "inconclusive" and "validation accuracy is only 20%" in v.summary
 
 
 # -- every number a verdict reports has a definition ----------------------------------------------
 def _holds_verdicts() -> dict[str, Verdict]:
-    """A "holds" verdict per recipe from the hand-made frames above: every part is judged, so
+    """A "holds" verdict per figure from the hand-made frames above: every part is judged, so
     every number the check can report is there."""
     return {
         "capacity": capacity.check(capacity_frame(64)),
@@ -303,16 +303,16 @@ def _holds_verdicts() -> dict[str, Verdict]:
         "noise-levels": noise_levels.check(levels_frame(csr_rises=True)),
         "regularization": regularization.check(reg_frame(0.005, 0.3)),
         "sharpness": sharpness.check(sharp_frame(20)),
-        "filters": filters.RECIPE.evaluate(filter_runs(real_smooth=True))[1],
+        "filters": filters.FIGURE.evaluate(filter_runs(real_smooth=True))[1],
     }
 
 
 def test_every_number_of_every_verdict_and_its_parts_has_a_definition():
     # The figure pages and the report show each number beside its glossary definition.
-    from memcore.experiments import glossary
+    from memcore.figures import glossary
 
     found = _holds_verdicts()
-    assert set(found) == set(RECIPES)
+    assert set(found) == set(FIGURES)
     for name, v in found.items():
         assert v.verdict == "holds", (name, v.summary)
         rows = glossary.verdict_rows(name, v.to_dict())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from memcore.experiments.recipe import Recipe, Verdict
+from memcore.figures.figure import Figure, Verdict
 from memcore.jobs import api, lease
 from memcore.jobs.worker import Worker
 from memcore.sweeps import batches
@@ -16,7 +16,7 @@ from tests.test_batching import assert_same
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
 
-def _recipe(tiny_spec) -> Recipe:
+def _figure(tiny_spec) -> Figure:
     base = tiny_spec.replace(**{"model.width": 16, "metrics.csr_every": 1,
                                 "metrics.csr_probes": 20, "metrics.csr_iters": 5})  # fmt: skip
     specs = [
@@ -25,15 +25,15 @@ def _recipe(tiny_spec) -> Recipe:
         base.replace(**{"noise.kind": "randX", "noise.level": 0.5, "train.members": 2}),
         base.replace(**{"model.width": 8}),  # another shape: runs alone
     ]
-    return Recipe(
+    return Figure(
         name="tiny-noise",
         title="tiny",
-        figure="-",
+        paper_figure="-",
         claim="-",
         how_to_read="-",
         specs=lambda dataset, scale: specs,
         frame=lambda runs: pd.DataFrame({"n": [len(r.records) for r in runs]}),
-        check=lambda df: Verdict("inconclusive", "test recipe"),
+        check=lambda df: Verdict("inconclusive", "test figure"),
         columns=("n",),
     )
 
@@ -45,17 +45,17 @@ def _stored(store, specs):
 def test_batched_sweep_stores_per_spec_the_records_of_its_own_run(
     tiny_spec, memcore_env, tmp_path, monkeypatch
 ):
-    recipe = _recipe(tiny_spec)
-    specs = recipe.grid("digits", "test")
+    fig = _figure(tiny_spec)
+    specs = fig.grid("digits", "test")
     groups = []
     run_group = batches._run_group
     monkeypatch.setattr(
         batches, "_run_group", lambda c, w, t: groups.append(len(c)) or run_group(c, w, t)
     )
-    res = fr.run(recipe, "digits", "test", tmp_path / "a", batched=True)
+    res = fr.run(fig, "digits", "test", tmp_path / "a", batched=True)
     assert groups == [3]  # the three specs of one shape, as one run; the fourth alone
     assert res.progress.done == 4 and res.errors == []
-    fr.run(recipe, "digits", "test", tmp_path / "b", batched=False)
+    fr.run(fig, "digits", "test", tmp_path / "b", batched=False)
     assert groups == [3]  # batched=False: nothing batched
     a, b = _stored(tmp_path / "a", specs), _stored(tmp_path / "b", specs)
     for s in specs:
@@ -74,7 +74,7 @@ def test_batched_sweep_stores_per_spec_the_records_of_its_own_run(
 def test_only_queued_fresh_specs_are_batched_and_a_lone_one_is_left_queued(
     tiny_spec, memcore_env, tmp_path
 ):
-    specs = _recipe(tiny_spec).grid("digits", "test")
+    specs = _figure(tiny_spec).grid("digits", "test")
     store = tmp_path / "s"
     api.submit_sweep(specs, store)
     worker = Worker(store)
@@ -91,7 +91,7 @@ def test_only_queued_fresh_specs_are_batched_and_a_lone_one_is_left_queued(
 def test_a_stopping_worker_puts_the_batched_specs_back_in_the_queue(
     tiny_spec, memcore_env, tmp_path
 ):
-    specs = _recipe(tiny_spec).grid("digits", "test")[:3]
+    specs = _figure(tiny_spec).grid("digits", "test")[:3]
     store = tmp_path / "s"
     api.submit_sweep(specs, store)
     worker = Worker(store)

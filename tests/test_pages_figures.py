@@ -1,6 +1,6 @@
-"""AppTest for every paper-experiment page and the reproduction report page: app/main.py makes
-one page per recipe at the URL the old page files had, they load on an empty store, Run sweep
-queues the recipe's runs, and stored results draw the figure and the verdict. Runs are stored by
+"""AppTest for every paper-figure page and the reproduction report page: app/main.py makes
+one page per figure at the URL the old page files had, they load on an empty store, Run sweep
+queues the figure's runs, and stored results draw the figure and the verdict. Runs are stored by
 the jobs Worker in-process on hand-made record streams that follow memcore/records.py (no
 training, no worker processes)."""
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from memcore.experiments import RECIPES, get
+from memcore.figures import FIGURES, get
 from memcore.jobs import api
 from memcore.jobs.worker import Worker
 from memcore.spec import RunSpec
@@ -22,8 +22,8 @@ from memcore.store import open_store
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
 TIMEOUT = 120
-URLS = {name: f"fig_{name.replace('-', '_')}" for name in RECIPES}  # the old pages/fig_*.py
-TITLES = {name: name.replace("-", " ").capitalize() for name in RECIPES}  # e.g. "Noise levels"
+URLS = {name: f"fig_{name.replace('-', '_')}" for name in FIGURES}  # the old pages/fig_*.py
+TITLES = {name: name.replace("-", " ").capitalize() for name in FIGURES}  # e.g. "Noise levels"
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def fake_runner(spec: RunSpec, resume=None, should_stop=None):
 
 
 def seed(store, name: str, scale: str = "test") -> list[RunSpec]:
-    """Store every run of the recipe's grid (fake records)."""
+    """Store every run of the figure's grid (fake records)."""
     grid = get(name).grid("digits", scale)
     api.submit_sweep(grid, store)
     Worker(store, runner=fake_runner).serve(idle_exit=0.2)
@@ -103,7 +103,7 @@ def open_url(at: AppTest, url_path: str) -> AppTest:
 
 
 def page(name: str, scale: str = "test") -> AppTest:
-    """The app opened at experiment `name`'s URL, or at the page file `name`."""
+    """The app opened at figure `name`'s URL, or at the page file `name`."""
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params["scale"] = scale
     at.run()
@@ -121,16 +121,16 @@ def verdict_text(at: AppTest) -> str:
     return " ".join(b.value for b in boxes)
 
 
-def test_navigation_has_one_page_per_recipe_at_the_old_urls_and_titles(store):
+def test_navigation_has_one_page_per_figure_at_the_old_urls_and_titles(store):
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     no_exception(at)
     pages = {p["url_pathname"]: p["page_name"] for p in at._registered_pages.values()}
-    assert {u: pages.get(u) for u in URLS.values()} == {URLS[n]: TITLES[n] for n in RECIPES}
+    assert {u: pages.get(u) for u in URLS.values()} == {URLS[n]: TITLES[n] for n in FIGURES}
     assert {"report", "runs", "about"} <= set(pages)
     assert (ROOT / "pages").is_dir() and not list((ROOT / "pages").glob("fig_*.py"))
 
 
-@pytest.mark.parametrize("name", list(RECIPES))
+@pytest.mark.parametrize("name", list(FIGURES))
 def test_page_with_stored_results_draws_its_figure_and_verdict(store, name):
     seed(store, name)
     at = page(name)
@@ -175,14 +175,14 @@ def test_report_page_lists_every_claim_with_links(store):
     at = page("../pages/report.py")
     no_exception(at)
     assert not at.error, [e.value for e in at.error]
-    assert len(at.get("page_link")) == len(RECIPES)
+    assert len(at.get("page_link")) == len(FIGURES)
     table = at.dataframe[0].value
-    assert len(table) == len(RECIPES)
-    row = table[table["experiment"] == get("sharpness").title].iloc[0]
+    assert len(table) == len(FIGURES)
+    row = table[table["figure"] == get("sharpness").title].iloc[0]
     n = len(get("sharpness").grid("digits", "test"))
     assert row["runs done"] == f"{n}/{n}"
-    assert table[table["experiment"] == get("capacity").title].iloc[0]["verdict"] == "not run"
-    assert sum(table["verdict"] == "not run") == len(RECIPES) - 1
+    assert table[table["figure"] == get("capacity").title].iloc[0]["verdict"] == "not run"
+    assert sum(table["verdict"] == "not run") == len(FIGURES) - 1
     labels = [p.proto.label for p in at.get("page_link")]
     assert f"{get('capacity').title}: not run" in labels
 
@@ -227,9 +227,9 @@ def test_page_warns_when_a_torchvision_dataset_is_missing(store, tmp_path, monke
     assert any("mnist is not in the data folder" in w.value for w in at.warning)
 
 
-@pytest.mark.parametrize("name", list(RECIPES))
+@pytest.mark.parametrize("name", list(FIGURES))
 def test_verdict_numbers_are_a_table_with_a_definition_per_number(store, name):
-    """Not raw JSON: one row per number, each defined in memcore.experiments.glossary."""
+    """Not raw JSON: one row per number, each defined in memcore.figures.glossary."""
     seed(store, name)
     at = page(name)
     no_exception(at)
@@ -244,7 +244,7 @@ def test_verdict_numbers_are_a_table_with_a_definition_per_number(store, name):
 
 
 def test_number_rows_flatten_any_nesting_and_define_dispersion():
-    from memcore.experiments.glossary import rows as number_rows
+    from memcore.figures.glossary import rows as number_rows
 
     rows = number_rows("easiness", {"members": 4, "real": {"dispersion": 13.6, "mean_p": 0.5}})
     by = {(r["number"], r["for"]): r for r in rows}
@@ -256,8 +256,8 @@ def test_number_rows_flatten_any_nesting_and_define_dispersion():
 
 
 def test_verdict_rows_include_every_parts_numbers_under_the_parts_name():
-    from memcore.experiments.glossary import verdict_rows
-    from memcore.experiments.verdict import Verdict, combine
+    from memcore.figures.glossary import verdict_rows
+    from memcore.figures.verdict import Verdict, combine
 
     v = combine(
         {"randX": Verdict("holds", "", {"spearman": 0.9}), "randY": Verdict("fails", "", {})},

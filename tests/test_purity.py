@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("memcore.data",),  # loading, files on disk, splits, noise
     ("memcore.metrics",),  # each paper definition once (pure functions)
     ("memcore.engine",),  # trains K members, measures with metrics while training
-    ("memcore.experiments",),  # the paper's figures: sweeps of specs + claim checks
+    ("memcore.figures",),  # the paper's figures: sweeps of specs + claim checks
     ("memcore.store",),  # the store: index, cache files, faults, doctor (diskcache lives here)
     ("memcore.jobs",),  # queue, leases, the one RunWriter, workers, runner, pool
     ("memcore.sweeps",),  # a figure's grid of specs: submit, batching, backends

@@ -1,6 +1,6 @@
 """The quick scale reaches the regime each claim is about, on both offline datasets, where that
-is cheap to check here: the recipes' own specs trained by the production code (issue 12: choose
-the settings for the regime, and check them). The report run in the README checks the rest."""
+is cheap to check here: the figures' own specs trained by the production code (issue 12: choose
+the set-up for the regime, and check them). The report run in the README checks the rest."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from memcore.engine import sensitivity_task as task
 from memcore.engine.trainer import train
-from memcore.experiments import filters, sensitivity, verdict
+from memcore.figures import filters, sensitivity, verdict
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # conftest
 @pytest.mark.parametrize("labels", ["class", "unique"])
 def test_sensitivity_quick_real_data_net_learns_its_labels(dataset, labels):
     """The sensitivity checks read Gini only when the real-data 2x16 net learned (training
-    accuracy: experiments.verdict.learned); the quick epochs were chosen for that. The
+    accuracy: figures.verdict.learned); the quick epochs were chosen for that. The
     task's own SGD and data order, without the (costly) unrolled evaluations."""
     spec = sensitivity.run_spec(dataset, "quick", "real", 0.0, labels, seed=0)
     un, data = task.setup(spec)

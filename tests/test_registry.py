@@ -17,7 +17,7 @@ from memcore.spec.presets import PRESETS, preset
 ROOT = Path(__file__).resolve().parents[1]
 
 # The tables the registry replaced, as they were (spec.DATASETS / OFFLINE_DATASETS /
-# DATASET_DEFAULTS, demo.SPLIT_SIZES, experiments.recipe.PRESET_FOR).
+# DATASET_DEFAULTS, demo.SPLIT_SIZES, figures.figure.PRESET_FOR).
 _OFF = {
     "train.lr": 0.1,
     "train.batch_size": 64,
@@ -46,7 +46,7 @@ OLD_PRESET_FOR = {
     "fashion_mnist": "mnist-mlp",
     "cifar10": "mnist-mlp",
 }
-# experiments.recipe.base_spec(dataset).key, pinned at CODE_VERSION 5 (see test_spec_fields)
+# figures.figure.base_spec(dataset).key, pinned at CODE_VERSION 5 (see test_spec_fields)
 BASE_SPEC_KEYS = {
     "digits": "e845eff85de4eb1ea510e3a4f11bc7f045e7e03c78f86b090ea94b6dc074cb27",
     "mnist1d": "829c1505dd7231c7c26c6f31877de82feda4cee29e53e07f2ec77f2d97b21a49",
@@ -65,7 +65,7 @@ def test_registry_matches_the_tables_it_replaced():
 
 
 def test_figure_base_specs_keep_their_keys():
-    from memcore.experiments.recipe import base_spec
+    from memcore.figures.figure import base_spec
 
     assert {d: base_spec(d).key for d in DATASETS} == BASE_SPEC_KEYS
 

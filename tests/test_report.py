@@ -1,5 +1,5 @@
-"""The reproduction report: a claims table and one section per experiment with its figure
-embedded (HTML: inline SVG; Markdown: base64 PNG), from hand-made recipe frames."""
+"""The reproduction report: a claims table and one section per figure with its chart
+embedded (HTML: inline SVG; Markdown: base64 PNG), from hand-made figure frames."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 from test_figures_checks import capacity_frame, class_frame, gini_frame
 
 from charts import report as rep
-from memcore.experiments import get
+from memcore.figures import get
 from memcore.sweeps.sweep import FigureResult, Progress
 
 
 def result(name: str, df) -> FigureResult:
-    recipe = get(name)
-    return FigureResult(recipe, "digits", "quick", df, recipe.check(df), Progress(4, {"done": 4}),
+    fig = get(name)
+    return FigureResult(fig, "digits", "quick", df, fig.check(df), Progress(4, {"done": 4}),
                         wall=12.0)  # fmt: skip
 
 
@@ -33,8 +33,8 @@ def test_html_report_has_the_claims_table_verdicts_and_inline_svg(results):
     text = rep.render(results, fmt="html")
     assert text.startswith("<!doctype html>")
     for r in results:
-        assert r.recipe.title in text and r.recipe.claim in text
-        assert f'href="#{r.recipe.name}-digits"' in text and f'id="{r.recipe.name}-digits"' in text
+        assert r.figure.title in text and r.figure.claim in text
+        assert f'href="#{r.figure.name}-digits"' in text and f'id="{r.figure.name}-digits"' in text
     assert "holds" in text and "fails" in text
     assert text.count("<svg") >= len(results)
     assert "could not be rendered" not in text
@@ -49,7 +49,7 @@ def test_markdown_report_embeds_png_figures(results):
 
 def test_numbers_behind_each_verdict_come_with_their_definitions(results):
     # The numbers are the glossary's rows (the figure pages show the same), not raw JSON.
-    from memcore.experiments import glossary
+    from memcore.figures import glossary
 
     cap = results[0]
     rows = glossary.verdict_rows("capacity", cap.verdict.to_dict())

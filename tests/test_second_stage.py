@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from test_figures_checks_training import filter_runs
 
-from memcore.experiments import filters, get, knobs
-from memcore.experiments.recipe import RunData
-from memcore.experiments.verdict import members_to_decide
+from memcore.figures import filters, get, knobs
+from memcore.figures.figure import RunData
+from memcore.figures.verdict import members_to_decide
 from memcore.jobs import api
 from memcore.spec.presets import preset
 from memcore.sweeps import sweep as fr
@@ -88,7 +88,7 @@ def test_an_open_filters_verdict_says_how_many_members_would_decide():
     base = real.arrays["filters"]
     smooth = base + 0.25 * np.cumsum(rng.normal(size=base.shape), axis=-1)
     runs[0] = RunData(real.spec, real.records, {**real.arrays, "filters": smooth})
-    _, v = filters.RECIPE.evaluate(runs)
+    _, v = filters.FIGURE.evaluate(runs)
     assert v.verdict == "inconclusive", v.summary
     need = members_to_decide(v)
     assert need is not None and need > 1

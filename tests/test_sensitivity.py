@@ -182,7 +182,7 @@ def test_cli_prints_json_lines(capsys):
     assert np.asarray(lines[-1]["class_matrix"]).shape == (10, 10)
 
 
-def test_run_rejects_bad_settings_with_clear_errors():
+def test_run_rejects_bad_values_with_clear_errors():
     spec = preset("sensitivity-2x16", **{"model.width": 4, "train.batch_size": 50})
     with pytest.raises(ValueError, match="train.batch_size"):
         list(task.run(spec, data=_data()))

@@ -1,5 +1,5 @@
 """Imported datasets through the whole core: an MLP learns them, the paper's figures run on them
-(3 classes, values far outside [0, 1]), and the recipes fit their grids to the data's size."""
+(3 classes, values far outside [0, 1]), and the figures fit their grids to the data's size."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from memcore.data import imports
 from memcore.datasets import REGISTRY
 from memcore.engine import trainer
-from memcore.experiments import VERDICTS, get
-from memcore.experiments.recipe import CALIBRATED_ON, QUICK_MAX_TRAIN, chance, fit_to_data
+from memcore.figures import VERDICTS, get
+from memcore.figures.figure import CALIBRATED_ON, QUICK_MAX_TRAIN, chance, fit_to_data
 from memcore.jobs import api
 from memcore.metrics.critical import data_units
 from memcore.spec.presets import preset
@@ -73,7 +73,7 @@ def test_quick_grids_fit_a_small_dataset_by_size_and_sgd_steps(memcore_env, tmp_
     steps = lambda n, s: s.train.epochs * -(-n // s.train.batch_size)  # noqa: E731
     assert steps(240, fitted) == pytest.approx(steps(500, base), rel=0.05)  # same SGD steps
     one_epoch = fit_to_data(base.replace(**{"train.epochs": 1}), quick=True)
-    assert one_epoch.train.epochs == 1  # a one-epoch experiment stays one epoch
+    assert one_epoch.train.epochs == 1  # a one-epoch figure stays one epoch
     whole = fit_to_data(base.replace(**{"data.train_size": 0}), quick=True)
     assert steps(240, whole) == pytest.approx(steps(ref.n_train, base), rel=0.05)
     digits = base.replace(**{"data.dataset": "digits"})
@@ -87,11 +87,11 @@ def test_quick_scale_caps_a_large_dataset(memcore_env, tmp_path):
 
 
 def test_regime_thresholds_use_the_datasets_class_count():
-    """critical's regime: real validation accuracy "learned" (experiments.verdict.learned), where
-    chance is 1 / the frame's classes (Recipe.evaluate's attrs, from the registry)."""
+    """critical's regime: real validation accuracy "learned" (figures.verdict.learned), where
+    chance is 1 / the frame's classes (Figure.evaluate's attrs, from the registry)."""
     import pandas as pd
 
-    from memcore.experiments import critical
+    from memcore.figures import critical
 
     rows = [
         {"setting": s, "epoch": float(e), "member": 0, "csr": c * e, "train_acc": 1.0,

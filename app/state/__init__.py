@@ -24,7 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from app import errors
 from memcore import datasets, demo, settings
 from memcore.demo.visitors import UNKNOWN, Visitor, client_address
-from memcore.experiments.recipe import Recipe
+from memcore.figures.figure import Figure
 from memcore.jobs import api, pool
 from memcore.spec import RunSpec
 from memcore.store import CorruptArtifact, StoreError, open_store
@@ -258,11 +258,11 @@ def annotate(key: str, **notes) -> dict:
     return api.annotate(key, store(), **notes)
 
 
-def submit_sweep(recipe: Recipe | str, dataset: str, scale: str) -> str:
+def submit_sweep(fig: Figure | str, dataset: str, scale: str) -> str:
     """Queue a figure's sweep (the runs not stored yet; failed ones again); returns the sweep
     id. Raises ValueError when a run is invalid or over the demo's caps: nothing queued."""
     _check_dataset(dataset)
-    specs = figure_sweep.grid(recipe, dataset, scale)
+    specs = figure_sweep.grid(fig, dataset, scale)
     return demo.submit_sweep(specs, store(), retry=True, visitor=visitor())
 
 

@@ -8,8 +8,8 @@ import streamlit as st
 
 from app.state import store, store_path
 from memcore import demo
-from memcore.experiments import RECIPES
-from memcore.experiments.recipe import SCALES
+from memcore.figures import FIGURES
+from memcore.figures.figure import SCALES
 from memcore.sweeps import sweep as figure_sweep
 
 
@@ -50,7 +50,7 @@ def start_cluster_sweep(name: str, dataset: str, scale: str, scheduler: str) -> 
 def _figure_keys() -> dict[str, tuple[str, ...]]:
     # every figure's grid on every dataset and scale: fixed by the code, so built once (~2 s)
     out: dict[str, tuple[str, ...]] = {}
-    for name, r in RECIPES.items():
+    for name, r in FIGURES.items():
         for dataset in r.datasets:
             for scale in SCALES:
                 for key in {s.key for s in r.grid(dataset, scale)}:

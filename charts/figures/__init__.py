@@ -1,7 +1,7 @@
-"""The paper-experiment figures: a recipe's tidy frame (memcore.experiments) in, `alt.Chart` out.
+"""The paper's figure charts: a figure's tidy frame (memcore.figures) in, `alt.Chart` out.
 
-One module per experiment module of memcore.experiments; `chart(name, df)` picks the builder by
-the recipe's name. Every builder returns a titled blank panel for an empty frame. Colours follow
+One module per figure module of memcore.figures; `chart(name, df)` picks the builder by
+the figure's name. Every builder returns a titled blank panel for an empty frame. Colours follow
 the poster (charts.style): real blue, randX green, randY red; noise levels blue -> dark red.
 """
 
@@ -38,5 +38,5 @@ BUILDERS: dict[str, Callable[[pd.DataFrame], alt.TopLevelMixin]] = {
 
 
 def chart(name: str, df: pd.DataFrame) -> alt.TopLevelMixin:
-    """The figure of experiment `name` (a key of memcore.experiments.RECIPES) from its frame."""
+    """The chart of figure `name` (a key of memcore.figures.FIGURES) from its frame."""
     return BUILDERS[name](df)

@@ -1,4 +1,4 @@
-"""Figure of the capacity experiment (PAPER.md 1, ICML Fig. 4): best validation accuracy
+"""Chart of the capacity figure (PAPER.md 1, ICML Fig. 4): best validation accuracy
 against width, one line per noise level, randX | randY panels.
 """
 

@@ -1,4 +1,4 @@
-"""Figure of the convergence experiment (PAPER.md 2, ICML Fig. 3): epochs to fit the training
+"""Chart of the convergence figure (PAPER.md 2, ICML Fig. 3): epochs to fit the training
 set against data size and against width, per setting; censored runs drawn as triangles.
 """
 

@@ -1,4 +1,4 @@
-"""Figures of the critical-sample-ratio experiments (PAPER.md 6, ICML Figs. 8-9): CSR over epochs
+"""Charts of the critical-sample-ratio figures (PAPER.md 6, ICML Figs. 8-9): CSR over epochs
 per setting, and accuracy with CSR per noise level.
 """
 

@@ -1,4 +1,4 @@
-"""Figure of the easiness experiment (PAPER.md 3, ICML Fig. 1): examples sorted by the fraction
+"""Chart of the easiness figure (PAPER.md 3, ICML Fig. 1): examples sorted by the fraction
 of members that classify them correctly after one epoch, per setting, with the binomial
 reference (memcore.metrics.easiness) of randX.
 """

@@ -1,4 +1,4 @@
-"""Figure of the first-layer filters (PAPER.md 8, ICML Fig. 7): member 0's filters after training
+"""Chart of the first-layer filters (PAPER.md 8, ICML Fig. 7): member 0's filters after training
 on real data and on random labels, with their neighbour correlation.
 """
 

@@ -1,4 +1,4 @@
-"""Figure of the regularization experiment (PAPER.md 7, ICML Fig. 10): the memorization /
+"""Chart of the regularization figure (PAPER.md 7, ICML Fig. 10): the memorization /
 generalization trade-off per regularizer (memcore.metrics.regularization) and its training
 curves.
 """

@@ -1,4 +1,4 @@
-"""Figures of the loss-sensitivity experiments (PAPER.md 4-5, ICML Figs. 5-6): the Gini of the
+"""Charts of the loss-sensitivity figures (PAPER.md 4-5, ICML Figs. 5-6): the Gini of the
 loss-sensitivity over SGD steps, and the per-class sensitivity heatmaps.
 """
 

@@ -1,4 +1,4 @@
-"""Figure of the sharpness experiment (PAPER.md 8): the top Hessian eigenvalue at the end of
+"""Chart of the sharpness figure (PAPER.md 8): the top Hessian eigenvalue at the end of
 training against the noise level, randX and randY.
 """
 

@@ -1,19 +1,19 @@
-"""`figure` and `report` verbs: run the paper's experiments and say whether their claims hold.
+"""`figure` and `report` verbs: run the paper's figures and say whether their claims hold.
 
     python -m memcore figure --list
     python -m memcore figure NAME --dataset digits --scale quick [--json] [--store PATH]
     python -m memcore figure capacity --set train.members=8 --set widths=8,64,512
     python -m memcore report --scale quick --out report.html [--datasets digits,mnist1d]
 
-`--set NAME=VALUE` (repeatable) changes one of the figure's knobs from its recipe's defaults
-(memcore.experiments.knobs: members, epochs, train size, batch size, lr, widths, levels, sizes,
+`--set NAME=VALUE` (repeatable) changes one of the figure's knobs from its defaults
+(memcore.figures.knobs: members, epochs, train size, batch size, lr, widths, levels, sizes,
 seeds); `report --set` applies each to every figure that offers it.
 
-`figure` submits the recipe's sweep to the store (finished runs are reused), computes what is
+`figure` submits the figure's sweep to the store (finished runs are reused), computes what is
 missing (in this process by default; `--workers N` uses N background workers instead;
 `--backend dask --scheduler tcp://HOST:8786` a Dask cluster, results stored here), then
 prints the claim and its verdict. With --json the last line is one JSON object with at least
-"figure", "verdict" (holds | fails | inconclusive) and "numbers".
+"figure", "verdict" (holds | fails | inconclusive), "numbers" and "setup" (the set-up line).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from pathlib import Path
 
 from memcore import machine
 from memcore.datasets import names as dataset_names
-from memcore.experiments import RECIPES, SCALES, get, knobs
+from memcore.figures import FIGURES, SCALES, get, knobs
 
 
 def register(sub) -> None:
-    p = sub.add_parser("figure", help="run a paper experiment and check its claim")
-    p.add_argument("name", nargs="?", help="one of: " + ", ".join(RECIPES))
-    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p = sub.add_parser("figure", help="run a paper figure's sweep and check its claim")
+    p.add_argument("name", nargs="?", help="one of: " + ", ".join(FIGURES))
+    p.add_argument("--list", action="store_true", help="list the figures and exit")
     p.add_argument("--knobs", action="store_true", help="list the figure's knobs and exit")
     _common(p)
     p.add_argument("--json", action="store_true", help="print a JSON result as the last line")
@@ -41,11 +41,11 @@ def register(sub) -> None:
     )
     p.set_defaults(func=figure)
 
-    r = sub.add_parser("report", help="run every experiment and write the reproduction report")
+    r = sub.add_parser("report", help="run every figure and write the reproduction report")
     _common(r)
     r.add_argument("--datasets", default=None, help="comma-separated (default: --dataset)")
     r.add_argument("--out", default="report.html", help="output file (.html or .md)")
-    r.add_argument("--only", default=None, help="comma-separated experiment names (default all)")
+    r.add_argument("--only", default=None, help="comma-separated figure names (default all)")
     r.add_argument("--stored-only", action="store_true", help="report what is stored; run nothing")
     r.set_defaults(func=report)
 
@@ -61,7 +61,7 @@ def _common(p) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="change a figure knob from the recipe's default, e.g. train.members=8 or "
+        help="change a figure knob from the figure's default, e.g. train.members=8 or "
         "widths=8,64,512 (repeatable; `figure NAME --knobs` lists them)",
     )
     p.add_argument("--scale", default="quick", choices=SCALES)
@@ -121,16 +121,16 @@ def _backend(args):
     return be
 
 
-def _run(recipe, args, dataset: str, backend=None):
+def _run(fig, args, dataset: str, backend=None):
     from memcore import demo
     from memcore.sweeps import sweep as fr
 
     _warn_missing(dataset)
     if args.stored_only:
-        return fr.evaluate(recipe, dataset, args.scale, args.store)
-    demo.check_submit(fr.grid(recipe, dataset, args.scale), args.store)  # a public demo's caps
+        return fr.evaluate(fig, dataset, args.scale, args.store)
+    demo.check_submit(fr.grid(fig, dataset, args.scale), args.store)  # a public demo's caps
     return fr.run(
-        recipe,
+        fig,
         dataset,
         args.scale,
         args.store,
@@ -142,28 +142,28 @@ def _run(recipe, args, dataset: str, backend=None):
 
 def figure(args) -> int:
     if args.list or not args.name:
-        for name, r in RECIPES.items():
-            print(f"{name:18s} {r.title} ({r.figure})")
+        for name, r in FIGURES.items():
+            print(f"{name:18s} {r.title} ({r.paper_figure})")
         return 0
-    recipe = get(args.name)
+    fig = get(args.name)
     if args.knobs:
-        for n, v in knobs.defaults(recipe, args.dataset, args.scale).items():
+        for n, v in knobs.defaults(fig, args.dataset, args.scale).items():
             print(f"{n:18s} {knobs.text(v)}")
         return 0
-    recipe = knobs.tune(recipe, knobs.parse(args.set))
+    fig = knobs.tune(fig, knobs.parse(args.set))
     print(
-        f"{recipe.title} ({recipe.figure}; {recipe.source_text}) on {args.dataset}, scale "
+        f"{fig.title} ({fig.paper_figure}; {fig.source_text}) on {args.dataset}, scale "
         f"{args.scale}",
         file=sys.stderr,
     )
-    print(f"settings: {recipe.settings_text(args.dataset, args.scale)}", file=sys.stderr)
+    print(f"set-up: {fig.setup_text(args.dataset, args.scale)}", file=sys.stderr)
     backend = None if args.stored_only else _backend(args)
     try:
-        res = _run(recipe, args, args.dataset, backend)
+        res = _run(fig, args, args.dataset, backend)
     finally:
         if backend is not None:
             backend.close()
-    print(f"claim ({recipe.source_text}): {recipe.claim}")
+    print(f"claim ({fig.source_text}): {fig.claim}")
     print(f"verdict: {res.verdict.verdict.upper()}: {res.verdict.summary}")
     for name, o in res.verdict.observations.items():
         print(f"observed ({name}): {o.summary}")
@@ -171,7 +171,7 @@ def figure(args) -> int:
     for e in res.errors:
         print(f"failed run {e}", file=sys.stderr)
     if args.json:
-        out = {**res.to_dict(), "settings": recipe.settings_text(args.dataset, args.scale)}
+        out = {**res.to_dict(), "setup": fig.setup_text(args.dataset, args.scale)}
         print(json.dumps(out, default=str))
     return 0
 
@@ -185,7 +185,7 @@ def report(args) -> int:
         raise ValueError(
             f"--datasets: {unknown[0]!r} is not a dataset; use {', '.join(dataset_names())}"
         )
-    names = args.only.split(",") if args.only else list(RECIPES)
+    names = args.only.split(",") if args.only else list(FIGURES)
     for n in names:
         get(n)  # fail fast on a bad name
     tuned = _tuned(names, knobs.parse(args.set))
@@ -195,7 +195,7 @@ def report(args) -> int:
     try:
         for ds in datasets:
             for n in names:
-                if ds not in RECIPES[n].datasets:
+                if ds not in FIGURES[n].datasets:
                     continue
                 print(f"{n} on {ds} ...", file=sys.stderr, flush=True)
                 results.append(_run(tuned[n], args, ds, backend))
@@ -215,14 +215,14 @@ def report(args) -> int:
     text = rep.render(results, fmt="md" if out.suffix == ".md" else "html", note=note)
     out.write_text(text, encoding="utf-8")
     for r in results:
-        print(f"{r.recipe.name:18s} {r.dataset:8s} {r.verdict.verdict:12s} {r.wall:6.1f} s")
+        print(f"{r.figure.name:18s} {r.dataset:8s} {r.verdict.verdict:12s} {r.wall:6.1f} s")
     print(note)
     print(f"wrote {out}")
     return 0
 
 
 def _tuned(names: list[str], changes: dict[str, str]) -> dict:
-    """Each named recipe with the --set knobs it offers; ValueError for a knob none offers."""
+    """Each named figure with the --set knobs it offers; ValueError for a knob none offers."""
     out = {}
     for n in names:
         r = get(n)

@@ -5,7 +5,7 @@ meta, then per evaluation point one "epoch" record per member and one "arrays" r
 epoch 0 and of the last epoch also hold the "first_layer" filters, K x F x H x W; that of the
 last epoch, with CSR on, also the critical pairs of engine.measurements), "csr"
 records at the spec's CSR epochs (memcore.spec.schedule), a "checkpoint" after every epoch but
-the last, "sharpness" at the end (metrics.sharpness), and "done". Settings are validated when
+the last, "sharpness" at the end (metrics.sharpness), and "done". Spec fields are validated when
 `train` is called (a ValueError naming the field), before anything runs.
 
 Data order (engine.device_data): member k's epoch-e order is a permutation from a generator
@@ -283,7 +283,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Train spec's K members; an iterator over records (module docstring). Raises ValueError
-    for invalid settings before anything runs. data: a memcore.data.loading.Dataset (default
+    for invalid spec fields before anything runs. data: a memcore.data.loading.Dataset (default
     noise.prepare(spec)); resume: a checkpoint record's "state"."""
     return Trainer(spec, data, resume).records(should_stop)
 

@@ -14,7 +14,7 @@ censored real run is only indicative; the convergence check calls such data inco
 real run with those keys gives NaN. A censored noisy run stays a lower bound after normalising.
 
 Final training accuracy per member (the fraction of the training set fitted when the run ends)
-is here too: recipes use it to tell whether a run converged.
+is here too: figures use it to tell whether a run converged.
 """
 
 from __future__ import annotations

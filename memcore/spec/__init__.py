@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 # 2: CSR after the last epoch; 3: first-layer filters stored; 4: mnist1d in its own
-# representation (not min-max scaled), "/255" settings relative to each dataset's value range,
+# representation (not min-max scaled), "/255" values relative to each dataset's value range,
 # critical (probe, adversarial) pairs stored, and a tracked subset drawn independently of the
 # noisy examples (it used to equal them first); 5: metrics.csr_schedule (CSR from epoch 0 on an
 # early-dense schedule) and mnist1d's default CSR radius recalibrated (memcore.datasets)

@@ -46,7 +46,7 @@ def describe(spec: RunSpec) -> str:
 
 
 def describe_training(spec: RunSpec) -> str:
-    """The training set-up shown next to a figure: dataset and its size, model, SGD settings,
+    """The training set-up shown next to a figure: dataset and its size, model, SGD values,
     batch, epochs, members; for the sensitivity task its evaluation interval and mode."""
     d, t, m = spec.data, spec.train, spec.metrics
     size = f"train {d.train_size or 'all'}"

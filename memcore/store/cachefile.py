@@ -55,7 +55,7 @@ def _ro_uri(db: Path) -> str:
 
 class ReadOnlyCache(diskcache.Cache):
     """A diskcache.Cache on an existing index, opened read-only: its __init__ writes nothing
-    (diskcache's own would store its settings and create tables)."""
+    (diskcache's own would store its configuration and create tables)."""
 
     def __init__(self, directory: Path, timeout: float = 60) -> None:
         db = Path(directory) / DBNAME

@@ -4,5 +4,5 @@
   specs trained as one batched run; `backends` (+ `dask_backend`): where a sweep's runs are
   computed, this machine or a Dask cluster.
 
-The only wing above memcore.jobs that imports memcore.experiments.
+The only wing above memcore.jobs that imports memcore.figures.
 """

@@ -237,11 +237,11 @@ def check(scheduler: str) -> str | None:
 
 
 def start_driver(
-    recipe: str, dataset: str, scale: str, scheduler: str, store: Store
+    name: str, dataset: str, scale: str, scheduler: str, store: Store
 ) -> tuple[subprocess.Popen, Path]:
-    """Start `python -m memcore figure RECIPE --backend dask ...` detached (the app's way to run
+    """Start `python -m memcore figure NAME --backend dask ...` detached (the app's way to run
     a sweep on a cluster: the driver outlives a Streamlit rerun); returns it and its log file."""
     from memcore.jobs.pool import spawn
 
-    args = ["figure", recipe, "--dataset", dataset, "--scale", scale, "--store", str(store.path)]
+    args = ["figure", name, "--dataset", dataset, "--scale", scale, "--store", str(store.path)]
     return spawn([*args, "--backend", "dask", "--scheduler", scheduler], store, "dask-driver")

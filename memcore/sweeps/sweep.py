@@ -1,6 +1,6 @@
-"""Run a recipe through the job store: submit its sweep, wait, collect the runs, check the claim.
+"""Run a figure through the job store: submit its sweep, wait, collect the runs, check the claim.
 
-Runs are cached by spec key in the store, so a second call (or a page showing the same recipe)
+Runs are cached by spec key in the store, so a second call (or a page showing the same figure)
 reuses every finished run and only computes what is missing. A backend (memcore/sweeps/backends.py)
 computes them: by default this machine's worker processes (`workers=N` makes sure N are alive)
 or, with `workers=0`, a worker loop in this process (handy on a CLI or in tests: nothing is left
@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from memcore.experiments import get, glossary
-from memcore.experiments.recipe import Recipe, RunData, Verdict
+from memcore.figures import get, glossary
+from memcore.figures.figure import Figure, RunData, Verdict
 from memcore.jobs import api
 from memcore.spec import RunSpec
 from memcore.store import open_store
@@ -27,7 +27,7 @@ from memcore.sweeps.backends import Backend
 
 @dataclass
 class Progress:
-    """Where a recipe's sweep stands: runs per status and the completed fraction."""
+    """Where a figure's sweep stands: runs per status and the completed fraction."""
 
     total: int
     counts: dict[str, int] = field(default_factory=dict)
@@ -55,7 +55,7 @@ class Progress:
 
 @dataclass
 class FigureResult:
-    recipe: Recipe
+    figure: Figure
     dataset: str
     scale: str
     frame: pd.DataFrame
@@ -76,9 +76,9 @@ class FigureResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "figure": self.recipe.name,
+            "figure": self.figure.name,
             "state": self.state,
-            "title": self.recipe.title,
+            "title": self.figure.title,
             "dataset": self.dataset,
             "scale": self.scale,
             **self.verdict.to_dict(),
@@ -90,30 +90,30 @@ class FigureResult:
 
     def number_rows(self) -> list[dict[str, str]]:
         """The verdict's numbers (its parts' too) with their definitions: glossary.verdict_rows."""
-        return glossary.verdict_rows(self.recipe.name, self.verdict.to_dict())
+        return glossary.verdict_rows(self.figure.name, self.verdict.to_dict())
 
 
 FINISHED = ("done", "failed", "cancelled")
 
 
-def _recipe(recipe: Recipe | str) -> Recipe:
-    return get(recipe) if isinstance(recipe, str) else recipe
+def _figure(fig: Figure | str) -> Figure:
+    return get(fig) if isinstance(fig, str) else fig
 
 
-def grid(recipe: Recipe | str, dataset: str, scale: str) -> list[RunSpec]:
-    """The specs of the recipe's sweep on `dataset` at `scale`."""
-    return list(_recipe(recipe).grid(dataset, scale))
+def grid(fig: Figure | str, dataset: str, scale: str) -> list[RunSpec]:
+    """The specs of the figure's sweep on `dataset` at `scale`."""
+    return list(_figure(fig).grid(dataset, scale))
 
 
-def submit(recipe: Recipe | str, dataset: str, scale: str, store=None, retry=False) -> str:
-    """Queue every spec of the recipe not yet in the store; returns the sweep id. (No visitor
+def submit(fig: Figure | str, dataset: str, scale: str, store=None, retry=False) -> str:
+    """Queue every spec of the figure not yet in the store; returns the sweep id. (No visitor
     policy: a public demo checks `grid(...)` with memcore.demo.check_submit first.)"""
-    return api.submit_sweep(grid(recipe, dataset, scale), store, retry=retry)
+    return api.submit_sweep(grid(fig, dataset, scale), store, retry=retry)
 
 
-def progress(recipe: Recipe | str, dataset: str, scale: str, store=None) -> Progress:
+def progress(fig: Figure | str, dataset: str, scale: str, store=None) -> Progress:
     """Runs per status (never submitted = "missing") and the completed fraction."""
-    specs = _recipe(recipe).grid(dataset, scale)
+    specs = _figure(fig).grid(dataset, scale)
     counts: dict[str, int] = {}
     total = 0.0
     spans = []
@@ -143,18 +143,18 @@ def _covered(spans: list[tuple[float, float]]) -> float:
 
 
 def collect(
-    recipe: Recipe | str,
+    fig: Figure | str,
     dataset: str,
     scale: str,
     store=None,
     memo: dict | None = None,
     partial: bool = False,
 ) -> list[RunData]:
-    """Every spec of the recipe with its stored status; records and arrays for finished runs.
+    """Every spec of the figure with its stored status; records and arrays for finished runs.
     `memo` (key -> RunData) keeps finished runs between calls, so polling reads each once.
     partial: running runs come with the records they have so far too, marked done so the
-    figure draws them as they arrive (not for recipes that augment a finished run)."""
-    r = _recipe(recipe)
+    figure draws them as they arrive (not for figures that augment a finished run)."""
+    r = _figure(fig)
     out = []
     for s in r.grid(dataset, scale):
         if memo is not None and s.key in memo:
@@ -178,10 +178,10 @@ def collect(
     return out
 
 
-def errors(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[str]:
-    """One line per failed run of the recipe: its key and error."""
+def errors(fig: Figure | str, dataset: str, scale: str, store=None) -> list[str]:
+    """One line per failed run of the figure: its key and error."""
     out = []
-    for s in _recipe(recipe).grid(dataset, scale):
+    for s in _figure(fig).grid(dataset, scale):
         try:
             st = api.status(s.key, store)
         except KeyError:
@@ -192,7 +192,7 @@ def errors(recipe: Recipe | str, dataset: str, scale: str, store=None) -> list[s
 
 
 def evaluate(
-    recipe: Recipe | str,
+    fig: Figure | str,
     dataset: str,
     scale: str,
     store=None,
@@ -202,13 +202,13 @@ def evaluate(
     """Frame and verdict from whatever is stored now (no submitting, no waiting). partial:
     the frame has the running runs' records so far too (`collect`); the result's state is
     "running" then, whatever the verdict on those partial runs says."""
-    r = _recipe(recipe)
+    r = _figure(fig)
     try:
         df, verdict = r.evaluate(collect(r, dataset, scale, store, memo, partial))
     except Exception:
         if not partial:
             raise
-        # a recipe's frame that cannot take a run cut mid-epoch: the finished runs only
+        # a figure's frame that cannot take a run cut mid-epoch: the finished runs only
         df, verdict = r.evaluate(collect(r, dataset, scale, store, memo))
     prog = progress(r, dataset, scale, store)
     errs = errors(r, dataset, scale, store)
@@ -222,7 +222,7 @@ def evaluate(
 
 
 def run(
-    recipe: Recipe | str,
+    fig: Figure | str,
     dataset: str,
     scale: str,
     store=None,
@@ -238,7 +238,7 @@ def run(
     local one: in this process when workers=0), wait and evaluate. In this process, specs of
     one shape train as one batched run (sweeps.batches) unless batched=False (default:
     MEMCORE_BATCH_SWEEPS)."""
-    r = _recipe(recipe)
+    r = _figure(fig)
     t0 = time.time()
     s = open_store(store)
     submit(r, dataset, scale, s)

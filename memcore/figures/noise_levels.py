@@ -1,14 +1,14 @@
 """Accuracy and CSR per noise level (PAPER.md 6; poster Fig 4.2, ICML Figs 8-9).
 
 randX and randY at several levels, train/validation accuracy and CSR per level; the grid (sizes,
-epochs, CSR settings) is the critical-sample-ratio figure's (experiments.critical).
+epochs, CSR fields) is the critical-sample-ratio figure's (figures.critical).
 
-Regime (as experiments.critical; experiments.verdict.learned / fitted): real data has learned
+Regime (as figures.critical; figures.verdict.learned / fitted): real data has learned
 (validation accuracy) and every noisy net has fitted at least MIN_FIT of its training labels,
 since memorization is what makes validation accuracy fall. Below it the check is inconclusive,
 naming each run short of it and its value.
 
-Check, three parts combined by experiments.verdict.combine: "CSR rises with level" and
+Check, three parts combined by figures.verdict.combine: "CSR rises with level" and
 "validation accuracy falls with level" (per panel, the least-squares slope of each member's final
 value on the level, against t x its standard error; metrics.spread), and "randY validation peaks
 then falls": per noisy randY level, validation accuracy (mean over members) peaks after epoch 0
@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.critical import GRID, MIN_FIT, csr_text
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.critical import GRID, MIN_FIT, csr_text
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -34,7 +34,7 @@ from memcore.experiments.recipe import (
     panels,
     rnd,
 )
-from memcore.experiments.verdict import (
+from memcore.figures.verdict import (
     chance,
     combine,
     fitted,
@@ -51,7 +51,7 @@ COLUMNS = ("panel", "level", "epoch", "member", "metric", "value", "classes")
 
 
 def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
-    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (figures.knobs)
     extra = {**g["extra"], **g.get("level_extra", {})}
     return [
         base_spec(dataset, **extra, **noise_changes(kind, level))
@@ -60,7 +60,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     return f"{describe_training(s)}; {csr_text(s)}; levels {list(GRID[scale]['levels'])}"
 
@@ -99,7 +99,7 @@ def _level_part(r: RunData) -> pd.DataFrame | None:
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """Regime, then three parts combined by experiments.verdict.combine (module docstring)."""
+    """Regime, then three parts combined by figures.verdict.combine (module docstring)."""
     numbers: dict = {}
     finals: dict[str, pd.DataFrame] = {}
     for panel in ("randX", "randY"):
@@ -177,10 +177,10 @@ def _peaks(d: pd.DataFrame) -> Verdict:
     return Verdict("holds" if 2 * shown >= len(levels) else "fails", text, per)
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="noise-levels",
     title="Accuracy and CSR per noise level",
-    figure="poster Fig 4.2, ICML Figs 8-9",
+    paper_figure="poster Fig 4.2, ICML Figs 8-9",
     claim=(
         "More noise gives a higher critical sample ratio and lower validation accuracy; with "
         "random labels validation accuracy peaks early and then falls as the noise is fitted "
@@ -194,7 +194,7 @@ RECIPE = Recipe(
     ),
     regime=(
         "The nets have learned and memorized: real data's final validation accuracy is at least "
-        f"{learned_at(0.1):.0%} with 10 classes (experiments.verdict.learned) and the noisy "
+        f"{learned_at(0.1):.0%} with 10 classes (figures.verdict.learned) and the noisy "
         "nets have fitted at least "
         f"{MIN_FIT:.0%} of their training labels at every level (memorization is what makes "
         "validation accuracy fall); 2+ members for the spread."
@@ -203,6 +203,6 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
 )

@@ -6,25 +6,25 @@ is the dataset's default (PAPER.md calibration: a few percent of real-data probe
 small offline data; the paper's 0.3/255 on MNIST/CIFAR), stated next to the figure.
 
 CSR is measured from initialization (epoch 0: the same untrained function for every setting, as
-members share their seeds across settings) on the early-dense schedule (metrics.csr_schedule
+every setting's members have the same seeds) on the early-dense schedule (metrics.csr_schedule
 "early": epochs 0, 1, 2, 4, 8, 16, then every csr_every epochs; memcore.spec.schedule).
 
-Regime (this figure and noise-levels; experiments.verdict.learned / fitted): real data has learned
+Regime (this figure and noise-levels; figures.verdict.learned / fitted): real data has learned
 (validation accuracy at the last CSR measurement) and every noisy net has fitted at least MIN_FIT
 of its training labels. Below it the check is inconclusive, naming each run short of it.
 
 "critical" (poster Fig 4.1): real, randX 100%, randY 100%. The poster's claims are the parts,
-combined by experiments.verdict.combine: "randX ends above real", "randY ends above real" (CSR over
+combined by figures.verdict.combine: "randX ends above real", "randY ends above real" (CSR over
 the last third of the measurements), "randX rises" and "randY rises" (that late CSR above the same
 setting's CSR at epoch 0). Each compares per-member means (one value per member: the members are
 the independent samples) by a Welch difference with the t quantile (metrics.spread); an open part
-says how many members would decide it at the observed spread (experiments.verdict.with_plan).
+says how many members would decide it at the observed spread (figures.verdict.with_plan).
 Observations, never the verdict: when each setting covered MOST of its final change from epoch 0
 (metrics.trends.rise_epoch; the poster: randX "very rapidly", randY "eventually"), whether the
 curves plateau (late change next to early change), and how close randY ends to randX ("to almost
 the same level").
 
-"noise-levels" (experiments.noise_levels) shares the grid and the regime.
+"noise-levels" (figures.noise_levels) shares the grid and the regime.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -43,7 +43,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import (
+from memcore.figures.verdict import (
     Observation,
     chance,
     combine,
@@ -137,7 +137,7 @@ def _epochs_text(e: tuple[int, ...]) -> str:
     return ", ".join(map(str, e)) if len(e) <= 8 else ", ".join(map(str, e[:7])) + f", ... {e[-1]}"
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     return f"{describe_training(s)}; {csr_text(s)}; randX and randY at 100%"
 
@@ -167,7 +167,7 @@ def check(df: pd.DataFrame) -> Verdict:
     m = df.groupby(["setting", "epoch"])["csr"].mean().unstack("setting")
     missing = {"real", "randX", "randY"} - set(m.columns)
     if missing:
-        return inconclusive(f"missing settings: {', '.join(sorted(missing))}")
+        return inconclusive(f"missing runs: {', '.join(sorted(missing))}")
     m = m.dropna()
     if 0 not in m.index:
         return inconclusive("no CSR at epoch 0: rising is measured from initialization")
@@ -265,10 +265,10 @@ def _greater(a: pd.Series, b: pd.Series, name_a: str, name_b: str) -> Verdict:
     return with_plan(Verdict(v, text, {"difference": rnd(diff), "se": rnd(se)}), diff, se, n, n)
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="critical",
     title="Critical sample ratio over training",
-    figure="poster Fig 4.1, ICML Fig 7",
+    paper_figure="poster Fig 4.1, ICML Fig 7",
     claim=(
         "As measured by the critical sample ratio, function complexity increases very rapidly "
         "for random inputs (randX), and increases eventually, to almost the same level, for "
@@ -283,7 +283,7 @@ RECIPE = Recipe(
     ),
     regime=(
         "The nets have learned and memorized: real data's validation accuracy is at least "
-        f"{learned_at(0.1):.0%} with 10 classes (experiments.verdict.learned) and the "
+        f"{learned_at(0.1):.0%} with 10 classes (figures.verdict.learned) and the "
         f"100%-noise nets have fitted at least {MIN_FIT:.0%} of their training labels by the "
         "last CSR measurement."
     ),
@@ -291,7 +291,7 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"levels": "this figure compares 100% noise with real data (noise-levels sweeps levels)"},
 )

@@ -1,13 +1,13 @@
-"""What a paper experiment is: a recipe of run specs, a tidy frame of their results, a claim check.
+"""What a paper figure is: a grid of run specs, a tidy frame of their results, a claim check.
 
-A `Recipe` names one experiment of PAPER.md ("The experiments" 1-8). `specs(dataset, scale)`
+A `Figure` names one experiment of PAPER.md ("The experiments" 1-8). `specs(dataset, scale)`
 gives its grid of `RunSpec`s; `frame(runs)` turns the stored results of those specs (`RunData`:
 spec + records + stacked arrays) into one tidy DataFrame; `check(df)` returns a `Verdict`:
 "holds", "fails" or "inconclusive" (runs missing, too few or too noisy, or the regime the claim is
 about not reached), with a one-line summary, the numbers behind it and one sub-verdict per part
-of the claim (experiments.verdict). Checks read only the DataFrame, so they are tested on
+of the claim (figures.verdict). Checks read only the DataFrame, so they are tested on
 hand-made frames.
-Recipes compose the paper's definitions from memcore.metrics; they compute none themselves.
+Figures compose the paper's definitions from memcore.metrics; they compute none themselves.
 
 Scales: "test" (seconds, for the test suite), "quick" (offline data on a 2-core CPU, minutes),
 "paper" (PAPER.md's sizes: MNIST / CIFAR-10 on a GPU).
@@ -24,8 +24,8 @@ import pandas as pd
 
 from memcore import records as rec
 from memcore.datasets import REGISTRY, names
-from memcore.experiments.knobs import GRID_KNOBS
-from memcore.experiments.verdict import VERDICTS, Verdict, chance, inconclusive, rnd
+from memcore.figures.knobs import GRID_KNOBS
+from memcore.figures.verdict import VERDICTS, Verdict, chance, inconclusive, rnd
 from memcore.spec import MetricsSpec, RunSpec
 from memcore.spec.fields import fail
 from memcore.spec.presets import preset
@@ -37,12 +37,12 @@ SOURCES = ("poster", "ICML paper", "workshop paper")  # whose claim a figure's h
 
 @dataclass
 class RunData:
-    """One stored run as the recipes see it: its spec, its records, its stacked arrays
+    """One stored run as the figures see it: its spec, its records, its stacked arrays
     (name -> array with a leading row axis, plus "epoch"/"step" row indices), and its status.
 
     A frame's "member" is the model's seed (train.seed + its index in the run): member k of a
     K-member run is the model a 1-member run with seed + k trains (DESIGN "Specs and keys"), so
-    a second stage's extra members (`Recipe.grid`) pool with the stored ones and pair by seed."""
+    a second stage's extra members (`Figure.grid`) pool with the stored ones and pair by seed."""
 
     spec: RunSpec
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -57,12 +57,12 @@ class RunData:
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """One paper experiment (see the module docstring)."""
+class Figure:
+    """One paper figure (see the module docstring)."""
 
     name: str
     title: str
-    figure: str  # the paper's figure, e.g. "poster Fig 1, ICML Fig 5"
+    paper_figure: str  # the paper's figure, e.g. "poster Fig 1, ICML Fig 5"
     claim: str  # the claim as its source states it (the headline verdict reads it)
     how_to_read: str
     specs: Callable[..., list[RunSpec]]  # (dataset, scale[, grid entry with knobs])
@@ -72,25 +72,26 @@ class Recipe:
     # The regime the claim is about (e.g. "the noisy runs have fitted their training labels"):
     # the check's preconditions test it; the page shows it next to the claim.
     regime: str = ""
-    settings: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
+    # The set-up line shown next to the figure: (dataset, scale) -> text (setup_text adds knobs).
+    setup: Callable[[str, str], str] = lambda dataset, scale: ""  # noqa: E731
     only_datasets: tuple[str, ...] = ()  # () = every dataset, imported ones included
     # Adds what the store does not keep to a finished run (e.g. replayed final weights).
     augment: Callable[[RunData], RunData] | None = None
     # Whose claim the headline verdict reads: the poster's unless the poster does not state it
     # (then the ICML paper's or the ICLR 2017 workshop paper's), named on the page and report.
     source: str = "poster"
-    # The knobs (experiments.knobs): the recipe's grid table (scale -> entry), the knobs it
+    # The knobs (figures.knobs): the figure's grid table (scale -> entry), the knobs it
     # refuses (name -> why), and the user's changes applied by `grid` ((name, value) pairs).
     grids: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     fixed: dict[str, str] = field(default_factory=dict, compare=False)
     knobs: tuple[tuple[str, Any], ...] = ()
 
-    def settings_text(self, dataset: str, scale: str) -> str:
-        """The figure's settings line, with what the knobs changed from the recipe's defaults."""
-        from memcore.experiments.knobs import changes
+    def setup_text(self, dataset: str, scale: str) -> str:
+        """The figure's set-up line, with what the knobs changed from the figure's defaults."""
+        from memcore.figures.knobs import changes
 
         changed = changes(self, dataset, scale)
-        return self.settings(dataset, scale) + (f"; {changed}" if changed else "")
+        return self.setup(dataset, scale) + (f"; {changed}" if changed else "")
 
     @property
     def source_text(self) -> str:
@@ -103,10 +104,10 @@ class Recipe:
         return self.only_datasets or names()
 
     def grid(self, dataset: str, scale: str) -> list[RunSpec]:
-        """The specs, deduplicated by key (recipes may name the same spec twice). On an
+        """The specs, deduplicated by key (figures may name the same spec twice). On an
         imported dataset they are fitted to its size (`fit_to_data`); then the user's knobs
         apply: grid knobs replace the scale's grid entries, spec knobs are set on every spec
-        (experiments.knobs)."""
+        (figures.knobs)."""
         if scale not in SCALES:
             raise ValueError(f"scale={scale!r} is invalid: must be one of {', '.join(SCALES)}")
         if dataset not in self.datasets:
@@ -158,7 +159,7 @@ def concat_runs(
     part: Callable[[RunData], pd.DataFrame | None],
     columns: Iterable[str],
 ) -> pd.DataFrame:
-    """A recipe's frame: each run's part (None or empty: the run is skipped) stacked, in the
+    """A figure's frame: each run's part (None or empty: the run is skipped) stacked, in the
     order of `columns`; an empty frame with those columns when no run has a part."""
     cols = list(columns)
     parts = [p for r in runs if (p := part(r)) is not None and not p.empty]
@@ -187,7 +188,7 @@ def base_spec(dataset: str, **changes: Any) -> RunSpec:
 
 
 # Quick scale on an imported dataset: at most this many training examples, and each run's SGD
-# steps those its recipe was calibrated for on digits (the recipes' quick grids were measured
+# steps those its figure was calibrated for on digits (the figures' quick grids were measured
 # there: PAPER.md calibration notes), whatever the dataset's size.
 QUICK_MAX_TRAIN = 2000
 CALIBRATED_ON = "digits"
@@ -198,7 +199,7 @@ def _steps(n: int, batch: int, epochs: int) -> int:
 
 
 def fit_to_data(spec: RunSpec, quick: bool = False) -> RunSpec:
-    """A recipe's spec fitted to an imported dataset's size (built-in datasets: unchanged).
+    """A figure's spec fitted to an imported dataset's size (built-in datasets: unchanged).
 
     data.train_size is capped at the training split (and at QUICK_MAX_TRAIN when `quick`, the
     quick scale); when `quick` a run of more than one epoch gets the epochs that give the SGD
@@ -238,6 +239,6 @@ def panels(spec: RunSpec) -> tuple[str, ...]:
 
 
 __all__ = [
-    "SCALES", "SOURCES", "VERDICTS", "Recipe", "RunData", "Verdict", "base_spec", "chance",
+    "SCALES", "SOURCES", "VERDICTS", "Figure", "RunData", "Verdict", "base_spec", "chance",
     "classes", "concat_runs", "fit_to_data", "inconclusive", "noise_changes", "panels", "rnd",
 ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Recipes end to end: spec grids are valid and deduplicated, and a recipe run through the real
+"""Figures end to end: spec grids are valid and deduplicated, and a figure run through the real
 job store (an in-process worker training with the real engine) gives its frame and a verdict;
 the CLI prints the verdict as a JSON last line and reuses the stored runs."""
 
@@ -9,15 +9,15 @@ import json
 import pytest
 
 from memcore import cli
-from memcore.experiments import RECIPES, SCALES, VERDICTS, get
-from memcore.experiments.recipe import Verdict
+from memcore.figures import FIGURES, SCALES, VERDICTS, get
+from memcore.figures.figure import Verdict
 from memcore.jobs import api
 from memcore.spec import RunSpec
 from memcore.sweeps import sweep as fr
 
 
-def test_registry_has_every_experiment_of_the_paper():
-    assert set(RECIPES) == {
+def test_registry_has_every_figure_of_the_paper():
+    assert set(FIGURES) == {
         "capacity", "convergence", "easiness", "sensitivity", "class-sensitivity", "critical",
         "noise-levels", "regularization", "sharpness", "filters",
     }  # fmt: skip
@@ -25,18 +25,18 @@ def test_registry_has_every_experiment_of_the_paper():
         get("nope")
 
 
-@pytest.mark.parametrize("name", list(RECIPES))
+@pytest.mark.parametrize("name", list(FIGURES))
 @pytest.mark.parametrize("dataset", ["digits", "mnist1d", "mnist"])
 def test_grids_are_valid_specs_at_every_scale(name, dataset):
-    recipe = RECIPES[name]
+    fig = FIGURES[name]
     for scale in SCALES:
-        grid = recipe.grid(dataset, scale)
+        grid = fig.grid(dataset, scale)
         assert grid and all(isinstance(s, RunSpec) for s in grid)
         assert len({s.key for s in grid}) == len(grid)
         assert all(s.data.dataset == dataset for s in grid)
-        assert recipe.settings(dataset, scale)
+        assert fig.setup(dataset, scale)
     with pytest.raises(ValueError, match="scale"):
-        recipe.grid(dataset, "huge")
+        fig.grid(dataset, "huge")
 
 
 def test_quick_grids_use_the_calibrated_learning_rate_on_offline_data():
@@ -45,7 +45,7 @@ def test_quick_grids_use_the_calibrated_learning_rate_on_offline_data():
     assert {s.train.lr for s in get("capacity").grid("mnist", "paper")} == {0.01}
 
 
-def test_unused_csr_settings_do_not_enter_the_key(monkeypatch):
+def test_unused_csr_fields_do_not_enter_the_key(monkeypatch):
     from memcore.spec import presets as S
 
     before = {s.key for s in get("capacity").grid("digits", "quick")}
@@ -73,7 +73,7 @@ def test_verdict_rejects_unknown_values():
         Verdict("maybe", "")
 
 
-def test_a_recipe_end_to_end_through_the_job_store(memcore_env):
+def test_a_figure_end_to_end_through_the_job_store(memcore_env):
     store = memcore_env["store"]
     seen = []
     res = fr.run("easiness", "digits", "test", store, on_progress=seen.append)
@@ -106,7 +106,7 @@ def test_cli_json_last_line(memcore_env, capsys):
 def test_cli_list_and_bad_name(capsys):
     assert cli.main(["figure", "--list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in RECIPES)
+    assert all(name in out for name in FIGURES)
     assert cli.main(["figure", "nope"]) == 2
 
 
@@ -117,8 +117,8 @@ def test_evaluate_on_an_empty_store_is_inconclusive(memcore_env):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(RECIPES))
-def test_every_recipe_at_test_scale_gives_a_frame_and_a_verdict(name, memcore_env):
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_every_figure_at_test_scale_gives_a_frame_and_a_verdict(name, memcore_env):
     res = fr.run(name, "digits", "test", memcore_env["store"])
     assert res.errors == []
     assert res.progress.done == res.progress.total

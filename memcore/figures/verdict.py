@@ -1,7 +1,7 @@
 """A claim check's outcome: holds, fails or inconclusive, with its parts and the numbers behind it.
 
 Regime first: every check first tests the preconditions of the regime its claim is about (the
-recipe's `regime`, e.g. "the noisy runs have fitted their training labels"). When one is not met
+figure's `regime`, e.g. "the noisy runs have fitted their training labels"). When one is not met
 the verdict is "inconclusive" and names the failed precondition with its measured value
 (`unmet`); a check never says "holds" or "fails" about a net outside the claim's regime.
 
@@ -15,16 +15,16 @@ verdict:
 The overall summary says which parts hold, fail and are open.
 
 Claims as the source states them: the headline verdict reads the claim of the figure's source
-(the poster; or the ICML or workshop paper, named by the recipe's `source`), and its parts are
+(the poster; or the ICML or workshop paper, named by the figure's `source`), and its parts are
 only the sub-claims that source states. Anything else a figure shows (a reference curve, where a
 third setting falls, a plateau, which regularizer is flattest) is an `Observation`: a summary
 and its numbers, shown beside the verdict, never changing it (`observe`).
 
 Regime predicates, once: `learned` (a net has learned real data: accuracy at least
 LEARNED_SHARE of the way from chance to 1, chance = 1 / classes) and `fitted` (a net has fitted
-its training labels: training accuracy >= a threshold). Recipes state their regime with these,
+its training labels: training accuracy >= a threshold). Figures state their regime with these,
 so the words and the thresholds' meaning are the same on every figure. The class count comes
-from the frame (`classes`: a column every recipe's frame carries, from the dataset registry).
+from the frame (`classes`: a column every figure's frame carries, from the dataset registry).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def observe(v: Verdict, observations: Mapping[str, Observation]) -> Verdict:
 
 def chance(df: pd.DataFrame) -> float:
     """1 / the number of classes of the frame's runs: its `classes` column (from the registry),
-    else attrs["n_classes"] (set by Recipe.evaluate from the registry)."""
+    else attrs["n_classes"] (set by Figure.evaluate from the registry)."""
     if "classes" in df and not df["classes"].dropna().empty:
         return 1.0 / float(df["classes"].dropna().iloc[0])
     if "n_classes" in df.attrs:

@@ -1,11 +1,11 @@
 """The per-class loss-sensitivity matrix (PAPER.md 5; poster Fig 3.3, ICML Fig 4).
 
-The runs are the loss-sensitivity figure's with 10 classes (experiments.sensitivity): real data
+The runs are the loss-sensitivity figure's with 10 classes (figures.sensitivity): real data
 and 100% randX, each with the scale's seeds. Cell (i, j) = mean over class-j inputs of
 |dL^(i)/dx|_1, summarised per seed by metrics.class_matrix.
 
 Regime: the real-data net learns its 10 classes during the run (final training accuracy at least
-experiments.verdict.learned); below it the check is inconclusive, naming the accuracy.
+figures.verdict.learned); below it the check is inconclusive, naming the accuracy.
 
 Claim (poster Fig 3.3): "loss-sensitivity is more highly class-correlated for real data", read as
 PAPER.md 5 does: real data has more of the matrix's mass off the diagonal (patterns shared across
@@ -19,15 +19,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     concat_runs,
     inconclusive,
     rnd,
 )
-from memcore.experiments.sensitivity import (
+from memcore.figures.sensitivity import (
     COMPARED,
     GRID,
     MIN_SEEDS,
@@ -37,7 +37,7 @@ from memcore.experiments.sensitivity import (
     run_spec,
     seeds_for,
 )
-from memcore.experiments.verdict import LEARNED_SHARE, Observation, observe, unmet, with_plan
+from memcore.figures.verdict import LEARNED_SHARE, Observation, observe, unmet, with_plan
 from memcore.metrics import spread
 from memcore.metrics.class_matrix import diagonal_summary
 from memcore.spec import RunSpec
@@ -53,7 +53,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     return [run_spec(dataset, scale, k, lv, "class", seed) for k, lv in COMPARED for seed in seeds]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     return describe_training(specs(dataset, scale)[0]) + "; real vs 100% randX"
 
 
@@ -82,7 +82,7 @@ def _class_matrix(r: RunData) -> pd.DataFrame | None:
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """Regime, then two parts (module docstring) combined by experiments.verdict.combine."""
+    """Regime, then two parts (module docstring) combined by figures.verdict.combine."""
     rows = {}
     for s in ("real", "randX"):
         d = df[(df["setting"] == s) & ((df["level"] == 1.0) | (s == "real"))]
@@ -143,10 +143,10 @@ def check(df: pd.DataFrame) -> Verdict:
     return observe(Verdict(head.verdict, head.summary, {**numbers, **head.numbers}), seen)
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="class-sensitivity",
     title="Per-class loss-sensitivity",
-    figure="poster Fig 3.3, ICML Fig 4",
+    paper_figure="poster Fig 3.3, ICML Fig 4",
     claim=(
         "Loss-sensitivity is more highly class-correlated for real data: the class-by-class "
         "matrix of real data has more of its mass off the diagonal (patterns shared across "
@@ -168,7 +168,7 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.members": "the sensitivity task trains one net per seed: set seeds"},
 )

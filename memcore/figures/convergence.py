@@ -16,7 +16,7 @@ Check, tolerances from the spread over members (paired by member: member k of ev
 shares its seed; metrics.spread, t quantiles):
 - the verdict, "growth with dataset size": per noisy setting, log growth (time at the largest
   size / at the smallest) minus real data's, per member; one part per setting, combined by
-  experiments.verdict.combine. A noisy setting censored at the smallest size is inconclusive
+  figures.verdict.combine. A noisy setting censored at the smallest size is inconclusive
   (its growth is unknown); an open part says how many members would decide it.
 - observation (workshop paper), "randY slower than real": log(randY time / real time) over every
   (size, member) pair, read by the same rule (open, not fails, if censored randY could lift it).
@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -36,7 +36,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import Observation, combine, observe, unmet, with_plan
+from memcore.figures.verdict import Observation, combine, observe, unmet, with_plan
 from memcore.metrics import convergence as cv
 from memcore.metrics import spread
 from memcore.spec import RunSpec
@@ -102,13 +102,13 @@ def _spec(dataset: str, g: dict, kind: str, size: int, width: int) -> RunSpec:
 
 
 def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
-    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (figures.knobs)
     out = [_spec(dataset, g, k, n, g["width_at"]) for n in g["sizes"] for k in SETTINGS]
     out += [_spec(dataset, g, k, g["size_at"], w) for w in g["widths"] for k in SETTINGS]
     return out
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     g = GRID[scale]
     return (
         f"{describe_training(specs(dataset, scale)[0])}; noise level {g['level']}; sizes "
@@ -159,7 +159,7 @@ def _mode(values: list) -> object:
 
 def check(df: pd.DataFrame) -> Verdict:
     """Two parts, "randY slower" and "growth with size" (module docstring), combined by
-    experiments.verdict.combine."""
+    figures.verdict.combine."""
     d = df[df["panel"] == "size"]
     sizes = sorted(d["train_size"].unique())
     if len(sizes) < 2 or "real" not in set(d["setting"]):
@@ -270,10 +270,10 @@ def _growth(t: pd.DataFrame, c: pd.DataFrame, sizes: list) -> Verdict:
     return combine(parts)
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="convergence",
     title="Time to convergence",
-    figure="poster Fig 2, ICML Fig 6",
+    paper_figure="poster Fig 2, ICML Fig 6",
     claim=(
         "Training on noise gets harder, faster, when the dataset grows: with noise, the time to "
         "fit the training set grows much faster with dataset size than on real data."
@@ -294,7 +294,7 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"data.train_size": "the training-set size is this figure's x axis: set sizes"},
 )

@@ -1,7 +1,7 @@
-"""One line per number a recipe's verdict reports (Verdict.numbers), for people: what it
-measures, in the recipe's own terms. The figure pages and the report show them beside the
-values. Keys are the numbers' own names; a recipe's entry wins over the shared one (a name like
-"final" means the final CSR in one recipe and something else in another). Grouping keys (a
+"""One line per number a figure's verdict reports (Verdict.numbers), for people: what it
+measures, in the figure's own terms. The figure pages and the report show them beside the
+values. Keys are the numbers' own names; a figure's entry wins over the shared one (a name like
+"final" means the final CSR in one figure and something else in another). Grouping keys (a
 setting such as "randY", a noise level, a width) need no entry: they say where a number belongs.
 """
 
@@ -34,7 +34,7 @@ SHARED: dict[str, str] = {
     "csr": "critical sample ratio at the last measurement, per noise level",
 }
 
-BY_RECIPE: dict[str, dict[str, str]] = {
+BY_FIGURE: dict[str, dict[str, str]] = {
     "capacity": {
         "tolerance": "how close to its best validation accuracy a width must come to count as "
         "near-best: t x the standard error over members, per noise level",
@@ -169,10 +169,10 @@ BY_RECIPE: dict[str, dict[str, str]] = {
 }
 
 
-def definition(recipe: str, name: str) -> str:
-    """What number `name` of recipe `recipe`'s verdict measures; "" when it is a grouping key
+def definition(fig: str, name: str) -> str:
+    """What number `name` of figure `fig`'s verdict measures; "" when it is a grouping key
     or has no entry."""
-    return BY_RECIPE.get(recipe, {}).get(name) or SHARED.get(name, "")
+    return BY_FIGURE.get(fig, {}).get(name) or SHARED.get(name, "")
 
 
 def _value(v: Any) -> str:
@@ -195,10 +195,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def rows(recipe: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
+def rows(fig: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
     """The verdict's numbers, however nested, as rows: number (the innermost key with a
     definition), for (the other keys: setting, noise level, width ...), value and definition.
-    Works on any nesting, so numbers a recipe adds later show too (without a definition until
+    Works on any nesting, so numbers a figure adds later show too (without a definition until
     this module has one). The figure pages and the report show these rows."""
     out: list[dict[str, str]] = []
 
@@ -209,7 +209,7 @@ def rows(recipe: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
             return
         if not path:  # no numbers at all
             return
-        named = [i for i, k in enumerate(path) if definition(recipe, k)]
+        named = [i for i, k in enumerate(path) if definition(fig, k)]
         words = [i for i, k in enumerate(path) if not _is_number(k)]  # not a level or width
         i = (named or words or [len(path) - 1])[-1]
         rest = path[:i] + path[i + 1 :]
@@ -217,14 +217,14 @@ def rows(recipe: str, numbers: dict[str, Any]) -> list[dict[str, str]]:
             "number": path[i],
             "for": " · ".join(rest),
             "value": _value(v if not isinstance(v, dict) else None),
-            "definition": definition(recipe, path[i]),
+            "definition": definition(fig, path[i]),
         })  # fmt: skip
 
     walk((), numbers)
     return out
 
 
-def verdict_rows(recipe: str, verdict: dict[str, Any]) -> list[dict[str, str]]:
+def verdict_rows(fig: str, verdict: dict[str, Any]) -> list[dict[str, str]]:
     """`rows` of a Verdict.to_dict(), its parts' and observations' numbers included: a part's
     name (an observation's as "observed: name") goes into the "for" column (e.g. "randY · 0.5")."""
 
@@ -234,4 +234,4 @@ def verdict_rows(recipe: str, verdict: dict[str, Any]) -> list[dict[str, str]]:
         seen = {f"observed: {n}": o.get("numbers", {}) for n, o in obs.items()}
         return {**v.get("numbers", {}), **{k: p for k, p in {**parts, **seen}.items() if p}}
 
-    return rows(recipe, merged(verdict))
+    return rows(fig, merged(verdict))

@@ -2,7 +2,7 @@
 
 K members (different init and data order, same data) train for exactly one epoch; for each
 tracked training example, p = fraction of members that classify it correctly (against its
-training label). Settings: real, randX 100%, randY 100%. References (metrics.easiness):
+training label). Data: real, randX 100%, randY 100%. References (metrics.easiness):
 Binomial(K, p0)/K with p0 the mean p of randX (what p looks like if every example were equally
 easy), and the within-class reference (one binomial per class), the fair null when members share
 class-level biases.
@@ -12,12 +12,12 @@ of p across examples against the binomial variance; 1 = no more spread than chan
 Claim (poster Fig 3.1): "easiness of examples varies much more for real data" (than for randX
 and randY). Regime: after one epoch the real-data net has learned something (mean p
 ONE_EPOCH_SHARE of the way from chance to 1: otherwise every setting is near chance and the
-comparison has no power; experiments.verdict.learned), with MIN_MEMBERS+ members; p is not
+comparison has no power; figures.verdict.learned), with MIN_MEMBERS+ members; p is not
 degenerate in any setting (every example always or never right makes D undefined). Below it the
 check is inconclusive, naming the value.
 
 Check, two parts (the poster's "than randX" and "than randY") combined by
-experiments.verdict.combine: within-class D of real above that of randX, and above that of randY,
+figures.verdict.combine: within-class D of real above that of randX, and above that of randY,
 each with its bootstrap standard error over examples (metrics.spread.ordering, z = 2).
 Observations (reported, never the verdict): how far randX is from its binomial reference
 (|D - 1|), and where randY falls relative to randX and real.
@@ -28,8 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -39,7 +39,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import Observation, chance, combine, learned, observe, unmet
+from memcore.figures.verdict import Observation, chance, combine, learned, observe, unmet
 from memcore.metrics import easiness as ez
 from memcore.metrics import spread
 from memcore.spec import RunSpec
@@ -66,7 +66,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     return (
         f"{describe_training(s)}; {s.metrics.track_size} tracked examples; randX and randY at 100%"
@@ -111,11 +111,11 @@ def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """Preconditions, then two parts combined by experiments.verdict.combine (module docstring)."""
+    """Preconditions, then two parts combined by figures.verdict.combine (module docstring)."""
     have = set(df["setting"])
     missing = {"real", "randX", "randY"} - have
     if missing:
-        return inconclusive(f"missing settings: {', '.join(sorted(missing))}")
+        return inconclusive(f"missing runs: {', '.join(sorted(missing))}")
     k = int(df["members"].min())
     numbers: dict = {"members": k}
     d_wc, se = {}, {}
@@ -184,10 +184,10 @@ def _above(d: dict, se: dict, a: str, b: str) -> Verdict:
     return Verdict(spread.ordering(diff, err), text, {"difference": rnd(diff), "se": rnd(err)})
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="easiness",
     title="Easiness after one epoch",
-    figure="poster Fig 3.1, ICML Fig 1",
+    paper_figure="poster Fig 3.1, ICML Fig 1",
     claim=(
         "Easiness of examples (the probability of being correctly classified after one epoch "
         "of training) varies much more for real data than for random inputs (randX) and random "
@@ -210,7 +210,7 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.epochs": "easiness is measured after exactly one epoch"},
 )

@@ -5,7 +5,7 @@ values are the members of ONE batched run (`train.member_strengths`), so the swe
 per regularizer. x = final randY training accuracy (memorization of noise), y = best real-data
 validation accuracy (generalization), one curve per regularizer; plus training curves.
 
-Regime (experiments.verdict.fitted / learned): the unregularized randY run has fitted its random
+Regime (figures.verdict.fitted / learned): the unregularized randY run has fitted its random
 labels (otherwise there is no memorization to cap) and the unregularized real-data net has
 learned (best validation accuracy). Below it the check is inconclusive.
 
@@ -13,7 +13,7 @@ The poster's claim (Figs 5.1-5.2): "regularization can effectively reduce memori
 "memorization can be capped without sacrificing generalization". A value "caps memorization"
 when its randY training accuracy is at most halfway between the unregularized run's and chance
 (1 / classes). Per regularizer, "val at cap" = the best real validation accuracy among its capping
-values (none if no value caps). Parts, combined by experiments.verdict.combine: "dropout caps
+values (none if no value caps). Parts, combined by figures.verdict.combine: "dropout caps
 memorization" (the dropout family, dropout or adversarial, reaches the cap) and "without
 sacrificing generalization" (its best val at cap is not below the unregularized net's best
 validation accuracy beyond the standard error, taken from the measured epoch-to-epoch noise of
@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -38,7 +38,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import (
+from memcore.figures.verdict import (
     Observation,
     chance,
     combine,
@@ -120,12 +120,12 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     return out
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     g = GRID[scale]
     vals = "; ".join(f"{r} {list(_values(r, g['n_values']))}" for r in g["regs"])
     grid = specs(dataset, scale)
     s = grid[0]
-    a = next((x for x in grid if x.train.regularizer == "adversarial"), s)  # its LASS settings
+    a = next((x for x in grid if x.train.regularizer == "adversarial"), s)  # its LASS fields
     adv = (
         f"; adversarial training weight {ADV_WEIGHT} on LASS samples (<= "
         f"{a.metrics.csr_iters} iterations, radius {a.metrics.csr_radius:g}/255 of the data range)"
@@ -159,7 +159,7 @@ def _curves(r: RunData) -> pd.DataFrame | None:
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """Regime, then parts (module docstring) combined by experiments.verdict.combine."""
+    """Regime, then parts (module docstring) combined by figures.verdict.combine."""
     t = tradeoff(df)
     if t.empty:
         return inconclusive("needs both the real and the randY run of a regularizer")
@@ -241,10 +241,10 @@ def _flattest(at_cap: dict, best: str | None, other: list[str], se: float) -> di
     return {"which regularizer is flattest": Observation(text, nums)}
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="regularization",
     title="Regularization vs memorization",
-    figure="poster Figs 5.1-5.2, ICML Figs 10-11",
+    paper_figure="poster Figs 5.1-5.2, ICML Figs 10-11",
     claim=(
         "Regularization can effectively reduce memorization: dropout caps the memorization of "
         "random labels without sacrificing generalization (validation accuracy on real data)."
@@ -265,7 +265,7 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.members": "its members are the regularizer's values, one each"},
 )

@@ -10,7 +10,7 @@ simpler functions than when trained with noise data, as measured by the sharpnes
 function at convergence": sharpness at convergence rises with the noise level.
 Regime: every setting has converged (mean final training accuracy >= MIN_FIT: the claim is about
 sharpness at convergence); below it the check is inconclusive, naming each setting short of it.
-Check, one part per kind (randX, randY) combined by experiments.verdict.combine: the least-squares
+Check, one part per kind (randX, randY) combined by figures.verdict.combine: the least-squares
 slope of log sharpness on the level over every member's point, against t x its standard error
 (metrics.spread); inconclusive with fewer than 3 levels or non-finite values.
 """
@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -31,7 +31,7 @@ from memcore.experiments.recipe import (
     panels,
     rnd,
 )
-from memcore.experiments.verdict import combine, fitted, unmet, with_plan
+from memcore.figures.verdict import combine, fitted, unmet, with_plan
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
@@ -67,7 +67,7 @@ COLUMNS = ("panel", "setting", "level", "member", "sharpness", "final_train_acc"
 
 
 def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
-    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (figures.knobs)
     return [
         base_spec(dataset, **g["extra"], **noise_changes(kind, lv), **{"metrics.sharpness": True})
         for kind in ("randX", "randY")
@@ -75,7 +75,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     return f"{describe_training(specs(dataset, scale)[0])}; levels {list(GRID[scale]['levels'])}"
 
 
@@ -104,7 +104,7 @@ def _per_member(r: RunData) -> pd.DataFrame | None:
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """Regime, then one part per kind (randX, randY) combined by experiments.verdict.combine."""
+    """Regime, then one part per kind (randX, randY) combined by figures.verdict.combine."""
     fit = df.groupby(["panel", "level"])["final_train_acc"].mean()
     stop = unmet(
         [fitted(a, f"{p} {lv:g}", MIN_FIT) for (p, lv), a in fit.items()],
@@ -145,10 +145,10 @@ def _panel(d: pd.DataFrame) -> Verdict:
     return with_plan(Verdict(v, text, numbers), b, se, len(x), k, groups=1)
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="sharpness",
     title="Sharpness vs noise",
-    figure="ICLR 2017 workshop paper (not on the poster)",
+    paper_figure="ICLR 2017 workshop paper (not on the poster)",
     source="workshop paper",
     claim="The loss surface at the end of training is sharper (larger top Hessian eigenvalue) "
     "the more noise the data has.",
@@ -166,6 +166,6 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
 )

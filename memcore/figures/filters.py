@@ -10,12 +10,12 @@ removing each filter's mean: near 0 for i.i.d. noise and at initialisation, larg
 structured filters.
 Claim: real-data filters look structured, randY filters noisy.
 Regime: the nets are trained: real data has learned (final validation accuracy at least
-experiments.verdict.learned) and the randY net has fitted most of its random labels (final training
+figures.verdict.learned) and the randY net has fitted most of its random labels (final training
 accuracy >= MIN_FIT); below it the check is inconclusive.
 Check: d = structure(real) - structure(randY) over all members' filters, with its Welch standard
 error over filters (metrics.spread): holds when d > 2 se; fails when d + 2 se <= 0 (real filters
 are confidently not more structured); inconclusive otherwise (within the spread), saying how
-many members would decide it (each member brings its filters; experiments.verdict.with_plan).
+many members would decide it (each member brings its filters; figures.verdict.with_plan).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from memcore.datasets import REGISTRY
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -35,7 +35,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import chance, fitted, learned, learned_at, unmet, with_plan
+from memcore.figures.verdict import chance, fitted, learned, learned_at, unmet, with_plan
 from memcore.metrics import spread
 from memcore.metrics.filters import structure
 from memcore.spec import RunSpec
@@ -92,7 +92,7 @@ def specs(dataset: str, scale: str) -> list[RunSpec]:
     ]
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)[0]
     what = "first-layer MLP weights (40-long)" if s.model.arch == "mlp" else "first conv layer"
     return f"{describe_training(s)}; {what}; real vs 100% randY"
@@ -198,10 +198,10 @@ def check(df: pd.DataFrame) -> Verdict:
     return with_plan(Verdict(v, text + why[v], numbers), diff, se, min(len(real), len(rand)), k)
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="filters",
     title="First-layer filters",
-    figure="ICML Fig 2",
+    paper_figure="ICML Fig 2",
     source="ICML paper",  # not on the poster
     claim="First-layer filters learned on real data look structured; on random labels they "
     "look like noise.",
@@ -221,7 +221,7 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     augment=augment,
 )

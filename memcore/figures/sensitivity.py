@@ -2,23 +2,23 @@
 
 Runs are `task="sensitivity"` specs (metrics.sensitivity): a 2x16 MLP trained by SGD on 1,000
 examples, the loss-sensitivity g_x = running mean over evaluation steps of |dL_t/dx|_1 through
-the unrolled SGD updates. Settings: real, randX 50%, randX 100%; labels: 10 classes and unique
+the unrolled SGD updates. Data: real, randX 50%, randX 100%; labels: 10 classes and unique
 (every example its own class).
 
 Real data and 100% randX run with several seeds (init and data order, train.seed); Gini depends
 on the initial weights, so they are compared seed by seed (metrics.spread: paired, t quantile).
 
 Regime (this check and class-sensitivity): the real-data net learns its labels during the run
-(final training accuracy: experiments.verdict.learned; chance is 1/1,000 with unique labels);
+(final training accuracy: figures.verdict.learned; chance is 1/1,000 with unique labels);
 below it the part is inconclusive, naming the accuracy reached.
 
 Gini check, one part per label mode ("10 classes", "unique labels"), combined by
-experiments.verdict.combine: per seed, the mean over evaluation steps (after step 0) of Gini(real)
+figures.verdict.combine: per seed, the mean over evaluation steps (after step 0) of Gini(real)
 - Gini(100% randX); the part holds when the mean over seeds is above 0 by t x its standard error,
 fails when it is confidently at or below 0, and is inconclusive in between or with < 2 seeds
 (then it says how many seeds would decide it at the observed spread).
 
-The class-by-class matrix is experiments.class_sensitivity (same runs, class labels).
+The class-by-class matrix is figures.class_sensitivity (same runs, class labels).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     concat_runs,
@@ -35,7 +35,7 @@ from memcore.experiments.recipe import (
     noise_changes,
     rnd,
 )
-from memcore.experiments.verdict import LEARNED_SHARE, combine, learned, unmet, with_plan
+from memcore.figures.verdict import LEARNED_SHARE, combine, learned, unmet, with_plan
 from memcore.metrics import spread, trends
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
@@ -78,7 +78,7 @@ GRID = {
     "paper": PROTOCOL,
 }
 SETTINGS = (("real", 0.0), ("randX", 0.5), ("randX", 1.0))
-COMPARED = (("real", 0.0), ("randX", 1.0))  # the settings the checks compare, seed by seed
+COMPARED = (("real", 0.0), ("randX", 1.0))  # (setting, level): what the checks compare, per seed
 COLUMNS = (
     "panel", "setting", "level", "curve", "seed", "step", "gini", "gini_time", "train_acc",
     "n_classes",
@@ -123,7 +123,7 @@ def seeds_for(seeds: int | dict[str, int], labels: str) -> int:
     return seeds[labels] if isinstance(seeds, dict) else int(seeds)
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     s = specs(dataset, scale)
     u = s[-1]
     return (
@@ -175,7 +175,7 @@ def regime_columns(r: RunData) -> dict[str, float]:
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """One part per label mode (10 classes, unique), combined by experiments.verdict.combine."""
+    """One part per label mode (10 classes, unique), combined by figures.verdict.combine."""
     return combine({PANELS[p]: _gini_panel(df[df["panel"] == p]) for p in PANELS})
 
 
@@ -228,16 +228,16 @@ def real_train_acc(real: pd.DataFrame) -> float:
 
 def learned_condition(real: pd.DataFrame) -> tuple[bool, str]:
     """The regime: the real-data net learns its labels (mean final training accuracy over
-    seeds: experiments.verdict.learned)."""
+    seeds: figures.verdict.learned)."""
     n = float(real["n_classes"].iloc[0])
     chance = 1.0 / n if np.isfinite(n) and n > 0 else float("nan")
     return learned(real_train_acc(real), chance, "the real-data net's final training accuracy")
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="sensitivity",
     title="Loss-sensitivity Gini",
-    figure="poster Fig 3.2, ICML Fig 3",
+    paper_figure="poster Fig 3.2, ICML Fig 3",
     claim=(
         "Loss-sensitivity is more unequal across examples on real data than on random inputs "
         "(higher Gini coefficient over training), both with 10 classes and with unique labels."
@@ -258,7 +258,7 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
     fixed={"train.members": "the sensitivity task trains one net per seed: set seeds"},
 )

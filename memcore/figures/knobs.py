@@ -1,4 +1,4 @@
-"""A figure's knobs: the settings a user may change from its recipe's defaults.
+"""A figure's knobs: the values a user may change from its defaults.
 
 Two kinds, both written NAME=VALUE (`figure NAME --set train.members=8 --set widths=8,64,512`,
 the figure page's knob fields, the page URL):
@@ -6,13 +6,13 @@ the figure page's knob fields, the page URL):
   run, epochs, training-set size, batch size, learning rate). Values are checked by the spec
   itself (its ValueError names the field and what is allowed).
 - grid knobs (GRID_KNOBS): the figure's axes, replacing its grid's entry of that name (widths,
-  noise levels, dataset sizes, seeds compared). A recipe offers those its grid has.
-A recipe refuses a knob that would undo what it measures (`Recipe.fixed`: e.g. easiness is
+  noise levels, dataset sizes, seeds compared). A figure offers those its grid has.
+A figure refuses a knob that would undo what it measures (`Figure.fixed`: e.g. easiness is
 "after one epoch", so no train.epochs; regularization's members are its regularizer values).
 
-`tune(recipe, {name: value})` gives the recipe with the knobs applied (Recipe.knobs), so every
-layer that takes a Recipe (sweeps, the page, the demo caps) runs the changed grid; `changes`
-says in words what differs from the recipe's defaults.
+`tune(fig, {name: value})` gives the figure with the knobs applied (Figure.knobs), so every
+layer that takes a Figure (sweeps, the page, the demo caps) runs the changed grid; `changes`
+says in words what differs from the figure's defaults.
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ def parse(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def offered(recipe: Any) -> tuple[str, ...]:
-    """The knob names `recipe` accepts: spec knobs, then the grid knobs its grid has."""
-    grid_names = {k for g in recipe.grids.values() for k in g} & set(GRID_KNOBS)
+def offered(fig: Any) -> tuple[str, ...]:
+    """The knob names `fig` accepts: spec knobs, then the grid knobs its grid has."""
+    grid_names = {k for g in fig.grids.values() for k in g} & set(GRID_KNOBS)
     names = (*SPEC_KNOBS, *(k for k in GRID_KNOBS if k in grid_names))
-    return tuple(n for n in names if n not in recipe.fixed)
+    return tuple(n for n in names if n not in fig.fixed)
 
 
 def value(name: str, raw: Any) -> Any:
@@ -83,31 +83,29 @@ def _items(v: Any) -> list:
     return list(v) if isinstance(v, list | tuple) else [v]
 
 
-def tune(recipe: Any, knobs: Mapping[str, Any]) -> Any:
-    """`recipe` with `knobs` applied on top of any it has (module docstring). ValueError names
+def tune(fig: Any, knobs: Mapping[str, Any]) -> Any:
+    """`fig` with `knobs` applied on top of any it has (module docstring). ValueError names
     an unknown or refused knob (with the ones offered) or a bad value."""
-    allowed = offered(recipe)
-    out: dict[str, Any] = dict(recipe.knobs)
+    allowed = offered(fig)
+    out: dict[str, Any] = dict(fig.knobs)
     for name, raw in knobs.items():
-        if name in recipe.fixed:
-            raise ValueError(f"{name} is fixed for {recipe.name}: {recipe.fixed[name]}")
+        if name in fig.fixed:
+            raise ValueError(f"{name} is fixed for {fig.name}: {fig.fixed[name]}")
         if name not in allowed:
-            raise ValueError(
-                f"{name} is not a knob of {recipe.name}: use one of {', '.join(allowed)}"
-            )
+            raise ValueError(f"{name} is not a knob of {fig.name}: use one of {', '.join(allowed)}")
         out[name] = value(name, raw)
-    return dataclasses.replace(recipe, knobs=tuple(sorted(out.items())))
+    return dataclasses.replace(fig, knobs=tuple(sorted(out.items())))
 
 
-def defaults(recipe: Any, dataset: str, scale: str) -> dict[str, Any]:
-    """Each offered knob's value in the untuned recipe at `scale` (spec knobs: the first
+def defaults(fig: Any, dataset: str, scale: str) -> dict[str, Any]:
+    """Each offered knob's value in the untuned figure at `scale` (spec knobs: the first
     spec's; grid knobs: the grid's entry)."""
-    base = dataclasses.replace(recipe, knobs=())
+    base = dataclasses.replace(fig, knobs=())
     first = base.grid(dataset, scale)[0]
     out: dict[str, Any] = {}
-    for name in offered(recipe):
+    for name in offered(fig):
         if name in GRID_KNOBS:
-            v = recipe.grids.get(scale, {}).get(name)
+            v = fig.grids.get(scale, {}).get(name)
             if v is not None:
                 out[name] = max(v.values()) if isinstance(v, dict) else v
         else:
@@ -127,14 +125,14 @@ def text(v: Any) -> str:
     )
 
 
-def changes(recipe: Any, dataset: str, scale: str) -> str:
-    """ "changed from the recipe's defaults: train.members 6 -> 8; widths 8,32 -> 16,64" or ""."""
-    if not recipe.knobs:
+def changes(fig: Any, dataset: str, scale: str) -> str:
+    """ "changed from the figure's defaults: train.members 6 -> 8; widths 8,32 -> 16,64" or ""."""
+    if not fig.knobs:
         return ""
-    base = defaults(recipe, dataset, scale)
+    base = defaults(fig, dataset, scale)
     rows = [
         f"{n} {text(base[n]) if n in base else '?'} -> {text(v)}"
-        for n, v in recipe.knobs
+        for n, v in fig.knobs
         if n not in base or base[n] != v
     ]
-    return "changed from the recipe's defaults: " + "; ".join(rows) if rows else ""
+    return "changed from the figure's defaults: " + "; ".join(rows) if rows else ""

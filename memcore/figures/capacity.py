@@ -5,11 +5,11 @@ per noise level, for randX and randY. The claim: real data is near its best at a
 noisier data needs more capacity to reach its best.
 
 Regime: the nets have trained to the end of learning: real data has learned (best validation
-accuracy; experiments.verdict.learned) and at the largest width every noise level has fitted
+accuracy; figures.verdict.learned) and at the largest width every noise level has fitted
 its training labels (mean final training accuracy >= MIN_FIT), so that "needs more capacity"
 is about capacity, not about too few steps. Below it the panel is inconclusive.
 
-Check, one part per panel (randX, randY), combined by experiments.verdict.combine: per noise level,
+Check, one part per panel (randX, randY), combined by figures.verdict.combine: per noise level,
 the mean over members of the best validation accuracy per width gives a curve; its "width to
 near-best" w* is the smallest width within a tolerance of the curve's maximum, the tolerance
 being t x the standard error over members (pooled over widths; metrics.spread), so at least 2
@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memcore.experiments.recipe import (
-    Recipe,
+from memcore.figures.figure import (
+    Figure,
     RunData,
     Verdict,
     base_spec,
@@ -35,7 +35,7 @@ from memcore.experiments.recipe import (
     panels,
     rnd,
 )
-from memcore.experiments.verdict import chance, combine, fitted, learned, learned_at, unmet
+from memcore.figures.verdict import chance, combine, fitted, learned, learned_at, unmet
 from memcore.metrics import spread, trends
 from memcore.metrics.convergence import final_train_acc
 from memcore.spec import RunSpec
@@ -55,7 +55,7 @@ GRID = {
     # 2,700 steps at width 512, batch 32 (and 100% of 500 at width 256: .98 after 2,880 steps,
     # 1.0 after 3,200). So 500 training examples (validation data unchanged), batch 32 (16
     # steps per epoch) and 200 epochs = 3,200 steps. 2 members: the fewest that give a spread
-    # for the near-best tolerance. 4 widths x 7 settings x 2 members stay within
+    # for the near-best tolerance. 4 widths x 7 (kind, level) pairs x 2 members stay within
     # the 10-minute budget on 2 CPU cores. mnist1d gets the same numbers of examples and steps.
     "quick": {
         "widths": (8, 32, 128, 512),
@@ -77,7 +77,7 @@ GRID = {
 
 
 def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
-    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (experiments.knobs)
+    g = grid or GRID[scale]  # grid: the scale's entry with the user's knobs (figures.knobs)
     out = []
     for width in g["widths"]:
         for kind in ("randX", "randY"):
@@ -87,7 +87,7 @@ def specs(dataset: str, scale: str, grid: dict | None = None) -> list[RunSpec]:
     return out
 
 
-def settings(dataset: str, scale: str) -> str:
+def setup(dataset: str, scale: str) -> str:
     g = GRID[scale]
     s = specs(dataset, scale)[0]
     text = describe_training(s).replace(f"x{s.model.width},", "xW,")
@@ -139,7 +139,7 @@ COLUMNS = (
 
 
 def check(df: pd.DataFrame) -> Verdict:
-    """One part per panel (randX, randY); combined as experiments.verdict.combine says."""
+    """One part per panel (randX, randY); combined as figures.verdict.combine says."""
     return combine({p: _panel(df[df["panel"] == p]) for p in ("randX", "randY")})
 
 
@@ -192,10 +192,10 @@ def _round(d: dict) -> dict:
     return {str(k): rnd(v) for k, v in d.items()}
 
 
-RECIPE = Recipe(
+FIGURE = Figure(
     name="capacity",
     title="Capacity vs noise",
-    figure="poster Fig 1, ICML Fig 5",
+    paper_figure="poster Fig 1, ICML Fig 5",
     claim=(
         "Real data is near its best validation accuracy at a modest width; noisier data needs "
         "more capacity (hidden units) to reach its best."
@@ -217,6 +217,6 @@ RECIPE = Recipe(
     frame=frame,
     check=check,
     columns=COLUMNS,
-    settings=settings,
+    setup=setup,
     grids=GRID,
 )
