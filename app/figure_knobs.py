@@ -11,7 +11,7 @@ import streamlit as st
 
 from memcore.figures import knobs
 from memcore.figures.figure import Figure
-from memcore.figures.verdict import Verdict, members_to_decide
+from memcore.figures.verdict import Verdict
 
 LABELS = {
     "train.members": "members per run",
@@ -66,15 +66,14 @@ def controls(fig: Figure, dataset: str, scale: str) -> Figure:
     return tuned
 
 
-def second_stage(fig: Figure, verdict: Verdict) -> None:
+def second_stage(fig: Figure, verdict: Verdict, dataset: str, scale: str) -> None:
     """When an open verdict says how many members (seeds) would decide it, offer that one
-    second stage: the same figure with that count (finished runs of equal specs are reused)."""
-    need = members_to_decide(verdict)
-    if not need or verdict.verdict != "inconclusive":
+    second stage (knobs.second_stage): the same figure with that count; the stored runs are
+    reused (extra members train as a run of their own)."""
+    stage = knobs.second_stage(fig, verdict, dataset, scale)
+    if stage is None:
         return
-    name = "seeds" if "seeds" in knobs.offered(fig) else "train.members"
-    if name not in knobs.offered(fig):
-        return
+    name, need = stage
     st.info(
         f"At the spread measured now, about **{need} {LABELS[name]}** would decide this claim "
         "(a power calculation, decided before looking again: one second stage, not more)."

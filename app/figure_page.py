@@ -126,7 +126,7 @@ def verdict_box(name: str, result) -> None:
     st.caption(f"Symbols: {VERDICT_LEGEND}. {views.SYMBOLS_NOTE}")
     for what, o in v.observations.items():  # not the claim: never changes the verdict
         st.caption(f"Observed ({what}): {o.summary}")
-    figure_knobs.second_stage(result.figure, v)
+    figure_knobs.second_stage(result.figure, v, result.dataset, result.scale)
     rows = glossary.verdict_rows(name, v.to_dict())
     if rows:
         with st.expander("Numbers behind the verdict, each defined"):

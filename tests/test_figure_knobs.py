@@ -132,7 +132,8 @@ def _second_stage_page():
     fig = figure_knobs.controls(get("critical"), "digits", "test")
     st.caption(f"members: {dict(fig.knobs).get('train.members', 'default')}")
     part = with_plan(Verdict("inconclusive", "randX rises: open"), 0.02, 0.014, 2, 2)
-    figure_knobs.second_stage(fig, Verdict("inconclusive", "open", parts={"randX rises": part}))
+    open_ = Verdict("inconclusive", "open", parts={"randX rises": part})
+    figure_knobs.second_stage(fig, open_, "digits", "test")
 
 
 def test_an_open_verdict_offers_one_second_stage_with_the_members_that_would_decide_it():
@@ -145,6 +146,23 @@ def test_an_open_verdict_offers_one_second_stage_with_the_members_that_would_dec
     no_exception(at)
     assert at.query_params["train.members"] in (str(n), [str(n)])
     assert f"members: {n}" in " ".join(c.value for c in at.caption)
+    # One second stage, not more: with the members raised the same open verdict offers none.
+    assert not at.info and not [b for b in at.button if b.label.startswith("Set members")]
+
+
+def test_the_second_stage_names_the_figures_own_count_knob():
+    from memcore.figures.verdict import Verdict, with_plan
+
+    part = with_plan(Verdict("inconclusive", "open"), 0.02, 0.014, 4, 4)
+    open_ = Verdict("inconclusive", "open", parts={"a": part})
+    need = part.numbers["members_to_decide"]
+    assert knobs.second_stage(get("critical"), open_, "digits", "quick") == ("train.members", need)
+    assert knobs.second_stage(get("sensitivity"), open_, "digits", "quick") == ("seeds", need)
+    # regularization's members are its regularizer values: no count to raise
+    assert knobs.second_stage(get("regularization"), open_, "digits", "quick") is None
+    assert knobs.second_stage(get("critical"), Verdict("holds", "x"), "digits", "quick") is None
+    raised = knobs.tune(get("critical"), {"train.members": str(need)})
+    assert knobs.second_stage(raised, open_, "digits", "quick") is None
 
 
 def test_cli_progress_is_printed_when_it_changes_not_every_poll(capsys):

@@ -167,6 +167,12 @@ def figure(args) -> int:
     print(f"verdict: {res.verdict.verdict.upper()}: {res.verdict.summary}")
     for name, o in res.verdict.observations.items():
         print(f"observed ({name}): {o.summary}")
+    if stage := knobs.second_stage(fig, res.verdict, args.dataset, args.scale):
+        knob, need = stage
+        print(
+            f"second stage: `figure {fig.name} --dataset {args.dataset} --scale {args.scale} "
+            f"--set {knob}={need}` would decide it at this spread (the stored runs are reused)"
+        )
     print(f"runs: {res.progress.text()}; {res.wall:.1f} s")
     for e in res.errors:
         print(f"failed run {e}", file=sys.stderr)

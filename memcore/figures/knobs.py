@@ -136,3 +136,23 @@ def changes(fig: Any, dataset: str, scale: str) -> str:
         if n not in base or base[n] != v
     ]
     return "changed from the figure's defaults: " + "; ".join(rows) if rows else ""
+
+
+def second_stage(fig: Any, verdict: Any, dataset: str, scale: str) -> tuple[str, int] | None:
+    """(knob, count) of the one second stage an open `verdict` asks for: the members (or seeds)
+    that would decide it at the observed spread (figures.verdict.members_to_decide). None when
+    the verdict is decided, names no count, the figure has no such knob, or the user already
+    raised it (one second stage, decided before looking again; never more until it flips)."""
+    from memcore.figures.verdict import members_to_decide
+
+    need = members_to_decide(verdict)
+    if verdict.verdict != "inconclusive" or not need:
+        return None
+    name = "seeds" if "seeds" in offered(fig) else "train.members"
+    if name not in offered(fig):
+        return None
+    base = defaults(fig, dataset, scale).get(name)
+    now = dict(fig.knobs).get(name, base)
+    if base is not None and now is not None and now > base:
+        return None
+    return name, need
