@@ -7,8 +7,9 @@
 
 Fixtures: `memcore_env` (fresh data + store folders for one test), `tiny_spec` (a seconds-scale
 digits RunSpec), `digits_data` (its clean Dataset), `one_thread` (torch on one intra-op thread;
-a module opts in with `pytestmark = pytest.mark.usefixtures("one_thread")`). Helper:
-`wait_for(cond, timeout, what)` (`from conftest import wait_for`).
+a module opts in with `pytestmark = pytest.mark.usefixtures("one_thread")`), `demo_env` (a
+fresh store and demo visitor ledger, the demo's settings cleared; returns a setter of settings).
+Helper: `wait_for(cond, timeout, what)` (`from conftest import wait_for`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from memcore import demo
+from memcore.demo import visitors
+from memcore.demo.visitors import Ledger
 from memcore.spec import RunSpec
 from memcore.spec.presets import preset
 
@@ -108,6 +112,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def demo_env(memcore_env, monkeypatch: pytest.MonkeyPatch):
+    """A fresh store and visitor ledger; returns a setter of settings for this test."""
+    monkeypatch.setattr(visitors, "LEDGER", Ledger())
+    for var in ("MEMCORE_DEMO", "MEMCORE_READONLY", *demo.CAPS.values()):
+        monkeypatch.delenv(var, raising=False)
+    for var in [v for v in os.environ if v.startswith("MEMLAB_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("MEMCORE_WORKERS", "0")
+    return lambda **kv: [monkeypatch.setenv(k, str(v)) for k, v in kv.items()]
 
 
 def wait_for(cond, timeout: float, what: str, every: float = 0.05):

@@ -10,7 +10,7 @@ from memcore import store as jobstore
 from memcore.jobs import pool
 from memcore.spec.presets import preset
 from memcore.store import Store
-from tests.test_app_pages import app, no_exception, seed
+from tests.app_helpers import app, no_exception, seed
 from tests.test_errors import plain
 
 

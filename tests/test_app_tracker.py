@@ -1,5 +1,5 @@
 """AppTest for the Runs page as an experiment tracker and the Examples page (issue 14, items
-4-5), on runs written into a tmp store the way test_app_pages does (its fixtures and helpers)."""
+4-5), on runs written into a tmp store as test_app_pages does (with tests/app_helpers.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from test_app_pages import (
+from app_helpers import (
     app,
     app_store,
     charts,

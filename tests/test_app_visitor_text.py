@@ -5,7 +5,7 @@ never show where the server keeps its files."""
 from __future__ import annotations
 
 import pytest
-from test_app_pages import app, no_exception
+from app_helpers import app, no_exception
 from test_errors import html, plain
 
 from app import errors

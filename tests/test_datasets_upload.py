@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import pytest
-from test_app_pages import app, app_store, no_exception, widget
+from app_helpers import app, app_store, no_exception, widget
 from test_errors import plain
 
 from memcore.data import imports

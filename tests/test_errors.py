@@ -80,7 +80,7 @@ def test_a_100kb_value_is_cut_in_the_message(app) -> None:
 def test_demo_visitors_see_no_traceback(app, demo: str) -> None:
     """A failed run's details and a page that raises: locally the traceback is in an expander;
     in a public demo only the message shows (tracebacks name server paths)."""
-    from test_app_pages import seed
+    from app_helpers import seed
 
     from app import state
     from app.links import short_params

@@ -83,8 +83,8 @@ def test_the_sidebar_estimate_is_calibrated_on_a_measured_run(tmp_path, monkeypa
     brackets what that same run took."""
     import time
 
+    from app_helpers import MAIN, app_store, fake_records, seed
     from streamlit.testing.v1 import AppTest
-    from test_app_pages import MAIN, app_store, fake_records, seed
 
     from app.links import short_params
 

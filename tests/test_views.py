@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_app_pages import fake_records
+from app_helpers import fake_records
 
 from app import views
 from memcore.spec.presets import preset
