@@ -1,7 +1,7 @@
 """AppTest for Explore's form and its links (on a store of hand-made runs, tests/app_helpers.py):
 the form makes the expected spec, link and cost, a preset or dataset change fills its defaults
 and says what it changed, the preset box says custom after an edit, noise level 0 is said to be
-real data, invalid settings show as st.error and submit nothing, a partial link takes the form's
+real data, invalid values show as st.error and submit nothing, a partial link takes the form's
 defaults, and a link's misspelt or invalid values are each named and the link kept as written."""
 
 from __future__ import annotations
