@@ -8,7 +8,8 @@
 Fixtures: `memcore_env` (fresh data + store folders for one test), `tiny_spec` (a seconds-scale
 digits RunSpec), `digits_data` (its clean Dataset), `one_thread` (torch on one intra-op thread;
 a module opts in with `pytestmark = pytest.mark.usefixtures("one_thread")`), `demo_env` (a
-fresh store and demo visitor ledger, the demo's settings cleared; returns a setter of settings).
+fresh store and demo visitor ledger, the demo's settings cleared; returns a setter of settings),
+`server` (the browser tests' streamlit server with a worker: tests/browser_helpers.py).
 Helper: `wait_for(cond, timeout, what)` (`from conftest import wait_for`).
 """
 
@@ -135,3 +136,11 @@ def wait_for(cond, timeout: float, what: str, every: float = 0.05):
             return value
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The browser tests' streamlit server (tests/browser_helpers.py; skips without Chromium)."""
+    from browser_helpers import serve
+
+    yield from serve(tmp_path)

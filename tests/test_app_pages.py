@@ -2,7 +2,7 @@
 training): each page loads, the sidebar shows the workers, and Explore shows a stored, running,
 failed or not-yet-stored run with its charts, progress, notes and errors, the Runs page lists,
 compares and deletes runs, and Explore runs the loss-sensitivity pair in one click. The form and
-its links are in test_app_explore_form.py. (test_browser.py imports fake_records from here.)"""
+its links are in test_app_explore_form.py."""
 
 from __future__ import annotations
 
