@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from test_browser import ARGS, CHROMIUM, _free_port, _wait_drawn, sync_playwright
+from browser_helpers import ARGS, CHROMIUM, _free_port, _wait_drawn, sync_playwright
 
 from app.links import short_params
 from memcore.spec.presets import preset
