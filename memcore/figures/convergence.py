@@ -51,14 +51,14 @@ GRID = {
         "level": 0.5,
         "extra": {"train.epochs": 15, "train.batch_size": 32},
     },
-    # Quick: the regime is "every run fits its labels". Measured on digits (lr 0.1, width 256):
-    # 500 random labels are fitted (train accuracy 1.0) after about 3,000 SGD steps at batch 64
-    # (.96 at 2,400, .99 at 2,800); randY 50% on 500 examples needs about 350 epochs at batch 64
-    # (issue 12), i.e. 2,800 steps. Batch 32 and 400 epochs give 2,800 / 5,200 / 10,000 steps on
-    # 200 / 400 / 800 examples (100 / 200 / 400 random labels): room for the growth with size
-    # without censoring. Sizes span 4x (the paper's 5k-50k span 10x) so that the largest run
-    # stays cheap. 3 members: a spread for the paired tolerances (t with 2 degrees of freedom
-    # per size; 9 size x member pairs for "randY slower").
+    # Quick: every run fits its labels (digits, width 256: 500 random labels after ~3,000 SGD
+    # steps at batch 64, issue 12); batch 32 x 400 epochs give 2,800 / 5,200 / 10,000 steps on
+    # 200 / 400 / 800 examples (sizes span 4x, the paper's 10x: the largest run stays cheap).
+    # 3 members (t with 2 degrees of freedom per size). The power calculation on issue 21's
+    # report run (3 members) asks for 4 on digits (log differences -0.41 +- 0.10 randX, -0.29
+    # +- 0.08 randY), 6 for mnist1d's randX (-0.08 +- 0.03; randY +0.01 +- 0.02: nothing to
+    # decide); a member costs about 80 s of the figure's 250-270 s, beyond the report's 45
+    # minutes: the verdict names the count; its second stage trains only the extra members.
     "quick": {
         "sizes": (200, 400, 800),
         "widths": (64, 256, 1024),
