@@ -74,24 +74,38 @@ def setup(dataset: str, scale: str) -> str:
 
 
 def frame(runs: list[RunData]) -> pd.DataFrame:
-    """One row per (setting, tracked example): p_correct after epoch 1, over the members of
-    every run of that setting (a second stage's extra members pool with the first's)."""
-    df = concat_runs(runs, _after_one_epoch, (*COLUMNS, "n_correct"))
-    if df.empty:
-        return df[list(COLUMNS)]
-    keys = ["setting", "example", "label", "noisy", "classes"]
-    df = df.groupby(keys, sort=False, as_index=False)[["n_correct", "members"]].sum()
-    return df.assign(p_correct=df["n_correct"] / df["members"])[list(COLUMNS)]
+    """One row per (setting, tracked example): p_correct after epoch 1 over the members of every
+    run of that setting (a second stage's extra members pool with the first's)."""
+    return concat_runs(_pooled(runs), _after_one_epoch, COLUMNS)
 
 
-def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
+def _correct(r: RunData) -> np.ndarray | None:
+    """The run's K x T correctness of its tracked examples after epoch 1 (None: not stored)."""
     correct = r.arrays.get("correct")
     if correct is None or "epoch" not in r.arrays:
         return None
     rows = np.flatnonzero(np.asarray(r.arrays["epoch"]) == 1)
-    if not len(rows):
+    return np.asarray(correct[rows[-1]], dtype=float) if len(rows) else None
+
+
+def _pooled(runs: list[RunData]) -> list[RunData]:
+    """One run per setting whose correctness stacks the members of all its runs (same data,
+    so the same tracked examples; member seeds differ)."""
+    groups: dict[str, list[tuple[RunData, np.ndarray]]] = {}
+    for r in runs:
+        if (c := _correct(r)) is not None:
+            groups.setdefault(setting(r.spec), []).append((r, c))
+    return [
+        RunData(g[0][0].spec, g[0][0].records,
+                {"epoch": np.array([1]), "correct": np.vstack([c for _, c in g])[None]})
+        for g in groups.values()
+    ]  # fmt: skip
+
+
+def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
+    c = _correct(r)
+    if c is None:
         return None
-    c = np.asarray(correct[rows[-1]], dtype=float)  # K x T
     meta = r.frame("meta")
     t = c.shape[1]
     labels = meta["tracked_labels"].iloc[0] if "tracked_labels" in meta else [-1] * t
@@ -103,7 +117,6 @@ def _after_one_epoch(r: RunData) -> pd.DataFrame | None:
             "label": np.asarray(labels, dtype=int)[:t],
             "noisy": np.asarray(noisy, dtype=bool)[:t],
             "p_correct": ez.p_correct(c),
-            "n_correct": c.sum(axis=0),
             "members": c.shape[0],
             "classes": classes(r.spec),
         }

@@ -21,6 +21,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from memcore.figures.verdict import members_to_decide
 from memcore.spec import RunSpec
 
 SPEC_KNOBS = ("train.members", "train.epochs", "data.train_size", "train.batch_size", "train.lr")
@@ -143,8 +144,6 @@ def second_stage(fig: Any, verdict: Any, dataset: str, scale: str) -> tuple[str,
     that would decide it at the observed spread (figures.verdict.members_to_decide). None when
     the verdict is decided, names no count, the figure has no such knob, or the user already
     raised it (one second stage, decided before looking again; never more until it flips)."""
-    from memcore.figures.verdict import members_to_decide
-
     need = members_to_decide(verdict)
     if verdict.verdict != "inconclusive" or not need:
         return None
